@@ -44,7 +44,8 @@ export function tokenBytes(token: string): Uint8Array | null {
   return Uint8Array.from(out);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: it is the token's content (e.g. the byte-order-mark tokens), not a marker.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Length of the UTF-8 sequence a lead byte announces (0 for a byte that cannot lead one). */
 function sequenceLength(lead: number): number {

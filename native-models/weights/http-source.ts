@@ -72,7 +72,9 @@ export function httpRangeSource(url: string, options: HttpRangeOptions = {}): By
       if (res.status !== 206) {
         await res.body?.cancel();
         if (res.ok) {
-          throw new AtlasError(`${url} ignored a range request (HTTP ${res.status}); it cannot be read by ranges`);
+          throw new AtlasError(
+            `${url} ignored a range request (HTTP ${res.status}); it cannot be read by ranges`,
+          );
         }
         throw new AtlasError(`${url} answered HTTP ${res.status} to a range request`);
       }

@@ -1,0 +1,111 @@
+// `profile`: how strongly each part of the model is active, per layer and per layer x position.
+// For each site (resid_pre, attn_out, mlp_out, resid_post, mlp_hidden) and layer:
+//   rms       = sqrt(mean over real tokens and features of a^2)
+//   mean_norm = mean over real tokens of ||a||_2
+//   mean_abs  = mean over real tokens and features of |a|
+//   absmax    = max over real tokens and features of |a|
+// and the same per position (a position counts only the sequences that reach it), plus the
+// per-feature mean and variance over real tokens (Float64, Chan et al. merge of in-graph batch
+// moments) as tensors `profile/feature_mean/<site>` and `profile/feature_var/<site>`, [L, F].
+// The reductions run inside the graph; only [B, T] and [F] tensors reach JavaScript.
+// Reference: the activation-norm profiles of Sun et al. 2024 ("Massive Activations in Large
+// Language Models") and the residual-stream norm growth discussed in Heimersheim & Turner 2023.
+
+import { Moments } from '../stats/moments.ts';
+import type { Site } from '../../native-models/neox/sites.ts';
+import { PositionStats } from './position-stats.ts';
+import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
+import { metricRow, optionSites } from './util.ts';
+
+export const PROFILE_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
+
+function featureSize(ctx: RunContext, site: Site): number {
+  return site === 'mlp_hidden' ? ctx.config.intermediateSize : ctx.config.hiddenSize;
+}
+
+export const profile: Analysis = {
+  name: 'profile',
+  description: 'Activation profiles: rms, mean norm, mean |a| and max |a| per site, layer and position.',
+  taps(ctx) {
+    return optionSites(ctx, PROFILE_SITES, 'profile').map((site) => ({
+      site,
+      reductions: [
+        { kind: 'token_sumsq' },
+        { kind: 'token_sumabs' },
+        { kind: 'token_absmax' },
+        { kind: 'feature_moments' },
+      ],
+    }));
+  },
+  start(ctx) {
+    const sites = optionSites(ctx, PROFILE_SITES, 'profile');
+    const L = ctx.config.numLayers;
+    const maxT = ctx.config.maxPositions;
+    const pos = new Map<string, PositionStats>();
+    const moments = new Map<string, Moments>();
+    const key = (site: Site, layer: number) => `${site}/${layer}`;
+    for (const site of sites) {
+      for (let l = 0; l < L; l++) {
+        pos.set(key(site, l), new PositionStats(maxT, featureSize(ctx, site)));
+        moments.set(key(site, l), new Moments(featureSize(ctx, site)));
+      }
+    }
+    return {
+      consume(batch, outputs, index) {
+        for (const site of sites) {
+          for (let l = 0; l < L; l++) {
+            const get = (red: string, part?: string) => outputs.get(index.name(site, l, red, part))?.data;
+            pos
+              .get(key(site, l))!
+              .add(
+                batch,
+                get('token_sumsq') as Float32Array,
+                get('token_sumabs') as Float32Array,
+                get('token_absmax') as Float32Array,
+              );
+            const count = Number((get('feature_moments', 'count') as Float32Array)[0]);
+            if (count > 0) {
+              const sum = get('feature_moments', 'sum') as Float32Array;
+              const mean = new Float64Array(sum.length);
+              for (let f = 0; f < sum.length; f++) mean[f] = sum[f] / count;
+              moments.get(key(site, l))!.addBatch(count, mean, get('feature_moments', 'm2') as Float32Array);
+            }
+          }
+        }
+      },
+      finish(): AnalysisResult {
+        const metrics: MetricRow[] = [];
+        const tensors: TensorRow[] = [];
+        for (const site of sites) {
+          const F = featureSize(ctx, site);
+          const meanT = new Float64Array(L * F);
+          const varT = new Float64Array(L * F);
+          for (let l = 0; l < L; l++) {
+            const p = pos.get(key(site, l))!;
+            const tot = p.total();
+            const row = (metric: string, value: number, position: number | null = null) =>
+              metrics.push(metricRow('profile', metric, site, l, value, { position }));
+            row('rms', tot.rms);
+            row('mean_norm', tot.meanNorm);
+            row('mean_abs', tot.meanAbs);
+            row('absmax', tot.absmax);
+            for (let t = 0; t < p.length; t++) {
+              const s = p.at(t);
+              if (s.tokens === 0) continue;
+              row('rms', s.rms, t);
+              row('mean_norm', s.meanNorm, t);
+              row('mean_abs', s.meanAbs, t);
+              row('absmax', s.absmax, t);
+            }
+            const m = moments.get(key(site, l))!;
+            meanT.set(m.mean(), l * F);
+            varT.set(m.variance(), l * F);
+          }
+          tensors.push({ name: `profile/feature_mean/${site}`, dtype: 'float64', shape: [L, F], data: meanT });
+          tensors.push({ name: `profile/feature_var/${site}`, dtype: 'float64', shape: [L, F], data: varT });
+        }
+        return { metrics, tensors };
+      },
+    };
+  },
+};

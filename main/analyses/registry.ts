@@ -1,0 +1,27 @@
+// The analyses by name. A run always includes `model` (the loss); the user picks the rest.
+// New analyses register here and appear in the CLI, the API and the UI.
+
+import { AtlasError } from '../errors.ts';
+import { modelLoss } from './model-loss.ts';
+import { profile } from './profile.ts';
+import type { Analysis } from './types.ts';
+
+const ANALYSES: readonly Analysis[] = [modelLoss, profile];
+
+export function listAnalyses(): { name: string; description: string }[] {
+  return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({ name: a.name, description: a.description }));
+}
+
+/** Resolves names to analyses (always with `model` first); unknown names are refused together. */
+export function resolveAnalyses(names: readonly string[]): Analysis[] {
+  const unknown = names.filter((n) => !ANALYSES.some((a) => a.name === n));
+  if (unknown.length > 0) {
+    throw new AtlasError(
+      `Unknown analysis ${unknown.map((n) => `'${n}'`).join(', ')}; available: ${listAnalyses()
+        .map((a) => a.name)
+        .join(', ')}.`,
+    );
+  }
+  const picked = ANALYSES.filter((a) => a === modelLoss || names.includes(a.name));
+  return picked;
+}

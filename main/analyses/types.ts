@@ -1,0 +1,84 @@
+// The analysis contract. An analysis declares the taps and reductions it needs from the one
+// forward graph of a run (statistics live in the graph; DESIGN.md "Statistics live in the graph"),
+// consumes the small tensors each batch returns, and finishes into tidy metric rows and named
+// tensors for the project file. One pass over the data feeds every selected analysis
+// (runner.ts). The accumulator surface follows baukit's runningstats: add, results, state.
+
+import type { NeoxConfig } from '../../native-models/neox/config.ts';
+import type { Site } from '../../native-models/neox/sites.ts';
+import type { TapSpec } from '../../native-models/neox/forward.ts';
+import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
+
+/** One row of the project's `metrics` table (NULL where an index does not apply). */
+export interface MetricRow {
+  analysis: string;
+  metric: string;
+  site: string | null;
+  layer: number | null;
+  head: number | null;
+  position: number | null;
+  dim: number | null;
+  value: number;
+}
+
+/** One array too big for rows, named `analysis/what/site`. */
+export interface TensorRow {
+  name: string;
+  dtype: 'float32' | 'float64' | 'int32';
+  shape: number[];
+  data: Float32Array | Float64Array | Int32Array;
+}
+
+/** What every analysis may read about the run it is part of. */
+export interface RunContext {
+  config: NeoxConfig;
+  tokenizer: TextTokenizer;
+  /** Analysis options from the request (e.g. sites, thresholds), already validated by the analysis. */
+  options: Record<string, unknown>;
+}
+
+/** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */
+export interface BatchView {
+  B: number;
+  T: number;
+  inputIds: BigInt64Array;
+  attentionMask: Float32Array;
+  /** 1 where position t's next-token target (t+1) counts toward the loss. */
+  lossMask: Float32Array;
+  lengths: number[];
+  /** Index of each row's sequence in the run's dataset order. */
+  sequenceIndex: number[];
+}
+
+/** A graph output as JavaScript receives it. */
+export interface OutputTensor {
+  dims: readonly number[];
+  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+export type BatchOutputs = ReadonlyMap<string, OutputTensor>;
+
+/** Where graph outputs of a tap live: the builder's output names for (site, layer, reduction[, part]). */
+export interface OutputIndex {
+  name(site: Site, layer: number | null, reduction: string, part?: string): string;
+}
+
+export interface AnalysisResult {
+  metrics: MetricRow[];
+  tensors: TensorRow[];
+}
+
+export interface AnalysisRun {
+  consume(batch: BatchView, outputs: BatchOutputs, index: OutputIndex): void;
+  finish(): AnalysisResult;
+}
+
+export interface Analysis {
+  readonly name: string;
+  readonly description: string;
+  /** The taps this analysis needs, given the run. */
+  taps(ctx: RunContext): TapSpec[];
+  /** Whether the graph must compute the next-token loss outputs. */
+  readonly needsLoss?: boolean;
+  start(ctx: RunContext): AnalysisRun;
+}

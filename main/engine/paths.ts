@@ -1,0 +1,32 @@
+// Where the engine keeps its own files: settings, the recent-projects list, new projects, and the
+// sample project that `pythia-atlas demo` writes. One folder per user, overridable with
+// PYTHIA_ATLAS_HOME (tests and portable installs). Follows each platform's convention (XDG on
+// Linux, Application Support on macOS, %APPDATA% on Windows), the folder Electron's
+// app.getPath('userData') would choose for the app name, so the CLI and the desktop app agree.
+
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export function atlasHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PYTHIA_ATLAS_HOME) return env.PYTHIA_ATLAS_HOME;
+  const home = homedir();
+  if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'pythia-atlas');
+  if (process.platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'pythia-atlas');
+  return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'pythia-atlas');
+}
+
+/** The sample project `pythia-atlas demo` writes when given no --project. */
+export function defaultSamplePath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(atlasHome(env), 'sample.pythia-atlas');
+}
+
+export function defaultProjectsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(atlasHome(env), 'projects');
+}
+
+export function settingsPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(atlasHome(env), 'settings.json');
+}
+
+/** File extension of project files (DESIGN.md "Project files"). */
+export const PROJECT_EXT = '.pythia-atlas';

@@ -1,0 +1,266 @@
+// One pass over a dataset feeds every selected analysis (DESIGN.md "main/"). The runner resolves
+// the model, reads and tokenises the dataset, builds ONE forward graph carrying the union of the
+// analyses' taps and in-graph reductions, runs it batch by batch (progress, cancel), hands the
+// small output tensors to each analysis, and writes every result row and the run's `complete`
+// status in a single transaction. An identical configuration that already completed is reused.
+
+import { createRequire } from 'node:module';
+import { basename, resolve } from 'node:path';
+import { AtlasError } from './errors.ts';
+import { resolveAnalyses } from './analyses/registry.ts';
+import type { Analysis, AnalysisRun, BatchOutputs, BatchView, MetricRow, OutputTensor, RunContext, TensorRow } from './analyses/types.ts';
+import { readDataset, type ReadResult } from './data/readers.ts';
+import { tokenizeRecords } from './data/tokenize.ts';
+import { makeBatches } from './data/batches.ts';
+import { configHash } from './library/config-hash.ts';
+import type { Project } from './library/project.ts';
+import { loadModel, type LoadedModel } from './models.ts';
+import { buildNeoxGraph, type TapSpec } from '../native-models/neox/forward.ts';
+import { tapOutputName } from '../native-models/neox/taps.ts';
+import { serializeModel } from '../native-models/graph/onnx.ts';
+import { createSession, type Device } from '../native-models/runtime/session.ts';
+import * as ort from 'onnxruntime-node';
+
+export interface RunRequest {
+  model: string;
+  revision?: string;
+  dataset: { path?: string; datasetId?: number; field?: string };
+  analyses: string[];
+  n?: number;
+  seqLen?: number;
+  batchSize?: number;
+  device?: Device;
+  threads?: number;
+  prependBos?: boolean;
+  tokenizer?: string;
+  lossOn?: 'all' | 'response';
+  /** Per-analysis options, e.g. { sites: 'resid_post' }. */
+  options?: Record<string, unknown>;
+  seed?: number;
+}
+
+export interface RunProgress {
+  phase: 'load' | 'build' | 'run' | 'write';
+  done: number;
+  total: number;
+  tokensPerSecond?: number;
+  message?: string;
+}
+
+export interface RunOutcome {
+  runId: number;
+  reused: boolean;
+  loss: number | null;
+  tokens: number;
+  sequences: number;
+  executionProvider: string;
+  timings: Record<string, number>;
+}
+
+const DEFAULTS = { n: 64, seqLen: 256, batchSize: 8 };
+
+function appVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (name: string) => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    'pythia-atlas': (require('../package.json') as { version: string }).version,
+    'onnxruntime-node': version('onnxruntime-node'),
+    node: process.versions.node,
+  };
+}
+
+export async function runAnalyses(
+  project: Project,
+  req: RunRequest,
+  opts: { onProgress?: (p: RunProgress) => void; signal?: AbortSignal } = {},
+): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number) => (timings[name] = (performance.now() - since) / 1000);
+  const analyses = resolveAnalyses(req.analyses);
+  const seqLen = req.seqLen ?? DEFAULTS.seqLen;
+  const batchSize = req.batchSize ?? DEFAULTS.batchSize;
+  const n = req.n ?? DEFAULTS.n;
+  const lossOn = req.lossOn ?? 'all';
+  const device: Device = req.device ?? 'cpu';
+  opts.onProgress?.({ phase: 'load', done: 0, total: 1, message: req.model });
+
+  const model = await loadModel(req.model, {
+    revision: req.revision,
+    tokenizer: req.tokenizer,
+    seed: req.seed,
+    signal: opts.signal,
+    onProgress: (p) =>
+      opts.onProgress?.({ phase: 'load', done: p.bytes, total: p.total ?? 0, message: `downloading ${p.file}` }),
+  });
+  if (seqLen > model.config.maxPositions) {
+    throw new AtlasError(`--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`);
+  }
+  const data = await loadRunDataset(project, req);
+  const tok = tokenizeRecords(data.read.records, model.tokenizer, { seqLen, n, prependBos: req.prependBos ?? false });
+  if (tok.sequences.length === 0) throw new AtlasError(`The dataset ${data.name} has no record with any token.`);
+  lap('load', t0);
+
+  const hash = configHash({
+    model: model.name,
+    revision: model.revision,
+    fingerprint: model.fingerprint,
+    dataset: data.read.sha256,
+    field: data.read.field,
+    analyses: analyses.map((a) => a.name).sort(),
+    n,
+    seqLen,
+    prependBos: req.prependBos ?? false,
+    lossOn,
+    options: req.options ?? {},
+    tokenizer: model.tokenizer.sha256,
+  });
+  const existing = project.findCompleteRun(hash);
+  if (existing) {
+    const loss = project.metrics({ runIds: [existing.id], analysis: 'model', metric: 'loss' }).find((m) => m.position === null);
+    return {
+      runId: existing.id,
+      reused: true,
+      loss: loss?.value ?? null,
+      tokens: existing.n_tokens ?? 0,
+      sequences: existing.n_sequences ?? 0,
+      executionProvider: existing.execution_provider ?? '',
+      timings: {},
+    };
+  }
+
+  const tBuild = performance.now();
+  opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
+  const ctx: RunContext = { config: model.config, tokenizer: model.tokenizer, options: req.options ?? {} };
+  const taps = mergeTaps(analyses.flatMap((a) => a.taps(ctx)));
+  const built = buildNeoxGraph(model.config, model.weights, { taps, outputs: { loss: true, logits: false } });
+  const bytes = serializeModel(built.graph);
+  const sess = await createSession(bytes, { device, threads: req.threads });
+  const fetches = [...built.outputs.map((o) => o.name), 'token_loss'];
+  lap('build', tBuild);
+
+  const runId = project.beginRun({
+    model: model.name,
+    revision: model.revision,
+    step: model.step,
+    datasetId: data.datasetId,
+    analyses: analyses.map((a) => a.name),
+    configHash: hash,
+    config: { ...req, seqLen, batchSize, n, lossOn, device },
+    weightsFingerprint: model.fingerprint,
+    seqLen,
+    dtype: 'float32',
+    device,
+    executionProvider: sess.executionProvider,
+    prependBos: req.prependBos ?? false,
+    versions: appVersions(),
+  });
+  try {
+    const tRun = performance.now();
+    const runs: AnalysisRun[] = analyses.map((a) => a.start(ctx));
+    const batches = makeBatches(tok.sequences, { batchSize, padId: model.tokenizer.padId, lossOn });
+    const total = tok.sequences.reduce((s, q) => s + q.ids.length, 0);
+    let done = 0;
+    for (const batch of batches) {
+      if (opts.signal?.aborted) throw abortError();
+      const view: BatchView = { ...batch, sequenceIndex: batch.sequenceIndex };
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', batch.inputIds, [batch.B, batch.T]),
+        attention_mask: new ort.Tensor('float32', batch.attentionMask, [batch.B, batch.T]),
+        loss_mask: new ort.Tensor('float32', batch.lossMask, [batch.B, batch.T]),
+      };
+      const out = await sess.session.run(feeds, fetches);
+      const outputs: BatchOutputs = new Map(
+        Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
+      );
+      for (const r of runs) r.consume(view, outputs, { name: tapOutputName });
+      done += batch.lengths.reduce((s, l) => s + l, 0);
+      const secs = (performance.now() - tRun) / 1000;
+      opts.onProgress?.({ phase: 'run', done, total, tokensPerSecond: done / Math.max(secs, 1e-9) });
+    }
+    lap('run', tRun);
+    const tWrite = performance.now();
+    opts.onProgress?.({ phase: 'write', done: 0, total: 1 });
+    const metrics: MetricRow[] = [];
+    const tensors: TensorRow[] = [];
+    for (const r of runs) {
+      const res = r.finish();
+      metrics.push(...res.metrics);
+      tensors.push(...res.tensors);
+    }
+    timings.write = 0;
+    timings.total = (performance.now() - t0) / 1000;
+    project.writeResults(runId, analyses.map((a) => a.name), { metrics, tensors }, {
+      complete: true,
+      nSequences: tok.sequences.length,
+      nTokens: total,
+      timings,
+    });
+    lap('write', tWrite);
+    opts.onProgress?.({ phase: 'write', done: 1, total: 1 });
+    const loss = metrics.find((m) => m.analysis === 'model' && m.metric === 'loss' && m.position === null);
+    return {
+      runId,
+      reused: false,
+      loss: loss?.value ?? null,
+      tokens: total,
+      sequences: tok.sequences.length,
+      executionProvider: sess.executionProvider,
+      timings,
+    };
+  } catch (e) {
+    project.failRun(runId, e instanceof Error ? e.message : String(e), opts.signal?.aborted ? 'cancelled' : 'failed');
+    throw e;
+  } finally {
+    await sess.session.release();
+  }
+}
+
+function abortError(): Error {
+  const e = new Error('cancelled');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** The union of the analyses' taps: one TapSpec per (site, layers) with every reduction asked for. */
+export function mergeTaps(taps: TapSpec[]): TapSpec[] {
+  const bySite = new Map<string, TapSpec>();
+  for (const t of taps) {
+    const key = `${t.site}|${t.layers?.join(',') ?? '*'}`;
+    const have = bySite.get(key);
+    if (!have) {
+      bySite.set(key, { ...t, reductions: [...t.reductions] });
+      continue;
+    }
+    for (const r of t.reductions) {
+      if (!have.reductions.some((x) => JSON.stringify(x) === JSON.stringify(r))) have.reductions.push(r);
+    }
+  }
+  return [...bySite.values()];
+}
+
+async function loadRunDataset(
+  project: Project,
+  req: RunRequest,
+): Promise<{ read: ReadResult; datasetId: number; name: string }> {
+  if (req.dataset.datasetId !== undefined) {
+    const ds = project.getDataset(req.dataset.datasetId);
+    return { read: ds.read, datasetId: ds.id, name: ds.name };
+  }
+  if (!req.dataset.path) throw new AtlasError('A run needs a dataset: a file path or a dataset of the project.');
+  const path = resolve(req.dataset.path);
+  const read = await readDataset(path, { field: req.dataset.field });
+  if (read.records.length === 0) {
+    throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
+  }
+  const datasetId = project.addDataset({ name: basename(path), source: path, read });
+  return { read, datasetId, name: basename(path) };
+}
+
+export type { Analysis, LoadedModel };

@@ -1,0 +1,217 @@
+// Browser mode (contract, DESIGN.md "Processes"): the built renderer over HTTP and the same
+// AtlasApi over a WebSocket, on 127.0.0.1 only. The WebSocket is guarded by a random token that
+// only the printed URL carries (compared in constant time), by the Host header (against DNS
+// rebinding) and by the Origin header when a browser sends one. Every call is validated against
+// preload/schema.ts before it reaches the engine, which runs in a child process by default (one
+// owner of every ONNX Runtime session). Static responses carry a strict Content-Security-Policy.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { checkCall } from '../preload/schema.ts';
+import { decode, encode } from '../preload/codec.ts';
+import type { Result } from '../preload/api.ts';
+import { childProcessEngine, inProcessEngine, type EngineClient } from './engine/client.ts';
+import { ensureRendererBuilt, rendererOutDir } from './engine/renderer-build.ts';
+
+export interface ServeOptions {
+  port?: number;
+  project?: string;
+  /** Always 127.0.0.1: the API gives access to the machine's files. */
+  host?: '127.0.0.1';
+  /** 'child' (default): the engine in its own process; 'inline': in this one. */
+  engine?: 'child' | 'inline';
+  /** Serve this folder instead of the built renderer (tests). */
+  rendererDir?: string;
+  /** Fixed token (tests); random otherwise. */
+  token?: string;
+}
+
+export interface Served {
+  /** `http://127.0.0.1:PORT/?token=...`: the only way in. */
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE_BYTES = 700 * 2 ** 20;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.ico': 'image/x-icon',
+};
+
+/** The CSP of the browser-mode page: only its own scripts and styles, only its own socket. */
+export function browserCsp(port: number): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src ws://127.0.0.1:${port} ws://localhost:${port}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+function tokenMatches(given: string | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function hostAllowed(req: IncomingMessage, port: number): boolean {
+  const h = req.headers.host;
+  return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+}
+
+function originAllowed(req: IncomingMessage, port: number): boolean {
+  const o = req.headers.origin;
+  return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
+}
+
+function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
+  const headers = {
+    'Content-Security-Policy': browserCsp(port),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'X-Frame-Options': 'DENY',
+    'Cache-Control': 'no-store',
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, headers).end();
+    return;
+  }
+  const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+  let rel: string;
+  try {
+    rel = decodeURIComponent(url.pathname);
+  } catch {
+    res.writeHead(400, headers).end();
+    return;
+  }
+  if (rel.includes('\0')) {
+    res.writeHead(400, headers).end();
+    return;
+  }
+  const file = normalize(join(root, rel === '/' ? 'index.html' : rel));
+  if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('Not found');
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+}
+
+/** Starts browser mode; resolves once the engine is ready and the port is listening. */
+export async function serve(opts: ServeOptions = {}): Promise<Served> {
+  const bind = '127.0.0.1';
+  const root = resolve(opts.rendererDir ?? rendererOutDir());
+  if (!opts.rendererDir) await ensureRendererBuilt();
+  if (!existsSync(join(root, 'index.html'))) {
+    throw new Error(`no built renderer in ${root}; run 'npm run build' first`);
+  }
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const engineOptions = { host: 'browser' as const, project: opts.project };
+  const engine: EngineClient =
+    opts.engine === 'inline' ? inProcessEngine(engineOptions) : await childProcessEngine(engineOptions);
+
+  let port = 0;
+  const http = createServer((req, res) => {
+    if (!hostAllowed(req, port)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden host');
+      return;
+    }
+    serveStatic(root, req, res, port);
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const ok =
+      url.pathname === '/api' &&
+      hostAllowed(req, port) &&
+      originAllowed(req, port) &&
+      tokenMatches(url.searchParams.get('token'), token);
+    if (!ok) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const sockets = new Set<WebSocket>();
+  const unsubscribe = engine.onEvent((event) => {
+    const text = encode({ event });
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (data, isBinary) => {
+      void answer(engine, isBinary ? null : data.toString()).then((text) => {
+        if (text !== null && ws.readyState === ws.OPEN) ws.send(text);
+      });
+    });
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 0, bind, () => resolveListen());
+  });
+  port = (http.address() as AddressInfo).port;
+  return {
+    url: `http://${bind}:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      unsubscribe();
+      for (const ws of sockets) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => http.close(() => r()));
+      http.closeAllConnections();
+      await engine.close();
+    },
+  };
+}
+
+/** One WebSocket message in, one reply text out (null when the message has no usable id). */
+async function answer(engine: EngineClient, text: string | null): Promise<string | null> {
+  let msg: unknown;
+  try {
+    msg = text === null ? null : decode(text);
+  } catch {
+    msg = null;
+  }
+  if (typeof msg !== 'object' || msg === null) return null;
+  const { id, method, args } = msg as { id?: unknown; method?: unknown; args?: unknown };
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) return null;
+  const problem = checkCall(method, args);
+  const reply: Result<unknown> = problem
+    ? { ok: false, error: { code: 'invalid-argument', message: `Refused: ${problem}.` } }
+    : await engine.call(method as string, args);
+  return encode({ id, reply });
+}
+
+/** The repository root when running from source (main/server.ts -> ..). */
+export function repoRoot(): string {
+  return resolve(fileURLToPath(new URL('..', import.meta.url)));
+}

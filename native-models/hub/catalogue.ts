@@ -1,0 +1,308 @@
+// The model catalogue: every suite model the app knows by name, its exact GPT-NeoX architecture,
+// its hub repository and its checkpoint schedule, plus the parsing of revision specs (`stepN`, `N`,
+// `main`). The Pythia rows come from Biderman et al. 2023, "Pythia: A Suite for Analyzing Large
+// Language Models Across Training and Scaling" (Table 1 and the model cards on the hub). Other
+// suites (the offline `micro-*` suite) add themselves with `registerSuite` without editing this file.
+//
+// Hub naming, checked against the model cards (2026): all ten sizes have `EleutherAI/pythia-<size>`
+// and `EleutherAI/pythia-<size>-deduped`. 14m and 31m were trained after the original suite;
+// their cards first said they were deduped-only and lived at `pythia-14m` / `pythia-31m`. The 14m
+// card notes that before 2026-02-27 the model at `EleutherAI/pythia-14m` was the deduped one (now
+// at `pythia-14m-deduped`) and a standard-Pile model replaced it. We believe 31m was split the same
+// way but have not seen its updated card: treat `pythia-31m` vs `pythia-31m-deduped` with care, and
+// note that a `pythia-14m`/`pythia-31m` snapshot cached before that date holds the deduped weights
+// (the commit hash in the cache tells them apart).
+
+import { AtlasError } from '../../main/errors.ts';
+import type { NeoxConfig } from '../neox/config.ts';
+
+/** One model of a suite, as the rest of the app sees it. */
+export interface SuiteModel {
+  /** Canonical lower-case name: `pythia-70m`, `pythia-70m-deduped`, `micro-2l`. */
+  name: string;
+  /** Hub repository id (`EleutherAI/pythia-70m`), or null for a suite that exists only offline. */
+  repo: string | null;
+  /** Family prefix: `pythia`, `micro`, ... */
+  family: string;
+  /** Size label within the family: `70m`, `1.4b`. */
+  size: string;
+  /** Trained on the deduplicated Pile. */
+  deduped: boolean;
+  config: NeoxConfig;
+  /** Every checkpoint step the hub (or the offline store) holds, ascending. */
+  steps: readonly number[];
+  /** Non-embedding parameters, L(12d^2 + 13d) + 2d for GPT-NeoX with biases and parallel residual. */
+  nonEmbeddingParams: number;
+  /** All parameters: non-embedding + embed_in + embed_out (untied), 2 * vocab * d. */
+  totalParams: number;
+  /** Anything a user should know about this entry (renamed repos, uncertain variants). */
+  note?: string;
+}
+
+/** The 154 Pythia checkpoints: 0; 1, 2, 4, ..., 512; 1000 to 143000 every 1000. */
+export const PYTHIA_STEPS: readonly number[] = Object.freeze([
+  0,
+  ...Array.from({ length: 10 }, (_, i) => 2 ** i),
+  ...Array.from({ length: 143 }, (_, i) => (i + 1) * 1000),
+]);
+
+/** Tokens per optimiser step (batch 1024 x 2048). */
+export const PYTHIA_TOKENS_PER_STEP = 2_097_152;
+
+/** GPT-NeoX non-embedding parameter count: per layer 12d^2 + 13d (qkv, dense, MLP, two LNs), + final LN. */
+export function neoxNonEmbeddingParams(numLayers: number, d: number): number {
+  return numLayers * (12 * d * d + 13 * d) + 2 * d;
+}
+
+/** Architecture rows (layers, d_model, heads, embedding rows). Params as printed on the model cards. */
+interface PythiaRow {
+  size: string;
+  layers: number;
+  d: number;
+  heads: number;
+  vocab: number;
+  /**
+   * Published values, kept as data so a test can hold them against the formula: non-embedding from
+   * the model cards' table; totals from the cards' renaming table (70m..12b) and, for 14m, from a
+   * transformers GPTNeoXForCausalLM built with its config (FACTS.md). No published total for 31m.
+   */
+  cardNonEmbedding: number;
+  cardTotal: number | null;
+}
+
+const PYTHIA_ROWS: readonly PythiaRow[] = [
+  {
+    size: '14m',
+    layers: 6,
+    d: 128,
+    heads: 4,
+    vocab: 50304,
+    cardNonEmbedding: 1_189_888,
+    cardTotal: 14_067_712,
+  },
+  { size: '31m', layers: 6, d: 256, heads: 8, vocab: 50304, cardNonEmbedding: 4_739_072, cardTotal: null },
+  {
+    size: '70m',
+    layers: 6,
+    d: 512,
+    heads: 8,
+    vocab: 50304,
+    cardNonEmbedding: 18_915_328,
+    cardTotal: 70_426_624,
+  },
+  {
+    size: '160m',
+    layers: 12,
+    d: 768,
+    heads: 12,
+    vocab: 50304,
+    cardNonEmbedding: 85_056_000,
+    cardTotal: 162_322_944,
+  },
+  {
+    size: '410m',
+    layers: 24,
+    d: 1024,
+    heads: 16,
+    vocab: 50304,
+    cardNonEmbedding: 302_311_424,
+    cardTotal: 405_334_016,
+  },
+  {
+    size: '1b',
+    layers: 16,
+    d: 2048,
+    heads: 8,
+    vocab: 50304,
+    cardNonEmbedding: 805_736_448,
+    cardTotal: 1_011_781_632,
+  },
+  {
+    size: '1.4b',
+    layers: 24,
+    d: 2048,
+    heads: 16,
+    vocab: 50304,
+    cardNonEmbedding: 1_208_602_624,
+    cardTotal: 1_414_647_808,
+  },
+  {
+    size: '2.8b',
+    layers: 32,
+    d: 2560,
+    heads: 32,
+    vocab: 50304,
+    cardNonEmbedding: 2_517_652_480,
+    cardTotal: 2_775_208_960,
+  },
+  {
+    size: '6.9b',
+    layers: 32,
+    d: 4096,
+    heads: 32,
+    vocab: 50432,
+    cardNonEmbedding: 6_444_163_072,
+    cardTotal: 6_857_302_016,
+  },
+  {
+    size: '12b',
+    layers: 36,
+    d: 5120,
+    heads: 40,
+    vocab: 50688,
+    cardNonEmbedding: 11_327_027_200,
+    cardTotal: 11_846_072_320,
+  },
+];
+
+/** The model-card parameter counts, for tests and the UI's model picker. */
+export const PYTHIA_CARD_PARAMS: ReadonlyMap<string, { nonEmbedding: number; total: number | null }> =
+  new Map(PYTHIA_ROWS.map((r) => [r.size, { nonEmbedding: r.cardNonEmbedding, total: r.cardTotal }]));
+
+/** The exact GPT-NeoX config of a Pythia size (every size shares everything but L, d, H, vocab). */
+export function pythiaConfig(layers: number, d: number, heads: number, vocab: number): NeoxConfig {
+  return {
+    numLayers: layers,
+    hiddenSize: d,
+    numHeads: heads,
+    intermediateSize: 4 * d,
+    vocabSize: vocab,
+    rotaryPct: 0.25,
+    rotaryBase: 10000,
+    layerNormEps: 1e-5,
+    useParallelResidual: true,
+    maxPositions: 2048,
+    hiddenAct: 'gelu',
+    attentionBias: true,
+  };
+}
+
+const EARLY_SMALL_NOTE =
+  'Trained after the original suite; before 2026-02-27 the non-deduped repository held the deduped model.';
+
+function pythiaModels(): SuiteModel[] {
+  const out: SuiteModel[] = [];
+  for (const r of PYTHIA_ROWS) {
+    for (const deduped of [false, true]) {
+      const name = `pythia-${r.size}${deduped ? '-deduped' : ''}`;
+      const m: SuiteModel = {
+        name,
+        repo: `EleutherAI/${name}`,
+        family: 'pythia',
+        size: r.size,
+        deduped,
+        config: pythiaConfig(r.layers, r.d, r.heads, r.vocab),
+        steps: PYTHIA_STEPS,
+        nonEmbeddingParams: neoxNonEmbeddingParams(r.layers, r.d),
+        totalParams: neoxNonEmbeddingParams(r.layers, r.d) + 2 * r.vocab * r.d,
+      };
+      if (r.size === '14m' || r.size === '31m') m.note = EARLY_SMALL_NOTE;
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+/**
+ * The registry. Pythia is registered here; other suites call `registerSuite` from their own module
+ * (imported once at engine start-up), e.g. `registerSuite([{ name: 'micro-2l', repo: null, ... }])`.
+ */
+const registry: SuiteModel[] = pythiaModels();
+
+/** Adds models to the catalogue. Names and repos must be new (case-insensitive). */
+export function registerSuite(models: readonly SuiteModel[]): void {
+  for (const m of models) {
+    const name = m.name.toLowerCase();
+    if (registry.some((r) => r.name === name)) throw new Error(`suite model ${name} is already registered`);
+    if (m.repo !== null && registry.some((r) => r.repo?.toLowerCase() === m.repo?.toLowerCase())) {
+      throw new Error(`repository ${m.repo} is already registered`);
+    }
+    if (m.steps.length === 0) throw new Error(`suite model ${name} has no checkpoint steps`);
+    registry.push({ ...m, name, steps: [...m.steps].sort((a, b) => a - b) });
+  }
+}
+
+/** Every registered model, Pythia first, in registration order. */
+export function listSuiteModels(): readonly SuiteModel[] {
+  return registry;
+}
+
+/** The Pythia rows only. */
+export function pythiaModelsList(): readonly SuiteModel[] {
+  return registry.filter((m) => m.family === 'pythia');
+}
+
+/** The catalogue entry for a suite name or hub id, or undefined. */
+export function findSuiteModel(nameOrRepo: string): SuiteModel | undefined {
+  const key = nameOrRepo.trim().toLowerCase();
+  return registry.find((m) => m.name === key || (m.repo !== null && m.repo.toLowerCase() === key));
+}
+
+/**
+ * `pythia-70m`, `pythia-70m-deduped`, `EleutherAI/pythia-70m` (any case) -> the catalogue entry.
+ * Unknown names throw an AtlasError listing the valid ones.
+ */
+export function resolveSuiteName(name: string): SuiteModel {
+  const m = findSuiteModel(name);
+  if (m) return m;
+  const names = registry.map((r) => r.name).join(', ');
+  throw new AtlasError(`Unknown model "${name}"; the known models are ${names}.`);
+}
+
+/** A parsed revision: the training step and its hub branch name. */
+export interface ParsedRevision {
+  step: number;
+  revision: string;
+}
+
+/** The steps just below and above `n` in an ascending list (either may be missing). */
+function neighbours(n: number, steps: readonly number[]): number[] {
+  let below: number | undefined;
+  let above: number | undefined;
+  for (const s of steps) {
+    if (s < n) below = s;
+    else if (s > n && above === undefined) above = s;
+  }
+  return [below, above].filter((s): s is number => s !== undefined);
+}
+
+/** "step0, step1, ..." style summary of a schedule for error hints. */
+function describeSchedule(steps: readonly number[]): string {
+  if (steps === PYTHIA_STEPS) {
+    return 'Pythia revisions are step0; step1, step2, step4, ..., step512; step1000 to step143000 every 1000; or main (= step143000).';
+  }
+  const shown = steps.length <= 12 ? steps : [...steps.slice(0, 6), '...', ...steps.slice(-3)];
+  return `Revisions are ${shown.map((s) => (s === '...' ? s : `step${s}`)).join(', ')}, or main (= step${steps[steps.length - 1]}).`;
+}
+
+/**
+ * `stepN`, `N` or `main` -> { step, revision: 'stepN' }, checked against the schedule (Pythia's by
+ * default). Anything else throws an AtlasError naming the nearest valid steps; no network involved.
+ */
+export function parseRevision(spec: string, steps: readonly number[] = PYTHIA_STEPS): ParsedRevision {
+  const s = spec.trim().toLowerCase();
+  if (s === 'main') {
+    const last = steps[steps.length - 1];
+    return { step: last, revision: `step${last}` };
+  }
+  const m = /^(?:step)?(\d+)$/.exec(s);
+  if (!m) {
+    throw new AtlasError(
+      `"${spec}" is not a checkpoint revision; write stepN, N or main.`,
+      describeSchedule(steps),
+    );
+  }
+  const n = Number(m[1]);
+  if (steps.includes(n)) return { step: n, revision: `step${n}` };
+  const near = neighbours(n, steps).map((x) => `step${x}`);
+  throw new AtlasError(
+    `step${n} is not a saved checkpoint; the nearest are ${near.join(' and ')}.`,
+    describeSchedule(steps),
+  );
+}
+
+/** The step a `stepN` revision names, or null for anything else (a commit, `main`). */
+export function stepOfRevision(revision: string): number | null {
+  const m = /^step(\d+)$/.exec(revision);
+  return m ? Number(m[1]) : null;
+}

@@ -1,0 +1,443 @@
+// The AtlasApi contract (DESIGN.md "Processes"): every call the UI makes and every event it listens
+// to, as one typed interface. The Electron preload (IPC), the browser-mode host (WebSocket) and the
+// tests all serve the same implementation (main/api.ts); the renderer cannot tell them apart
+// (Netron's Host pattern; Podman Desktop's single exposed interface).
+//
+// Rules of the contract:
+// - Every call takes one plain object and resolves to a Result: `{ ok: true, value }` or
+//   `{ ok: false, error: { code, message, hint } }`. Nothing is thrown across the boundary.
+// - Only structured-clone / JSON-codec types: plain objects, arrays, strings, numbers, booleans,
+//   null, Uint8Array and Float32Array (the WebSocket codec tags typed arrays; see preload/codec.ts).
+// - Additive changes only (DESIGN.md "contract").
+
+// ---------------------------------------------------------------------------------------------
+// Values and errors
+
+export type ErrorCode =
+  | 'invalid-argument' // the arguments did not match the call's schema
+  | 'forbidden' // the sender or origin is not allowed
+  | 'no-project' // the call needs an open project
+  | 'not-found' // a dataset, run, job or file that does not exist
+  | 'user' // an AtlasError: something the user can fix (bad file, bad spec)
+  | 'cancelled' // the job was cancelled
+  | 'unsupported' // not available on this host (e.g. a native file dialog in browser mode)
+  | 'internal'; // a bug: the message says what happened
+
+export interface ApiError {
+  code: ErrorCode;
+  /** One clear sentence. */
+  message: string;
+  /** What the user can do about it, when known. */
+  hint?: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+// ---------------------------------------------------------------------------------------------
+// Host and settings
+
+export interface HostInfo {
+  /** Where the engine runs; informational only (the UI never branches on it for behaviour). */
+  host: 'electron' | 'browser' | 'test';
+  version: string;
+  platform: string;
+  /** Whether `chooseFile` can show a native dialog. */
+  dialogs: boolean;
+  /** Where `pythia-atlas demo` writes the sample project. */
+  samplePath: string;
+  sampleExists: boolean;
+  /** Default folder for new projects. */
+  projectsDir: string;
+}
+
+export interface Settings {
+  /** Folder new projects go into when only a name is given. */
+  projectsDir: string;
+  /** Execution provider preference for new runs. */
+  device: Device;
+  /** Default number of sequences per run. */
+  n: number;
+  /** Default sequence length. */
+  seqLen: number;
+  batchSize: number;
+  prependBos: boolean;
+  /** Tokenizer file for local models that ship none (e.g. the 20B tokenizer.json). */
+  tokenizer: string | null;
+  /** Extra folders scanned for local model directories. */
+  modelDirs: string[];
+}
+
+export type Device = 'cpu' | 'cuda' | 'dml' | 'webgpu';
+
+// ---------------------------------------------------------------------------------------------
+// Projects
+
+export interface ProjectSummary {
+  path: string;
+  name: string;
+  datasets: number;
+  runs: number;
+  /** Models that have runs in this project. */
+  models: string[];
+}
+
+export interface RecentProject {
+  path: string;
+  name: string;
+  openedAt: string;
+  exists: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets
+
+export interface DatasetInfo {
+  id: number;
+  name: string;
+  kind: string;
+  source: string;
+  nRecords: number;
+  sha256: string;
+  added: string;
+  /** The field analyses read text from (Alpaca: prompt template; JSONL/CSV: a column). */
+  field: string | null;
+  /** Fields the records have (empty for plain text). */
+  fields: string[];
+}
+
+export interface AddDatasetArgs {
+  /** Display name (usually the file name). */
+  name: string;
+  /** The dropped file's bytes (browser drops and Electron drops alike). */
+  bytes?: Uint8Array;
+  /** Or a path on the engine's machine. */
+  path?: string;
+  field?: string;
+}
+
+export interface PreviewRecord {
+  /** 1-based record number, as bad records are numbered. */
+  number: number;
+  /** The text analyses will see, rendered as text, never as HTML. */
+  text: string;
+  fields: Record<string, string>;
+}
+
+export interface BadRecord {
+  /** 1-based record (or line) number. */
+  number: number;
+  reason: string;
+}
+
+export interface DatasetPreview {
+  datasetId: number;
+  total: number;
+  records: PreviewRecord[];
+  bad: BadRecord[];
+  fields: string[];
+  field: string | null;
+}
+
+export interface TokenCounts {
+  datasetId: number;
+  records: number;
+  tokens: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** Histogram of tokens per record: counts[i] records with edges[i] <= n < edges[i+1]. */
+  edges: number[];
+  counts: number[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue (suites, sizes, checkpoints, caches)
+
+export interface ModelSize {
+  /** Model spec (DESIGN.md "Specs"): `pythia-70m`, `pythia-70m-deduped`, `micro-...`. */
+  model: string;
+  /** `EleutherAI/pythia-70m`, or null for offline suites. */
+  hubId: string | null;
+  layers: number;
+  dModel: number;
+  heads: number;
+  params: number | null;
+}
+
+export interface Suite {
+  name: string;
+  description: string;
+  offline: boolean;
+  sizes: ModelSize[];
+}
+
+export interface CachedCheckpoint {
+  model: string;
+  revision: string;
+  step: number | null;
+  bytes: number;
+  path: string;
+}
+
+export interface LocalModel {
+  path: string;
+  name: string;
+  layers: number | null;
+  dModel: number | null;
+  hasTokenizer: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: downloads and runs share one shape; the engine runs one job of each queue at a time.
+
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'error' | 'cancelled';
+
+export interface DownloadJob {
+  id: string;
+  model: string;
+  revision: string;
+  state: JobState;
+  bytesDone: number;
+  bytesTotal: number | null;
+  error?: ApiError;
+}
+
+export interface RunProgressInfo {
+  phase: 'load' | 'build' | 'run' | 'write';
+  done: number;
+  total: number;
+  tokensPerSecond?: number;
+  message?: string;
+}
+
+export interface RunJob {
+  id: string;
+  model: string;
+  revision: string;
+  datasetId: number;
+  analyses: string[];
+  state: JobState;
+  progress: RunProgressInfo | null;
+  /** The project's run row, once the job has one. */
+  runId: number | null;
+  reused: boolean;
+  error?: ApiError;
+  queuedAt: string;
+}
+
+export interface QueueRunsArgs {
+  /** Sizes x checkpoints x one dataset: one job per (model, revision). */
+  models: string[];
+  /** `stepN`, `N` or `main`; empty means `main`. */
+  revisions: string[];
+  datasetId: number;
+  analyses: string[];
+  n?: number;
+  seqLen?: number;
+  batchSize?: number;
+  device?: Device;
+  prependBos?: boolean;
+  tokenizer?: string;
+  lossOn?: 'all' | 'response';
+}
+
+export interface RunInfo {
+  id: number;
+  model: string;
+  revision: string;
+  step: number | null;
+  datasetId: number | null;
+  analyses: string[];
+  status: string;
+  nSequences: number | null;
+  nTokens: number | null;
+  seqLen: number | null;
+  device: string | null;
+  executionProvider: string | null;
+  created: string;
+  /** Error text stored on a failed run, if any. */
+  error: string | null;
+}
+
+export interface AnalysisInfo {
+  name: string;
+  description: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results: generic slices of the tidy metrics table (DESIGN.md "Project files"), so new analyses
+// appear without new UI code.
+
+/** Index columns of the metrics table. */
+export type Axis = 'layer' | 'head' | 'position' | 'dim';
+export type Reduce = 'mean' | 'max' | 'min' | 'sum';
+
+export interface MetricKey {
+  analysis: string;
+  metric: string;
+  site: string | null;
+  /** Index columns that are non-null for this metric (e.g. ['layer', 'position']). */
+  axes: Axis[];
+}
+
+export interface Grid {
+  /** Index values along the rows (e.g. layers 0..L-1) and columns (positions, heads, steps...). */
+  rows: number[];
+  cols: number[];
+  /** Row-major [rows.length * cols.length]; NaN where no value. */
+  values: Float32Array;
+  min: number;
+  max: number;
+}
+
+export interface SliceArgs {
+  runId: number;
+  analysis: string;
+  metric: string;
+  site: string | null;
+  rows: Axis;
+  /** Omit for a 1-D profile (cols = [0]). */
+  cols?: Axis;
+  /** Fixed values of other axes (e.g. { head: 3 }). */
+  fix?: Partial<Record<Axis, number>>;
+  /** How to combine the remaining axes. Default mean. */
+  reduce?: Reduce;
+}
+
+export interface OverRunsArgs {
+  /** Columns in this order (e.g. one run per checkpoint, sorted by step). */
+  runIds: number[];
+  analysis: string;
+  metric: string;
+  site: string | null;
+  rows: Axis;
+  fix?: Partial<Record<Axis, number>>;
+  reduce?: Reduce;
+}
+
+export interface DepthSeries {
+  runId: number;
+  model: string;
+  layers: number;
+  /** Relative depth (layer + 0.5) / L in (0, 1). */
+  depth: number[];
+  values: number[];
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+export interface TensorValue extends TensorInfo {
+  data: Float32Array;
+}
+
+export interface MassiveEntry {
+  layer: number;
+  site: string;
+  sequence: number;
+  position: number;
+  tokenId: number;
+  token: string;
+  dim: number;
+  value: number;
+}
+
+export interface ShapeDescriptor {
+  analysis: string;
+  metric: string;
+  site: string | null;
+  /** One sentence describing the profile over depth, e.g. "rises to a peak at layer 3 (0.58 depth)". */
+  text: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+export type AtlasEvent =
+  | { type: 'project'; project: ProjectSummary | null }
+  | { type: 'datasets' }
+  | { type: 'runs' }
+  | { type: 'run-job'; job: RunJob }
+  | { type: 'download'; job: DownloadJob }
+  | { type: 'settings'; settings: Settings }
+  /** The shell (menu, file association, dropped file) asks the UI to do something. */
+  | { type: 'command'; command: 'new-project' | 'open-project' | 'save-as' | 'add-dataset' };
+
+export type Unsubscribe = () => void;
+
+// ---------------------------------------------------------------------------------------------
+// The interface. Every call: one argument object, a Result back.
+
+type Call<A, R> = (args: A) => Promise<Result<R>>;
+type Empty = Record<string, never>;
+
+export interface AtlasApi {
+  // host and settings
+  hostInfo: Call<Empty, HostInfo>;
+  getSettings: Call<Empty, Settings>;
+  setSettings: Call<Partial<Settings>, Settings>;
+  /** A native dialog where the host has one ('unsupported' otherwise). Null when cancelled. */
+  chooseFile: Call<{ purpose: 'open-project' | 'save-project' | 'dataset' | 'model-folder' }, string | null>;
+
+  // projects
+  newProject: Call<{ path?: string; name?: string }, ProjectSummary>;
+  openProject: Call<{ path: string }, ProjectSummary>;
+  /** Opens a project file dropped in a browser (bytes only): copied into projectsDir first. */
+  openProjectBytes: Call<{ name: string; bytes: Uint8Array }, ProjectSummary>;
+  saveProjectAs: Call<{ path?: string; name?: string }, ProjectSummary>;
+  closeProject: Call<Empty, null>;
+  currentProject: Call<Empty, ProjectSummary | null>;
+  recentProjects: Call<Empty, RecentProject[]>;
+
+  // datasets
+  addDataset: Call<AddDatasetArgs, DatasetInfo>;
+  listDatasets: Call<Empty, DatasetInfo[]>;
+  previewDataset: Call<{ datasetId: number; offset?: number; limit?: number }, DatasetPreview>;
+  setDatasetField: Call<{ datasetId: number; field: string }, DatasetInfo>;
+  tokenCounts: Call<{ datasetId: number; tokenizer?: string }, TokenCounts>;
+
+  // catalogue
+  suites: Call<Empty, Suite[]>;
+  checkpoints: Call<{ model: string }, number[]>;
+  cachedCheckpoints: Call<{ model?: string }, CachedCheckpoint[]>;
+  localModels: Call<Empty, LocalModel[]>;
+  analyses: Call<Empty, AnalysisInfo[]>;
+
+  // downloads
+  startDownload: Call<{ model: string; revision: string }, DownloadJob>;
+  pauseDownload: Call<{ id: string }, DownloadJob>;
+  resumeDownload: Call<{ id: string }, DownloadJob>;
+  cancelDownload: Call<{ id: string }, DownloadJob>;
+  downloads: Call<Empty, DownloadJob[]>;
+  cacheSize: Call<Empty, { bytes: number; path: string }>;
+
+  // runs
+  queueRuns: Call<QueueRunsArgs, RunJob[]>;
+  runJobs: Call<Empty, RunJob[]>;
+  cancelJob: Call<{ id: string }, RunJob>;
+  listRuns: Call<{ model?: string; datasetId?: number }, RunInfo[]>;
+
+  // results
+  metricKeys: Call<{ runIds?: number[] }, MetricKey[]>;
+  slice: Call<SliceArgs, Grid>;
+  sliceOverRuns: Call<OverRunsArgs, Grid>;
+  acrossSizes: Call<Omit<OverRunsArgs, 'rows'>, DepthSeries[]>;
+  tensors: Call<{ runId: number }, TensorInfo[]>;
+  tensor: Call<{ runId: number; name: string }, TensorValue>;
+  massiveEntries: Call<{ runId: number; limit?: number }, MassiveEntry[]>;
+  shapeDescriptors: Call<{ runId: number }, ShapeDescriptor[]>;
+}
+
+export type Method = keyof AtlasApi;
+export type ArgsOf<M extends Method> = Parameters<AtlasApi[M]>[0];
+export type ValueOf<M extends Method> = Awaited<ReturnType<AtlasApi[M]>> extends Result<infer R> ? R : never;
+
+/** What the renderer sees: the calls plus a subscription to events. */
+export interface AtlasHost extends AtlasApi {
+  onEvent(listener: (event: AtlasEvent) => void): Unsubscribe;
+  /** The engine-side path of a dropped File, where the host knows it (Electron); else null. */
+  pathForFile(file: File): string | null;
+}

@@ -1,0 +1,130 @@
+// One argument schema per AtlasApi call. Both hosts (Electron IPC in main/electron/ipc.ts and the
+// WebSocket in main/server.ts) refuse a call whose arguments do not match, before it reaches the
+// engine. `Record<Method, Schema>` makes the compiler insist on a schema for every call, and
+// METHODS is the runtime list the preload exposes (one method per call, never ipcRenderer).
+
+import type { Method } from './api.ts';
+import { arr, bool, bytes, id, num, obj, opt, partial, str, nullable, type Schema } from './validate.ts';
+
+const MAX_DATASET_BYTES = 512 * 2 ** 20;
+const MAX_PROJECT_BYTES = 2 * 2 ** 30 - 1;
+
+const path = () => str({ min: 1, max: 4096 });
+const name = () => str({ min: 1, max: 255 });
+const ident = () => str({ min: 1, max: 200 });
+const empty = obj({});
+const AXES = ['layer', 'head', 'position', 'dim'] as const;
+const axis = () => str({ oneOf: AXES });
+const reduce = () => str({ oneOf: ['mean', 'max', 'min', 'sum'] });
+const fix = () => partial({ layer: num({ int: true }), head: num({ int: true }), position: num({ int: true }), dim: num({ int: true }) });
+const device = () => str({ oneOf: ['cpu', 'cuda', 'dml', 'webgpu'] });
+const runIds = () => arr(id(), { min: 1, max: 5000 });
+
+export const SCHEMAS: Record<Method, Schema> = {
+  hostInfo: empty,
+  getSettings: empty,
+  setSettings: partial({
+    projectsDir: path(),
+    device: device(),
+    n: num({ int: true, min: 1, max: 1_000_000 }),
+    seqLen: num({ int: true, min: 1, max: 2048 }),
+    batchSize: num({ int: true, min: 1, max: 4096 }),
+    prependBos: bool(),
+    tokenizer: nullable(path()),
+    modelDirs: arr(path(), { max: 64 }),
+  }),
+  chooseFile: obj({ purpose: str({ oneOf: ['open-project', 'save-project', 'dataset', 'model-folder'] }) }),
+
+  newProject: obj({ path: opt(path()), name: opt(name()) }),
+  openProject: obj({ path: path() }),
+  openProjectBytes: obj({ name: name(), bytes: bytes(MAX_PROJECT_BYTES) }),
+  saveProjectAs: obj({ path: opt(path()), name: opt(name()) }),
+  closeProject: empty,
+  currentProject: empty,
+  recentProjects: empty,
+
+  addDataset: obj({ name: name(), bytes: opt(bytes(MAX_DATASET_BYTES)), path: opt(path()), field: opt(ident()) }),
+  listDatasets: empty,
+  previewDataset: obj({
+    datasetId: id(),
+    offset: opt(num({ int: true, min: 0 })),
+    limit: opt(num({ int: true, min: 1, max: 1000 })),
+  }),
+  setDatasetField: obj({ datasetId: id(), field: ident() }),
+  tokenCounts: obj({ datasetId: id(), tokenizer: opt(path()) }),
+
+  suites: empty,
+  checkpoints: obj({ model: ident() }),
+  cachedCheckpoints: obj({ model: opt(ident()) }),
+  localModels: empty,
+  analyses: empty,
+
+  startDownload: obj({ model: ident(), revision: ident() }),
+  pauseDownload: obj({ id: ident() }),
+  resumeDownload: obj({ id: ident() }),
+  cancelDownload: obj({ id: ident() }),
+  downloads: empty,
+  cacheSize: empty,
+
+  queueRuns: obj({
+    models: arr(str({ min: 1, max: 4096 }), { min: 1, max: 64 }),
+    revisions: arr(ident(), { max: 500 }),
+    datasetId: id(),
+    analyses: arr(ident(), { min: 1, max: 64 }),
+    n: opt(num({ int: true, min: 1, max: 1_000_000 })),
+    seqLen: opt(num({ int: true, min: 1, max: 2048 })),
+    batchSize: opt(num({ int: true, min: 1, max: 4096 })),
+    device: opt(device()),
+    prependBos: opt(bool()),
+    tokenizer: opt(path()),
+    lossOn: opt(str({ oneOf: ['all', 'response'] })),
+  }),
+  runJobs: empty,
+  cancelJob: obj({ id: ident() }),
+  listRuns: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),
+
+  metricKeys: obj({ runIds: opt(arr(id(), { max: 5000 })) }),
+  slice: obj({
+    runId: id(),
+    analysis: ident(),
+    metric: ident(),
+    site: nullable(ident()),
+    rows: axis(),
+    cols: opt(axis()),
+    fix: opt(fix()),
+    reduce: opt(reduce()),
+  }),
+  sliceOverRuns: obj({
+    runIds: runIds(),
+    analysis: ident(),
+    metric: ident(),
+    site: nullable(ident()),
+    rows: axis(),
+    fix: opt(fix()),
+    reduce: opt(reduce()),
+  }),
+  acrossSizes: obj({
+    runIds: runIds(),
+    analysis: ident(),
+    metric: ident(),
+    site: nullable(ident()),
+    fix: opt(fix()),
+    reduce: opt(reduce()),
+  }),
+  tensors: obj({ runId: id() }),
+  tensor: obj({ runId: id(), name: str({ min: 1, max: 1000 }) }),
+  massiveEntries: obj({ runId: id(), limit: opt(num({ int: true, min: 1, max: 100_000 })) }),
+  shapeDescriptors: obj({ runId: id() }),
+};
+
+export const METHODS = Object.keys(SCHEMAS) as Method[];
+
+export function isMethod(m: unknown): m is Method {
+  return typeof m === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, m);
+}
+
+/** The problem with a call's method name and argument, or null when both conform. */
+export function checkCall(method: unknown, args: unknown): string | null {
+  if (!isMethod(method)) return `unknown call ${JSON.stringify(String(method).slice(0, 60))}`;
+  return SCHEMAS[method].check(args, 'arguments');
+}

@@ -1,0 +1,158 @@
+// The UI's state, in Svelte stores (never in charts or components): the host, the open project,
+// its datasets and runs, the job queues, the current view and the model x checkpoint selection.
+// `call` is the one way components reach the engine: it unwraps a Result, and an error becomes a
+// notice the user sees (never an exception and never a console error).
+
+import { get, writable } from 'svelte/store';
+import type {
+  ApiError,
+  ArgsOf,
+  AtlasEvent,
+  AtlasHost,
+  DatasetInfo,
+  DownloadJob,
+  HostInfo,
+  Method,
+  ProjectSummary,
+  RunInfo,
+  RunJob,
+  Settings,
+  ValueOf,
+} from '../../../preload/api.ts';
+
+export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
+
+export interface Notice {
+  id: number;
+  kind: 'error' | 'info';
+  message: string;
+  hint?: string;
+}
+
+let currentHost: AtlasHost | null = null;
+
+export function setHost(h: AtlasHost): void {
+  currentHost = h;
+}
+
+export function host(): AtlasHost {
+  if (!currentHost) throw new Error('no host');
+  return currentHost;
+}
+
+export const notices = writable<Notice[]>([]);
+let noticeId = 1;
+
+export function notify(kind: Notice['kind'], message: string, hint?: string): void {
+  const n: Notice = { id: noticeId++, kind, message, hint };
+  notices.update((list) => [...list.slice(-4), n]);
+  if (kind === 'info') setTimeout(() => dismiss(n.id), 4000);
+}
+
+export function dismiss(id: number): void {
+  notices.update((list) => list.filter((n) => n.id !== id));
+}
+
+export function showError(e: ApiError): void {
+  notify('error', e.message, e.hint);
+}
+
+/** Calls the engine; returns the value, or null after showing the error. */
+export async function call<M extends Method>(
+  method: M,
+  args: ArgsOf<M>,
+  opts: { quiet?: boolean } = {},
+): Promise<ValueOf<M> | null> {
+  const fn = host()[method] as (a: ArgsOf<M>) => Promise<{ ok: boolean; value?: unknown; error?: ApiError }>;
+  const r = await fn(args);
+  if (r.ok) return r.value as ValueOf<M>;
+  if (!opts.quiet && r.error) showError(r.error);
+  return null;
+}
+
+export const hostInfo = writable<HostInfo | null>(null);
+export const settings = writable<Settings | null>(null);
+export const project = writable<ProjectSummary | null>(null);
+export const datasets = writable<DatasetInfo[]>([]);
+export const runs = writable<RunInfo[]>([]);
+export const runJobs = writable<RunJob[]>([]);
+export const downloads = writable<DownloadJob[]>([]);
+export const view = writable<View>('library');
+
+/** The models x checkpoints picked in the Models view, used when queueing runs. */
+export const selection = writable<{ models: string[]; steps: number[] }>({ models: [], steps: [] });
+
+/** Dialog the shell or a button asked for. */
+export const dialog = writable<'new-project' | 'open-project' | 'save-as' | null>(null);
+
+export async function refreshDatasets(): Promise<void> {
+  if (!get(project)) return datasets.set([]);
+  const v = await call('listDatasets', {});
+  if (v) datasets.set(v);
+}
+
+export async function refreshRuns(): Promise<void> {
+  if (!get(project)) return runs.set([]);
+  const v = await call('listRuns', {});
+  if (v) runs.set(v);
+}
+
+export async function refreshProject(): Promise<void> {
+  const p = await call('currentProject', {});
+  project.set(p);
+  await Promise.all([refreshDatasets(), refreshRuns()]);
+}
+
+function upsert<T extends { id: string }>(list: T[], item: T): T[] {
+  const i = list.findIndex((x) => x.id === item.id);
+  if (i < 0) return [...list, item];
+  const copy = [...list];
+  copy[i] = item;
+  return copy;
+}
+
+function onEvent(e: AtlasEvent): void {
+  switch (e.type) {
+    case 'project':
+      project.set(e.project);
+      void refreshDatasets();
+      void refreshRuns();
+      break;
+    case 'datasets':
+      void refreshDatasets();
+      break;
+    case 'runs':
+      void refreshRuns();
+      break;
+    case 'run-job':
+      runJobs.update((l) => upsert(l, e.job));
+      break;
+    case 'download':
+      downloads.update((l) => upsert(l, e.job));
+      break;
+    case 'settings':
+      settings.set(e.settings);
+      break;
+    case 'command':
+      if (e.command === 'add-dataset') view.set('datasets');
+      else dialog.set(e.command);
+      break;
+  }
+}
+
+/** Loads the initial state and follows the engine's events. */
+export async function start(h: AtlasHost): Promise<void> {
+  setHost(h);
+  h.onEvent(onEvent);
+  const [info, s, jobs, dls] = await Promise.all([
+    call('hostInfo', {}),
+    call('getSettings', {}),
+    call('runJobs', {}),
+    call('downloads', {}),
+  ]);
+  hostInfo.set(info);
+  settings.set(s);
+  runJobs.set(jobs ?? []);
+  downloads.set(dls ?? []);
+  await refreshProject();
+}
