@@ -295,7 +295,8 @@ export interface SliceArgs {
   analysis: string;
   metric: string;
   site: string | null;
-  rows: Axis;
+  /** Omit for one row (everything reduced; rows = [0]). */
+  rows?: Axis;
   /** Omit for a 1-D profile (cols = [0]). */
   cols?: Axis;
   /** Fixed values of other axes (e.g. { head: 3 }). */
@@ -310,7 +311,8 @@ export interface OverRunsArgs {
   analysis: string;
   metric: string;
   site: string | null;
-  rows: Axis;
+  /** Omit for one row (a scalar per run, e.g. the loss). */
+  rows?: Axis;
   fix?: Partial<Record<Axis, number>>;
   reduce?: Reduce;
 }

@@ -6,7 +6,8 @@
 //   absmax    = max over real tokens and features of |a|
 // and the same per position (a position counts only the sequences that reach it), plus the
 // per-feature mean and variance over real tokens (Float64, Chan et al. merge of in-graph batch
-// moments) as tensors `profile/feature_mean/<site>` and `profile/feature_var/<site>`, [L, F].
+// moments) as tensors `profile/feature_mean/<site>` and `profile/feature_var/<site>`, [L, F],
+// and the shape of each site's rms over depth (shapes.ts) as `shape:<name>` rows.
 // The reductions run inside the graph; only [B, T] and [F] tensors reach JavaScript.
 // Reference: the activation-norm profiles of Sun et al. 2024 ("Massive Activations in Large
 // Language Models") and the residual-stream norm growth discussed in Heimersheim & Turner 2023.
@@ -15,6 +16,7 @@ import { Moments } from '../stats/moments.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import { PositionStats } from './position-stats.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
+import { shapeRows } from './shape-rows.ts';
 import { metricRow, optionSites } from './util.ts';
 
 export const PROFILE_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
@@ -80,9 +82,11 @@ export const profile: Analysis = {
           const F = featureSize(ctx, site);
           const meanT = new Float64Array(L * F);
           const varT = new Float64Array(L * F);
+          const rmsByLayer: number[] = [];
           for (let l = 0; l < L; l++) {
             const p = pos.get(key(site, l))!;
             const tot = p.total();
+            rmsByLayer.push(tot.rms);
             const row = (metric: string, value: number, position: number | null = null) =>
               metrics.push(metricRow('profile', metric, site, l, value, { position }));
             row('rms', tot.rms);
@@ -101,6 +105,7 @@ export const profile: Analysis = {
             meanT.set(m.mean(), l * F);
             varT.set(m.variance(), l * F);
           }
+          metrics.push(...shapeRows('profile', site, rmsByLayer));
           tensors.push({ name: `profile/feature_mean/${site}`, dtype: 'float64', shape: [L, F], data: meanT });
           tensors.push({ name: `profile/feature_var/${site}`, dtype: 'float64', shape: [L, F], data: varT });
         }

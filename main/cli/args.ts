@@ -6,9 +6,14 @@ import { AtlasError } from '../errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parse(argv: string[], options: Options, usage: string) {
+export function parse<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (e) {
     throw new AtlasError(e instanceof Error ? e.message.replace(/\.$/, '') + '.' : String(e), usage);
   }

@@ -35,18 +35,54 @@ export interface BatchOptions {
   bucketWindow?: number;
 }
 
-/** The order rows are batched in: identity, or sorted by length (descending, stable) within windows. */
-export function batchOrder(lengths: readonly number[], batchSize: number, bucketWindow?: number): number[] {
-  const order = lengths.map((_, i) => i);
-  if (bucketWindow === undefined) return order;
-  const window = Math.max(batchSize, Math.ceil(bucketWindow / batchSize) * batchSize);
-  const out: number[] = [];
-  for (let s = 0; s < order.length; s += window) {
-    const chunk = order.slice(s, s + window);
-    chunk.sort((a, b) => lengths[b] - lengths[a] || a - b);
-    out.push(...chunk);
+/**
+ * The rows of each batch, in order. Without bucketing: consecutive runs of batchSize. With
+ * bucketing: within each window (rounded up to a multiple of batchSize) rows are sorted by length,
+ * longest first (ties by index), cut into batches of batchSize, and a window's short remainder
+ * batch goes wherever in that order it costs the least padding.
+ */
+export function batchGroups(lengths: readonly number[], batchSize: number, bucketWindow?: number): number[][] {
+  const rows = lengths.map((_, i) => i);
+  const groups: number[][] = [];
+  if (bucketWindow === undefined) {
+    for (let s = 0; s < rows.length; s += batchSize) groups.push(rows.slice(s, s + batchSize));
+    return groups;
   }
-  return out;
+  const window = Math.max(batchSize, Math.ceil(bucketWindow / batchSize) * batchSize);
+  for (let s = 0; s < rows.length; s += window) {
+    const chunk = rows.slice(s, s + window).sort((a, b) => lengths[b] - lengths[a] || a - b);
+    const sizes = groupSizes(chunk.map((i) => lengths[i]), batchSize);
+    let k = 0;
+    for (const size of sizes) {
+      groups.push(chunk.slice(k, k + size));
+      k += size;
+    }
+  }
+  return groups;
+}
+
+/** Batch sizes along descending lengths: all batchSize but one remainder, placed where T x B summed is least. */
+function groupSizes(sortedDesc: readonly number[], batchSize: number): number[] {
+  const full = Math.floor(sortedDesc.length / batchSize);
+  const r = sortedDesc.length % batchSize;
+  const layout = (p: number): number[] => {
+    const sizes = new Array<number>(full).fill(batchSize);
+    if (r > 0) sizes.splice(p, 0, r);
+    return sizes;
+  };
+  if (r === 0) return layout(0);
+  let best = 0;
+  let bestCost = Infinity;
+  for (let p = 0; p <= full; p++) {
+    let cost = 0;
+    let k = 0;
+    for (const size of layout(p)) {
+      cost += size * sortedDesc[k]; // the first row of a group is its longest
+      k += size;
+    }
+    if (cost < bestCost) [best, bestCost] = [p, cost];
+  }
+  return layout(best);
 }
 
 /** One batch of the given sequences (rows in the given order). */
@@ -83,18 +119,10 @@ export function makeBatch(
   return { inputIds, attentionMask, lossMask, lengths, responseStarts, T, B, sequenceIndex: [...rows] };
 }
 
-/** All sequences in batches of batchSize (the last may be smaller). */
+/** All sequences in batches of at most batchSize rows (see batchGroups for the order). */
 export function makeBatches(sequences: readonly TokenSequence[], options: BatchOptions): Batch[] {
   const { batchSize } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`makeBatches: bad batchSize ${batchSize}`);
-  const order = batchOrder(
-    sequences.map((s) => s.ids.length),
-    batchSize,
-    options.bucketWindow,
-  );
-  const batches: Batch[] = [];
-  for (let s = 0; s < order.length; s += batchSize) {
-    batches.push(makeBatch(sequences, order.slice(s, s + batchSize), options));
-  }
-  return batches;
+  const lengths = sequences.map((s) => s.ids.length);
+  return batchGroups(lengths, batchSize, options.bucketWindow).map((rows) => makeBatch(sequences, rows, options));
 }

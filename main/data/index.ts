@@ -22,4 +22,4 @@ export {
   type TokenizeOptions,
   type TokenizeResult,
 } from './tokenize.ts';
-export { batchOrder, makeBatch, makeBatches, type Batch, type BatchOptions } from './batches.ts';
+export { batchGroups, makeBatch, makeBatches, type Batch, type BatchOptions } from './batches.ts';

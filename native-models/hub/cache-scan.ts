@@ -5,7 +5,15 @@
 
 import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { COMMIT_RE, hubCacheDir, listSnapshotFiles, readRef, repoCache, repoFromFolderName, snapshotFileEtag } from './cache.ts';
+import {
+  COMMIT_RE,
+  hubCacheDir,
+  listSnapshotFiles,
+  readRef,
+  repoCache,
+  repoFromFolderName,
+  snapshotFileEtag,
+} from './cache.ts';
 import type { RepoCache } from './cache.ts';
 import { stepOfRevision } from './catalogue.ts';
 import { planCheckpoint } from './formats.ts';
@@ -32,7 +40,7 @@ export interface CachedRevisionInfo {
 export interface CachedRepoInfo {
   repo: string;
   dir: string;
-  /** Bytes on disk (blobs, unfinished downloads, copied snapshot files; links count nothing). */
+  /** Bytes on disk: every regular file (blobs, unfinished downloads, refs, copied files); links count nothing. */
   size: number;
   /** Bytes in blobs/*.incomplete (downloads that will resume). */
   incompleteBytes: number;
@@ -94,8 +102,20 @@ async function revisionInfo(rc: RepoCache, commit: string, refs: string[]): Prom
     for (const w of plan.weightFiles) parts.push({ path: w, etag: await snapshotFileEtag(join(dir, w)) });
     digest = weightsDigest(parts);
   }
-  const steps = refs.map(stepOfRevision).filter((s): s is number => s !== null).sort((a, b) => a - b);
-  return { commit, refs, steps, files, size, complete: plan !== null, format: plan?.format ?? null, weightsDigest: digest };
+  const steps = refs
+    .map(stepOfRevision)
+    .filter((s): s is number => s !== null)
+    .sort((a, b) => a - b);
+  return {
+    commit,
+    refs,
+    steps,
+    files,
+    size,
+    complete: plan !== null,
+    format: plan?.format ?? null,
+    weightsDigest: digest,
+  };
 }
 
 /** One repository's cache entry, or null when it has nothing cached. */
@@ -110,7 +130,9 @@ export async function scanRepo(cacheDir: string, repo: string): Promise<CachedRe
     const names = refs.filter(([, c]) => c === commit).map(([n]) => n);
     revisions.push(await revisionInfo(rc, commit, names));
   }
-  revisions.sort((a, b) => (a.steps[0] ?? Infinity) - (b.steps[0] ?? Infinity) || a.commit.localeCompare(b.commit));
+  revisions.sort(
+    (a, b) => (a.steps[0] ?? Infinity) - (b.steps[0] ?? Infinity) || a.commit.localeCompare(b.commit),
+  );
   const du = await diskUsage(rc.dir);
   return { repo, dir: rc.dir, size: du.size, incompleteBytes: du.incomplete, revisions };
 }
@@ -137,14 +159,19 @@ export async function cacheSize(cacheDir?: string): Promise<number> {
  * Removes one revision (a ref name or a commit): its snapshot, the refs naming that commit, and the
  * blobs no remaining snapshot links to. Returns the bytes freed; 0 when it was not cached.
  */
-export async function deleteCachedRevision(cacheDir: string | undefined, repo: string, revision: string): Promise<number> {
+export async function deleteCachedRevision(
+  cacheDir: string | undefined,
+  repo: string,
+  revision: string,
+): Promise<number> {
   const root = hubCacheDir(cacheDir);
   const rc = repoCache(root, repo);
   const commit = await readRef(rc, revision);
   if (commit === null) return 0;
   const before = (await diskUsage(rc.dir)).size;
   await rm(join(rc.snapshots, commit), { recursive: true, force: true });
-  for (const [name, c] of await readRefs(rc)) if (c === commit) await rm(join(rc.refs, name), { force: true });
+  for (const [name, c] of await readRefs(rc))
+    if (c === commit) await rm(join(rc.refs, name), { force: true });
   const used = new Set<string>();
   for (const other of await entries(rc.snapshots)) {
     for (const f of await listSnapshotFiles(join(rc.snapshots, other))) {

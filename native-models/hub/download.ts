@@ -117,14 +117,14 @@ function fromCached(c: CachedCheckpoint): EnsuredCheckpoint {
 
 /** The reason under a network failure, for the hint ("connect ECONNREFUSED 127.0.0.1:9"). */
 function networkReason(e: unknown): string | undefined {
-  let cur: unknown = e;
-  for (let i = 0; i < 5 && cur instanceof Error; i++) {
+  let last: string | undefined;
+  for (let cur: unknown = e, i = 0; i < 6 && cur instanceof Error; i++, cur = cur.cause) {
+    if (cur instanceof HubUnreachable && cur.status !== null) return `the hub answered HTTP ${cur.status}`;
     const code = (cur as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && !code.startsWith('UND_ERR') && cur.message) return cur.message;
-    if (cur instanceof HubUnreachable && cur.status !== null) return `it answered HTTP ${cur.status}`;
-    cur = cur.cause;
+    if (typeof code === 'string' && !code.startsWith('UND_ERR')) return cur.message || code;
+    if (cur.message) last = cur.message;
   }
-  return cur instanceof Error ? cur.message : undefined;
+  return last;
 }
 
 async function hasBlob(path: string, size: number): Promise<boolean> {

@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { stepOfRevision } from './catalogue.ts';
 import { planCheckpoint } from './formats.ts';
-import { hubEndpoint, listRevisionFiles } from './hub-api.ts';
+import { AtlasError } from '../../main/errors.ts';
+import { HubUnreachable, hubEndpoint, listRevisionFiles } from './hub-api.ts';
 
 /** A revision and the sha256 of its weights (one file: its LFS oid; shards: see weightsDigest). */
 export interface RevisionHash {
@@ -87,10 +88,21 @@ export async function hubWeightHashes(o: {
   const call = { repo: o.repo, hubUrl: hubEndpoint(o.hubUrl), fetch: o.fetch ?? fetch, signal: o.signal };
   const out: RevisionHash[] = [];
   for (const revision of o.revisions) {
-    const files = await listRevisionFiles(call, revision);
+    let files;
+    try {
+      files = await listRevisionFiles(call, revision);
+    } catch (e) {
+      if (!(e instanceof HubUnreachable)) throw e;
+      throw new AtlasError(
+        `Cannot reach the Hugging Face hub (${call.hubUrl}) to list ${o.repo} ${revision}; check the network.`,
+      );
+    }
     const plan = planCheckpoint(files.map((f) => f.path));
     if (!plan) continue;
-    const parts = plan.weightFiles.map((w) => ({ path: w, etag: files.find((f) => f.path === w)?.etag ?? null }));
+    const parts = plan.weightFiles.map((w) => ({
+      path: w,
+      etag: files.find((f) => f.path === w)?.etag ?? null,
+    }));
     const sha256 = weightsDigest(parts);
     if (sha256 !== null) out.push({ revision, sha256 });
   }

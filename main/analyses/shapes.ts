@@ -1,0 +1,80 @@
+// Shape descriptors: a small deterministic classifier of a per-layer profile over relative depth,
+// so sweeps can say "MLP output U-shaped over depth" or "residual stream forms a block in the
+// middle layers" without a human reading every chart. The profile is min-max normalised and
+// compared (Pearson correlation) with one template per shape over relative depth x = l / (L - 1):
+//   increasing x; decreasing 1 - x; u_shaped (2x - 1)^2; middle_block a plateau over the middle
+//   half ("D-shape"); final_spike / early_spike a single high last / first layer;
+// `flat` when the whole profile varies by less than `flatTolerance` of its magnitude. A spike wins
+// over a monotone trend only when every other layer sits below half the range. Ties resolve in the
+// order of SHAPES, so the result is a pure function of the numbers.
+
+export const SHAPES = ['flat', 'final_spike', 'early_spike', 'increasing', 'decreasing', 'u_shaped', 'middle_block'] as const;
+export type Shape = (typeof SHAPES)[number];
+
+export interface ShapeDescriptor {
+  shape: Shape;
+  /** Correlation of the profile with the winning template (1 for flat). */
+  score: number;
+  argmaxLayer: number;
+  /** argmaxLayer / (L - 1). */
+  argmaxDepth: number;
+  scores: Record<Exclude<Shape, 'flat'>, number>;
+}
+
+function pearson(a: readonly number[], b: readonly number[]): number {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i] / n;
+    mb += b[i] / n;
+  }
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+function templates(L: number): Record<Exclude<Shape, 'flat'>, number[]> {
+  const x = Array.from({ length: L }, (_, l) => (L === 1 ? 0 : l / (L - 1)));
+  return {
+    final_spike: x.map((_, l) => (l === L - 1 ? 1 : 0)),
+    early_spike: x.map((_, l) => (l === 0 ? 1 : 0)),
+    increasing: x,
+    decreasing: x.map((v) => 1 - v),
+    u_shaped: x.map((v) => (2 * v - 1) ** 2),
+    middle_block: x.map((v) => (v >= 0.2 && v <= 0.8 ? 1 : 0)),
+  };
+}
+
+export function describeShape(values: readonly number[], flatTolerance = 0.1): ShapeDescriptor {
+  const L = values.length;
+  if (L === 0) throw new Error('describeShape: empty profile');
+  const finite = values.map((v) => (Number.isFinite(v) ? v : 0));
+  let argmax = 0;
+  for (let l = 1; l < L; l++) if (finite[l] > finite[argmax]) argmax = l;
+  const max = Math.max(...finite);
+  const min = Math.min(...finite);
+  const magnitude = Math.max(Math.abs(max), Math.abs(min));
+  const base = { argmaxLayer: argmax, argmaxDepth: L > 1 ? argmax / (L - 1) : 0 };
+  const t = templates(L);
+  const z = finite.map((v) => (max > min ? (v - min) / (max - min) : 0));
+  const scores = Object.fromEntries(Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl)])) as ShapeDescriptor['scores'];
+  if (L < 3 || magnitude === 0 || (max - min) / magnitude < flatTolerance) {
+    return { shape: 'flat', score: 1, scores, ...base };
+  }
+  const othersBelowHalf = (skip: number) => z.every((v, l) => l === skip || v < 0.5);
+  const ranked = (Object.keys(scores) as (keyof typeof scores)[])
+    .filter((k) => (k === 'final_spike' ? argmax === L - 1 && othersBelowHalf(L - 1) : true))
+    .filter((k) => (k === 'early_spike' ? argmax === 0 && othersBelowHalf(0) : true))
+    .sort((a, b) => scores[b] - scores[a] || SHAPES.indexOf(a) - SHAPES.indexOf(b));
+  // A qualifying spike is the better description of a single outlier layer than a trend.
+  const spike = ranked.find((k) => k === 'final_spike' || k === 'early_spike');
+  const shape = spike ?? ranked[0];
+  return { shape, score: scores[shape], scores, ...base };
+}

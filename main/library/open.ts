@@ -1,0 +1,106 @@
+// Opening and creating a project file, refusing anything that is not one. The SQLite header
+// (https://www.sqlite.org/fileformat2.html#the_database_header) is read before SQLite touches the
+// file: the 16-byte magic string, user_version at offset 60 and application_id at offset 68 (both
+// big-endian). Then `PRAGMA quick_check` finds damaged pages, and older files are migrated. The
+// rollback journal (journal_mode DELETE, not WAL) keeps a project one file; foreign keys are on so
+// deleting a run deletes its rows.
+
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { AtlasError } from '../errors.ts';
+import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.ts';
+
+const MAGIC = 'SQLite format 3\0';
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Run PRAGMA quick_check on open (default true). */
+  check?: boolean;
+}
+
+function notProject(path: string, why: string): AtlasError {
+  return new AtlasError(
+    `${path} is not a Pythia Atlas project (${why}).`,
+    'Open a .pythia-atlas file saved by Pythia Atlas, or create a new project.',
+  );
+}
+
+/** The first 100 bytes of a file (fewer if it is shorter). */
+function readHeader(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(100);
+    const n = readSync(fd, buf, 0, 100, 0);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SQLite errors that mean the file itself is bad. */
+function isDamage(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ|FORMAT)/.test(code);
+}
+
+function applyPragmas(db: Database.Database, readonly: boolean): void {
+  db.pragma('foreign_keys = ON');
+  if (!readonly) db.pragma('journal_mode = DELETE');
+  db.pragma('synchronous = FULL');
+}
+
+/** Opens an existing project file, migrating it to the current schema unless read-only. */
+export function openProjectDb(path: string, options: OpenOptions = {}): Database.Database {
+  const { readonly = false, check = true } = options;
+  if (!existsSync(path)) throw new AtlasError(`Project file not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new AtlasError(`${path} is a folder, not a project file.`);
+  const header = readHeader(path);
+  if (header.length < 100 || header.toString('latin1', 0, 16) !== MAGIC) {
+    throw notProject(path, 'it is not a SQLite database');
+  }
+  const version = header.readUInt32BE(60);
+  const appId = header.readUInt32BE(68);
+  if (appId !== APPLICATION_ID) throw notProject(path, 'it is a SQLite database of another application');
+  if (version > SCHEMA_VERSION) {
+    throw new AtlasError(
+      `${path} was saved by a newer Pythia Atlas (project format ${version}; this version reads up to ${SCHEMA_VERSION}).`,
+      'Update Pythia Atlas to open it.',
+    );
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly, fileMustExist: true });
+    applyPragmas(db, readonly);
+    if (check) {
+      const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+      const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+      if (problems.length > 0) throw notProject(path, `the file is damaged: ${problems[0]}`);
+    }
+    if (version < SCHEMA_VERSION) {
+      if (readonly) {
+        throw new AtlasError(`${path} uses an older project format (${version}) and was opened read-only, so it cannot be upgraded.`);
+      }
+      migrate(db);
+    }
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof AtlasError) throw e;
+    if (isDamage(e)) throw notProject(path, `the file is damaged: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+/** Creates a new, empty project file at the current schema. */
+export function createProjectDb(path: string): Database.Database {
+  if (existsSync(path)) throw new AtlasError(`${path} already exists; open it, or choose another name.`);
+  const db = new Database(path);
+  try {
+    applyPragmas(db, false);
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

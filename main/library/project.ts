@@ -1,0 +1,203 @@
+// A Pythia Atlas project: one SQLite file (`.pythia-atlas`), the document users save and share
+// (DESIGN.md "Project files (contract)"). This class is the one writer of that file and a thin
+// facade over the modules that do the work: open.ts (validation, migrations), datasets.ts,
+// runs.ts (run life cycle, complete-in-one-transaction), results.ts (rows), copy.ts (save as).
+
+import type Database from 'better-sqlite3';
+import { AtlasError } from '../errors.ts';
+import type { DataRecord } from '../data/readers.ts';
+import { copyProject } from './copy.ts';
+import { addDataset, datasetRecords, findDataset, getDataset, listDatasets } from './datasets.ts';
+import { createProjectDb, openProjectDb, type OpenOptions } from './open.ts';
+import { queryMetrics, readMassiveEntries, readTensor, stmt, tensorNames } from './results.ts';
+import {
+  beginRun,
+  deleteRun,
+  endRun,
+  findCompleteRun,
+  getRun,
+  listRuns,
+  markInterrupted,
+  writeResults,
+} from './runs.ts';
+import { fromBlob, toBlob } from './tensor-codec.ts';
+import type {
+  DatasetInfo,
+  MassiveEntryRow,
+  MetricQuery,
+  NewDataset,
+  RunFinish,
+  RunInfo,
+  RunResults,
+  RunSpec,
+  RunStatus,
+  StoredMetricRow,
+  StoredTensor,
+  StoredVector,
+  VectorInfo,
+} from './rows.ts';
+
+/** The file extension of project files. */
+export const PROJECT_EXTENSION = '.pythia-atlas';
+
+export class Project {
+  private db: Database.Database | null;
+  private filePath: string;
+  readonly readonly: boolean;
+
+  private constructor(db: Database.Database, path: string, readonly: boolean) {
+    this.db = db;
+    this.filePath = path;
+    this.readonly = readonly;
+  }
+
+  /** Creates a new project file (AtlasError if the path exists). */
+  static create(path: string): Project {
+    return new Project(createProjectDb(path), path, false);
+  }
+
+  /** Opens a project file (AtlasError if it is missing, not a project, damaged, or too new). */
+  static open(path: string, options: OpenOptions = {}): Project {
+    return new Project(openProjectDb(path, options), path, options.readonly ?? false);
+  }
+
+  /** The file this project lives in. */
+  get path(): string {
+    return this.filePath;
+  }
+
+  /** The open connection (AtlasError once closed). */
+  get database(): Database.Database {
+    if (this.db === null) throw new AtlasError(`The project ${this.filePath} is closed.`);
+    return this.db;
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = null;
+  }
+
+  // ---- datasets ----
+
+  addDataset(d: NewDataset): number {
+    return addDataset(this.database, d);
+  }
+  listDatasets(): DatasetInfo[] {
+    return listDatasets(this.database);
+  }
+  dataset(id: number): DatasetInfo | null {
+    return getDataset(this.database, id);
+  }
+  findDataset(sha256: string, field: string | null = null): DatasetInfo | null {
+    return findDataset(this.database, sha256, field);
+  }
+  datasetRecords(id: number, offset = 0, limit = -1): DataRecord[] {
+    return datasetRecords(this.database, id, offset, limit);
+  }
+
+  // ---- runs ----
+
+  /** A complete run with this configuration hash (config-hash.ts), to reuse instead of recomputing. */
+  findCompleteRun(configHash: string): RunInfo | null {
+    return findCompleteRun(this.database, configHash);
+  }
+  beginRun(spec: RunSpec): number {
+    return beginRun(this.database, spec);
+  }
+  /** Writes rows in one transaction; with `finish` that transaction also marks the run complete. */
+  writeResults(
+    runId: number,
+    results: RunResults,
+    finish?: RunFinish,
+  ): { metrics: number; tensors: number; massiveEntries: number } {
+    return writeResults(this.database, runId, results, finish);
+  }
+  failRun(runId: number, message: string): void {
+    endRun(this.database, runId, 'failed', message);
+  }
+  cancelRun(runId: number, message = 'cancelled'): void {
+    endRun(this.database, runId, 'cancelled', message);
+  }
+  /** Marks runs left 'running' by a process that died as failed; returns their ids. */
+  markInterrupted(): number[] {
+    return markInterrupted(this.database);
+  }
+  deleteRun(runId: number): void {
+    deleteRun(this.database, runId);
+  }
+  run(runId: number): RunInfo | null {
+    return getRun(this.database, runId);
+  }
+  listRuns(status?: RunStatus): RunInfo[] {
+    return listRuns(this.database, status);
+  }
+
+  // ---- results ----
+
+  /** Metric rows; by default only those of complete runs. */
+  metrics(q: MetricQuery = {}): StoredMetricRow[] {
+    return queryMetrics(this.database, q);
+  }
+  tensor(runId: number, name: string): StoredTensor | null {
+    return readTensor(this.database, runId, name);
+  }
+  tensorNames(runId: number): string[] {
+    return tensorNames(this.database, runId);
+  }
+  massiveEntries(runId: number): MassiveEntryRow[] {
+    return readMassiveEntries(this.database, runId);
+  }
+
+  // ---- intervention vectors ----
+
+  addVector(v: { name: string; site: string; layer: number | null; data: Float32Array; recipe: unknown }): number {
+    const { lastInsertRowid } = stmt(
+      this.database,
+      'INSERT INTO vectors (name, site, layer, data, recipe, created) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(v.name, v.site, v.layer, toBlob(v.data), JSON.stringify(v.recipe), new Date().toISOString());
+    return Number(lastInsertRowid);
+  }
+  listVectors(): VectorInfo[] {
+    const rows = stmt(this.database, 'SELECT id, name, site, layer, recipe, created FROM vectors ORDER BY id').all() as (Omit<
+      VectorInfo,
+      'recipe'
+    > & { recipe: string })[];
+    return rows.map((r) => ({ ...r, recipe: JSON.parse(r.recipe) as unknown }));
+  }
+  vector(id: number): StoredVector | null {
+    const r = stmt(this.database, 'SELECT * FROM vectors WHERE id = ?').get(id) as
+      | (Omit<StoredVector, 'recipe' | 'data'> & { recipe: string; data: Buffer })
+      | undefined;
+    if (r === undefined) return null;
+    return { ...r, recipe: JSON.parse(r.recipe) as unknown, data: fromBlob(r.data, 'float32') as Float32Array };
+  }
+
+  // ---- settings ----
+
+  setting(key: string): string | null {
+    const r = stmt(this.database, 'SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value ?? null;
+  }
+  setSetting(key: string, value: string): void {
+    stmt(this.database, 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      key,
+      value,
+    );
+  }
+
+  // ---- files ----
+
+  /** Writes a complete copy to `path` atomically and keeps working on the current file. */
+  exportCopy(path: string): void {
+    copyProject(this.database, this.filePath, path);
+  }
+
+  /** Writes a complete copy to `path` atomically, then continues in that file ("Save As"). */
+  saveAs(path: string): void {
+    copyProject(this.database, this.filePath, path);
+    const next = openProjectDb(path, { check: false });
+    this.close();
+    this.db = next;
+    this.filePath = path;
+  }
+}

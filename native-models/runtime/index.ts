@@ -1,0 +1,7 @@
+// The runtime layer's public surface: sessions with execution-provider fallback, feeds, and model
+// materialisation (inline bytes or external data).
+
+export { batchFeeds, createSession, DEVICES, float32Tensor, int64Tensor, run } from './session.ts';
+export type { CreatedSession, Device, SessionRequest } from './session.ts';
+export { modelSource } from './model.ts';
+export type { ModelSourceOptions } from './model.ts';

@@ -1,0 +1,102 @@
+// ONNX Runtime sessions for the engine (onnxruntime-node): choose the execution provider the user
+// asked for (cuda, dml, webgpu, cpu), fall back to cpu when it cannot start, and report what actually
+// ran; thread count; full graph optimisation. One owner per process (DESIGN.md "Processes").
+// API: https://onnxruntime.ai/docs/api/js/interfaces/InferenceSession.SessionOptions.html
+
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'cuda' | 'dml' | 'webgpu';
+
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml', 'webgpu'];
+
+export interface SessionRequest {
+  device: Device;
+  /** intraOpNumThreads (default: ONNX Runtime's choice, all physical cores). */
+  threads?: number;
+  /** ONNX Runtime log severity: 0 verbose .. 4 fatal (default 3, errors only). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  /** The execution provider that runs the graph ('cpu' after a fallback). */
+  executionProvider: Device;
+  /** True when the requested provider could not start and cpu ran instead. */
+  fellBack: boolean;
+  /** Why the fallback happened, in one sentence. */
+  note?: string;
+}
+
+function sessionOptions(device: Device, req: SessionRequest): ort.InferenceSession.SessionOptions {
+  const opts: ort.InferenceSession.SessionOptions = {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: req.logSeverity ?? 3,
+  };
+  if (req.threads !== undefined) {
+    if (!Number.isInteger(req.threads) || req.threads < 0) throw new Error(`threads must be a non-negative integer, got ${req.threads}`);
+    opts.intraOpNumThreads = req.threads;
+    opts.interOpNumThreads = 1;
+  }
+  return opts;
+}
+
+function firstLine(e: unknown): string {
+  const s = e instanceof Error ? e.message : String(e);
+  return s.split('\n')[0].slice(0, 300);
+}
+
+/** Open a model (bytes, or a path when it has external data) on the requested device, else cpu. */
+export async function createSession(model: Uint8Array | string, req: SessionRequest): Promise<CreatedSession> {
+  const create = (device: Device) =>
+    typeof model === 'string'
+      ? ort.InferenceSession.create(model, sessionOptions(device, req))
+      : ort.InferenceSession.create(model, sessionOptions(device, req));
+  if (req.device === 'cpu') return { session: await create('cpu'), executionProvider: 'cpu', fellBack: false };
+  try {
+    return { session: await create(req.device), executionProvider: req.device, fellBack: false };
+  } catch (e) {
+    const session = await create('cpu');
+    return {
+      session,
+      executionProvider: 'cpu',
+      fellBack: true,
+      note: `The ${req.device} execution provider could not start (${firstLine(e)}); running on cpu.`,
+    };
+  }
+}
+
+export function int64Tensor(data: BigInt64Array | readonly number[], dims: readonly number[]): ort.Tensor {
+  const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (x) => BigInt(x));
+  return new ort.Tensor('int64', arr, dims);
+}
+
+export function float32Tensor(data: Float32Array | readonly number[], dims: readonly number[]): ort.Tensor {
+  const arr = data instanceof Float32Array ? data : Float32Array.from(data);
+  return new ort.Tensor('float32', arr, dims);
+}
+
+/** The standard feeds of a right-padded batch (plus loss_mask when given). */
+export function batchFeeds(
+  B: number,
+  T: number,
+  inputIds: BigInt64Array,
+  attentionMask: Float32Array,
+  lossMask?: Float32Array,
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: int64Tensor(inputIds, [B, T]),
+    attention_mask: float32Tensor(attentionMask, [B, T]),
+  };
+  if (lossMask) feeds.loss_mask = float32Tensor(lossMask, [B, T]);
+  return feeds;
+}
+
+/** Run the session; fetch only `fetches` when given (others are not computed unless needed). */
+export async function run(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  fetches?: readonly string[],
+): Promise<Record<string, ort.Tensor>> {
+  return fetches ? session.run(feeds, [...fetches]) : session.run(feeds);
+}

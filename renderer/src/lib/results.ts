@@ -1,0 +1,69 @@
+// Generic reading of results: runs grouped into timelines (one model, one dataset, its
+// checkpoints), metric keys ordered and chosen, and which picture a metric gets from the index
+// columns it has. New analyses appear in the UI through these rules, without new code.
+
+import type { Axis, MetricKey, RunInfo } from '../../../preload/api.ts';
+
+export interface RunGroup {
+  id: string;
+  model: string;
+  datasetId: number | null;
+  /** Completed runs, one per step (the latest run of a step wins), ascending by step. */
+  runs: RunInfo[];
+}
+
+export function groupRuns(runs: readonly RunInfo[]): RunGroup[] {
+  const groups = new Map<string, Map<number, RunInfo>>();
+  for (const r of runs) {
+    if (r.status !== 'complete') continue;
+    const id = `${r.model}|${r.datasetId ?? ''}`;
+    const bySteps = groups.get(id) ?? new Map<number, RunInfo>();
+    const step = r.step ?? 0;
+    const have = bySteps.get(step);
+    if (!have || have.id < r.id) bySteps.set(step, r);
+    groups.set(id, bySteps);
+  }
+  return [...groups.entries()]
+    .map(([id, bySteps]) => {
+      const list = [...bySteps.values()].sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
+      return { id, model: list[0].model, datasetId: list[0].datasetId, runs: list };
+    })
+    .sort((a, b) => b.runs.length - a.runs.length || a.model.localeCompare(b.model));
+}
+
+export const keyId = (k: MetricKey): string => `${k.analysis}|${k.metric}|${k.site ?? ''}`;
+
+export function sortKeys(keys: MetricKey[]): MetricKey[] {
+  return [...keys].sort(
+    (a, b) =>
+      a.analysis.localeCompare(b.analysis) || (a.site ?? '').localeCompare(b.site ?? '') || a.metric.localeCompare(b.metric),
+  );
+}
+
+/** The default key for the timeline: a layer x position metric, preferring `profile` at resid_post. */
+export function pickKey(keys: readonly MetricKey[]): MetricKey | undefined {
+  const score = (k: MetricKey) =>
+    (k.axes.includes('layer') ? 8 : 0) +
+    (k.axes.includes('position') ? 4 : 0) +
+    (k.analysis === 'profile' ? 2 : 0) +
+    (k.site === 'resid_post' ? 1 : 0);
+  let best: MetricKey | undefined;
+  for (const k of keys) if (!best || score(k) > score(best)) best = k;
+  return best;
+}
+
+export type PanelKind =
+  | { kind: 'heatmap'; rows: Axis; cols: Axis }
+  | { kind: 'profile'; rows: Axis }
+  | { kind: 'scalar' };
+
+/** What to draw for a metric, from its index columns. */
+export function panelFor(k: MetricKey): PanelKind {
+  const has = (a: Axis) => k.axes.includes(a);
+  if (has('layer') && has('position')) return { kind: 'heatmap', rows: 'layer', cols: 'position' };
+  if (has('layer') && has('head')) return { kind: 'heatmap', rows: 'layer', cols: 'head' };
+  if (has('layer')) return { kind: 'profile', rows: 'layer' };
+  if (has('position')) return { kind: 'profile', rows: 'position' };
+  if (has('head')) return { kind: 'profile', rows: 'head' };
+  return { kind: 'scalar' };
+}

@@ -1,0 +1,87 @@
+// Checkpoint steps on a log scale (Pythia's schedule is log-spaced to step 512, then linear every
+// 1000 to 143000; METHODS.md "Pythia facts"), for the timeline scrubber and the schedule picture.
+// Step 0 sits at the left end: positions use log10(step + 1).
+
+export const TOKENS_PER_STEP = 2_097_152;
+
+/** Position of `step` in [0, 1] on a log scale reaching `maxStep`. */
+export function logPosition(step: number, maxStep: number): number {
+  if (maxStep <= 0) return 0;
+  return Math.log10(step + 1) / Math.log10(maxStep + 1);
+}
+
+/** The inverse of logPosition (not rounded). */
+export function stepAt(position: number, maxStep: number): number {
+  return 10 ** (Math.min(1, Math.max(0, position)) * Math.log10(maxStep + 1)) - 1;
+}
+
+/** Index of the step in `steps` (ascending) nearest to `position` on the log scale. */
+export function nearestIndex(steps: readonly number[], position: number, maxStep: number): number {
+  let best = 0;
+  let bestD = Infinity;
+  for (let i = 0; i < steps.length; i++) {
+    const d = Math.abs(logPosition(steps[i], maxStep) - position);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+export function formatTokens(n: number): string {
+  if (n >= 1e12) return `${(n / 1e12).toFixed(2)}T`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)}k`;
+  return String(n);
+}
+
+export function stepLabel(step: number): string {
+  return `step ${step} (${formatTokens(step * TOKENS_PER_STEP)} tokens)`;
+}
+
+/** Parses "0, 1000, 2000-5000/1000, main" into sorted unique steps; null on a bad item. */
+export function parseSteps(text: string, maxStep = 143000): number[] | null {
+  const out = new Set<number>();
+  for (const raw of text.split(/[\s,]+/)) {
+    const item = raw.trim().replace(/^step/, '');
+    if (!item) continue;
+    if (item === 'main') {
+      out.add(maxStep);
+      continue;
+    }
+    const range = /^(\d+)-(\d+)(?:\/(\d+))?$/.exec(item);
+    if (range) {
+      const [a, b, by] = [Number(range[1]), Number(range[2]), Number(range[3] ?? 1000)];
+      if (by <= 0 || b < a || (b - a) / by > 1000) return null;
+      for (let s = a; s <= b; s += by) out.add(s);
+      continue;
+    }
+    if (!/^\d+$/.test(item)) return null;
+    out.add(Number(item));
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Quick picks over a model's schedule. */
+export function pickSteps(all: readonly number[], how: 'log' | 'every10k' | 'final' | 'all'): number[] {
+  if (all.length === 0) return [];
+  const last = all[all.length - 1];
+  switch (how) {
+    case 'final':
+      return [last];
+    case 'all':
+      return [...all];
+    case 'every10k':
+      return all.filter((s) => s % 10000 === 0 || s === last);
+    case 'log': {
+      const want = new Set<number>();
+      for (let i = 0; i <= 10; i++) {
+        const target = stepAt(i / 10, last);
+        want.add(all[nearestIndex(all, logPosition(target, last), last)]);
+      }
+      return [...want].sort((a, b) => a - b);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// `npm run bench`: one JSON object per line
+//   { case, model, device, threads, tokens, atlas_s, baseline, baseline_s, ratio }
+// - profile: the forward with every `profile` reduction vs the plain forward of the same graph;
+// - profile-vs-torch: the same profile pass vs PyTorch's plain forward (Hugging Face, eager) on the
+//   same weights, shapes and threads, through test/bench/torch_baseline.py where python3 with
+//   torch is available (skipped otherwise, with a line saying so);
+// - memory: RSS after N and 4N sequences of the profile pass (flat in the number of sequences).
+// Shapes: random:pythia-70m (and pythia-160m with BENCH_MODELS), batch 8 x 256, CPU, 2 threads.
+// Times are medians of BENCH_REPS runs after one warm-up. Not part of `npm test`.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { findSuiteModel } from '../../native-models/hub/catalogue.ts';
+import { buildNeoxGraph, type TapSpec } from '../../native-models/neox/forward.ts';
+import { randomNeoxWeights } from '../../native-models/neox/random.ts';
+import { serializeModel } from '../../native-models/graph/onnx.ts';
+import { createSession } from '../../native-models/runtime/session.ts';
+import { writeSafetensors } from '../../native-models/weights/safetensors.ts';
+import { PROFILE_SITES } from '../../main/analyses/profile.ts';
+import type { NeoxConfig } from '../../native-models/neox/config.ts';
+
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const B = Number(process.env.BENCH_BATCH ?? 8);
+const T = Number(process.env.BENCH_SEQ ?? 256);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const MODELS = (process.env.BENCH_MODELS ?? 'pythia-70m').split(',');
+const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
+
+function emit(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function feeds(cfg: NeoxConfig, seed: number): Record<string, ort.Tensor> {
+  let x = seed;
+  const ids = new BigInt64Array(B * T);
+  for (let i = 0; i < ids.length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    ids[i] = BigInt(2 + (x % (Math.min(cfg.vocabSize, 50000) - 2)));
+  }
+  return {
+    input_ids: new ort.Tensor('int64', ids, [B, T]),
+    attention_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]),
+  };
+}
+
+async function timeGraph(bytes: Uint8Array, cfg: NeoxConfig, fetches: string[]): Promise<number> {
+  const s = await createSession(bytes, { device: 'cpu', threads: THREADS });
+  const times: number[] = [];
+  for (let r = 0; r <= REPS; r++) {
+    const f = feeds(cfg, r);
+    const t0 = performance.now();
+    await s.session.run(f, fetches);
+    if (r > 0) times.push((performance.now() - t0) / 1000);
+  }
+  await s.session.release();
+  return median(times);
+}
+
+function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null {
+  const r = spawnSync(
+    PYTHON,
+    [join(import.meta.dirname, 'torch_baseline.py'), '--model-dir', dir, '--batch', String(B), '--seq', String(T), '--threads', String(THREADS), '--mode', mode, '--reps', String(REPS)],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) return null;
+  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds;
+}
+
+const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({
+  site,
+  reductions: [{ kind: 'token_sumsq' }, { kind: 'token_sumabs' }, { kind: 'token_absmax' }, { kind: 'feature_moments' }],
+}));
+
+for (const name of MODELS) {
+  const entry = findSuiteModel(name);
+  if (!entry) throw new Error(`unknown model ${name}`);
+  const cfg = entry.config;
+  const weights = randomNeoxWeights(cfg, 0);
+  const base = { model: `random:${entry.name}`, device: 'cpu', threads: THREADS, tokens: B * T };
+
+  const plain = buildNeoxGraph(cfg, weights, { outputs: { logits: true } });
+  const plainS = await timeGraph(serializeModel(plain.graph), cfg, ['logits']);
+  const prof = buildNeoxGraph(cfg, weights, { taps: profileTaps, outputs: { logits: true } });
+  const profS = await timeGraph(serializeModel(prof.graph), cfg, ['logits', ...prof.outputs.map((o) => o.name)]);
+  emit({ case: 'profile', ...base, atlas_s: profS, baseline: 'onnx-plain-forward', baseline_s: plainS, ratio: profS / plainS });
+
+  const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
+  try {
+    writeSafetensors(join(dir, 'model.safetensors'), weights);
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        vocab_size: cfg.vocabSize,
+        hidden_size: cfg.hiddenSize,
+        num_hidden_layers: cfg.numLayers,
+        num_attention_heads: cfg.numHeads,
+        intermediate_size: cfg.intermediateSize,
+        max_position_embeddings: cfg.maxPositions,
+        rotary_emb_base: cfg.rotaryBase,
+        rotary_pct: cfg.rotaryPct,
+      }),
+    );
+    const torchS = torchBaseline(dir, 'forward');
+    if (torchS === null) emit({ case: 'profile-vs-torch', ...base, skipped: `${PYTHON} with torch and transformers not available` });
+    else emit({ case: 'profile-vs-torch', ...base, atlas_s: profS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: profS / torchS });
+    emit({ case: 'plain-vs-torch', ...base, atlas_s: plainS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: torchS ? plainS / torchS : null });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,120 @@
+// The native GPT-NeoX graph against PyTorch (Hugging Face transformers, eager attention) on the
+// right-padded reference batches of test/fixtures: logits and every site within 1e-4 absolute at
+// real positions, attention probabilities within 1e-5, the loss, the parallel-residual identity,
+// and that taps leave the logits bit-for-bit unchanged.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as ort from 'onnxruntime-node';
+import { serializeModel } from '../../../native-models/graph/onnx.ts';
+import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
+import type { TapSpec } from '../../../native-models/neox/forward.ts';
+import { GLOBAL_SITES, SITES } from '../../../native-models/neox/sites.ts';
+import type { Site } from '../../../native-models/neox/sites.ts';
+import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
+import { loadFixture, maxAbsDiffReal, tensor } from './fixture.ts';
+import type { Fixture } from './fixture.ts';
+
+const HEAD: readonly Site[] = ['q', 'k', 'v', 'attn_scores', 'attn_pattern'];
+
+async function runGraph(fx: Fixture, taps: TapSpec[], outputs = { logits: true, loss: true }) {
+  const built = buildNeoxGraph(fx.config, fx.weights, { taps, outputs });
+  const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
+  const out = await session.run(batchFeeds(fx.B, fx.T, fx.inputIds, fx.attentionMask, fx.lossMask));
+  await session.release();
+  return { built, out };
+}
+
+function data(out: Record<string, ort.Tensor>, name: string): Float32Array {
+  const t = out[name];
+  if (!t) throw new Error(`no output ${name}`);
+  return t.data as Float32Array;
+}
+
+for (const name of ['tiny-neox', 'tiny-neox-3l']) {
+  describe(`GPT-NeoX forward vs PyTorch: ${name}`, () => {
+    let fx: Fixture;
+    let out: Record<string, ort.Tensor>;
+    const allRaw: TapSpec[] = SITES.map((site) => ({ site, reductions: [{ kind: 'raw' }] }));
+
+    beforeAll(async () => {
+      fx = await loadFixture(name);
+      out = (await runGraph(fx, allRaw)).out;
+    });
+
+    it('matches the logits within 1e-4 at real positions', () => {
+      const ref = tensor(fx.expected, 'logits');
+      expect(out.logits.dims).toEqual(ref.shape);
+      expect(maxAbsDiffReal(data(out, 'logits'), ref.data, ref.shape, fx.attentionMask, fx.T)).toBeLessThan(1e-4);
+    });
+
+    it('matches every site at every layer (1e-4; attention probabilities 1e-5)', () => {
+      let checked = 0;
+      for (const site of SITES) {
+        if (site === 'logits') continue;
+        const layers = GLOBAL_SITES.includes(site) ? [null] : Array.from({ length: fx.config.numLayers }, (_, l) => l);
+        for (const l of layers) {
+          const ref = tensor(fx.expected, l === null ? site : `${site}.${l}`);
+          const got = out[`tap/${site}/${l ?? 'g'}/raw`];
+          expect(got.dims, `${site}.${l}`).toEqual(ref.shape);
+          const isHead = HEAD.includes(site);
+          const diff = maxAbsDiffReal(got.data as Float32Array, ref.data, ref.shape, fx.attentionMask, fx.T, 0, isHead ? 2 : 1);
+          expect(diff, `${site}.${l}`).toBeLessThan(site === 'attn_pattern' ? 1e-5 : 1e-4);
+          checked++;
+        }
+      }
+      expect(checked).toBe(3 + 10 * fx.config.numLayers - 1);
+    });
+
+    it('resid_pre + attn_out + mlp_out = resid_post', () => {
+      for (let l = 0; l < fx.config.numLayers; l++) {
+        const pre = data(out, `tap/resid_pre/${l}/raw`);
+        const attn = data(out, `tap/attn_out/${l}/raw`);
+        const mlp = data(out, `tap/mlp_out/${l}/raw`);
+        const post = data(out, `tap/resid_post/${l}/raw`);
+        let worst = 0;
+        for (let i = 0; i < post.length; i++) worst = Math.max(worst, Math.abs(pre[i] + attn[i] + mlp[i] - post[i]));
+        expect(worst).toBeLessThan(1e-5 * Math.max(1, ...Array.from(post, Math.abs)));
+      }
+    });
+
+    it('gives the fixture loss, and token_loss equals a float64 log-softmax of the logits', () => {
+      const lossSum = data(out, 'loss_sum')[0];
+      expect(Math.abs(lossSum - fx.manifest.loss.sum)).toBeLessThan(1e-4 * fx.manifest.loss.sum);
+      const nTargets = fx.lossMask.reduce((a, b) => a + b, 0);
+      expect(nTargets).toBe(fx.manifest.loss.n_targets);
+      expect(Math.abs(lossSum / nTargets - fx.manifest.loss.mean)).toBeLessThan(1e-4);
+      const logits = data(out, 'logits');
+      const tokenLoss = data(out, 'token_loss');
+      const V = fx.config.vocabSize;
+      expect(out.token_loss.dims).toEqual([fx.B, fx.T - 1]);
+      for (let b = 0; b < fx.B; b++) {
+        for (let t = 0; t + 1 < fx.T; t++) {
+          const row = logits.subarray((b * fx.T + t) * V, (b * fx.T + t + 1) * V);
+          const mx = Math.max(...row);
+          const lse = mx + Math.log(row.reduce((s, z) => s + Math.exp(z - mx), 0));
+          const target = Number(fx.inputIds[b * fx.T + t + 1]);
+          expect(Math.abs(tokenLoss[b * (fx.T - 1) + t] - (lse - row[target]))).toBeLessThan(1e-4);
+        }
+      }
+    });
+
+    it('taps leave the logits and loss bitwise identical', async () => {
+      const plain = await runGraph(fx, []);
+      expect(Buffer.from(data(plain.out, 'logits').buffer).equals(Buffer.from(data(out, 'logits').buffer))).toBe(true);
+      expect(data(plain.out, 'loss_sum')[0]).toBe(data(out, 'loss_sum')[0]);
+      const reductions: TapSpec['reductions'] = [
+        { kind: 'token_sumsq' },
+        { kind: 'token_sumabs' },
+        { kind: 'token_absmax' },
+        { kind: 'feature_moments' },
+        { kind: 'topk_abs', k: 3 },
+      ];
+      const stats = await runGraph(
+        fx,
+        SITES.map((site) => ({ site, reductions })),
+      );
+      expect(Buffer.from(data(stats.out, 'logits').buffer).equals(Buffer.from(data(plain.out, 'logits').buffer))).toBe(true);
+      expect(stats.built.outputs.length).toBeGreaterThan(100);
+    });
+  });
+}
