@@ -5,7 +5,7 @@
 
 import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
-import type { DataRecord } from '../data/readers.ts';
+import type { DataRecord, ReadResult } from '../data/readers.ts';
 import { stmt } from './results.ts';
 import type { DatasetInfo, NewDataset } from './rows.ts';
 
@@ -64,6 +64,24 @@ export function addDataset(db: Database.Database, d: NewDataset): number {
     }
     return id;
   })();
+}
+
+/** Adds what readDataset returned: its records (unless storeRecords is false), kind, field and sha256. */
+export function importDataset(
+  db: Database.Database,
+  d: { name: string; source: string; read: ReadResult; storeRecords?: boolean },
+): number {
+  const { read } = d;
+  return addDataset(db, {
+    name: d.name,
+    kind: read.kind,
+    source: d.source,
+    sha256: read.sha256,
+    field: read.field,
+    options: { bytes: read.bytes, badRecords: read.bad.length },
+    records: d.storeRecords === false ? null : read.records,
+    nRecords: read.records.length,
+  });
 }
 
 export function listDatasets(db: Database.Database): DatasetInfo[] {

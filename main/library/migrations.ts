@@ -73,7 +73,7 @@ export const MIGRATIONS: readonly string[] = [
     dim INTEGER,
     value REAL
   );
-  CREATE INDEX metrics_lookup ON metrics(run_id, analysis, metric, site, layer);
+  CREATE INDEX metrics_lookup ON metrics(run_id, analysis, metric, site);
 
   CREATE TABLE tensors (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

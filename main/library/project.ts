@@ -5,9 +5,9 @@
 
 import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
-import type { DataRecord } from '../data/readers.ts';
+import type { DataRecord, ReadResult } from '../data/readers.ts';
 import { copyProject } from './copy.ts';
-import { addDataset, datasetRecords, findDataset, getDataset, listDatasets } from './datasets.ts';
+import { addDataset, datasetRecords, findDataset, getDataset, importDataset, listDatasets } from './datasets.ts';
 import { createProjectDb, openProjectDb, type OpenOptions } from './open.ts';
 import { queryMetrics, readMassiveEntries, readTensor, stmt, tensorNames } from './results.ts';
 import {
@@ -82,6 +82,10 @@ export class Project {
   addDataset(d: NewDataset): number {
     return addDataset(this.database, d);
   }
+  /** Adds a dataset as readDataset returned it (records stored unless storeRecords is false). */
+  importDataset(d: { name: string; source: string; read: ReadResult; storeRecords?: boolean }): number {
+    return importDataset(this.database, d);
+  }
   listDatasets(): DatasetInfo[] {
     return listDatasets(this.database);
   }
@@ -112,8 +116,9 @@ export class Project {
   ): { metrics: number; tensors: number; massiveEntries: number } {
     return writeResults(this.database, runId, results, finish);
   }
-  failRun(runId: number, message: string): void {
-    endRun(this.database, runId, 'failed', message);
+  /** Ends a running run as failed (or cancelled), deleting its partial rows. */
+  failRun(runId: number, message: string, status: 'failed' | 'cancelled' = 'failed'): void {
+    endRun(this.database, runId, status, message);
   }
   cancelRun(runId: number, message = 'cancelled'): void {
     endRun(this.database, runId, 'cancelled', message);

@@ -85,7 +85,7 @@ export interface DatasetInfo {
   recordsStored: boolean;
 }
 
-/** What starts a run. `config` is everything that makes two runs the same; it is hashed. */
+/** What starts a run. Two runs with the same configHash are the same computation. */
 export interface RunSpec {
   model: string;
   revision: string;
@@ -98,7 +98,11 @@ export interface RunSpec {
   device?: string | null;
   executionProvider?: string | null;
   weightsFingerprint?: string | null;
+  versions?: Record<string, string>;
+  /** The whole configuration, stored as canonical JSON. */
   config: unknown;
+  /** The identity to reuse runs by; default configHash(config). Give it when config holds more than identity. */
+  configHash?: string;
 }
 
 /** What finishing a run records, in the transaction that writes its last rows. */

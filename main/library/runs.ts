@@ -66,15 +66,15 @@ export function beginRun(db: Database.Database, spec: RunSpec): number {
   const { lastInsertRowid } = stmt(
     db,
     `INSERT INTO runs (model, revision, step, dataset_id, analyses, status, config_hash, config_json,
-       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created)
-     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created, versions_json)
+     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     spec.model,
     spec.revision,
     spec.step,
     spec.datasetId,
     JSON.stringify(spec.analyses),
-    configHash(spec.config),
+    spec.configHash ?? configHash(spec.config),
     canonicalJson(spec.config),
     spec.weightsFingerprint ?? null,
     spec.seqLen,
@@ -83,6 +83,7 @@ export function beginRun(db: Database.Database, spec: RunSpec): number {
     spec.executionProvider ?? null,
     spec.prependBos ? 1 : 0,
     new Date().toISOString(),
+    spec.versions === undefined ? null : JSON.stringify(spec.versions),
   );
   return Number(lastInsertRowid);
 }
@@ -138,7 +139,7 @@ export function writeResults(
       stmt(
         db,
         `UPDATE runs SET status = 'complete', finished = ?, n_sequences = COALESCE(?, n_sequences),
-           n_tokens = COALESCE(?, n_tokens), timings_json = ?, versions_json = ?,
+           n_tokens = COALESCE(?, n_tokens), timings_json = ?, versions_json = COALESCE(?, versions_json),
            device = COALESCE(?, device), execution_provider = COALESCE(?, execution_provider),
            weights_fingerprint = COALESCE(?, weights_fingerprint)
          WHERE id = ?`,

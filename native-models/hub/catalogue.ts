@@ -4,14 +4,15 @@
 // Language Models Across Training and Scaling" (Table 1 and the model cards on the hub). Other
 // suites (the offline `micro-*` suite) add themselves with `registerSuite` without editing this file.
 //
-// Hub naming, checked against the model cards (2026): all ten sizes have `EleutherAI/pythia-<size>`
-// and `EleutherAI/pythia-<size>-deduped`. 14m and 31m were trained after the original suite;
-// their cards first said they were deduped-only and lived at `pythia-14m` / `pythia-31m`. The 14m
-// card notes that before 2026-02-27 the model at `EleutherAI/pythia-14m` was the deduped one (now
-// at `pythia-14m-deduped`) and a standard-Pile model replaced it. We believe 31m was split the same
-// way but have not seen its updated card: treat `pythia-31m` vs `pythia-31m-deduped` with care, and
-// note that a `pythia-14m`/`pythia-31m` snapshot cached before that date holds the deduped weights
-// (the commit hash in the cache tells them apart).
+// Hub naming (checked against the model cards as mirrored in 2026; the hub itself is unreachable
+// here): all ten sizes have `EleutherAI/pythia-<size>` and `EleutherAI/pythia-<size>-deduped`.
+// 14m and 31m were trained after the original suite. The 14m card says that before 2026-02-27 the
+// model at `EleutherAI/pythia-14m` was trained on the deduplicated Pile; it now lives at
+// `pythia-14m-deduped` and a standard-Pile model replaced it. The 31m card we saw still described
+// a single deduped-only model at `EleutherAI/pythia-31m`; we assume 31m was split the same way as
+// 14m but have not verified `pythia-31m-deduped`. If that repository is missing, the download
+// reports "no model repository". A `pythia-14m`/`pythia-31m` snapshot cached before the split
+// holds the deduped weights; the commit hash in the cache tells them apart.
 
 import { AtlasError } from '../../main/errors.ts';
 import type { NeoxConfig } from '../neox/config.ts';
@@ -177,8 +178,11 @@ export function pythiaConfig(layers: number, d: number, heads: number, vocab: nu
   };
 }
 
-const EARLY_SMALL_NOTE =
-  'Trained after the original suite; before 2026-02-27 the non-deduped repository held the deduped model.';
+const SMALL_NOTES: Record<string, string> = {
+  '14m': 'Before 2026-02-27 EleutherAI/pythia-14m held the deduped-trained model (now pythia-14m-deduped).',
+  '31m':
+    'Its card described one deduped-only model at EleutherAI/pythia-31m; the -deduped split is assumed, not verified.',
+};
 
 function pythiaModels(): SuiteModel[] {
   const out: SuiteModel[] = [];
@@ -196,7 +200,7 @@ function pythiaModels(): SuiteModel[] {
         nonEmbeddingParams: neoxNonEmbeddingParams(r.layers, r.d),
         totalParams: neoxNonEmbeddingParams(r.layers, r.d) + 2 * r.vocab * r.d,
       };
-      if (r.size === '14m' || r.size === '31m') m.note = EARLY_SMALL_NOTE;
+      if (SMALL_NOTES[r.size]) m.note = SMALL_NOTES[r.size];
       out.push(m);
     }
   }

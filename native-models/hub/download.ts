@@ -141,7 +141,8 @@ export async function ensureCheckpoint(o: EnsureCheckpointOptions): Promise<Ensu
   const revision = canonicalRevision(repo, o.revision);
   const cacheDir = hubCacheDir(o.cacheDir);
   const hubUrl = hubEndpoint(o.hubUrl);
-  const offline = o.offline ?? envTrue(process.env.HF_HUB_OFFLINE);
+  const offline =
+    o.offline ?? (envTrue(process.env.HF_HUB_OFFLINE) || envTrue(process.env.TRANSFORMERS_OFFLINE));
   const what = `${repo} ${revision}`;
 
   const cached = await findCachedCheckpoint(cacheDir, repo, revision);

@@ -241,15 +241,18 @@ function attentionBias(b: GraphBuilder, mask: Value, stats: TapStats): Value {
   return b.unsqueeze(biasBtt, [1]); // [B, 1, T, T]
 }
 
-/** token_loss [B, T-1] = logsumexp(z_t) - z_t[id_{t+1}]; loss_sum = sum(token_loss * loss_mask[:, :T-1]). */
+/**
+ * token_loss [B, T-1] = -log_softmax(z_t)[id_{t+1}]; loss_sum = sum(token_loss * loss_mask[:, :T-1]).
+ * LogSoftmax (max-subtracted, vectorised in ONNX Runtime) is both faster and more accurate over a
+ * 50k vocabulary than ReduceLogSumExp, whose CPU kernel accumulates scalar exps.
+ */
 function appendLoss(b: GraphBuilder, ids: Value, logits: Value, lossMask: Value, stats: TapStats): void {
   // Next-token targets; the last position's (wrapped) target is sliced away below.
   const targets = b.concat([b.slice(ids, [1], [Number.MAX_SAFE_INTEGER], [1]), b.slice(ids, [0], [1], [1])], 1); // [B, T]
-  const lse = b.reduceLogSumExp(logits, [-1], false); // [B*T]
-  const picked = b.gatherElements(logits, b.reshape(targets, [-1, 1]), 1); // [B*T, 1]
-  const nll = b.sub(lse, b.reshape(picked, [-1])); // [B*T]
-  const nll2 = b.reshape(nll, stats.bt, ['B', 'T']); // [B, T]
-  const tokenLoss = b.slice(nll2, [0], [-1], [1]); // [B, T-1]
+  const logp = b.logSoftmax(logits, -1); // [B*T, V]
+  const picked = b.gatherElements(logp, b.reshape(targets, [-1, 1]), 1); // [B*T, 1]
+  const nll = b.reshape(b.neg(picked), stats.bt, ['B', 'T']); // [B, T]
+  const tokenLoss = b.slice(nll, [0], [-1], [1]); // [B, T-1]
   const m = b.slice(lossMask, [0], [-1], [1]); // [B, T-1]
   b.output(tokenLoss, 'token_loss');
   b.output(b.reduceSum(b.mul(tokenLoss, m), undefined, false), 'loss_sum');

@@ -117,7 +117,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PyVa
   };
   const appendItems = (target: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(target)) throw fail('APPEND(S) on a non-list');
-    target.push(...items);
+    for (const item of items) target.push(item);
   };
 
   for (;;) {
@@ -288,7 +288,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PyVa
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet)) throw fail('ADDITEMS on a non-set');
-        s.items.push(...items);
+        for (const item of items) s.items.push(item);
         break;
       }
       case 0x91: // FROZENSET

@@ -1,6 +1,7 @@
 // The allow-list of the restricted unpickler: the only globals a PyTorch state dict pickle may
-// name (those torch.load(weights_only=True) accepts for plain tensors, see torch/_weights_only_unpickler.py),
-// and what REDUCE on each allow-listed callable yields, as an inert description, never a call.
+// name (those torch.load(weights_only=True) accepts for plain tensors; see
+// torch/_weights_only_unpickler.py), and what REDUCE on each allow-listed callable yields, as an
+// inert description, never a call.
 // Persistent ids follow torch/serialization.py (`persistent_id`): ('storage', <storage class>,
 // key, location, numel).
 

@@ -2,7 +2,15 @@
 // cache written by hand exactly as huggingface_hub writes it (relative symlinks into blobs/, refs
 // files without newline), the links and refs we write, and the download manager's scan/delete.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,13 +57,17 @@ describe('hubCacheDir', () => {
 describe('names and paths', () => {
   it('maps repos to folders and back', () => {
     expect(repoFolderName(REPO)).toBe('models--EleutherAI--pythia-70m');
-    expect(repoFromFolderName('models--EleutherAI--pythia-1.4b-deduped')).toBe('EleutherAI/pythia-1.4b-deduped');
+    expect(repoFromFolderName('models--EleutherAI--pythia-1.4b-deduped')).toBe(
+      'EleutherAI/pythia-1.4b-deduped',
+    );
     expect(repoFromFolderName('datasets--tatsu-lab--alpaca')).toBeNull();
   });
 
   it('refuses repo ids and file names that could leave the cache', () => {
-    for (const bad of ['../etc', 'a/b/c', 'a/..', 'EleutherAI', 'a--b/c']) expect(() => checkRepoId(bad)).toThrow(AtlasError);
-    for (const bad of ['../x', '/abs', 'a//b', 'a/./b', 'a\\b']) expect(() => checkRepoPath(bad)).toThrow(AtlasError);
+    for (const bad of ['../etc', 'a/b/c', 'a/..', 'EleutherAI', 'a--b/c'])
+      expect(() => checkRepoId(bad)).toThrow(AtlasError);
+    for (const bad of ['../x', '/abs', 'a//b', 'a/./b', 'a\\b'])
+      expect(() => checkRepoPath(bad)).toThrow(AtlasError);
     expect(checkRepoPath('sub/dir/file.json')).toBe('sub/dir/file.json');
   });
 });
@@ -115,10 +127,19 @@ describe('listCached, cacheSize, deleteCachedRevision', () => {
     const config = Buffer.from('{"model_type":"gpt_neox"}');
     const w1 = pseudoRandomBytes(3000, 1);
     const w2 = pseudoRandomBytes(5000, 2);
-    const c1 = writePythonRevision(root, REPO, 'step1000', { 'config.json': config, 'model.safetensors': w1 });
-    const c2 = writePythonRevision(root, REPO, 'step2000', { 'config.json': config, 'model.safetensors': w2 });
+    const c1 = writePythonRevision(root, REPO, 'step1000', {
+      'config.json': config,
+      'model.safetensors': w1,
+    });
+    const c2 = writePythonRevision(root, REPO, 'step2000', {
+      'config.json': config,
+      'model.safetensors': w2,
+    });
     writeFileSync(join(root, 'models--EleutherAI--pythia-70m', 'refs', 'main'), c2);
-    writeFileSync(join(root, 'models--EleutherAI--pythia-70m', 'blobs', `${'f'.repeat(64)}.incomplete`), Buffer.alloc(700));
+    writeFileSync(
+      join(root, 'models--EleutherAI--pythia-70m', 'blobs', `${'f'.repeat(64)}.incomplete`),
+      Buffer.alloc(700),
+    );
     writePythonRevision(root, 'EleutherAI/pythia-14m', 'step0', { 'config.json': config });
     mkdirSync(join(root, 'datasets--x--y'));
 

@@ -138,7 +138,9 @@ describe('resolveSuiteName', () => {
 
   it('lists the valid names for an unknown one', () => {
     expect(() => resolveSuiteName('pythia-7b')).toThrow(AtlasError);
-    expect(() => resolveSuiteName('pythia-7b')).toThrow(/pythia-14m, pythia-14m-deduped, .*pythia-12b-deduped/);
+    expect(() => resolveSuiteName('pythia-7b')).toThrow(
+      /pythia-14m, pythia-14m-deduped, .*pythia-12b-deduped/,
+    );
   });
 });
 

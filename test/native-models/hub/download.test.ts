@@ -14,13 +14,17 @@ import type { MockRepo } from './mock-hub.ts';
 import { writePythonRevision } from './python-layout.ts';
 
 const REPO = 'EleutherAI/pythia-70m';
-const CONFIG = Buffer.from(JSON.stringify({ model_type: 'gpt_neox', hidden_size: 512, num_hidden_layers: 6 }));
+const CONFIG = Buffer.from(
+  JSON.stringify({ model_type: 'gpt_neox', hidden_size: 512, num_hidden_layers: 6 }),
+);
 const TOKENIZER = Buffer.from('{"version":"1.0","model":{}}');
 const W3000 = pseudoRandomBytes(200_000, 3000);
 const W4000 = pseudoRandomBytes(120_000, 4000);
 const SHARDS = [1, 2, 3].map((i) => pseudoRandomBytes(30_000 + i, 12_000 + i));
 const shardName = (i: number): string => `pytorch_model-0000${i}-of-00003.bin`;
-const INDEX = Buffer.from(JSON.stringify({ metadata: {}, weight_map: { a: shardName(1), b: shardName(2), c: shardName(3) } }));
+const INDEX = Buffer.from(
+  JSON.stringify({ metadata: {}, weight_map: { a: shardName(1), b: shardName(2), c: shardName(3) } }),
+);
 
 const REPOS: MockRepo[] = [
   {
@@ -52,12 +56,23 @@ const REPOS: MockRepo[] = [
       ],
       step2000: [
         { path: 'config.json', content: CONFIG },
-        { path: 'pytorch_model.bin.index.json', content: Buffer.from('{"weight_map":{"a":"pytorch_model-00009-of-00009.bin"}}') },
+        {
+          path: 'pytorch_model.bin.index.json',
+          content: Buffer.from('{"weight_map":{"a":"pytorch_model-00009-of-00009.bin"}}'),
+        },
         ...SHARDS.map((content, i) => ({ path: shardName(i + 1), content })),
       ],
     },
   },
-  { repo: 'someone/tiny', revisions: { dev: [{ path: 'config.json', content: CONFIG }, { path: 'model.safetensors', content: W4000 }] } },
+  {
+    repo: 'someone/tiny',
+    revisions: {
+      dev: [
+        { path: 'config.json', content: CONFIG },
+        { path: 'model.safetensors', content: W4000 },
+      ],
+    },
+  },
 ];
 
 let hub: MockHub;
@@ -72,7 +87,15 @@ afterEach(async () => {
 });
 
 function opts(extra: Partial<EnsureCheckpointOptions> = {}): EnsureCheckpointOptions {
-  return { repo: REPO, revision: 'step3000', cacheDir: cache, hubUrl: hub.url, retryDelayMs: 1, progressIntervalMs: 0, ...extra };
+  return {
+    repo: REPO,
+    revision: 'step3000',
+    cacheDir: cache,
+    hubUrl: hub.url,
+    retryDelayMs: 1,
+    progressIntervalMs: 0,
+    ...extra,
+  };
 }
 
 async function rejection(p: Promise<unknown>): Promise<AtlasError> {
@@ -85,7 +108,8 @@ async function rejection(p: Promise<unknown>): Promise<AtlasError> {
 }
 
 const repoDir = (repo = REPO): string => join(cache, `models--${repo.replace('/', '--')}`);
-const cdnRequests = (): string[] => hub.requests.filter((r) => r.path.startsWith('/cdn/')).map((r) => r.range ?? '');
+const cdnRequests = (): string[] =>
+  hub.requests.filter((r) => r.path.startsWith('/cdn/')).map((r) => r.range ?? '');
 
 describe('ensureCheckpoint: a fresh download', () => {
   it('writes the Python cache layout and reports progress', async () => {
@@ -110,7 +134,8 @@ describe('ensureCheckpoint: a fresh download', () => {
     expect(r.transferred).toBe(total);
     const last = events[events.length - 1];
     expect([last.bytes, last.total, last.transferred, last.done]).toEqual([total, total, total, true]);
-    for (let i = 1; i < events.length; i++) expect(events[i].bytes).toBeGreaterThanOrEqual(events[i - 1].bytes);
+    for (let i = 1; i < events.length; i++)
+      expect(events[i].bytes).toBeGreaterThanOrEqual(events[i - 1].bytes);
     expect(events.filter((e) => e.done)).toHaveLength(1);
   });
 
@@ -219,10 +244,14 @@ describe('ensureCheckpoint: verification', () => {
   it('discards a file with a corrupted byte and raises an AtlasError', async () => {
     hub.corrupt('model.safetensors');
     const err = await rejection(ensureCheckpoint(opts()));
-    expect(err.message).toMatch(/model\.safetensors of EleutherAI\/pythia-70m step3000 failed its sha256 check/);
+    expect(err.message).toMatch(
+      /model\.safetensors of EleutherAI\/pythia-70m step3000 failed its sha256 check/,
+    );
     const blobs = readdirSync(join(repoDir(), 'blobs'));
     expect(blobs.some((b) => b.startsWith(sha256Hex(W3000)))).toBe(false);
-    expect(existsSync(join(repoDir(), 'snapshots', hub.commitOf(REPO, 'step3000'), 'model.safetensors'))).toBe(false);
+    expect(
+      existsSync(join(repoDir(), 'snapshots', hub.commitOf(REPO, 'step3000'), 'model.safetensors')),
+    ).toBe(false);
     const r = await ensureCheckpoint(opts()); // the next try fetches it whole
     expect(readFileSync(join(r.dir, 'model.safetensors')).equals(W3000)).toBe(true);
   });
@@ -299,14 +328,24 @@ describe('ensureCheckpoint: revisions and repositories', () => {
     expect(readFileSync(join(bin.dir, 'pytorch_model.bin')).equals(W4000)).toBe(true);
     const sharded = await ensureCheckpoint(opts({ repo: 'EleutherAI/pythia-12b', revision: 'step1000' }));
     expect(sharded.format).toBe('pytorch-sharded');
-    expect(sharded.files).toEqual(['config.json', 'pytorch_model.bin.index.json', shardName(1), shardName(2), shardName(3)]);
+    expect(sharded.files).toEqual([
+      'config.json',
+      'pytorch_model.bin.index.json',
+      shardName(1),
+      shardName(2),
+      shardName(3),
+    ]);
     SHARDS.forEach((s, i) => expect(readFileSync(join(sharded.dir, shardName(i + 1))).equals(s)).toBe(true));
-    const offline = await ensureCheckpoint(opts({ repo: 'EleutherAI/pythia-12b', revision: 'step1000', offline: true }));
+    const offline = await ensureCheckpoint(
+      opts({ repo: 'EleutherAI/pythia-12b', revision: 'step1000', offline: true }),
+    );
     expect(offline.files).toEqual(sharded.files);
   });
 
   it('refuses a shard index that names files the revision lacks, before fetching shards', async () => {
-    const err = await rejection(ensureCheckpoint(opts({ repo: 'EleutherAI/pythia-12b', revision: 'step2000' })));
+    const err = await rejection(
+      ensureCheckpoint(opts({ repo: 'EleutherAI/pythia-12b', revision: 'step2000' })),
+    );
     expect(err.message).toMatch(/names pytorch_model-00009-of-00009\.bin/);
     expect(hub.bytesServed(shardName(1))).toBe(0);
   });

@@ -6,7 +6,13 @@ import { checkShardIndex, planCheckpoint } from '../../../native-models/hub/form
 
 describe('planCheckpoint', () => {
   it('prefers model.safetensors over pytorch_model.bin', () => {
-    const p = planCheckpoint(['README.md', 'config.json', 'pytorch_model.bin', 'model.safetensors', 'tokenizer.json']);
+    const p = planCheckpoint([
+      'README.md',
+      'config.json',
+      'pytorch_model.bin',
+      'model.safetensors',
+      'tokenizer.json',
+    ]);
     expect(p).toEqual({
       format: 'safetensors',
       weightFiles: ['model.safetensors'],
@@ -39,7 +45,12 @@ describe('planCheckpoint', () => {
 
   it('skips an incomplete shard set and needs config.json', () => {
     expect(
-      planCheckpoint(['config.json', 'model.safetensors.index.json', 'model-00001-of-00003.safetensors', 'model-00003-of-00003.safetensors']),
+      planCheckpoint([
+        'config.json',
+        'model.safetensors.index.json',
+        'model-00001-of-00003.safetensors',
+        'model-00003-of-00003.safetensors',
+      ]),
     ).toBeNull();
     expect(planCheckpoint(['config.json', 'model-00001-of-00001.safetensors'])).toBeNull(); // no index
     expect(planCheckpoint(['model.safetensors'])).toBeNull();
@@ -63,7 +74,10 @@ describe('checkShardIndex', () => {
   if (!plan) throw new Error('plan expected');
 
   it('accepts an index naming only planned shards', () => {
-    const idx = { metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } };
+    const idx = {
+      metadata: {},
+      weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' },
+    };
     expect(() => checkShardIndex(JSON.stringify(idx), plan, 'x')).not.toThrow();
   });
 

@@ -117,7 +117,13 @@ export class MockHub {
       const stored = files.map((f) => {
         const content = Buffer.from(f.content);
         const lfs = f.lfs ?? /\.(safetensors|bin)$/.test(f.path);
-        const s: StoredFile = { path: f.path, content, lfs, sha256: sha256Hex(content), gitOid: gitBlobOid(content) };
+        const s: StoredFile = {
+          path: f.path,
+          content,
+          lfs,
+          sha256: sha256Hex(content),
+          gitOid: gitBlobOid(content),
+        };
         if (lfs) this.blobs.set(s.sha256, s);
         return s;
       });
@@ -183,12 +189,20 @@ export class MockHub {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', this.url);
     const path = decodeURIComponent(u.pathname);
-    const log: LoggedRequest = { method: req.method ?? 'GET', path, range: req.headers.range ?? null, status: 0, bytesSent: 0, file: null };
+    const log: LoggedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range ?? null,
+      status: 0,
+      bytesSent: 0,
+      file: null,
+    };
     this.requests.push(log);
     res.on('finish', () => (log.status = res.statusCode));
     res.on('close', () => (log.status ||= res.statusCode));
     let m: RegExpExecArray | null;
-    if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path))) return this.apiRevision(res, m[1], m[2]);
+    if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path)))
+      return this.apiRevision(res, m[1], m[2]);
     if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(path))) {
       return this.apiTree(res, m[1], m[2], Number(u.searchParams.get('cursor') ?? 0), u);
     }
@@ -196,7 +210,8 @@ export class MockHub {
       const body = JSON.parse(await readBody(req)) as { paths: string[] };
       return this.apiPathsInfo(res, m[1], m[2], body.paths);
     }
-    if ((m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path))) return this.resolveFile(req, res, log, m[1], m[2], m[3]);
+    if ((m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path)))
+      return this.resolveFile(req, res, log, m[1], m[2], m[3]);
     if ((m = /^\/cdn\/([0-9a-f]{64})$/.exec(path))) {
       const f = this.blobs.get(m[1]);
       if (!f) return notFound(res, 'EntryNotFound');
@@ -210,12 +225,24 @@ export class MockHub {
     if (!this.commits.has(repo)) return repoNotFound(res);
     const r = this.resolve(repo, rev);
     if (!r) return notFound(res, 'RevisionNotFound');
-    json(res, { _id: 'mock', id: repo, sha: r.commit, private: false, siblings: r.files.map((f) => ({ rfilename: f.path })) });
+    json(res, {
+      _id: 'mock',
+      id: repo,
+      sha: r.commit,
+      private: false,
+      siblings: r.files.map((f) => ({ rfilename: f.path })),
+    });
   }
 
   private entry(f: StoredFile): object {
     return f.lfs
-      ? { type: 'file', path: f.path, size: f.content.length, oid: gitBlobOid(Buffer.from(pointer(f))), lfs: { oid: f.sha256, size: f.content.length, pointerSize: pointer(f).length } }
+      ? {
+          type: 'file',
+          path: f.path,
+          size: f.content.length,
+          oid: gitBlobOid(Buffer.from(pointer(f))),
+          lfs: { oid: f.sha256, size: f.content.length, pointerSize: pointer(f).length },
+        }
       : { type: 'file', path: f.path, size: f.content.length, oid: f.gitOid };
   }
 
@@ -229,17 +256,30 @@ export class MockHub {
       next.searchParams.set('cursor', String(cursor + this.treePageSize));
       res.setHeader('Link', `<${next.href}>; rel="next"`);
     }
-    json(res, page.map((f) => this.entry(f)));
+    json(
+      res,
+      page.map((f) => this.entry(f)),
+    );
   }
 
   private apiPathsInfo(res: ServerResponse, repo: string, rev: string, paths: string[]): void {
     if (!this.commits.has(repo)) return repoNotFound(res);
     const r = this.resolve(repo, rev);
     if (!r) return notFound(res, 'RevisionNotFound');
-    json(res, r.files.filter((f) => paths.includes(f.path)).map((f) => this.entry(f)));
+    json(
+      res,
+      r.files.filter((f) => paths.includes(f.path)).map((f) => this.entry(f)),
+    );
   }
 
-  private resolveFile(req: IncomingMessage, res: ServerResponse, log: LoggedRequest, repo: string, rev: string, file: string): void {
+  private resolveFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    log: LoggedRequest,
+    repo: string,
+    rev: string,
+    file: string,
+  ): void {
     if (!this.commits.has(repo)) return repoNotFound(res);
     const r = this.resolve(repo, rev);
     if (!r) return notFound(res, 'RevisionNotFound');
@@ -251,7 +291,10 @@ export class MockHub {
       res.setHeader('X-Linked-Size', String(f.content.length));
       res.setHeader('ETag', `"${gitBlobOid(Buffer.from(pointer(f)))}"`);
       const port = new URL(this.url).port;
-      res.setHeader('Location', `http://${this.opts.cdnHost ?? '127.0.0.1'}:${port}/cdn/${f.sha256}?expires=0`);
+      res.setHeader(
+        'Location',
+        `http://${this.opts.cdnHost ?? '127.0.0.1'}:${port}/cdn/${f.sha256}?expires=0`,
+      );
       res.statusCode = 302;
       res.end();
       return;
@@ -266,7 +309,8 @@ export class MockHub {
     let start = 0;
     let end = size - 1;
     res.setHeader('Accept-Ranges', 'bytes');
-    const range = req.headers.range && !this.ignoreRanges ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range) : null;
+    const range =
+      req.headers.range && !this.ignoreRanges ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range) : null;
     if (range) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;

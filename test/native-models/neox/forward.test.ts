@@ -115,6 +115,46 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       );
       expect(Buffer.from(data(stats.out, 'logits').buffer).equals(Buffer.from(data(plain.out, 'logits').buffer))).toBe(true);
       expect(stats.built.outputs.length).toBeGreaterThan(100);
+
+      // Every site's reductions equal a brute-force masked computation over its raw tap.
+      const T = fx.T;
+      for (const o of stats.built.outputs) {
+        if (o.reduction !== 'token_sumsq' && o.reduction !== 'token_absmax' && o.reduction !== 'feature_moments') continue;
+        const raw = out[`tap/${o.site}/${o.layer ?? 'g'}/raw`];
+        const dims = raw.dims as number[];
+        const x = raw.data as Float32Array;
+        const head = HEAD.includes(o.site);
+        const last = dims[dims.length - 1];
+        const got = data(stats.out, o.name);
+        const tokenOf = (row: number) => {
+          // row indexes [B, T] (token sites) or [B, H, T] (head sites)
+          const b = head ? Math.floor(row / (dims[1] * T)) : Math.floor(row / T);
+          return b * T + (row % T);
+        };
+        if (o.reduction === 'feature_moments') {
+          if (o.part === 'count') expect(got[0]).toBe(fx.manifest.batch.lengths.reduce((a, b) => a + b, 0));
+          if (o.part !== 'sum') continue;
+          const nFeat = got.length;
+          const ref = new Float64Array(nFeat);
+          for (let i = 0; i < x.length; i++) {
+            const row = Math.floor(i / last);
+            if (fx.attentionMask[tokenOf(row)] === 0) continue;
+            const f = head ? (Math.floor(row / T) % dims[1]) * last + (i % last) : i % last;
+            ref[f] += x[i];
+          }
+          ref.forEach((r, f) => expect(Math.abs(got[f] - r), `${o.name}[${f}]`).toBeLessThan(1e-4 * (1 + Math.abs(r))));
+          continue;
+        }
+        for (let row = 0; row < x.length / last; row++) {
+          let acc = 0;
+          for (let j = 0; j < last; j++) {
+            const v = x[row * last + j];
+            acc = o.reduction === 'token_sumsq' ? acc + v * v : Math.max(acc, Math.abs(v));
+          }
+          const want = fx.attentionMask[tokenOf(row)] ? acc : 0;
+          expect(Math.abs(got[row] - want), `${o.name}[${row}]`).toBeLessThan(1e-4 * (1 + want));
+        }
+      }
     });
   });
 }

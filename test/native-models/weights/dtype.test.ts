@@ -70,7 +70,9 @@ describe('fp16 -> fp32', () => {
     expect(fp16BitsToFp32Bits(0x7c01)).toBe(0x7f802000);
     expect(fp16BitsToFp32Bits(0xfe00)).toBe(0xffc00000);
     expect(fp16BitsToFp32Bits(0x8000)).toBe(0x80000000);
-    const bits = new Uint32Array(decodeToFloat32(new Uint8Array(new Uint16Array([0x7c01, 0x7dff]).buffer), 'F16').buffer);
+    const bits = new Uint32Array(
+      decodeToFloat32(new Uint8Array(new Uint16Array([0x7c01, 0x7dff]).buffer), 'F16').buffer,
+    );
     expect(Array.from(bits)).toEqual([0x7f802000, 0x7fbfe000]);
   });
 });
@@ -107,7 +109,9 @@ describe('other dtypes', () => {
       Array.from(i64, (v) => Math.fround(Number(v))),
     );
     const i32 = new Int32Array([-(2 ** 31), -5, 0, 2 ** 31 - 1]);
-    expect(Array.from(decodeToFloat32(new Uint8Array(i32.buffer), 'I32'))).toEqual(Array.from(i32, Math.fround));
+    expect(Array.from(decodeToFloat32(new Uint8Array(i32.buffer), 'I32'))).toEqual(
+      Array.from(i32, Math.fround),
+    );
     expect(Array.from(decodeToFloat32(new Uint8Array(new Int16Array([-32768, 3]).buffer), 'I16'))).toEqual([
       -32768, 3,
     ]);

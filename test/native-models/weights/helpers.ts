@@ -52,9 +52,12 @@ export function expectSameDict(a: StateDict, b: StateDict): void {
   for (const [name, t] of a) {
     const u = b.get(name)!;
     expect(u.shape, name).toEqual(t.shape);
-    expect(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
-      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-    ), name).toBe(true);
+    expect(
+      Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+        Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      ),
+      name,
+    ).toBe(true);
   }
 }
 

@@ -19,7 +19,12 @@ let server: Server;
 let base = '';
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
-  log.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, auth: req.headers.authorization });
+  log.push({
+    method: req.method ?? '',
+    url: req.url ?? '',
+    range: req.headers.range,
+    auth: req.headers.authorization,
+  });
   if (req.url === '/missing') {
     res.writeHead(404).end();
     return;

@@ -16,7 +16,14 @@ import {
   type WritableTensor,
 } from '../../../native-models/weights/safetensors.ts';
 import type { StateDict } from '../../../native-models/weights/types.ts';
-import { bitsOf, expectMatchesReference, expectSameDict, fixture, loadReference, recording } from './helpers.ts';
+import {
+  bitsOf,
+  expectMatchesReference,
+  expectSameDict,
+  fixture,
+  loadReference,
+  recording,
+} from './helpers.ts';
 
 const ref = loadReference('state_dict.json');
 const dir = mkdtempSync(join(tmpdir(), 'atlas-safetensors-'));
@@ -36,7 +43,10 @@ function craft(header: unknown, data: Uint8Array, lengthOverride?: number): Uint
   return out;
 }
 
-const okHeader = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F16', shape: [2], data_offsets: [8, 12] } };
+const okHeader = {
+  a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+  b: { dtype: 'F16', shape: [2], data_offsets: [8, 12] },
+};
 
 describe('readSafetensors', () => {
   it('reads fp32 files written by the safetensors library exactly', async () => {
@@ -48,7 +58,9 @@ describe('readSafetensors', () => {
   });
 
   it('parses the header: dtypes, shapes and __metadata__', async () => {
-    const h = await withSource(fileSource(fixture('state_dict_mixed.safetensors')), (s) => readSafetensorsHeader(s));
+    const h = await withSource(fileSource(fixture('state_dict_mixed.safetensors')), (s) =>
+      readSafetensorsHeader(s),
+    );
     expect(h.metadata).toEqual({ format: 'pt' });
     expect(h.tensors.get('fp16.weight')).toMatchObject({ dtype: 'F16', shape: [4, 6] });
     expect(h.tensors.get('bf16.weight')?.dtype).toBe('BF16');
@@ -75,8 +87,16 @@ describe('header validation', () => {
     ['an absurd header length', craft(okHeader, data, 2 ** 40), /implausibly large/],
     ['a header that is not JSON', craft('x', data).fill(0x7b, 8, 11), /not UTF-8 JSON/],
     ['a header that is a JSON array', craft([1], data), /not a JSON object/],
-    ['an unknown dtype', craft({ ...okHeader, a: { ...okHeader.a, dtype: 'F17' } }, data), /unknown dtype "F17"/],
-    ['a negative dimension', craft({ ...okHeader, a: { ...okHeader.a, shape: [-2] } }, data), /malformed shape/],
+    [
+      'an unknown dtype',
+      craft({ ...okHeader, a: { ...okHeader.a, dtype: 'F17' } }, data),
+      /unknown dtype "F17"/,
+    ],
+    [
+      'a negative dimension',
+      craft({ ...okHeader, a: { ...okHeader.a, shape: [-2] } }, data),
+      /malformed shape/,
+    ],
     [
       'a size that does not match shape x dtype',
       craft({ ...okHeader, a: { ...okHeader.a, shape: [3] } }, data),
@@ -87,7 +107,11 @@ describe('header validation', () => {
       craft({ a: okHeader.a, b: { dtype: 'F16', shape: [4], data_offsets: [8, 16] } }, data),
       /ends at data byte 16 but the file holds only 12 data bytes/,
     ],
-    ['reversed offsets', craft({ a: { ...okHeader.a, data_offsets: [8, 0] }, b: okHeader.b }, data), /malformed data_offsets/],
+    [
+      'reversed offsets',
+      craft({ a: { ...okHeader.a, data_offsets: [8, 0] }, b: okHeader.b }, data),
+      /malformed data_offsets/,
+    ],
     [
       'overlapping tensors',
       craft({ a: okHeader.a, b: { dtype: 'F16', shape: [2], data_offsets: [4, 8] } }, new Uint8Array(8)),
@@ -95,7 +119,11 @@ describe('header validation', () => {
     ],
     ['a gap', craft({ a: okHeader.a, b: { dtype: 'F16', shape: [1], data_offsets: [10, 12] } }, data), /gap/],
     ['trailing data', craft(okHeader, new Uint8Array(20)), /cover 12 data bytes but the file holds 20/],
-    ['non-string metadata', craft({ ...okHeader, __metadata__: { n: 1 } }, data), /__metadata__ value for 'n'/],
+    [
+      'non-string metadata',
+      craft({ ...okHeader, __metadata__: { n: 1 } }, data),
+      /__metadata__ value for 'n'/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     it(`rejects ${what}`, async () => {
@@ -115,7 +143,9 @@ describe('header validation', () => {
 
   it('rejects a truncated real file', async () => {
     const bytes = readFileSync(fixture('state_dict_fp32.safetensors'));
-    await expect(readSafetensors(memorySource(bytes.subarray(0, bytes.length - 3)))).rejects.toThrow(/truncated/);
+    await expect(readSafetensors(memorySource(bytes.subarray(0, bytes.length - 3)))).rejects.toThrow(
+      /truncated/,
+    );
     await expect(readSafetensors(memorySource(bytes.subarray(0, 100)))).rejects.toThrow(AtlasError);
   });
 
@@ -187,25 +217,26 @@ describe('writeSafetensors', () => {
   });
 
   it('round-trips random state dicts (property)', async () => {
-    const tensorArb = fc
-      .array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 })
-      .chain((shape) =>
-        fc
-          .array(fc.float({ noNaN: true }), {
-            minLength: shape.reduce((a, b) => a * b, 1),
-            maxLength: shape.reduce((a, b) => a * b, 1),
-          })
-          .map((values) => ({ shape, data: new Float32Array(values) })),
-      );
+    const tensorArb = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }).chain((shape) =>
+      fc
+        .array(fc.float({ noNaN: true }), {
+          minLength: shape.reduce((a, b) => a * b, 1),
+          maxLength: shape.reduce((a, b) => a * b, 1),
+        })
+        .map((values) => ({ shape, data: new Float32Array(values) })),
+    );
     let k = 0;
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tensorArb, { maxKeys: 5 }), async (obj) => {
-        const dict: StateDict = new Map(Object.entries(obj).filter(([n]) => n !== '__metadata__'));
-        const path = join(dir, `prop-${k++}.safetensors`);
-        await writeSafetensors(path, dict);
-        expectSameDict(await withSource(fileSource(path), (s) => readSafetensors(s)), dict);
-        rmSync(path);
-      }),
+      fc.asyncProperty(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tensorArb, { maxKeys: 5 }),
+        async (obj) => {
+          const dict: StateDict = new Map(Object.entries(obj).filter(([n]) => n !== '__metadata__'));
+          const path = join(dir, `prop-${k++}.safetensors`);
+          await writeSafetensors(path, dict);
+          expectSameDict(await withSource(fileSource(path), (s) => readSafetensors(s)), dict);
+          rmSync(path);
+        },
+      ),
       { numRuns: 25 },
     );
   });
