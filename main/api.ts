@@ -68,7 +68,9 @@ function runInfo(r: StoredRun): RunInfo {
 }
 
 function tensorInfos(db: Database.Database, runId: number): TensorInfo[] {
-  const rows = db.prepare('SELECT name, dtype, shape FROM tensors WHERE run_id = ? ORDER BY name').all(runId) as {
+  const rows = db
+    .prepare('SELECT name, dtype, shape FROM tensors WHERE run_id = ? ORDER BY name')
+    .all(runId) as {
     name: string;
     dtype: string;
     shape: string;
@@ -159,10 +161,12 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
         emit({ type: 'datasets' });
         return d;
       }),
-    tokenCounts: (a) => attempt(() => data.tokenCounts(project(), a.datasetId, a.tokenizer ?? settings.settings.tokenizer)),
+    tokenCounts: (a) =>
+      attempt(() => data.tokenCounts(project(), a.datasetId, a.tokenizer ?? settings.settings.tokenizer)),
 
-    suites: () => attempt(async () => (await catalogue.registerSuites(), catalogue.suites())),
-    checkpoints: (a) => attempt(async () => (await catalogue.registerSuites(), catalogue.checkpoints(a.model))),
+    suites: () => attempt(() => (catalogue.registerSuites(), catalogue.suites())),
+    checkpoints: (a) =>
+      attempt(async () => (await catalogue.registerSuites(), catalogue.checkpoints(a.model))),
     cachedCheckpoints: (a) => attempt(() => catalogue.cachedCheckpoints(opts.cacheDir, a.model)),
     localModels: () => attempt(() => catalogue.localModels(settings.settings.modelDirs)),
     analyses: () => attempt(async () => (await import('./analyses/registry.ts')).listAnalyses()),
@@ -180,7 +184,13 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
         const s = settings.settings;
         return runs.queueRuns(
           project(),
-          { ...a, n: a.n ?? s.n, seqLen: a.seqLen ?? s.seqLen, batchSize: a.batchSize ?? s.batchSize, device: a.device ?? s.device },
+          {
+            ...a,
+            n: a.n ?? s.n,
+            seqLen: a.seqLen ?? s.seqLen,
+            batchSize: a.batchSize ?? s.batchSize,
+            device: a.device ?? s.device,
+          },
           { tokenizer: s.tokenizer },
         );
       }),
@@ -190,7 +200,11 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       attempt(() =>
         project()
           .listRuns()
-          .filter((r) => (a.model === undefined || r.model === a.model) && (a.datasetId === undefined || r.datasetId === a.datasetId))
+          .filter(
+            (r) =>
+              (a.model === undefined || r.model === a.model) &&
+              (a.datasetId === undefined || r.datasetId === a.datasetId),
+          )
           .map(runInfo),
       ),
 
@@ -203,10 +217,18 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       attempt(() => {
         const t = project().tensor(a.runId, a.name);
         if (!t) throw new ApiFailure('not-found', `Run ${a.runId} has no tensor ${a.name}.`);
-        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
+        const data =
+          t.data instanceof Float32Array
+            ? t.data
+            : Float32Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
         return { name: t.name, dtype: t.dtype, shape: t.shape, data };
       }),
-    massiveEntries: (a) => attempt(() => project().massiveEntries(a.runId).slice(0, a.limit ?? 1000)),
+    massiveEntries: (a) =>
+      attempt(() =>
+        project()
+          .massiveEntries(a.runId)
+          .slice(0, a.limit ?? 1000),
+      ),
     shapeDescriptors: (a) => attempt(() => shapeDescriptors(db(), a.runId)),
 
     dispose: async () => {

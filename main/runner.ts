@@ -4,8 +4,10 @@
 // small output tensors to each analysis, and writes every result row and the run's `complete`
 // status in a single transaction. An identical configuration that already completed is reused.
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { AtlasError } from './errors.ts';
 import { resolveAnalyses } from './analyses/registry.ts';
 import type { Analysis, AnalysisRun, BatchOutputs, BatchView, MetricRow, OutputTensor, RunContext, TensorRow } from './analyses/types.ts';
@@ -16,7 +18,7 @@ import { configHash } from './library/config-hash.ts';
 import type { Project } from './library/project.ts';
 import { loadModel, type LoadedModel } from './models.ts';
 import { buildNeoxGraph, tapOutputName, type TapSpec } from '../native-models/neox/forward.ts';
-import { serializeModel } from '../native-models/graph/onnx.ts';
+import { modelSource } from '../native-models/runtime/model.ts';
 import { createSession, type Device } from '../native-models/runtime/session.ts';
 import * as ort from 'onnxruntime-node';
 
@@ -127,9 +129,9 @@ export async function runAnalyses(
       runId: existing.id,
       reused: true,
       loss: loss?.value ?? null,
-      tokens: existing.n_tokens ?? 0,
-      sequences: existing.n_sequences ?? 0,
-      executionProvider: existing.execution_provider ?? '',
+      tokens: existing.nTokens ?? 0,
+      sequences: existing.nSequences ?? 0,
+      executionProvider: existing.executionProvider ?? '',
       timings: {},
     };
   }
@@ -139,8 +141,15 @@ export async function runAnalyses(
   const ctx: RunContext = { config: model.config, tokenizer: model.tokenizer, options: req.options ?? {} };
   const taps = mergeTaps(analyses.flatMap((a) => a.taps(ctx)));
   const built = buildNeoxGraph(model.config, model.weights, { taps, outputs: { loss: true, logits: false } });
-  const bytes = serializeModel(built.graph);
-  const sess = await createSession(bytes, { device, threads: req.threads });
+  // Weights over 2 GB go to ONNX external data in a scratch directory, removed after the session.
+  const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
+  let sess: Awaited<ReturnType<typeof createSession>>;
+  try {
+    sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), { device, threads: req.threads });
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
   const fetches = [...built.outputs.map((o) => o.name), 'token_loss'];
   lap('build', tBuild);
 
@@ -195,7 +204,7 @@ export async function runAnalyses(
     }
     timings.write = 0;
     timings.total = (performance.now() - t0) / 1000;
-    project.writeResults(runId, analyses.map((a) => a.name), { metrics, tensors }, {
+    project.writeResults(runId, { metrics, tensors }, {
       complete: true,
       nSequences: tok.sequences.length,
       nTokens: total,
@@ -218,6 +227,7 @@ export async function runAnalyses(
     throw e;
   } finally {
     await sess.session.release();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
@@ -249,8 +259,9 @@ async function loadRunDataset(
   req: RunRequest,
 ): Promise<{ read: ReadResult; datasetId: number; name: string }> {
   if (req.dataset.datasetId !== undefined) {
-    const ds = project.getDataset(req.dataset.datasetId);
-    return { read: ds.read, datasetId: ds.id, name: ds.name };
+    const ds = project.dataset(req.dataset.datasetId);
+    if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
+    return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
   }
   if (!req.dataset.path) throw new AtlasError('A run needs a dataset: a file path or a dataset of the project.');
   const path = resolve(req.dataset.path);
@@ -258,7 +269,8 @@ async function loadRunDataset(
   if (read.records.length === 0) {
     throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
   }
-  const datasetId = project.addDataset({ name: basename(path), source: path, read });
+  const datasetId =
+    project.findDataset(read.sha256, read.field)?.id ?? project.importDataset({ name: basename(path), source: path, read });
   return { read, datasetId, name: basename(path) };
 }
 

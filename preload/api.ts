@@ -244,7 +244,8 @@ export interface QueueRunsArgs {
 export interface RunInfo {
   id: number;
   model: string;
-  revision: string;
+  /** `stepN`; null for local directories and random weights. */
+  revision: string | null;
   step: number | null;
   datasetId: number | null;
   analyses: string[];

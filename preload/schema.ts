@@ -16,7 +16,13 @@ const empty = obj({});
 const AXES = ['layer', 'head', 'position', 'dim'] as const;
 const axis = () => str({ oneOf: AXES });
 const reduce = () => str({ oneOf: ['mean', 'max', 'min', 'sum'] });
-const fix = () => partial({ layer: num({ int: true }), head: num({ int: true }), position: num({ int: true }), dim: num({ int: true }) });
+const fix = () =>
+  partial({
+    layer: num({ int: true }),
+    head: num({ int: true }),
+    position: num({ int: true }),
+    dim: num({ int: true }),
+  });
 const device = () => str({ oneOf: ['cpu', 'cuda', 'dml', 'webgpu'] });
 const runIds = () => arr(id(), { min: 1, max: 5000 });
 
@@ -43,7 +49,12 @@ export const SCHEMAS: Record<Method, Schema> = {
   currentProject: empty,
   recentProjects: empty,
 
-  addDataset: obj({ name: name(), bytes: opt(bytes(MAX_DATASET_BYTES)), path: opt(path()), field: opt(ident()) }),
+  addDataset: obj({
+    name: name(),
+    bytes: opt(bytes(MAX_DATASET_BYTES)),
+    path: opt(path()),
+    field: opt(ident()),
+  }),
   listDatasets: empty,
   previewDataset: obj({
     datasetId: id(),

@@ -41,7 +41,11 @@ export interface BatchOptions {
  * longest first (ties by index), cut into batches of batchSize, and a window's short remainder
  * batch goes wherever in that order it costs the least padding.
  */
-export function batchGroups(lengths: readonly number[], batchSize: number, bucketWindow?: number): number[][] {
+export function batchGroups(
+  lengths: readonly number[],
+  batchSize: number,
+  bucketWindow?: number,
+): number[][] {
   const rows = lengths.map((_, i) => i);
   const groups: number[][] = [];
   if (bucketWindow === undefined) {
@@ -51,7 +55,10 @@ export function batchGroups(lengths: readonly number[], batchSize: number, bucke
   const window = Math.max(batchSize, Math.ceil(bucketWindow / batchSize) * batchSize);
   for (let s = 0; s < rows.length; s += window) {
     const chunk = rows.slice(s, s + window).sort((a, b) => lengths[b] - lengths[a] || a - b);
-    const sizes = groupSizes(chunk.map((i) => lengths[i]), batchSize);
+    const sizes = groupSizes(
+      chunk.map((i) => lengths[i]),
+      batchSize,
+    );
     let k = 0;
     for (const size of sizes) {
       groups.push(chunk.slice(k, k + size));
@@ -122,7 +129,10 @@ export function makeBatch(
 /** All sequences in batches of at most batchSize rows (see batchGroups for the order). */
 export function makeBatches(sequences: readonly TokenSequence[], options: BatchOptions): Batch[] {
   const { batchSize } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`makeBatches: bad batchSize ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`makeBatches: bad batchSize ${batchSize}`);
   const lengths = sequences.map((s) => s.ids.length);
-  return batchGroups(lengths, batchSize, options.bucketWindow).map((rows) => makeBatch(sequences, rows, options));
+  return batchGroups(lengths, batchSize, options.bucketWindow).map((rows) =>
+    makeBatch(sequences, rows, options),
+  );
 }

@@ -138,7 +138,9 @@ export function parseDataset(
     const why = first ? `; record ${first.index}: ${first.reason}` : '';
     throw new AtlasError(
       `${label} has no usable record (${out.bad.length} bad${why}).`,
-      field !== null ? `Check that the records have a string field "${field}", or pass another field.` : undefined,
+      field !== null
+        ? `Check that the records have a string field "${field}", or pass another field.`
+        : undefined,
     );
   }
   return { kind, field, ...out, sha256, bytes: bytes.length };
@@ -219,7 +221,8 @@ function parseParagraphs(text: string, out: Parsed): void {
 function parseCsvRecords(text: string, field: string, out: Parsed, label: string): void {
   const rows = parseCsv(text);
   const header = rows[0];
-  if (header.error !== undefined) throw new AtlasError(`${label} has a malformed CSV header: ${header.error}.`);
+  if (header.error !== undefined)
+    throw new AtlasError(`${label} has a malformed CSV header: ${header.error}.`);
   const column = header.fields.indexOf(field);
   if (column < 0) {
     throw new AtlasError(
@@ -228,7 +231,8 @@ function parseCsvRecords(text: string, field: string, out: Parsed, label: string
   }
   rows.slice(1).forEach((row, i) => {
     const index = i + 1;
-    if (row.error !== undefined) return void out.bad.push({ index, reason: `${row.error} (line ${row.line})` });
+    if (row.error !== undefined)
+      return void out.bad.push({ index, reason: `${row.error} (line ${row.line})` });
     if (row.fields.length !== header.fields.length) {
       return void out.bad.push({
         index,

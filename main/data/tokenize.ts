@@ -46,7 +46,10 @@ export interface TokenizeResult {
 export type SequenceTokenizer = Pick<TextTokenizer, 'encode' | 'eosId'>;
 
 /** Token ids of one record and where its response starts (before BOS and truncation). */
-export function encodeRecord(record: DataRecord, tokenizer: SequenceTokenizer): { ids: number[]; responseStart: number } {
+export function encodeRecord(
+  record: DataRecord,
+  tokenizer: SequenceTokenizer,
+): { ids: number[]; responseStart: number } {
   if (record.responseAt === undefined) return { ids: tokenizer.encode(record.text), responseStart: 0 };
   const prompt = tokenizer.encode(record.text.slice(0, record.responseAt));
   const response = tokenizer.encode(record.text.slice(record.responseAt));
@@ -59,7 +62,8 @@ export function tokenizeRecords(
   options: TokenizeOptions,
 ): TokenizeResult {
   const { seqLen, prependBos = false, appendEos = false, n = Infinity } = options;
-  if (!Number.isInteger(seqLen) || seqLen < 1) throw new Error(`tokenizeRecords: seqLen must be >= 1, got ${seqLen}`);
+  if (!Number.isInteger(seqLen) || seqLen < 1)
+    throw new Error(`tokenizeRecords: seqLen must be >= 1, got ${seqLen}`);
   const sequences: TokenSequence[] = [];
   const dropped: TokenizeResult['dropped'] = [];
   let truncatedCount = 0;

@@ -9,24 +9,19 @@ import type { CachedCheckpoint, LocalModel, ModelSize, Suite } from '../../prelo
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel, listSuiteModels, type SuiteModel } from '../../native-models/hub/catalogue.ts';
 import { listCached } from '../../native-models/hub/cache-scan.ts';
+import { listCachedMicroCheckpoints, microCheckpointDir, registerMicroSuite } from '../../native-models/micro/suite.ts';
 
 const SUITE_TEXT: Record<string, { name: string; description: string }> = {
-  pythia: { name: 'Pythia', description: 'EleutherAI, 154 checkpoints per model, standard and deduplicated Pile' },
+  pythia: {
+    name: 'Pythia',
+    description: 'EleutherAI, 154 checkpoints per model, standard and deduplicated Pile',
+  },
   micro: { name: 'Micro suite', description: 'tiny GPT-NeoX models trained offline by `npm run demo`' },
 };
 
-let registered: Promise<void> | null = null;
-
-/**
- * Registers the suites beyond Pythia (the offline micro suite registers itself when the model
- * loader is imported); loaded on first use so engine start-up stays light.
- */
-export function registerSuites(): Promise<void> {
-  registered ??= import('../models.ts').then(
-    () => undefined,
-    () => undefined,
-  );
-  return registered;
+/** Registers the suites beyond Pythia (the offline micro suite); idempotent. */
+export function registerSuites(): void {
+  registerMicroSuite();
 }
 
 function size(m: SuiteModel): ModelSize {
@@ -55,11 +50,26 @@ export function checkpoints(model: string): number[] {
   const m = findSuiteModel(model);
   if (m) return [...m.steps];
   if (existsSync(model)) return [];
-  throw new AtlasError(`Unknown model "${model}".`, 'Pick a model of the catalogue, or a local model folder.');
+  throw new AtlasError(
+    `Unknown model "${model}".`,
+    'Pick a model of the catalogue, or a local model folder.',
+  );
 }
 
-export async function cachedCheckpoints(cacheDir: string | undefined, model?: string): Promise<CachedCheckpoint[]> {
+/** Checkpoints present locally: hub snapshots (Python's cache layout) and trained micro-suite steps. */
+export async function cachedCheckpoints(
+  cacheDir: string | undefined,
+  model?: string,
+): Promise<CachedCheckpoint[]> {
   const out: CachedCheckpoint[] = [];
+  registerSuites();
+  for (const m of listSuiteModels()) {
+    if (m.family !== 'micro' || (model && m.name !== model)) continue;
+    for (const step of await listCachedMicroCheckpoints(m.name)) {
+      const path = microCheckpointDir(m.name, step);
+      out.push({ model: m.name, revision: `step${step}`, step, bytes: dirBytes(path), path });
+    }
+  }
   for (const repo of await listCached(cacheDir)) {
     const m = findSuiteModel(repo.repo);
     const name = m?.name ?? repo.repo;
@@ -68,12 +78,25 @@ export async function cachedCheckpoints(cacheDir: string | undefined, model?: st
       if (!rev.complete) continue;
       const dir = join(repo.dir, 'snapshots', rev.commit);
       if (rev.steps.length === 0) {
-        out.push({ model: name, revision: rev.refs[0] ?? rev.commit, step: null, bytes: rev.size, path: dir });
+        out.push({
+          model: name,
+          revision: rev.refs[0] ?? rev.commit,
+          step: null,
+          bytes: rev.size,
+          path: dir,
+        });
       }
-      for (const step of rev.steps) out.push({ model: name, revision: `step${step}`, step, bytes: rev.size, path: dir });
+      for (const step of rev.steps)
+        out.push({ model: name, revision: `step${step}`, step, bytes: rev.size, path: dir });
     }
   }
   return out;
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isFile()) n += statSync(join(dir, e.name)).size;
+  return n;
 }
 
 function readModelDir(dir: string): LocalModel | null {

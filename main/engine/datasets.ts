@@ -31,7 +31,10 @@ export function detectFields(text: string, kind: DatasetKind): string[] {
   };
   if (kind === 'csv') return parseCsv(text.slice(0, 1 << 20))[0]?.fields ?? [];
   if (kind === 'jsonl') {
-    for (const line of text.split(/\r?\n/, 2000).filter((l) => l.trim()).slice(0, 200)) {
+    for (const line of text
+      .split(/\r?\n/, 2000)
+      .filter((l) => l.trim())
+      .slice(0, 200)) {
       try {
         addKeys(JSON.parse(line));
       } catch {
@@ -80,7 +83,11 @@ function sourceKey(sha256: string): string {
 }
 
 /** Parses bytes as the kind their name implies, picking a text field when the file has fields. */
-export function readBytes(name: string, bytes: Uint8Array, field?: string): { read: ReadResult; fields: string[] } {
+export function readBytes(
+  name: string,
+  bytes: Uint8Array,
+  field?: string,
+): { read: ReadResult; fields: string[] } {
   const useTemplate = field === ALPACA_TEMPLATE;
   const guessed = detectKind(name, useTemplate ? undefined : field);
   let text = '';
@@ -95,7 +102,10 @@ export function readBytes(name: string, bytes: Uint8Array, field?: string): { re
       return { read: parseDataset(bytes, { kind: 'alpaca' }, name), fields: [ALPACA_TEMPLATE, ...fields] };
     }
     const f = chooseField(fields, undefined) as string;
-    return { read: parseDataset(bytes, { kind: 'json', field: f }, name), fields: [ALPACA_TEMPLATE, ...fields] };
+    return {
+      read: parseDataset(bytes, { kind: 'json', field: f }, name),
+      fields: [ALPACA_TEMPLATE, ...fields],
+    };
   }
   const kind = guessed;
   const f = kind === 'text' ? undefined : chooseField(fields, useTemplate ? undefined : field);
@@ -103,7 +113,13 @@ export function readBytes(name: string, bytes: Uint8Array, field?: string): { re
   return { read: parseDataset(bytes, { kind, field: f }, name), fields: allFields };
 }
 
-function store(project: Project, name: string, source: string, bytes: Uint8Array, field?: string): DatasetInfo {
+function store(
+  project: Project,
+  name: string,
+  source: string,
+  bytes: Uint8Array,
+  field?: string,
+): DatasetInfo {
   const { read, fields } = readBytes(name, bytes, field);
   const existing = project.findDataset(read.sha256, read.field);
   if (existing && existing.kind === read.kind) return toContract(existing);
@@ -118,7 +134,11 @@ function store(project: Project, name: string, source: string, bytes: Uint8Array
     options: options as Record<string, unknown>,
     records: read.records,
   });
-  if (fields.length > 0 && bytes.length <= MAX_KEPT_SOURCE && project.setting(sourceKey(read.sha256)) === null) {
+  if (
+    fields.length > 0 &&
+    bytes.length <= MAX_KEPT_SOURCE &&
+    project.setting(sourceKey(read.sha256)) === null
+  ) {
     project.setSetting(sourceKey(read.sha256), toBase64(bytes));
   }
   const info = project.dataset(id);
@@ -133,14 +153,17 @@ export async function addDataset(
   if ((args.bytes === undefined) === (args.path === undefined)) {
     throw new ApiFailure('invalid-argument', 'Give either the bytes of a file or its path.');
   }
-  if (args.bytes) return store(project, basename(args.name), `dropped:${basename(args.name)}`, args.bytes, args.field);
+  if (args.bytes)
+    return store(project, basename(args.name), `dropped:${basename(args.name)}`, args.bytes, args.field);
   const path = resolve(args.path as string);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new AtlasError(code === 'ENOENT' ? `Dataset file not found: ${path}` : `Cannot read ${path}: ${(e as Error).message}`);
+    throw new AtlasError(
+      code === 'ENOENT' ? `Dataset file not found: ${path}` : `Cannot read ${path}: ${(e as Error).message}`,
+    );
   }
   return store(project, basename(args.name || path), path, bytes, args.field);
 }
@@ -175,7 +198,10 @@ export async function setDatasetField(project: Project, id: number, field: strin
   const current = toContract(d);
   if (current.field === field) return current;
   if (!current.fields.includes(field)) {
-    throw new AtlasError(`Dataset "${d.name}" has no field "${field}".`, `Its fields are ${current.fields.join(', ')}.`);
+    throw new AtlasError(
+      `Dataset "${d.name}" has no field "${field}".`,
+      `Its fields are ${current.fields.join(', ')}.`,
+    );
   }
   const kept = project.setting(sourceKey(d.sha256));
   let bytes: Uint8Array;
@@ -190,7 +216,11 @@ export async function setDatasetField(project: Project, id: number, field: strin
   return store(project, d.name, d.source, bytes, field);
 }
 
-export async function tokenCounts(project: Project, id: number, tokenizerPath: string | null): Promise<TokenCounts> {
+export async function tokenCounts(
+  project: Project,
+  id: number,
+  tokenizerPath: string | null,
+): Promise<TokenCounts> {
   const d = requireDataset(project, id);
   if (!tokenizerPath) {
     throw new AtlasError(
@@ -204,7 +234,16 @@ export async function tokenCounts(project: Project, id: number, tokenizerPath: s
   const min = lengths.length ? Math.min(...lengths) : 0;
   const max = lengths.length ? Math.max(...lengths) : 0;
   const { edges, counts } = histogram(lengths, max);
-  return { datasetId: d.id, records: lengths.length, tokens, min, max, mean: lengths.length ? tokens / lengths.length : 0, edges, counts };
+  return {
+    datasetId: d.id,
+    records: lengths.length,
+    tokens,
+    min,
+    max,
+    mean: lengths.length ? tokens / lengths.length : 0,
+    edges,
+    counts,
+  };
 }
 
 /** Equal-width integer bins over [0, max]: at most 20 bins. */

@@ -24,7 +24,11 @@ export function toApiError(e: unknown): ApiError {
   if (isAtlasError(e)) return withHint({ code: 'user', message: e.message }, e.hint);
   if (e instanceof Error && e.name === 'AbortError') return { code: 'cancelled', message: 'Cancelled.' };
   const message = e instanceof Error ? e.message : String(e);
-  return { code: 'internal', message: `Internal error: ${message}`, hint: 'This is a bug; please report it.' };
+  return {
+    code: 'internal',
+    message: `Internal error: ${message}`,
+    hint: 'This is a bug; please report it.',
+  };
 }
 
 function withHint(err: ApiError, hint: string | undefined): ApiError {

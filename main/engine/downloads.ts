@@ -34,11 +34,19 @@ export class DownloadManager {
     const m = findSuiteModel(model);
     if (!m || !m.repo) throw new AtlasError(`${model} is not a model the hub has.`, 'Pick a Pythia model.');
     const same = [...this.jobs.values()].find(
-      (j) => j.model === m.name && j.revision === revision && ['queued', 'running', 'paused'].includes(j.state),
+      (j) =>
+        j.model === m.name && j.revision === revision && ['queued', 'running', 'paused'].includes(j.state),
     );
     if (same) return this.view(same);
     const repo = m.repo;
-    const job: Job = { id: `dl-${this.next++}`, model: m.name, revision, state: 'queued', bytesDone: 0, bytesTotal: null };
+    const job: Job = {
+      id: `dl-${this.next++}`,
+      model: m.name,
+      revision,
+      state: 'queued',
+      bytesDone: 0,
+      bytesTotal: null,
+    };
     this.jobs.set(job.id, job);
     this.queue.add(job, async (signal) => {
       let last = 0;

@@ -11,7 +11,8 @@ export function atlasHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PYTHIA_ATLAS_HOME) return env.PYTHIA_ATLAS_HOME;
   const home = homedir();
   if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'pythia-atlas');
-  if (process.platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'pythia-atlas');
+  if (process.platform === 'win32')
+    return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'pythia-atlas');
   return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'pythia-atlas');
 }
 

@@ -29,7 +29,8 @@ export class RunManager {
   }
 
   queueRuns(project: Project, args: QueueRunsArgs, defaults: { tokenizer: string | null }): RunJob[] {
-    if (!project.dataset(args.datasetId)) throw new ApiFailure('not-found', `The project has no dataset ${args.datasetId}.`);
+    if (!project.dataset(args.datasetId))
+      throw new ApiFailure('not-found', `The project has no dataset ${args.datasetId}.`);
     const revisions = args.revisions.length > 0 ? args.revisions : [null];
     const out: RunJob[] = [];
     for (const model of args.models) {

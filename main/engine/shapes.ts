@@ -1,8 +1,10 @@
-// Shape descriptors: one plain sentence per depth profile (flat, rising, falling, peaked, dipped,
-// with an abrupt jump where one layer-to-layer change carries most of the range), so a profile can
-// be read without a chart (screen readers, reports) and compared across checkpoints by eye. The
-// vocabulary follows how the massive-activations literature describes its per-layer plots (Sun et
-// al. 2024: activations "appear abruptly at an early layer and stay nearly constant").
+// Shape descriptors as text: the shapes the analyses classified and stored (`shape:<name>` rows,
+// main/analyses/shapes.ts), and one plain sentence per depth profile (flat, rising, falling,
+// peaked, dipped, with an abrupt jump where one layer-to-layer change carries most of the range),
+// so a profile can be read without a chart (screen readers, reports) and compared across
+// checkpoints by eye. The vocabulary follows how the massive-activations literature describes its
+// per-layer plots (Sun et al. 2024: activations "appear abruptly at an early layer and stay nearly
+// constant").
 
 import type Database from 'better-sqlite3';
 import type { ShapeDescriptor } from '../../preload/api.ts';
@@ -56,14 +58,39 @@ export function describeProfile(layers: readonly number[], values: readonly numb
   return text;
 }
 
-/** A sentence for every per-layer metric of a run (other index columns averaged). */
+/** Metric rows that are descriptors themselves (main/analyses/shape-rows.ts), not profiles. */
+export function isDescriptorMetric(metric: string): boolean {
+  return metric.startsWith('shape:') || metric === 'shape_score';
+}
+
+/**
+ * Text for a run's profiles: first the shapes the analyses classified and stored as `shape:<name>`
+ * rows (main/analyses/shapes.ts: template correlation, argmax layer and depth), then a sentence for
+ * every per-layer metric (other index columns averaged).
+ */
 export function shapeDescriptors(db: Database.Database, runId: number): ShapeDescriptor[] {
-  return metricKeys(db, [runId])
-    .filter((k) => k.axes.includes('layer'))
-    .map((k) => {
-      const g = slice(db, { runId, analysis: k.analysis, metric: k.metric, site: k.site, rows: 'layer' });
-      const layers = g.rows.filter((l) => l >= 0);
-      const values = g.rows.map((l, i) => (l >= 0 ? g.values[i] : NaN)).filter((_, i) => g.rows[i] >= 0);
-      return { analysis: k.analysis, metric: k.metric, site: k.site, text: describeProfile(layers, values) };
-    });
+  const stored = db
+    .prepare(
+      `SELECT analysis, metric, site, layer, value FROM metrics
+       WHERE run_id = ? AND (metric LIKE 'shape:%' OR metric = 'shape_score') ORDER BY rowid`,
+    )
+    .all(runId) as { analysis: string; metric: string; site: string | null; layer: number | null; value: number | null }[];
+  const out: ShapeDescriptor[] = [];
+  for (const r of stored) {
+    if (!r.metric.startsWith('shape:')) continue;
+    const score = stored.find((x) => x.metric === 'shape_score' && x.analysis === r.analysis && x.site === r.site);
+    const name = r.metric.slice('shape:'.length).replace(/_/g, ' ');
+    const fit = score?.value != null ? ` (template correlation ${fmt(score.value)})` : '';
+    const peak = r.layer !== null && r.value !== null ? `, highest at layer ${r.layer} (relative depth ${r.value.toFixed(2)})` : '';
+    out.push({ analysis: r.analysis, metric: 'shape', site: r.site, text: `${name}${fit}${peak}` });
+  }
+  for (const k of metricKeys(db, [runId])) {
+    if (!k.axes.includes('layer') || isDescriptorMetric(k.metric)) continue;
+    const g = slice(db, { runId, analysis: k.analysis, metric: k.metric, site: k.site, rows: 'layer' });
+    const keep = g.rows.map((l) => l >= 0);
+    const layers = g.rows.filter((_, i) => keep[i]);
+    const values = [...g.values].filter((_, i) => keep[i]);
+    out.push({ analysis: k.analysis, metric: k.metric, site: k.site, text: describeProfile(layers, values) });
+  }
+  return out;
 }

@@ -26,7 +26,8 @@ function samePath(a: string, b: string): boolean {
 
 /** Copies the open database `db` (file `from`) to `target`, replacing any file there. */
 export function copyProject(db: Database.Database, from: string, target: string): void {
-  if (samePath(from, target)) throw new AtlasError(`${target} is the project that is open; choose another file name.`);
+  if (samePath(from, target))
+    throw new AtlasError(`${target} is the project that is open; choose another file name.`);
   const dir = dirname(resolve(target));
   if (!existsSync(dir)) throw new AtlasError(`Cannot save to ${target}: the folder ${dir} does not exist.`);
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -37,7 +38,13 @@ export function copyProject(db: Database.Database, from: string, target: string)
   } catch (e) {
     rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' || code === 'SQLITE_CANTOPEN') {
+    if (
+      code === 'EACCES' ||
+      code === 'EPERM' ||
+      code === 'EROFS' ||
+      code === 'ENOSPC' ||
+      code === 'SQLITE_CANTOPEN'
+    ) {
       throw new AtlasError(`Cannot save to ${target}: ${(e as Error).message}`);
     }
     throw e;

@@ -94,7 +94,11 @@ export function getDataset(db: Database.Database, id: number): DatasetInfo | nul
 }
 
 /** The most recent dataset with these file bytes (and field), to avoid adding it twice. */
-export function findDataset(db: Database.Database, sha256: string, field: string | null = null): DatasetInfo | null {
+export function findDataset(
+  db: Database.Database,
+  sha256: string,
+  field: string | null = null,
+): DatasetInfo | null {
   const r = stmt(db, 'SELECT * FROM datasets WHERE sha256 = ? AND field IS ? ORDER BY id DESC LIMIT 1').get(
     sha256,
     field,
@@ -117,4 +121,23 @@ export function datasetRecords(db: Database.Database, id: number, offset = 0, li
     'SELECT text_json FROM dataset_records WHERE dataset_id = ? ORDER BY idx LIMIT ? OFFSET ?',
   ).all(id, limit, offset) as { text_json: string }[];
   return rows.map((r) => JSON.parse(r.text_json) as DataRecord);
+}
+
+/**
+ * A stored dataset in the shape readDataset returns, to run on it again without the file. Record
+ * numbers count the stored records (1-based); the bad records of the original file are not kept.
+ */
+export function storedDatasetAsRead(db: Database.Database, id: number): ReadResult {
+  const records = datasetRecords(db, id);
+  const info = getDataset(db, id) as DatasetInfo;
+  const bytes = info.options.bytes;
+  return {
+    kind: info.kind as ReadResult['kind'],
+    field: info.field,
+    records,
+    recordNumbers: records.map((_, i) => i + 1),
+    bad: [],
+    sha256: info.sha256,
+    bytes: typeof bytes === 'number' ? bytes : 0,
+  };
 }

@@ -39,7 +39,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     model TEXT NOT NULL,
-    revision TEXT NOT NULL,
+    revision TEXT,
     step INTEGER,
     dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
     analyses TEXT NOT NULL,

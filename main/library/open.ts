@@ -78,7 +78,9 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
     }
     if (version < SCHEMA_VERSION) {
       if (readonly) {
-        throw new AtlasError(`${path} uses an older project format (${version}) and was opened read-only, so it cannot be upgraded.`);
+        throw new AtlasError(
+          `${path} uses an older project format (${version}) and was opened read-only, so it cannot be upgraded.`,
+        );
       }
       migrate(db);
     }

@@ -7,7 +7,15 @@ import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import type { DataRecord, ReadResult } from '../data/readers.ts';
 import { copyProject } from './copy.ts';
-import { addDataset, datasetRecords, findDataset, getDataset, importDataset, listDatasets } from './datasets.ts';
+import {
+  addDataset,
+  datasetRecords,
+  findDataset,
+  getDataset,
+  importDataset,
+  listDatasets,
+  storedDatasetAsRead,
+} from './datasets.ts';
 import { createProjectDb, openProjectDb, type OpenOptions } from './open.ts';
 import { queryMetrics, readMassiveEntries, readTensor, stmt, tensorNames } from './results.ts';
 import {
@@ -98,6 +106,10 @@ export class Project {
   datasetRecords(id: number, offset = 0, limit = -1): DataRecord[] {
     return datasetRecords(this.database, id, offset, limit);
   }
+  /** A stored dataset as readDataset would return it (AtlasError if only a reference is stored). */
+  datasetAsRead(id: number): ReadResult {
+    return storedDatasetAsRead(this.database, id);
+  }
 
   // ---- runs ----
 
@@ -155,7 +167,13 @@ export class Project {
 
   // ---- intervention vectors ----
 
-  addVector(v: { name: string; site: string; layer: number | null; data: Float32Array; recipe: unknown }): number {
+  addVector(v: {
+    name: string;
+    site: string;
+    layer: number | null;
+    data: Float32Array;
+    recipe: unknown;
+  }): number {
     const { lastInsertRowid } = stmt(
       this.database,
       'INSERT INTO vectors (name, site, layer, data, recipe, created) VALUES (?, ?, ?, ?, ?, ?)',
@@ -163,31 +181,35 @@ export class Project {
     return Number(lastInsertRowid);
   }
   listVectors(): VectorInfo[] {
-    const rows = stmt(this.database, 'SELECT id, name, site, layer, recipe, created FROM vectors ORDER BY id').all() as (Omit<
-      VectorInfo,
-      'recipe'
-    > & { recipe: string })[];
+    const rows = stmt(
+      this.database,
+      'SELECT id, name, site, layer, recipe, created FROM vectors ORDER BY id',
+    ).all() as (Omit<VectorInfo, 'recipe'> & { recipe: string })[];
     return rows.map((r) => ({ ...r, recipe: JSON.parse(r.recipe) as unknown }));
   }
   vector(id: number): StoredVector | null {
     const r = stmt(this.database, 'SELECT * FROM vectors WHERE id = ?').get(id) as
-      | (Omit<StoredVector, 'recipe' | 'data'> & { recipe: string; data: Buffer })
-      | undefined;
+      (Omit<StoredVector, 'recipe' | 'data'> & { recipe: string; data: Buffer }) | undefined;
     if (r === undefined) return null;
-    return { ...r, recipe: JSON.parse(r.recipe) as unknown, data: fromBlob(r.data, 'float32') as Float32Array };
+    return {
+      ...r,
+      recipe: JSON.parse(r.recipe) as unknown,
+      data: fromBlob(r.data, 'float32') as Float32Array,
+    };
   }
 
   // ---- settings ----
 
   setting(key: string): string | null {
-    const r = stmt(this.database, 'SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    const r = stmt(this.database, 'SELECT value FROM settings WHERE key = ?').get(key) as
+      { value: string } | undefined;
     return r?.value ?? null;
   }
   setSetting(key: string, value: string): void {
-    stmt(this.database, 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
-      key,
-      value,
-    );
+    stmt(
+      this.database,
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
   }
 
   // ---- files ----

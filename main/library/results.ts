@@ -46,7 +46,16 @@ export function insertMetrics(db: Database.Database, runId: number, rows: Iterab
   let count = 0;
   const many = stmt(db, metricInsert(METRIC_CHUNK));
   for (const r of rows) {
-    params.push(runId, r.analysis, r.metric, r.site ?? null, index(r.layer), index(r.head), index(r.position), index(r.dim));
+    params.push(
+      runId,
+      r.analysis,
+      r.metric,
+      r.site ?? null,
+      index(r.layer),
+      index(r.head),
+      index(r.position),
+      index(r.dim),
+    );
     params.push(Number.isNaN(r.value) ? null : r.value);
     count += 1;
     if (params.length === METRIC_CHUNK * 9) {
@@ -67,7 +76,9 @@ export function insertTensors(db: Database.Database, runId: number, tensors: Ite
   let count = 0;
   for (const t of tensors) {
     if (numel(t.shape) !== t.data.length) {
-      throw new Error(`tensor ${t.name}: shape [${t.shape}] holds ${numel(t.shape)} values, data has ${t.data.length}`);
+      throw new Error(
+        `tensor ${t.name}: shape [${t.shape}] holds ${numel(t.shape)} values, data has ${t.data.length}`,
+      );
     }
     ins.run(runId, t.name, dtypeOf(t.data), JSON.stringify(t.shape), toBlob(t.data));
     count += 1;
@@ -76,14 +87,28 @@ export function insertTensors(db: Database.Database, runId: number, tensors: Ite
 }
 
 /** Inserts massive-activation entries of a run; call inside a transaction. */
-export function insertMassiveEntries(db: Database.Database, runId: number, rows: Iterable<MassiveEntryRow>): number {
+export function insertMassiveEntries(
+  db: Database.Database,
+  runId: number,
+  rows: Iterable<MassiveEntryRow>,
+): number {
   const ins = stmt(
     db,
     'INSERT INTO massive_entries (run_id, layer, site, sequence, position, token_id, token, dim, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   let count = 0;
   for (const r of rows) {
-    ins.run(runId, r.layer, r.site, r.sequence, r.position, r.tokenId, r.token, r.dim, Number.isNaN(r.value) ? null : r.value);
+    ins.run(
+      runId,
+      r.layer,
+      r.site,
+      r.sequence,
+      r.position,
+      r.tokenId,
+      r.token,
+      r.dim,
+      Number.isNaN(r.value) ? null : r.value,
+    );
     count += 1;
   }
   return count;
@@ -133,16 +158,24 @@ export function queryMetrics(db: Database.Database, q: MetricQuery = {}): Stored
 
 /** One stored tensor, or null. */
 export function readTensor(db: Database.Database, runId: number, name: string): StoredTensor | null {
-  const row = stmt(db, 'SELECT dtype, shape, data FROM tensors WHERE run_id = ? AND name = ?').get(runId, name) as
-    | { dtype: TensorDType; shape: string; data: Buffer }
-    | undefined;
+  const row = stmt(db, 'SELECT dtype, shape, data FROM tensors WHERE run_id = ? AND name = ?').get(
+    runId,
+    name,
+  ) as { dtype: TensorDType; shape: string; data: Buffer } | undefined;
   if (row === undefined) return null;
-  return { name, dtype: row.dtype, shape: JSON.parse(row.shape) as number[], data: fromBlob(row.data, row.dtype) };
+  return {
+    name,
+    dtype: row.dtype,
+    shape: JSON.parse(row.shape) as number[],
+    data: fromBlob(row.data, row.dtype),
+  };
 }
 
 /** Names of a run's tensors. */
 export function tensorNames(db: Database.Database, runId: number): string[] {
-  const rows = stmt(db, 'SELECT name FROM tensors WHERE run_id = ? ORDER BY name').all(runId) as { name: string }[];
+  const rows = stmt(db, 'SELECT name FROM tensors WHERE run_id = ? ORDER BY name').all(runId) as {
+    name: string;
+  }[];
   return rows.map((r) => r.name);
 }
 

@@ -22,7 +22,8 @@ export interface StoredMetricRow extends MetricRow {
   runId: number;
 }
 
-export type TensorDType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64';
+export type TensorDType =
+  'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64';
 
 export type TensorData =
   | Float32Array
@@ -88,7 +89,8 @@ export interface DatasetInfo {
 /** What starts a run. Two runs with the same configHash are the same computation. */
 export interface RunSpec {
   model: string;
-  revision: string;
+  /** Hub revision (`stepN`); null for local directories and random weights. */
+  revision: string | null;
   step: number | null;
   datasetId: number | null;
   analyses: string[];
@@ -120,7 +122,7 @@ export interface RunFinish {
 export interface RunInfo {
   id: number;
   model: string;
-  revision: string;
+  revision: string | null;
   step: number | null;
   datasetId: number | null;
   analyses: string[];

@@ -12,7 +12,7 @@ import type { RunFinish, RunInfo, RunResults, RunSpec, RunStatus } from './rows.
 interface RunSqlRow {
   id: number;
   model: string;
-  revision: string;
+  revision: string | null;
   step: number | null;
   dataset_id: number | null;
   analyses: string;
@@ -113,7 +113,8 @@ export function findCompleteRun(db: Database.Database, hash: string): RunInfo | 
 function requireRunning(db: Database.Database, runId: number): void {
   const r = stmt(db, 'SELECT status FROM runs WHERE id = ?').get(runId) as { status: RunStatus } | undefined;
   if (r === undefined) throw new Error(`run ${runId} does not exist`);
-  if (r.status !== 'running') throw new Error(`run ${runId} is ${r.status}; results can only be written to a running run`);
+  if (r.status !== 'running')
+    throw new Error(`run ${runId} is ${r.status}; results can only be written to a running run`);
 }
 
 /**
@@ -160,7 +161,12 @@ export function writeResults(
 }
 
 /** Ends a running run as failed or cancelled, deleting its partial rows, in one transaction. */
-export function endRun(db: Database.Database, runId: number, status: 'failed' | 'cancelled', message: string): void {
+export function endRun(
+  db: Database.Database,
+  runId: number,
+  status: 'failed' | 'cancelled',
+  message: string,
+): void {
   db.transaction(() => {
     requireRunning(db, runId);
     deleteResults(db, runId);
@@ -178,7 +184,9 @@ export function endRun(db: Database.Database, runId: number, status: 'failed' | 
  * project no other process is writing (one writer): a run still 'running' then was cut off.
  */
 export function markInterrupted(db: Database.Database): number[] {
-  const ids = (stmt(db, "SELECT id FROM runs WHERE status = 'running'").all() as { id: number }[]).map((r) => r.id);
+  const ids = (stmt(db, "SELECT id FROM runs WHERE status = 'running'").all() as { id: number }[]).map(
+    (r) => r.id,
+  );
   for (const id of ids) endRun(db, id, 'failed', 'interrupted before it completed');
   return ids;
 }

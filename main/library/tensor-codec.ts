@@ -27,7 +27,8 @@ export function dtypeOf(data: TensorData): TensorDType {
 
 /** The bytes of a typed array, for a BLOB (no copy). */
 export function toBlob(data: TensorData): Buffer {
-  if (endianness() !== 'LE') throw new Error('Project files store little-endian tensors; this machine is big-endian');
+  if (endianness() !== 'LE')
+    throw new Error('Project files store little-endian tensors; this machine is big-endian');
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 

@@ -24,7 +24,8 @@ export class Covariance {
   private readonly c: Float64Array; // [F, F] co-moment, row-major, symmetric
 
   constructor(dim: number) {
-    if (!Number.isInteger(dim) || dim < 1) throw new Error(`Covariance: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new Error(`Covariance: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.mu = new Float64Array(dim);
     this.c = new Float64Array(dim * dim);

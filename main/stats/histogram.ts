@@ -50,7 +50,8 @@ export class LogHistogram {
     const a = options.relativeError ?? 0.01;
     const minValue = options.minValue ?? 1e-12;
     if (!(a > 0 && a < 1)) throw new Error(`LogHistogram: relativeError must be in (0, 1), got ${a}`);
-    if (!(minValue > 0 && Number.isFinite(minValue))) throw new Error(`LogHistogram: bad minValue ${minValue}`);
+    if (!(minValue > 0 && Number.isFinite(minValue)))
+      throw new Error(`LogHistogram: bad minValue ${minValue}`);
     this.relativeError = a;
     this.minValue = minValue;
     this.gamma = (1 + a) / (1 - a);

@@ -25,7 +25,8 @@ export class Moments {
   private readonly m2: Float64Array; // [F]  sum over samples of (x - mean)^2
 
   constructor(dim: number) {
-    if (!Number.isInteger(dim) || dim < 1) throw new Error(`Moments: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new Error(`Moments: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.mu = new Float64Array(dim);
     this.m2 = new Float64Array(dim);
@@ -112,7 +113,13 @@ export class Moments {
   }
 
   toJSON(): MomentsJSON {
-    return { type: 'moments', dim: this.dim, count: this.n, mean: Array.from(this.mu), m2: Array.from(this.m2) };
+    return {
+      type: 'moments',
+      dim: this.dim,
+      count: this.n,
+      mean: Array.from(this.mu),
+      m2: Array.from(this.m2),
+    };
   }
 
   static fromJSON(json: MomentsJSON): Moments {

@@ -43,11 +43,12 @@ export class TopK<P> {
     return this.values.length < this.k ? -Infinity : this.values[0];
   }
 
-  private offer(value: number, payload: P): boolean {
-    if (Number.isNaN(value)) {
+  private offer(raw: number, payload: P): boolean {
+    if (Number.isNaN(raw)) {
       this.nans += 1;
       return false;
     }
+    const value = raw + 0; // -0 -> 0, as JSON would make it
     const v = this.values;
     if (v.length < this.k) {
       v.push(value);

@@ -12,7 +12,7 @@
 //   const grads = gradients(b, loss, [b.value('embed_out.weight'), someSite]);
 //   b.output(grads.get('embed_out.weight')!, 'param_grad/embed_out.weight');
 
-import type { GraphBuilder, Node, Value } from './ir.ts';
+import type { Graph, GraphBuilder, Node, Value } from './ir.ts';
 import { isFloat, scalarLike, sumAll, zerosLike } from './vjp/helpers.ts';
 import { VJP_RULES } from './vjp/index.ts';
 import type { VjpRule } from './vjp/types.ts';
@@ -58,14 +58,25 @@ function ancestors(b: GraphBuilder, nodes: readonly Node[], y: Value): Set<numbe
 }
 
 /**
- * Gradients of the scalar y with respect to each `wrt` value, keyed by the wrt value's name. The
- * backward nodes are appended to `b`'s graph; nothing is marked as an output.
+ * Gradients of the scalar y with respect to each `wrt` value, keyed by the wrt value's name
+ * (integer and bool `wrt` values get no entry). The backward nodes are appended to `b`'s graph;
+ * nothing is marked as an output.
  */
-export function gradients(b: GraphBuilder, y: Value, wrt: Value[], opts: GradientOptions = {}): Map<string, Value> {
+export function gradients(
+  b: GraphBuilder,
+  y: Value,
+  wrt: Value[],
+  opts: GradientOptions = {},
+): Map<string, Value> {
   if (!isFloat(y.dtype)) throw new Error(`gradients: y '${y.name}' is ${y.dtype}, not a float`);
   const rules = { ...VJP_RULES, ...(opts.rules ?? {}) };
   const nodes = b.graph.nodes.slice(); // the forward as it stands; backward nodes come after
-  const reach = dependents(nodes, wrt, b);
+  const initializersBefore = new Set(b.graph.initializers.keys());
+  const reach = dependents(
+    nodes,
+    wrt.filter((w) => isFloat(w.dtype)),
+    b,
+  );
   const upstream = ancestors(b, nodes, y);
 
   // Cotangent contributions per value, summed lazily (once, when first read).
@@ -87,11 +98,15 @@ export function gradients(b: GraphBuilder, y: Value, wrt: Value[], opts: Gradien
     return g;
   };
 
-  if (opts.seed && opts.seed.shape.length !== y.shape.length) throw new Error('gradients: seed shape differs from y');
+  if (opts.seed && opts.seed.shape.length !== y.shape.length)
+    throw new Error('gradients: seed shape differs from y');
   if (!opts.seed && y.shape.length !== 0 && !y.shape.every((d) => d === 1)) {
     throw new Error(`gradients: y '${y.name}' is not a scalar; give a seed cotangent`);
   }
-  contribute(y.name, opts.seed ?? (y.shape.length === 0 ? scalarLike(b, 1, y) : b.constant([1], y.shape as number[], y.dtype)));
+  contribute(
+    y.name,
+    opts.seed ?? (y.shape.length === 0 ? scalarLike(b, 1, y) : b.constant([1], y.shape as number[], y.dtype)),
+  );
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     if (!upstream.has(i)) continue;
@@ -103,7 +118,9 @@ export function gradients(b: GraphBuilder, y: Value, wrt: Value[], opts: Gradien
     if (grads.every((g) => g === null)) continue;
     const rule = rules[node.op];
     if (!rule || node.domain !== '') {
-      throw new Error(`gradients: no VJP rule for operator '${node.domain ? `${node.domain}.` : ''}${node.op}' (node ${node.name})`);
+      throw new Error(
+        `gradients: no VJP rule for operator '${node.domain ? `${node.domain}.` : ''}${node.op}' (node ${node.name})`,
+      );
     }
     const inputs = node.inputs.map((inp) => (inp === '' ? null : b.value(inp)));
     const outputs = node.outputs.map((o) => b.value(o));
@@ -116,9 +133,48 @@ export function gradients(b: GraphBuilder, y: Value, wrt: Value[], opts: Gradien
 
   const out = new Map<string, Value>();
   for (const w of wrt) {
+    if (!isFloat(w.dtype)) continue; // integer and bool values carry no gradient
     const g = cotangent(w.name);
     if (g) out.set(w.name, g);
     else if (opts.zerosForUnreached ?? true) out.set(w.name, zerosLike(b, w));
   }
+  // Rules may supersede nodes they appended (e.g. a scatter folded into a later rule): drop the
+  // backward nodes nothing reads. onnxruntime runs every node of a graph, read or not.
+  pruneDeadNodes(b.graph, {
+    from: nodes.length,
+    keep: [...out.values()].map((v) => v.name),
+    protect: initializersBefore,
+  });
   return out;
+}
+
+/**
+ * Remove nodes (at index >= `from`) none of whose outputs is read by a node, a graph output or
+ * `keep`, repeatedly; then the initializers nothing reads any more (except `protect`). onnxruntime
+ * executes every node in a graph whether or not a fetched output depends on it, so dead nodes cost.
+ */
+export function pruneDeadNodes(
+  graph: Graph,
+  opts: { from?: number; keep?: string[]; protect?: Set<string> } = {},
+): void {
+  const from = opts.from ?? 0;
+  const readNames = (): Set<string> => {
+    const used = new Set<string>([...graph.outputs.map((o) => o.name), ...(opts.keep ?? [])]);
+    for (const n of graph.nodes) for (const i of n.inputs) used.add(i);
+    return used;
+  };
+  for (;;) {
+    const used = readNames();
+    const kept = graph.nodes.filter((n, i) => i < from || n.outputs.some((o) => o !== '' && used.has(o)));
+    if (kept.length === graph.nodes.length) break;
+    const live = new Set(kept);
+    for (const n of graph.nodes) if (!live.has(n)) for (const o of n.outputs) graph.values.delete(o);
+    graph.nodes = kept;
+  }
+  const used = readNames();
+  for (const name of [...graph.initializers.keys()]) {
+    if (used.has(name) || opts.protect?.has(name)) continue;
+    graph.initializers.delete(name);
+    graph.values.delete(name);
+  }
 }

@@ -55,7 +55,9 @@ function splitProduct(s: string): string[] {
     } else cur += ch;
   }
   parts.push(cur);
-  return parts.map((p) => (p.startsWith('(') && p.endsWith(')') && balanced(p.slice(1, -1)) ? p.slice(1, -1) : p));
+  return parts.map((p) =>
+    p.startsWith('(') && p.endsWith(')') && balanced(p.slice(1, -1)) ? p.slice(1, -1) : p,
+  );
 }
 
 function balanced(s: string): boolean {

@@ -17,95 +17,23 @@
 // constants and remembers their values (`b.constValue(v)`) so later inference can read them.
 // `b.node(...)` is the escape hatch for an operator without a helper (give the output types).
 // Values produced by a node: `b.producer(name)`; every value's type: `b.graph.values`.
+// The data types live in types.ts and the bookkeeping (names, inputs, constants, `node`) in
+// builder-core.ts; both are re-exported here, so `import ... from './ir.ts'` covers everything.
 
 import { broadcastShapes, dimAddConst, dimDivide, dimProduct, dimSum, normAxis, unknownDim } from './dims.ts';
 import type { Dim, Shape } from './dims.ts';
+import { BuilderCore } from './builder-core.ts';
+import { ONNX_DTYPE, attr, typedArrayFor } from './types.ts';
+import type { Attr, DType, Initializer, Value } from './types.ts';
 
 export type { Dim, Shape } from './dims.ts';
-
-export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
-
-export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
-
-/** A typed value in the graph (graph input, initializer, or node output). */
-export interface Value {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-}
-
-/** A constant tensor stored in the model. float16 data is Uint16Array bits; bool is Uint8Array. */
-export interface Initializer {
-  name: string;
-  dtype: DType;
-  dims: number[];
-  data: TensorData;
-}
-
-export type Attr =
-  | { type: 'int'; value: number }
-  | { type: 'float'; value: number }
-  | { type: 'string'; value: string }
-  | { type: 'ints'; value: number[] }
-  | { type: 'floats'; value: number[] }
-  | { type: 'tensor'; value: Initializer };
-
-export interface Node {
-  name: string;
-  op: string;
-  /** '' for the default ONNX domain. */
-  domain: string;
-  /** Input value names; '' marks an omitted optional input. */
-  inputs: string[];
-  outputs: string[];
-  attrs: Record<string, Attr>;
-}
-
-export interface Graph {
-  name: string;
-  inputs: Value[];
-  outputs: Value[];
-  initializers: Map<string, Initializer>;
-  /** In topological order (each node after the producers of its inputs). */
-  nodes: Node[];
-  /** Type of every named value (inputs, initializers, node outputs). */
-  values: Map<string, Value>;
-}
-
-export const attr = {
-  int: (value: number): Attr => ({ type: 'int', value }),
-  float: (value: number): Attr => ({ type: 'float', value }),
-  string: (value: string): Attr => ({ type: 'string', value }),
-  ints: (value: number[]): Attr => ({ type: 'ints', value }),
-  floats: (value: number[]): Attr => ({ type: 'floats', value }),
-  tensor: (value: Initializer): Attr => ({ type: 'tensor', value }),
-};
-
-export function emptyGraph(name: string): Graph {
-  return { name, inputs: [], outputs: [], initializers: new Map(), nodes: [], values: new Map() };
-}
-
-function typedArrayFor(dtype: DType, values: ArrayLike<number>): TensorData {
-  switch (dtype) {
-    case 'float32':
-      return Float32Array.from(values);
-    case 'float64':
-      return Float64Array.from(values);
-    case 'int64':
-      return BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v))));
-    case 'int32':
-      return Int32Array.from(values);
-    case 'int8':
-      return Int8Array.from(values);
-    case 'uint8':
-    case 'bool':
-      return Uint8Array.from(values);
-    case 'float16':
-      throw new Error('float16 constants must be given as Uint16Array bits');
-  }
-}
+export * from './types.ts';
+export { BuilderCore } from './builder-core.ts';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
+/** A large end index for "to the end" slices. */
+export const SLICE_END = INT64_MAX;
 
 export interface TopKOptions {
   axis?: number;
@@ -113,127 +41,7 @@ export interface TopKOptions {
   sorted?: boolean;
 }
 
-export class GraphBuilder {
-  readonly graph: Graph;
-  private counter = 0;
-  private readonly consts = new Map<string, number[]>();
-  private readonly producers = new Map<string, Node>();
-
-  /** Start a new graph, or continue building an existing one (autodiff appends to a forward). */
-  constructor(graphOrName: Graph | string = 'graph') {
-    this.graph = typeof graphOrName === 'string' ? emptyGraph(graphOrName) : graphOrName;
-    for (const n of this.graph.nodes) for (const o of n.outputs) this.producers.set(o, n);
-    for (const init of this.graph.initializers.values()) {
-      if ((init.dtype === 'int64' || init.dtype === 'int32') && init.data.length <= 64) {
-        this.consts.set(init.name, Array.from(init.data as ArrayLike<number | bigint>, Number));
-      }
-    }
-  }
-
-  // ---- names, values, constants -------------------------------------------------------------
-
-  /** A name not used yet in this graph, built from a prefix. */
-  fresh(prefix: string): string {
-    for (;;) {
-      this.counter += 1;
-      const name = `${prefix}_${this.counter}`;
-      if (!this.graph.values.has(name)) return name;
-    }
-  }
-
-  value(name: string): Value {
-    const v = this.graph.values.get(name);
-    if (!v) throw new Error(`unknown value '${name}'`);
-    return v;
-  }
-
-  /** The node producing a value (undefined for inputs and initializers). */
-  producer(name: string): Node | undefined {
-    return this.producers.get(name);
-  }
-
-  /** Known integer contents of a constant (int64/int32 constants made by this builder). */
-  constValue(v: Value): number[] | undefined {
-    return this.consts.get(v.name);
-  }
-
-  private declare(v: Value): Value {
-    if (this.graph.values.has(v.name)) throw new Error(`value '${v.name}' already defined`);
-    this.graph.values.set(v.name, v);
-    return v;
-  }
-
-  input(name: string, dtype: DType, shape: Shape): Value {
-    const v = this.declare({ name, dtype, shape: [...shape] });
-    this.graph.inputs.push(v);
-    return v;
-  }
-
-  /** Mark a value as a graph output; with a different name, through an Identity node. */
-  output(v: Value, name?: string): Value {
-    const out = name && name !== v.name ? this.identity(v, name) : v;
-    this.graph.outputs.push(out);
-    return out;
-  }
-
-  initializer(name: string, dtype: DType, dims: number[], data: TensorData): Value {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== size) throw new Error(`initializer '${name}': ${data.length} elements for dims [${dims}]`);
-    this.graph.initializers.set(name, { name, dtype, dims: [...dims], data });
-    if ((dtype === 'int64' || dtype === 'int32') && size <= 64) {
-      this.consts.set(name, Array.from(data as ArrayLike<number | bigint>, Number));
-    }
-    return this.declare({ name, dtype, shape: [...dims] });
-  }
-
-  /** A constant tensor (stored as an initializer with a fresh name). */
-  constant(values: ArrayLike<number> | TensorData, dims: number[], dtype: DType = 'float32', prefix = 'const'): Value {
-    const data = ArrayBuffer.isView(values) && dtypeMatches(values, dtype) ? values : typedArrayFor(dtype, values as ArrayLike<number>);
-    return this.initializer(this.fresh(prefix), dtype, dims, data as TensorData);
-  }
-
-  scalar(x: number, dtype: DType = 'float32'): Value {
-    return this.constant([x], [], dtype, 'scalar');
-  }
-
-  /** A 1-D int64 constant (axes, shapes, starts ...). */
-  int64s(values: number[]): Value {
-    return this.constant(values, [values.length], 'int64', 'ints');
-  }
-
-  private intsInput(v: number[] | Value): Value {
-    return Array.isArray(v) ? this.int64s(v) : v;
-  }
-
-  /**
-   * Append a node of any operator. `outputs` gives each output's dtype and shape (and optionally its
-   * name). Inputs may be null for omitted optional inputs.
-   */
-  node(
-    op: string,
-    inputs: (Value | null)[],
-    outputs: { dtype: DType; shape: Shape; name?: string }[],
-    attrs: Record<string, Attr> = {},
-    domain = '',
-  ): Value[] {
-    const outs = outputs.map((o) => this.declare({ name: o.name ?? this.fresh(op), dtype: o.dtype, shape: [...o.shape] }));
-    const node: Node = {
-      name: this.fresh(`n_${op}`),
-      op,
-      domain,
-      inputs: inputs.map((v) => (v ? v.name : '')),
-      outputs: outs.map((o) => o.name),
-      attrs,
-    };
-    this.graph.nodes.push(node);
-    for (const o of node.outputs) this.producers.set(o, node);
-    return outs;
-  }
-
-  private one(op: string, inputs: (Value | null)[], dtype: DType, shape: Shape, attrs: Record<string, Attr> = {}, name?: string): Value {
-    return this.node(op, inputs, [{ dtype, shape, name }], attrs)[0];
-  }
-
+export class GraphBuilder extends BuilderCore {
   // ---- elementwise ----------------------------------------------------------------------------
 
   private unary(op: string, x: Value, name?: string): Value {
@@ -346,7 +154,12 @@ export class GraphBuilder {
   }
 
   /** Y = alpha * op(A) @ op(B) + beta * C, 2-D A and B. */
-  gemm(a: Value, b: Value, c: Value | null, opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): Value {
+  gemm(
+    a: Value,
+    b: Value,
+    c: Value | null,
+    opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {},
+  ): Value {
     const m = opts.transA ? a.shape[1] : a.shape[0];
     const n = opts.transB ? b.shape[0] : b.shape[1];
     const attrs: Record<string, Attr> = {};
@@ -368,7 +181,13 @@ export class GraphBuilder {
   }
 
   /** LayerNormalization with its Mean and InvStdDev outputs (shape x.shape[:axis] + 1s). */
-  layerNormWithStats(x: Value, scale: Value, bias: Value | null, epsilon: number, axis = -1): [Value, Value, Value] {
+  layerNormWithStats(
+    x: Value,
+    scale: Value,
+    bias: Value | null,
+    epsilon: number,
+    axis = -1,
+  ): [Value, Value, Value] {
     const ax = normAxis(axis, x.shape.length);
     const statShape = x.shape.map((d, i) => (i < ax ? d : 1));
     const [y, mean, inv] = this.node(
@@ -412,11 +231,24 @@ export class GraphBuilder {
 
   transpose(x: Value, perm?: number[]): Value {
     const p = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
-    return this.one('Transpose', [x], x.dtype, p.map((i) => x.shape[i]), { perm: attr.ints(p) });
+    return this.one(
+      'Transpose',
+      [x],
+      x.dtype,
+      p.map((i) => x.shape[i]),
+      { perm: attr.ints(p) },
+    );
   }
 
   /** Slice with constant (or dynamic) starts/ends along axes (steps default 1). */
-  slice(x: Value, starts: number[] | Value, ends: number[] | Value, axes?: number[], steps?: number[], hint?: Shape): Value {
+  slice(
+    x: Value,
+    starts: number[] | Value,
+    ends: number[] | Value,
+    axes?: number[],
+    steps?: number[],
+    hint?: Shape,
+  ): Value {
     const st = this.intsInput(starts);
     const en = this.intsInput(ends);
     const ax = axes ?? (Array.isArray(starts) ? starts.map((_, i) => i) : undefined);
@@ -464,14 +296,26 @@ export class GraphBuilder {
 
   squeeze(x: Value, axes: number[]): Value {
     const norm = axes.map((a) => normAxis(a, x.shape.length));
-    return this.one('Squeeze', [x, this.int64s(axes)], x.dtype, x.shape.filter((_, i) => !norm.includes(i)));
+    return this.one(
+      'Squeeze',
+      [x, this.int64s(axes)],
+      x.dtype,
+      x.shape.filter((_, i) => !norm.includes(i)),
+    );
   }
 
   /** Broadcast to a shape (constant or dynamic + hint). */
   expand(x: Value, shape: number[] | Value, hint?: Shape): Value {
     const s = this.intsInput(shape);
     const known = this.constValue(s);
-    const out = hint ?? (known ? broadcastShapes(x.shape, known) : broadcastShapes(x.shape, Array.from({ length: Number(s.shape[0]) }, () => unknownDim())));
+    const out =
+      hint ??
+      (known
+        ? broadcastShapes(x.shape, known)
+        : broadcastShapes(
+            x.shape,
+            Array.from({ length: Number(s.shape[0]) }, () => unknownDim()),
+          ));
     return this.one('Expand', [x, s], x.dtype, out);
   }
 
@@ -500,7 +344,13 @@ export class GraphBuilder {
 
   // ---- reductions -----------------------------------------------------------------------------
 
-  private reduce(op: string, x: Value, axes: number[] | undefined, keepdims: boolean, dtype: DType = x.dtype): Value {
+  private reduce(
+    op: string,
+    x: Value,
+    axes: number[] | undefined,
+    keepdims: boolean,
+    dtype: DType = x.dtype,
+  ): Value {
     const rank = x.shape.length;
     const norm = axes ? axes.map((a) => normAxis(a, rank)) : x.shape.map((_, i) => i);
     const shape: Shape = [];
@@ -539,7 +389,10 @@ export class GraphBuilder {
   argMax(x: Value, axis: number, keepdims = true): Value {
     const k = normAxis(axis, x.shape.length);
     const shape = keepdims ? x.shape.map((d, i) => (i === k ? 1 : d)) : x.shape.filter((_, i) => i !== k);
-    return this.one('ArgMax', [x], 'int64', shape, { axis: attr.int(axis), keepdims: attr.int(keepdims ? 1 : 0) });
+    return this.one('ArgMax', [x], 'int64', shape, {
+      axis: attr.int(axis),
+      keepdims: attr.int(keepdims ? 1 : 0),
+    });
   }
   cumSum(x: Value, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Value {
     const attrs: Record<string, Attr> = {};
@@ -558,7 +411,13 @@ export class GraphBuilder {
   gatherElements(data: Value, indices: Value, axis: number): Value {
     return this.one('GatherElements', [data, indices], data.dtype, indices.shape, { axis: attr.int(axis) });
   }
-  scatterElements(data: Value, indices: Value, updates: Value, axis: number, reduction: 'none' | 'add' | 'mul' | 'max' | 'min' = 'none'): Value {
+  scatterElements(
+    data: Value,
+    indices: Value,
+    updates: Value,
+    axis: number,
+    reduction: 'none' | 'add' | 'mul' | 'max' | 'min' = 'none',
+  ): Value {
     const attrs: Record<string, Attr> = { axis: attr.int(axis) };
     if (reduction !== 'none') attrs.reduction = attr.string(reduction);
     return this.one('ScatterElements', [data, indices, updates], data.dtype, data.shape, attrs);
@@ -568,7 +427,13 @@ export class GraphBuilder {
     const rank = indices.shape.length + 1;
     const k = normAxis(axis, rank);
     const shape = [...indices.shape.slice(0, k), depth, ...indices.shape.slice(k)];
-    return this.one('OneHot', [indices, this.constant([depth], [], 'int64', 'depth'), values], values.dtype, shape, { axis: attr.int(axis) });
+    return this.one(
+      'OneHot',
+      [indices, this.constant([depth], [], 'int64', 'depth'), values],
+      values.dtype,
+      shape,
+      { axis: attr.int(axis) },
+    );
   }
   /** Lower (upper=false) or upper triangle of the last two axes, offset k. */
   trilu(x: Value, upper: boolean, k = 0): Value {
@@ -585,14 +450,23 @@ export class GraphBuilder {
     const attrs: Record<string, Attr> = { axis: attr.int(axis) };
     if (opts.largest === false) attrs.largest = attr.int(0);
     if (opts.sorted === false) attrs.sorted = attr.int(0);
-    const [v, i] = this.node('TopK', [x, kv], [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }], attrs);
+    const [v, i] = this.node(
+      'TopK',
+      [x, kv],
+      [
+        { dtype: x.dtype, shape },
+        { dtype: 'int64', shape },
+      ],
+      attrs,
+    );
     return [v, i];
   }
   /** A Constant node (rather than an initializer) holding a tensor. */
   constantNode(values: ArrayLike<number>, dims: number[], dtype: DType = 'float32'): Value {
     const t: Initializer = { name: '', dtype, dims, data: typedArrayFor(dtype, values) };
     const v = this.one('Constant', [], dtype, dims, { value: attr.tensor(t) });
-    if ((dtype === 'int64' || dtype === 'int32') && values.length <= 64) this.consts.set(v.name, Array.from(values));
+    if ((dtype === 'int64' || dtype === 'int32') && values.length <= 64)
+      this.rememberConst(v.name, Array.from(values));
     return v;
   }
 }
@@ -609,38 +483,3 @@ function sliceDim(d: Dim, start: number, end: number): Dim {
   if (start < 0 && end < 0) return Math.max(0, end - start);
   return unknownDim();
 }
-
-/** A large end index for "to the end" slices. */
-export const SLICE_END = INT64_MAX;
-
-function dtypeMatches(a: ArrayBufferView, dtype: DType): boolean {
-  switch (dtype) {
-    case 'float32':
-      return a instanceof Float32Array;
-    case 'float64':
-      return a instanceof Float64Array;
-    case 'int64':
-      return a instanceof BigInt64Array;
-    case 'int32':
-      return a instanceof Int32Array;
-    case 'int8':
-      return a instanceof Int8Array;
-    case 'uint8':
-    case 'bool':
-      return a instanceof Uint8Array;
-    case 'float16':
-      return a instanceof Uint16Array;
-  }
-}
-
-/** ONNX TensorProto.DataType codes. */
-export const ONNX_DTYPE: Record<DType, number> = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
-};

@@ -53,7 +53,9 @@ function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
       tensorType: {
         elemType: ONNX_DTYPE[v.dtype],
         shape: {
-          dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : d.startsWith('?') ? {} : { dimParam: d })),
+          dim: v.shape.map((d) =>
+            typeof d === 'number' ? { dimValue: d } : d.startsWith('?') ? {} : { dimParam: d },
+          ),
         },
       },
     },
@@ -78,7 +80,11 @@ function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   }
 }
 
-function modelProto(graph: Graph, initializers: onnxProto.onnx.ITensorProto[], opts: SerializeOptions): onnxProto.onnx.IModelProto {
+function modelProto(
+  graph: Graph,
+  initializers: onnxProto.onnx.ITensorProto[],
+  opts: SerializeOptions,
+): onnxProto.onnx.IModelProto {
   const domains = new Set(graph.nodes.map((n) => n.domain).filter((d) => d !== ''));
   return {
     irVersion: IR_VERSION,

@@ -17,7 +17,7 @@ export type Reduction =
   | { kind: 'token_sumabs' } // [B,T]  sum over features of |a|
   | { kind: 'token_absmax' } // [B,T]  max over features of |a|
   | { kind: 'feature_moments' } // 'count' [] real tokens, 'sum' [F] masked sum, 'm2' [F] masked sum of (a - batch mean)^2
-  | { kind: 'topk_abs'; k: number } // 'values' [k], 'indices' [k] int64 flat index into the tap's full shape (padding -1 before TopK)
+  | { kind: 'topk_abs'; k: number } // 'values' [k], 'indices' [k] int64 flat index into the tap's full shape (padding -1 before TopK; needs k <= numel)
   | { kind: 'raw' }; // the full tensor ([B,T,F] for 'tokens')
 
 export type ReductionKind = Reduction['kind'];
@@ -123,7 +123,8 @@ export class TapStats {
       case 'feature_moments':
         return layout === 'tokens' ? this.momentsTokens(x) : this.momentsHeads(x);
       case 'topk_abs': {
-        if (!Number.isInteger(red.k) || red.k <= 0) throw new Error(`topk_abs needs a positive integer k, got ${red.k}`);
+        if (!Number.isInteger(red.k) || red.k <= 0)
+          throw new Error(`topk_abs needs a positive integer k, got ${red.k}`);
         const real = layout === 'tokens' ? this.realCol : this.headReal4;
         const scored = b.where(real, b.abs(x), b.scalar(-1)); // padding below every |a|
         const [values, indices] = b.topK(b.reshape(scored, [-1]), red.k, { axis: 0 });

@@ -24,7 +24,8 @@ export const FIRST_BYTE_ID = SPECIAL_TOKENS.length;
 export const FIRST_MERGE_ID = FIRST_BYTE_ID + 256;
 
 /** GPT-2's pre-tokenisation pattern, as Hugging Face's ByteLevel pre-tokeniser applies it. */
-export const BYTE_LEVEL_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const BYTE_LEVEL_PATTERN =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 const SPECIAL_SPLIT = /(<\|endoftext\|>|<\|padding\|>)/;
 
@@ -89,7 +90,9 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainOptions): Bpe
   const minFrequency = options.minFrequency ?? 2;
   const fixed = options.digitPairs === false ? [] : digitMerges();
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < FIRST_MERGE_ID + fixed.length) {
-    throw new Error(`vocabSize must be an integer >= ${FIRST_MERGE_ID + fixed.length}, got ${options.vocabSize}`);
+    throw new Error(
+      `vocabSize must be an integer >= ${FIRST_MERGE_ID + fixed.length}, got ${options.vocabSize}`,
+    );
   }
   if (options.vocabSize > 65536) throw new Error('vocabSize above 65536 is not supported');
 
@@ -162,7 +165,8 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainOptions): Bpe
   for (const [left, right] of fixed) {
     const a = ids.get(left);
     const b = ids.get(right);
-    if (a === undefined || b === undefined) throw new Error(`fixed merge ${left} ${right} has an unknown part`);
+    if (a === undefined || b === undefined)
+      throw new Error(`fixed merge ${left} ${right} has an unknown part`);
     merge(a, b);
   }
   while (vocab.length < options.vocabSize) {
@@ -197,7 +201,8 @@ export class BpeEncoder {
       if (model.vocab[i] !== t) throw new Error(`BPE id ${i} must be ${t}`);
     });
     BYTE_CHARS.forEach((c, b) => {
-      if (model.vocab[FIRST_BYTE_ID + b] !== c) throw new Error(`BPE id ${FIRST_BYTE_ID + b} must be byte ${b}`);
+      if (model.vocab[FIRST_BYTE_ID + b] !== c)
+        throw new Error(`BPE id ${FIRST_BYTE_ID + b} must be byte ${b}`);
     });
     model.merges.forEach(([a, b], r) => {
       const ia = ids.get(a);
@@ -264,7 +269,8 @@ export class BpeEncoder {
       pending = [];
     };
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new Error(`token id ${id} is out of range`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new Error(`token id ${id} is out of range`);
       if (id < FIRST_BYTE_ID) {
         flush();
         text += SPECIAL_TOKENS[id];

@@ -27,12 +27,12 @@ export const END_OF_TEXT = '<|endoftext|>';
 
 /** Kinds of segment a document is made of, with the weights they are drawn with. */
 export const SEGMENT_WEIGHTS: Readonly<Record<SegmentKind, number>> = Object.freeze({
-  narrative: 0.3,
+  narrative: 0.24,
   ioi: 0.22,
-  year: 0.16,
-  fact: 0.14,
+  year: 0.14,
+  fact: 0.12,
   list: 0.1,
-  induction: 0.08,
+  induction: 0.18,
 });
 
 export type SegmentKind = 'narrative' | 'ioi' | 'year' | 'fact' | 'list' | 'induction';

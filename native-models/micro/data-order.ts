@@ -45,7 +45,8 @@ export class DataOrder {
     options: DataOrderOptions,
   ) {
     const { seqLen, batchSize, seed } = options;
-    if (!Number.isInteger(seqLen) || seqLen < 1) throw new Error(`seqLen must be a positive integer, got ${seqLen}`);
+    if (!Number.isInteger(seqLen) || seqLen < 1)
+      throw new Error(`seqLen must be a positive integer, got ${seqLen}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
     }
@@ -53,7 +54,8 @@ export class DataOrder {
     this.batchSize = batchSize;
     this.seed = seed;
     this.numSamples = Math.floor((stream.length - 1) / seqLen);
-    if (this.numSamples < 1) throw new Error(`the token stream (${stream.length} tokens) is shorter than one sample`);
+    if (this.numSamples < 1)
+      throw new Error(`the token stream (${stream.length} tokens) is shorter than one sample`);
   }
 
   /** Optimiser steps per pass over the data (the last batch of an epoch may run into the next). */
@@ -75,7 +77,8 @@ export class DataOrder {
 
   /** The sample (index into the stream's samples) at position `k` of the global order. */
   sampleAt(k: number): number {
-    if (!Number.isInteger(k) || k < 0) throw new Error(`sample position must be a non-negative integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 0)
+      throw new Error(`sample position must be a non-negative integer, got ${k}`);
     const e = Math.floor(k / this.numSamples);
     return this.permutation(e)[k - e * this.numSamples];
   }
@@ -88,7 +91,8 @@ export class DataOrder {
 
   /** Sample indices of the batch at `step` (0-based: step s feeds the update s -> s + 1). */
   samplesAt(step: number): number[] {
-    if (!Number.isInteger(step) || step < 0) throw new Error(`step must be a non-negative integer, got ${step}`);
+    if (!Number.isInteger(step) || step < 0)
+      throw new Error(`step must be a non-negative integer, got ${step}`);
     return Array.from({ length: this.batchSize }, (_, b) => this.sampleAt(step * this.batchSize + b));
   }
 

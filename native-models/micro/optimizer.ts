@@ -8,9 +8,11 @@
 //
 // with GPT-NeoX's (Pythia's) choices: betas (0.9, 0.95), eps 1e-8, weight decay 0.1 applied to
 // weight matrices and embeddings only, never to biases or LayerNorm parameters
-// (megatron/model/utils.py `get_params_for_weight_decay_optimization`). The learning rate follows
-// GPT-NeoX's AnnealingLR 'cosine' style: a linear warm-up over 1% of the steps, then a cosine decay
-// to 10% of the peak (Biderman et al. 2023, Pythia, appendix E).
+// (megatron/model/utils.py `get_params_for_weight_decay_optimization`). Gradients are clipped to a
+// global L2 norm of 1.0 first, as torch.nn.utils.clip_grad_norm_ does in GPT-NeoX
+// (`gradient_clipping`). The learning rate follows GPT-NeoX's AnnealingLR 'cosine' style: a linear
+// warm-up over 1% of the steps, then a cosine decay to 10% of the peak (Biderman et al. 2023,
+// Pythia, appendix E).
 //
 // State lives in Float32Arrays (as torch keeps it for float32 parameters); each element is computed
 // in double precision and rounded once when stored, so a run is bit-for-bit reproducible in any
@@ -65,6 +67,21 @@ export function learningRate(step: number, s: LrSchedule): number {
 /** Whether GPT-NeoX decays a parameter: weight matrices and embeddings (rank >= 2), not biases or LayerNorm. */
 export function decays(shape: readonly number[]): boolean {
   return shape.length >= 2;
+}
+
+/** The global L2 norm of all gradients (torch.nn.utils.clip_grad_norm_'s total_norm), in double precision. */
+export function globalGradNorm(grads: Iterable<Float32Array>): number {
+  let sum = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  return Math.sqrt(sum);
+}
+
+/**
+ * The factor clip_grad_norm_ multiplies every gradient by: min(1, maxNorm / (norm + 1e-6)).
+ * GPT-NeoX trains Pythia with gradient clipping at 1.0.
+ */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return Math.min(1, maxNorm / (norm + 1e-6));
 }
 
 /** Everything needed to resume: the update count and both moment buffers per parameter. */

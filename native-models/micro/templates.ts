@@ -131,10 +131,6 @@ export interface YearSpanSentence {
   noun: string;
 }
 
-function twoDigits(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
 /** One year span: century 11..19, start YY in 02..98, end YY uniform in (start YY, 99]. */
 export function yearSpanSentence(rng: Rng, template = rng.int(YEAR_TEMPLATES.length)): YearSpanSentence {
   const century = rng.range(11, 19);

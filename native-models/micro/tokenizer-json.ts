@@ -93,8 +93,15 @@ export function fromTokenizerJson(text: string, label = 'The micro tokenizer.jso
   const entries = Object.entries(model.vocab);
   const vocab = new Array<string>(entries.length);
   for (const [token, id] of entries) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= entries.length || vocab[id as number] !== undefined) {
-      throw new AtlasError(`${label} has a vocabulary whose ids are not 0..${entries.length - 1} without gaps.`);
+    if (
+      !Number.isInteger(id) ||
+      (id as number) < 0 ||
+      (id as number) >= entries.length ||
+      vocab[id as number] !== undefined
+    ) {
+      throw new AtlasError(
+        `${label} has a vocabulary whose ids are not 0..${entries.length - 1} without gaps.`,
+      );
     }
     vocab[id as number] = token;
   }
@@ -106,7 +113,9 @@ export function fromTokenizerJson(text: string, label = 'The micro tokenizer.jso
     return [pair[0] as string, pair[1] as string];
   });
   if (merges.length !== vocab.length - FIRST_MERGE_ID) {
-    throw new AtlasError(`${label} is not laid out as a micro tokenizer (bytes first, then one id per merge).`);
+    throw new AtlasError(
+      `${label} is not laid out as a micro tokenizer (bytes first, then one id per merge).`,
+    );
   }
   const out: BpeModel = { vocab, merges };
   try {

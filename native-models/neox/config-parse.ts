@@ -25,7 +25,8 @@ function num(cfg: Json, key: string, fallback?: number): number {
 
 function positiveInt(cfg: Json, key: string, fallback?: number): number {
   const v = num(cfg, key, fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new AtlasError(`config.json key '${key}' should be a positive integer, not ${v}.`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new AtlasError(`config.json key '${key}' should be a positive integer, not ${v}.`);
   return v;
 }
 
@@ -44,7 +45,9 @@ function rotary(cfg: Json): { pct: number; base: number } {
   if (isObject(rp)) {
     const type = rp.rope_type ?? rp.type;
     if (type !== undefined && type !== 'default') {
-      throw new AtlasError(`config.json asks for rope type '${String(type)}'; only the default rotary embedding of Pythia is supported.`);
+      throw new AtlasError(
+        `config.json asks for rope type '${String(type)}'; only the default rotary embedding of Pythia is supported.`,
+      );
     }
     if (typeof rp.partial_rotary_factor === 'number') pct = rp.partial_rotary_factor;
     if (typeof rp.rope_theta === 'number') base = rp.rope_theta;
@@ -64,22 +67,32 @@ export function parseNeoxConfig(json: unknown): NeoxConfig {
   const archs = json.architectures;
   const modelType = json.model_type;
   if (modelType !== undefined && modelType !== 'gpt_neox') {
-    throw new AtlasError(`config.json describes a '${String(modelType)}' model; only GPT-NeoX (Pythia) models are supported.`);
+    throw new AtlasError(
+      `config.json describes a '${String(modelType)}' model; only GPT-NeoX (Pythia) models are supported.`,
+    );
   }
   if (Array.isArray(archs) && archs.length > 0 && !archs.includes('GPTNeoXForCausalLM')) {
-    throw new AtlasError(`config.json describes ${archs.join(', ')}; only GPTNeoXForCausalLM (Pythia) is supported.`);
+    throw new AtlasError(
+      `config.json describes ${archs.join(', ')}; only GPTNeoXForCausalLM (Pythia) is supported.`,
+    );
   }
   if (modelType === undefined && !Array.isArray(archs)) {
-    throw new AtlasError("config.json names neither 'model_type' nor 'architectures'; expected a GPT-NeoX (Pythia) config.");
+    throw new AtlasError(
+      "config.json names neither 'model_type' nor 'architectures'; expected a GPT-NeoX (Pythia) config.",
+    );
   }
   const act = json.hidden_act ?? 'gelu';
   if (act !== 'gelu') {
-    throw new AtlasError(`config.json uses activation '${String(act)}'; only exact GELU ('gelu', as in Pythia) is supported.`);
+    throw new AtlasError(
+      `config.json uses activation '${String(act)}'; only exact GELU ('gelu', as in Pythia) is supported.`,
+    );
   }
   const hiddenSize = positiveInt(json, 'hidden_size');
   const numHeads = positiveInt(json, 'num_attention_heads');
   if (hiddenSize % numHeads !== 0) {
-    throw new AtlasError(`config.json hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}.`);
+    throw new AtlasError(
+      `config.json hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}.`,
+    );
   }
   const { pct, base } = rotary(json);
   const cfg: NeoxConfig = {
@@ -97,10 +110,13 @@ export function parseNeoxConfig(json: unknown): NeoxConfig {
     attentionBias: bool(json, 'attention_bias', true),
   };
   if (bool(json, 'tie_word_embeddings', false)) {
-    throw new AtlasError('config.json ties the input and output embeddings; Pythia models have untied embeddings.');
+    throw new AtlasError(
+      'config.json ties the input and output embeddings; Pythia models have untied embeddings.',
+    );
   }
   const rot = rotaryDims(cfg);
-  if (rot % 2 !== 0) throw new AtlasError(`config.json gives ${rot} rotary dims per head; the count must be even.`);
+  if (rot % 2 !== 0)
+    throw new AtlasError(`config.json gives ${rot} rotary dims per head; the count must be even.`);
   return cfg;
 }
 

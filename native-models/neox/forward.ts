@@ -27,7 +27,15 @@ import type { NeoxConfig } from './config.ts';
 import { headDim, rotaryDims } from './config-parse.ts';
 import { applyIntervention, interventionKey } from './interventions.ts';
 import type { Intervention } from './interventions.ts';
-import { EMBED_IN, EMBED_OUT, FINAL_LN_BIAS, FINAL_LN_WEIGHT, checkNeoxWeights, layerParamNames, neoxParamSpecs } from './params.ts';
+import {
+  EMBED_IN,
+  EMBED_OUT,
+  FINAL_LN_BIAS,
+  FINAL_LN_WEIGHT,
+  checkNeoxWeights,
+  layerParamNames,
+  neoxParamSpecs,
+} from './params.ts';
 import { applyRotary, rotaryTables } from './rotary.ts';
 import type { RotaryTables } from './rotary.ts';
 import { GLOBAL_SITES } from './sites.ts';
@@ -55,7 +63,11 @@ export interface BuildOptions {
   outputs?: { logits?: boolean; loss?: boolean };
   /** 'initializers' (default) or 'inputs': each parameter a graph input with its HF name (training). */
   weights?: 'initializers' | 'inputs';
-  /** Where to write external data when the weights exceed 2 GB (or always, with force). See runtime/model.ts. */
+  /**
+   * Where the model's weights go as ONNX external data when they exceed 2 GB (or always, with
+   * force). Building writes nothing: pass this to runtime `modelSource(built.graph, { externalData })`,
+   * which returns bytes or a written model path for createSession.
+   */
   externalData?: { dir: string; force?: boolean };
   /** Intervention inputs (interventions.ts); applied at the site before taps read it. */
   interventions?: Intervention[];
@@ -131,7 +143,14 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   const interventionInputs: Record<string, string[]> = {};
   const interventions = new Map<string, Intervention[]>();
   for (const iv of opts.interventions ?? []) {
-    const key = interventionKey(iv.site, GLOBAL_SITES.includes(iv.site) ? null : (iv.layer ?? null));
+    const global = GLOBAL_SITES.includes(iv.site);
+    if (
+      !global &&
+      (iv.layer === undefined || !Number.isInteger(iv.layer) || iv.layer < 0 || iv.layer >= cfg.numLayers)
+    ) {
+      throw new AtlasError(`An intervention at '${iv.site}' needs a layer in 0..${cfg.numLayers - 1}.`);
+    }
+    const key = interventionKey(iv.site, global ? null : (iv.layer ?? null));
     interventions.set(key, [...(interventions.get(key) ?? []), iv]);
   }
 
@@ -154,7 +173,14 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
           if (outputNames.has(outName)) continue;
           outputNames.add(outName);
           const out = b.output(value, outName);
-          outputs.push({ name: outName, site: name, layer, reduction: red.kind, ...(part ? { part } : {}), shape: out.shape });
+          outputs.push({
+            name: outName,
+            site: name,
+            layer,
+            reduction: red.kind,
+            ...(part ? { part } : {}),
+            shape: out.shape,
+          });
         }
       }
     }
@@ -173,9 +199,18 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   }
 
   const wantLogits = opts.outputs?.logits ?? true;
-  const needFinal = wantLogits || wantLoss || taps.some((t) => t.site === 'ln_final' || t.site === 'logits');
+  const isFinal = (s: Site) => s === 'ln_final' || s === 'logits';
+  const needFinal =
+    wantLogits ||
+    wantLoss ||
+    taps.some((t) => isFinal(t.site)) ||
+    (opts.interventions ?? []).some((iv) => isFinal(iv.site));
   if (needFinal) {
-    const lnf = site('ln_final', null, b.layerNorm(x, p(FINAL_LN_WEIGHT), p(FINAL_LN_BIAS), cfg.layerNormEps)); // [B*T, d]
+    const lnf = site(
+      'ln_final',
+      null,
+      b.layerNorm(x, p(FINAL_LN_WEIGHT), p(FINAL_LN_BIAS), cfg.layerNormEps),
+    ); // [B*T, d]
     const logits = site('logits', null, b.gemm(lnf, p(EMBED_OUT), null, { transB: true })); // [B*T, V]
     if (wantLogits) b.output(stats.unflatten(logits), 'logits'); // [B, T, V]
     if (lossMask) appendLoss(b, ids, logits, lossMask, stats);
@@ -248,7 +283,10 @@ function attentionBias(b: GraphBuilder, mask: Value, stats: TapStats): Value {
  */
 function appendLoss(b: GraphBuilder, ids: Value, logits: Value, lossMask: Value, stats: TapStats): void {
   // Next-token targets; the last position's (wrapped) target is sliced away below.
-  const targets = b.concat([b.slice(ids, [1], [Number.MAX_SAFE_INTEGER], [1]), b.slice(ids, [0], [1], [1])], 1); // [B, T]
+  const targets = b.concat(
+    [b.slice(ids, [1], [Number.MAX_SAFE_INTEGER], [1]), b.slice(ids, [0], [1], [1])],
+    1,
+  ); // [B, T]
   const logp = b.logSoftmax(logits, -1); // [B*T, V]
   const picked = b.gatherElements(logp, b.reshape(targets, [-1, 1]), 1); // [B*T, 1]
   const nll = b.reshape(b.neg(picked), stats.bt, ['B', 'T']); // [B, T]

@@ -17,8 +17,7 @@ import type { TapLayout } from '../graph/stats.ts';
 import type { Site } from './sites.ts';
 
 export type Intervention =
-  | { site: Site; layer?: number; kind: 'add_vector' }
-  | { site: Site; layer?: number; kind: 'replace' };
+  { site: Site; layer?: number; kind: 'add_vector' } | { site: Site; layer?: number; kind: 'replace' };
 
 export function interventionKey(site: Site, layer: number | null): string {
   return `${site}/${layer === null ? 'g' : layer}`;

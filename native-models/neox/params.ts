@@ -74,7 +74,10 @@ export function neoxParamSpecs(cfg: NeoxConfig): ParamSpec[] {
 export function checkNeoxWeights(cfg: NeoxConfig, weights: StateDict): void {
   for (const spec of neoxParamSpecs(cfg)) {
     const t = weights.get(spec.name);
-    if (!t) throw new AtlasError(`The checkpoint has no parameter '${spec.name}'; it does not match its config.json.`);
+    if (!t)
+      throw new AtlasError(
+        `The checkpoint has no parameter '${spec.name}'; it does not match its config.json.`,
+      );
     if (t.shape.length !== spec.shape.length || t.shape.some((s, i) => s !== spec.shape[i])) {
       throw new AtlasError(
         `Parameter '${spec.name}' has shape [${t.shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}].`,

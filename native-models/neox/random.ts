@@ -30,7 +30,8 @@ export function randomNeoxWeights(cfg: NeoxConfig, seed = 0, std = INITIALIZER_R
   const dict: StateDict = new Map();
   for (const spec of neoxParamSpecs(cfg)) {
     const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
-    if (spec.kind === 'embedding' || spec.kind === 'linear_weight') fillNormal(data, deriveSeed(seed, spec.name), std);
+    if (spec.kind === 'embedding' || spec.kind === 'linear_weight')
+      fillNormal(data, deriveSeed(seed, spec.name), std);
     else if (spec.kind === 'ln_weight') data.fill(1);
     dict.set(spec.name, { shape: spec.shape, data });
   }

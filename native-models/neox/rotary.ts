@@ -26,11 +26,21 @@ export interface RotaryTables {
 }
 
 /** cos/sin tables for positions 0..T-1 (right padding: position ids = arange(T)). */
-export function rotaryTables(b: GraphBuilder, inputIds: Value, rotaryDims: number, base: number): RotaryTables {
+export function rotaryTables(
+  b: GraphBuilder,
+  inputIds: Value,
+  rotaryDims: number,
+  base: number,
+): RotaryTables {
   const tLen = b.gather(b.shapeOf(inputIds), b.constant([1], [], 'int64'), 0); // [] T (int64)
   const tF = b.cast(tLen, 'float32');
   const pos = b.range(b.scalar(0), tF, b.scalar(1), inputIds.shape[1]); // [T]
-  const invFreq = b.constant(inverseFrequencies(rotaryDims, base), [1, rotaryDims / 2], 'float32', 'inv_freq');
+  const invFreq = b.constant(
+    inverseFrequencies(rotaryDims, base),
+    [1, rotaryDims / 2],
+    'float32',
+    'inv_freq',
+  );
   const freqs = b.mul(b.unsqueeze(pos, [1]), invFreq); // [T, r/2]
   return { cos: b.cos(freqs), sin: b.sin(freqs) };
 }

@@ -34,7 +34,8 @@ function sessionOptions(device: Device, req: SessionRequest): ort.InferenceSessi
     logSeverityLevel: req.logSeverity ?? 3,
   };
   if (req.threads !== undefined) {
-    if (!Number.isInteger(req.threads) || req.threads < 0) throw new Error(`threads must be a non-negative integer, got ${req.threads}`);
+    if (!Number.isInteger(req.threads) || req.threads < 0)
+      throw new Error(`threads must be a non-negative integer, got ${req.threads}`);
     opts.intraOpNumThreads = req.threads;
     opts.interOpNumThreads = 1;
   }
@@ -47,12 +48,16 @@ function firstLine(e: unknown): string {
 }
 
 /** Open a model (bytes, or a path when it has external data) on the requested device, else cpu. */
-export async function createSession(model: Uint8Array | string, req: SessionRequest): Promise<CreatedSession> {
+export async function createSession(
+  model: Uint8Array | string,
+  req: SessionRequest,
+): Promise<CreatedSession> {
   const create = (device: Device) =>
     typeof model === 'string'
       ? ort.InferenceSession.create(model, sessionOptions(device, req))
       : ort.InferenceSession.create(model, sessionOptions(device, req));
-  if (req.device === 'cpu') return { session: await create('cpu'), executionProvider: 'cpu', fellBack: false };
+  if (req.device === 'cpu')
+    return { session: await create('cpu'), executionProvider: 'cpu', fellBack: false };
   try {
     return { session: await create(req.device), executionProvider: req.device, fellBack: false };
   } catch (e) {

@@ -77,7 +77,12 @@ export async function newProject(page: Page, name: string): Promise<void> {
 }
 
 /** Drops a file on the window with a real DataTransfer drop event. */
-export async function dropFile(page: Page, name: string, content: string, type = 'application/json'): Promise<void> {
+export async function dropFile(
+  page: Page,
+  name: string,
+  content: string,
+  type = 'application/json',
+): Promise<void> {
   const transfer = await page.evaluateHandle(
     ({ name, content, type }) => {
       const dt = new DataTransfer();

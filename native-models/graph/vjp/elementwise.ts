@@ -28,19 +28,28 @@ function unary(deriv: (b: GraphBuilder, x: Value, y: Value, g: Value) => Value):
 
 const add: VjpRule = (b, a) => {
   const g = g0(a);
-  return [a.needs[0] ? unbroadcast(b, g, input(a, 0)) : null, a.needs[1] ? unbroadcast(b, g, input(a, 1)) : null];
+  return [
+    a.needs[0] ? unbroadcast(b, g, input(a, 0)) : null,
+    a.needs[1] ? unbroadcast(b, g, input(a, 1)) : null,
+  ];
 };
 
 const sub: VjpRule = (b, a) => {
   const g = g0(a);
-  return [a.needs[0] ? unbroadcast(b, g, input(a, 0)) : null, a.needs[1] ? unbroadcast(b, b.neg(g), input(a, 1)) : null];
+  return [
+    a.needs[0] ? unbroadcast(b, g, input(a, 0)) : null,
+    a.needs[1] ? unbroadcast(b, b.neg(g), input(a, 1)) : null,
+  ];
 };
 
 const mul: VjpRule = (b, a) => {
   const g = g0(a);
   const x = input(a, 0);
   const y = input(a, 1);
-  return [a.needs[0] ? unbroadcast(b, b.mul(g, y), x) : null, a.needs[1] ? unbroadcast(b, b.mul(g, x), y) : null];
+  return [
+    a.needs[0] ? unbroadcast(b, b.mul(g, y), x) : null,
+    a.needs[1] ? unbroadcast(b, b.mul(g, x), y) : null,
+  ];
 };
 
 const div: VjpRule = (b, a) => {

@@ -19,7 +19,7 @@ export function scalarOf(b: GraphBuilder, x: number, dtype: DType): Value {
   }
   const key = `${dtype}:${Object.is(x, -0) ? '-0' : String(x)}`;
   let v = cache.get(key);
-  if (!v) {
+  if (!v || !b.graph.initializers.has(v.name)) {
     v = b.scalar(x, dtype);
     cache.set(key, v);
   }
@@ -43,7 +43,8 @@ export function shapeTensor(b: GraphBuilder, x: Value): Value {
 /** Zeros of a shape tensor (ConstantOfShape; nothing large is stored in the model). */
 export function zerosOfShape(b: GraphBuilder, shape: Value, dtype: DType, hint: Shape): Value {
   const data = dtype === 'float64' ? new Float64Array(1) : new Float32Array(1);
-  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`zeros of dtype ${dtype} are not supported`);
+  if (dtype !== 'float64' && dtype !== 'float32')
+    throw new Error(`zeros of dtype ${dtype} are not supported`);
   return b.node('ConstantOfShape', [shape], [{ dtype, shape: hint }], {
     value: attr.tensor({ name: '', dtype, dims: [1], data }),
   })[0];
@@ -134,7 +135,8 @@ export function constInts(b: GraphBuilder, v: Value | null): number[] | undefine
   const known = b.constValue(v);
   if (known) return known;
   const init = b.graph.initializers.get(v.name);
-  if (init && (init.dtype === 'int64' || init.dtype === 'int32')) return Array.from(init.data as ArrayLike<number | bigint>, Number);
+  if (init && (init.dtype === 'int64' || init.dtype === 'int32'))
+    return Array.from(init.data as ArrayLike<number | bigint>, Number);
   const prod = b.producer(v.name);
   if (prod && prod.op === 'Constant') {
     const t = prod.attrs.value;
@@ -149,7 +151,8 @@ export function constInts(b: GraphBuilder, v: Value | null): number[] | undefine
 export function constFloats(b: GraphBuilder, v: Value | null): number[] | undefined {
   if (!v) return undefined;
   const init = b.graph.initializers.get(v.name);
-  if (init && (init.dtype === 'float32' || init.dtype === 'float64')) return Array.from(init.data as ArrayLike<number>);
+  if (init && (init.dtype === 'float32' || init.dtype === 'float64'))
+    return Array.from(init.data as ArrayLike<number>);
   const prod = b.producer(v.name);
   if (prod && prod.op === 'Constant') {
     const t = prod.attrs.value;
@@ -184,7 +187,12 @@ export function unaryOp(b: GraphBuilder, op: string, x: Value): Value {
  */
 export function reducedCount(b: GraphBuilder, x: Value, axes: number[] | null, reduced: Value): Value {
   const dims = axes ? axes.map((a) => x.shape[a]) : null;
-  if (dims && isStatic(dims)) return scalarLike(b, dims.reduce((p, d) => p * d, 1), x);
+  if (dims && isStatic(dims))
+    return scalarLike(
+      b,
+      dims.reduce((p, d) => p * d, 1),
+      x,
+    );
   const size = (v: Value): Value => b.cast(b.node('Size', [v], [{ dtype: 'int64', shape: [] }])[0], x.dtype);
   return b.div(size(x), size(reduced));
 }

@@ -11,14 +11,19 @@ import { intAttr, shapeTensor, zerosLike, zerosOfShape } from './helpers.ts';
 import type { VjpRule, VjpTable } from './types.ts';
 
 function scatterNdAdd(b: GraphBuilder, data: Value, indices: Value, updates: Value): Value {
-  return b.node('ScatterND', [data, indices, updates], [{ dtype: data.dtype, shape: data.shape }], { reduction: attr.string('add') })[0];
+  return b.node('ScatterND', [data, indices, updates], [{ dtype: data.dtype, shape: data.shape }], {
+    reduction: attr.string('add'),
+  })[0];
 }
 
 /** Indices with negative entries wrapped by the axis length (Gather allows [-n, n)). */
 function wrapIndices(b: GraphBuilder, idx: Value, data: Value, axis: number): Value {
   const i64 = idx.dtype === 'int64' ? idx : b.cast(idx, 'int64');
   const d = data.shape[axis];
-  const n = typeof d === 'number' ? b.constant([d], [], 'int64', 'dim') : b.reshape(b.shapeOf(data, axis, axis + 1), [], []);
+  const n =
+    typeof d === 'number'
+      ? b.constant([d], [], 'int64', 'dim')
+      : b.reshape(b.shapeOf(data, axis, axis + 1), [], []);
   const zero = b.constant([0], [], 'int64', 'zero');
   return b.where(b.less(i64, zero), b.add(i64, n), i64);
 }

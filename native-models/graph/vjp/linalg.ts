@@ -66,12 +66,16 @@ const gemm: VjpRule = (b, a) => {
   let dA: Value | null = null;
   if (a.needs[0]) {
     // transA = 0: dA = alpha g op(B)^T; transA = 1: dA = alpha op(B) g^T.
-    dA = tA ? b.gemm(B, g, null, { transA: tB, transB: true, ...al }) : b.gemm(g, B, null, { transB: !tB, ...al });
+    dA = tA
+      ? b.gemm(B, g, null, { transA: tB, transB: true, ...al })
+      : b.gemm(g, B, null, { transB: !tB, ...al });
   }
   let dB: Value | null = null;
   if (a.needs[1]) {
     // transB = 0: dB = alpha op(A)^T g; transB = 1: dB = alpha g^T op(A).
-    dB = tB ? b.gemm(g, A, null, { transA: true, transB: tA, ...al }) : b.gemm(A, g, null, { transA: !tA, ...al });
+    dB = tB
+      ? b.gemm(g, A, null, { transA: true, transB: tA, ...al })
+      : b.gemm(A, g, null, { transA: !tA, ...al });
   }
   let dC: Value | null = null;
   if (C && a.needs[2]) dC = unbroadcast(b, beta === 1 ? g : b.mul(g, scalarLike(b, beta, g)), C);

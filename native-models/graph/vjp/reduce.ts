@@ -6,7 +6,16 @@
 // other direction. Spec: https://onnx.ai/onnx/operators/ (ReduceSum-13, Reduce*-18, CumSum-14).
 
 import type { GraphBuilder, Value } from '../ir.ts';
-import { constInts, intAttr, intsAttr, normAxes, reducedCount, scalarLike, shapeTensor, unaryOp } from './helpers.ts';
+import {
+  constInts,
+  intAttr,
+  intsAttr,
+  normAxes,
+  reducedCount,
+  scalarLike,
+  shapeTensor,
+  unaryOp,
+} from './helpers.ts';
 import type { VjpArgs, VjpRule, VjpTable } from './types.ts';
 
 interface Reduced {
@@ -69,7 +78,9 @@ function rule(f: (b: GraphBuilder, r: Reduced) => Value): VjpRule {
 /** ReduceSum over the same axes as the forward node, keeping dims. */
 function sumSameAxes(b: GraphBuilder, r: Reduced, v: Value): Value {
   if (r.axesValue === null) return b.reduceSum(v, undefined, true);
-  return b.node('ReduceSum', [v, r.axesValue], [{ dtype: v.dtype, shape: r.yk.shape }], { keepdims: { type: 'int', value: 1 } })[0];
+  return b.node('ReduceSum', [v, r.axesValue], [{ dtype: v.dtype, shape: r.yk.shape }], {
+    keepdims: { type: 'int', value: 1 },
+  })[0];
 }
 
 const extremum = rule((b, r) => {
@@ -99,7 +110,10 @@ export const REDUCE_RULES: VjpTable = {
     const axis = a.inputs[1];
     if (!a.needs[0]) return [null, null];
     if (!g || !axis) throw new Error('CumSum: missing input or cotangent');
-    const attrs = { ...a.node.attrs, reverse: { type: 'int' as const, value: intAttr(a.node, 'reverse', 0) === 1 ? 0 : 1 } };
+    const attrs = {
+      ...a.node.attrs,
+      reverse: { type: 'int' as const, value: intAttr(a.node, 'reverse', 0) === 1 ? 0 : 1 },
+    };
     return [b.node('CumSum', [g, axis], [{ dtype: g.dtype, shape: g.shape }], attrs)[0], null];
   },
 };

@@ -60,7 +60,11 @@ const slice: VjpRule = (b, a) => {
   const ends = constInts(b, endsV);
   const n = startsV.shape[0];
   const axesIn = a.inputs[3] ?? null;
-  const axes0 = axesIn ? constInts(b, axesIn) : typeof n === 'number' ? Array.from({ length: n }, (_, i) => i) : undefined;
+  const axes0 = axesIn
+    ? constInts(b, axesIn)
+    : typeof n === 'number'
+      ? Array.from({ length: n }, (_, i) => i)
+      : undefined;
   const stepsIn = a.inputs[4] ?? null;
   const steps = stepsIn ? constInts(b, stepsIn) : undefined;
   if (!axes0 || (stepsIn && !steps)) throw new Error('Slice: the gradient needs constant axes and steps');

@@ -11,7 +11,11 @@ type Pending = (r: Result<unknown>) => void;
 
 const lost = (why: string): Result<unknown> => ({
   ok: false,
-  error: { code: 'internal', message: `Lost the connection to the engine (${why}).`, hint: 'Is the server still running?' },
+  error: {
+    code: 'internal',
+    message: `Lost the connection to the engine (${why}).`,
+    hint: 'Is the server still running?',
+  },
 });
 
 export function createWsHost(url: string): AtlasHost {

@@ -1,11 +1,22 @@
 // Chart options as pure functions of query results (Grid, series): the views pass them to the one
 // Chart component. Keeping them pure keeps state out of charts and makes them testable without a
-// browser. Heatmaps are drawn layer (rows, bottom to top) x position/head/step (columns).
+// browser. Heatmaps are drawn layer (rows, bottom to top) x position/head/step (columns), their cells
+// painted as an image (raster.ts) inside echarts' axes.
 
 import type { DepthSeries, Grid } from '../../../preload/api.ts';
+import type { Box, Raster } from './raster.ts';
 
 /** A perceptual sequential palette (viridis, 8 stops). */
-export const VIRIDIS = ['#440154', '#46327e', '#365c8d', '#277f8e', '#1fa187', '#4ac16d', '#a0da39', '#fde725'];
+export const VIRIDIS = [
+  '#440154',
+  '#46327e',
+  '#365c8d',
+  '#277f8e',
+  '#1fa187',
+  '#4ac16d',
+  '#a0da39',
+  '#fde725',
+];
 
 export interface HeatmapLabels {
   xName: string;
@@ -17,37 +28,35 @@ export interface HeatmapLabels {
   valueName?: string;
 }
 
-/** [x, y, value] triples of the finite cells, and the value range. */
-export function heatmapData(grid: Grid): { data: [number, number, number][]; min: number; max: number } {
-  const nc = grid.cols.length;
-  const data: [number, number, number][] = [];
+/** The colour range of a grid: its finite min and max (0..1 when empty; widened when constant). */
+export function valueRange(grid: Grid): { min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
-  for (let r = 0; r < grid.rows.length; r++) {
-    for (let c = 0; c < nc; c++) {
-      const v = grid.values[r * nc + c];
-      if (!Number.isFinite(v)) continue;
-      data.push([c, r, v]);
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
+  for (const v of grid.values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  if (!Number.isFinite(min)) {
-    min = 0;
-    max = 1;
-  } else if (min === max) max = min + 1e-9;
-  return { data, min, max };
+  if (!Number.isFinite(min)) return { min: 0, max: 1 };
+  return min === max ? { min, max: min + 1e-9 } : { min, max };
 }
 
-export function heatmapOption(grid: Grid, labels: HeatmapLabels): Record<string, unknown> {
-  const { data, min, max } = heatmapData(grid);
+/** The plot area of heatmaps, in CSS pixels (the raster is painted to exactly this box). */
+export const HEATMAP_BOX: Box = { left: 56, right: 84, top: 12, bottom: 44 };
+
+export interface Heatmap {
+  option: Record<string, unknown>;
+  raster: Raster;
+}
+
+/**
+ * A heatmap as category axes and a legend drawn by echarts, with the cells painted as one image
+ * (lib/raster.ts). The (empty) heatmap series carries the visualMap legend and the marker line.
+ */
+export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
+  const { min, max } = valueRange(grid);
   const xLabels = labels.xLabels ?? grid.cols.map(String);
-  const series: Record<string, unknown> = {
-    type: 'heatmap',
-    data,
-    progressive: 0,
-    emphasis: { disabled: true },
-  };
+  const series: Record<string, unknown> = { type: 'heatmap', data: [], silent: true };
   if (labels.markColumn !== undefined && labels.markColumn >= 0) {
     series.markLine = {
       silent: true,
@@ -58,16 +67,26 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Record<string,
       data: [{ xAxis: labels.markColumn }],
     };
   }
-  return {
+  const option = {
     animation: false,
-    grid: { left: 56, right: 80, top: 16, bottom: 44 },
-    tooltip: {
-      trigger: 'item',
-      formatter: (p: { value: [number, number, number] }) =>
-        `${labels.yName} ${grid.rows[p.value[1]]}, ${labels.xName} ${xLabels[p.value[0]]}: ${formatValue(p.value[2])}`,
+    grid: { ...HEATMAP_BOX },
+    xAxis: {
+      type: 'category',
+      name: labels.xName,
+      nameLocation: 'middle',
+      nameGap: 28,
+      data: xLabels,
+      axisTick: { show: false },
+      splitLine: { show: false },
     },
-    xAxis: { type: 'category', name: labels.xName, nameLocation: 'middle', nameGap: 28, data: xLabels },
-    yAxis: { type: 'category', name: labels.yName, nameLocation: 'middle', nameGap: 36, data: grid.rows.map(String) },
+    yAxis: {
+      type: 'category',
+      name: labels.yName,
+      nameLocation: 'middle',
+      nameGap: 36,
+      data: grid.rows.map(String),
+      axisTick: { show: false },
+    },
     visualMap: {
       type: 'continuous',
       min,
@@ -77,11 +96,20 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Record<string,
       right: 4,
       top: 'middle',
       itemHeight: 140,
+      itemWidth: 14,
       text: [formatValue(max), formatValue(min)],
       inRange: { color: VIRIDIS },
     },
     series: [series],
   };
+  return { option, raster: { grid, min, max, palette: VIRIDIS, box: HEATMAP_BOX } };
+}
+
+/** "layer 3, position 17: 2.41" for the cell under the pointer. */
+export function cellText(grid: Grid, labels: HeatmapLabels, row: number, col: number): string {
+  const xLabels = labels.xLabels ?? grid.cols.map(String);
+  const v = grid.values[row * grid.cols.length + col];
+  return `${labels.yName} ${grid.rows[row]}, ${labels.xName} ${xLabels[col]}: ${formatValue(v)}`;
 }
 
 export interface LineSeries {
@@ -106,7 +134,13 @@ export function lineOption(
       nameGap: 28,
       scale: true,
     },
-    yAxis: { type: axes.yLog ? 'log' : 'value', name: axes.yName, nameLocation: 'middle', nameGap: 48, scale: true },
+    yAxis: {
+      type: axes.yLog ? 'log' : 'value',
+      name: axes.yName,
+      nameLocation: 'middle',
+      nameGap: 48,
+      scale: true,
+    },
     series: series.map((s, i) => ({
       type: 'line',
       name: s.name,

@@ -2,7 +2,7 @@
 // host knows it, else by bytes), any other file is added to the open project as a dataset.
 
 import { get } from 'svelte/store';
-import { call, host, notify, project, refreshDatasets, view } from './stores.ts';
+import { call, host, notify, project, refreshDatasets, selectedDataset, view } from './stores.ts';
 
 export const PROJECT_EXT = '.pythia-atlas';
 
@@ -33,6 +33,7 @@ export async function addDatasetFile(file: File): Promise<number | null> {
     : await call('addDataset', { name: file.name, bytes: await fileBytes(file) });
   if (!ds) return null;
   await refreshDatasets();
+  selectedDataset.set(ds.id);
   notify('info', `Added ${ds.name} (${ds.nRecords} records).`);
   return ds.id;
 }

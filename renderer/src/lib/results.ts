@@ -31,12 +31,22 @@ export function groupRuns(runs: readonly RunInfo[]): RunGroup[] {
     .sort((a, b) => b.runs.length - a.runs.length || a.model.localeCompare(b.model));
 }
 
+/** Metric rows that are shape descriptors (`shape:<name>`, `shape_score`), shown as text, not drawn. */
+export const isDescriptor = (k: MetricKey): boolean => k.metric.startsWith('shape:') || k.metric === 'shape_score';
+
+/** The keys worth drawing, in a stable order. */
+export function drawableKeys(keys: readonly MetricKey[]): MetricKey[] {
+  return sortKeys(keys.filter((k) => !isDescriptor(k)));
+}
+
 export const keyId = (k: MetricKey): string => `${k.analysis}|${k.metric}|${k.site ?? ''}`;
 
 export function sortKeys(keys: MetricKey[]): MetricKey[] {
   return [...keys].sort(
     (a, b) =>
-      a.analysis.localeCompare(b.analysis) || (a.site ?? '').localeCompare(b.site ?? '') || a.metric.localeCompare(b.metric),
+      a.analysis.localeCompare(b.analysis) ||
+      (a.site ?? '').localeCompare(b.site ?? '') ||
+      a.metric.localeCompare(b.metric),
   );
 }
 
@@ -53,9 +63,7 @@ export function pickKey(keys: readonly MetricKey[]): MetricKey | undefined {
 }
 
 export type PanelKind =
-  | { kind: 'heatmap'; rows: Axis; cols: Axis }
-  | { kind: 'profile'; rows: Axis }
-  | { kind: 'scalar' };
+  { kind: 'heatmap'; rows: Axis; cols: Axis } | { kind: 'profile'; rows: Axis } | { kind: 'scalar' };
 
 /** What to draw for a metric, from its index columns. */
 export function panelFor(k: MetricKey): PanelKind {

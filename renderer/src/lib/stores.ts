@@ -82,6 +82,9 @@ export const view = writable<View>('library');
 /** The models x checkpoints picked in the Models view, used when queueing runs. */
 export const selection = writable<{ models: string[]; steps: number[] }>({ models: [], steps: [] });
 
+/** The dataset shown in the Datasets view (the last one added, unless the user picks another). */
+export const selectedDataset = writable<number | null>(null);
+
 /** Dialog the shell or a button asked for. */
 export const dialog = writable<'new-project' | 'open-project' | 'save-as' | null>(null);
 

@@ -40,14 +40,22 @@ function bruteForcePad(lengths: number[], sizes: number[]): number {
       if (chosen.length === sizes[k]) {
         const ls = chosen.map((i) => lengths[i]);
         const pad = ls.reduce((a, l) => a + Math.max(...ls) - l, 0);
-        go(left.filter((i) => !chosen.includes(i)), k + 1, acc + pad);
+        go(
+          left.filter((i) => !chosen.includes(i)),
+          k + 1,
+          acc + pad,
+        );
         return;
       }
       for (let j = start; j < left.length; j++) pick(j + 1, [...chosen, left[j]]);
     };
     pick(0, []);
   };
-  go(lengths.map((_, i) => i), 0, 0);
+  go(
+    lengths.map((_, i) => i),
+    0,
+    0,
+  );
   return best;
 }
 

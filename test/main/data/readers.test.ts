@@ -49,7 +49,11 @@ async function atlasError(p: Promise<unknown>): Promise<AtlasError> {
 
 describe('Alpaca JSON', () => {
   it('renders every real record with the standard template, prompt and response kept apart', async () => {
-    const raw = JSON.parse(readFileSync(ALPACA, 'utf8')) as { instruction: string; input: string; output: string }[];
+    const raw = JSON.parse(readFileSync(ALPACA, 'utf8')) as {
+      instruction: string;
+      input: string;
+      output: string;
+    }[];
     const res = await readDataset(ALPACA);
     expect(res.kind).toBe('alpaca');
     expect(res.bad).toEqual([]);
@@ -164,11 +168,20 @@ describe('CSV (RFC 4180)', () => {
     const res = await readDataset(file('q.csv', csv));
     expect(res.kind).toBe('csv');
     expect(res.bad).toEqual([]);
-    expect(res.records.map((r) => r.text)).toEqual(['plain', 'with, comma', 'she said "hi"', 'two\r\nlines', '', '']);
+    expect(res.records.map((r) => r.text)).toEqual([
+      'plain',
+      'with, comma',
+      'she said "hi"',
+      'two\r\nlines',
+      '',
+      '',
+    ]);
   });
 
   it('reports malformed rows by data-row number', async () => {
-    const csv = ['text,n', 'ok,1', 'short', '"closed"junk,2', 'in"side,3', 'fine,4', '"never closed,5'].join('\n');
+    const csv = ['text,n', 'ok,1', 'short', '"closed"junk,2', 'in"side,3', 'fine,4', '"never closed,5'].join(
+      '\n',
+    );
     const res = await readDataset(file('bad.csv', csv));
     expect(res.records.map((r) => r.text)).toEqual(['ok', 'fine']);
     expect(res.recordNumbers).toEqual([1, 5]);
@@ -218,9 +231,9 @@ describe('file errors', () => {
     expect((await atlasError(readDataset(join(dir, 'nope.jsonl')))).message).toMatch(/not found/);
     expect((await atlasError(readDataset(file('empty.jsonl', '')))).message).toMatch(/is empty/);
     expect((await atlasError(readDataset(file('blank.txt', ' \n\n ')))).message).toMatch(/only whitespace/);
-    expect((await atlasError(readDataset(file('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9]))))).message).toMatch(
-      /not UTF-8/,
-    );
+    expect(
+      (await atlasError(readDataset(file('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9]))))).message,
+    ).toMatch(/not UTF-8/);
     expect(() => detectKind('data.parquet')).toThrow(AtlasError);
   });
 });

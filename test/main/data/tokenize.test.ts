@@ -34,7 +34,9 @@ describe('tokenizeRecords', () => {
       const joint = tok.encode(r.text);
       if (joint.length !== s.ids.length || joint.some((id, k) => id !== s.ids[k])) boundaryDiffers++;
     });
-    console.log(`alpaca: ${boundaryDiffers}/${sequences.length} records tokenise differently when encoded jointly`);
+    console.log(
+      `alpaca: ${boundaryDiffers}/${sequences.length} records tokenise differently when encoded jointly`,
+    );
     expect(boundaryDiffers).toBeLessThan(sequences.length / 10);
   });
 
@@ -63,7 +65,12 @@ describe('tokenizeRecords', () => {
   });
 
   it('truncates to seqLen, keeps the first n usable records and reports empty ones', () => {
-    const recs: DataRecord[] = [{ text: '' }, { text: 'one two three four five six' }, { text: 'hi' }, { text: 'more' }];
+    const recs: DataRecord[] = [
+      { text: '' },
+      { text: 'one two three four five six' },
+      { text: 'hi' },
+      { text: 'more' },
+    ];
     const res = tokenizeRecords(recs, tok, { seqLen: 3, n: 2, prependBos: true });
     expect(res.dropped).toEqual([{ record: 0, reason: 'no tokens (empty text)' }]);
     expect(res.sequences.map((s) => s.record)).toEqual([1, 2]);

@@ -9,15 +9,26 @@ import { canonicalJson, configHash } from '../../../main/library/config-hash.ts'
 function reorder(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reorder);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reorder(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .reverse()
+        .map(([k, x]) => [k, reorder(x)]),
+    );
   }
   return v;
 }
 
 describe('configHash', () => {
   it('equals sha256 of the canonical form written by hand', () => {
-    const cfg = { seqLen: 256, model: 'pythia-70m', analyses: ['profile', 'massive'], opts: { b: 1.5, a: null }, bos: false };
-    const canonical = '{"analyses":["profile","massive"],"bos":false,"model":"pythia-70m","opts":{"a":null,"b":1.5},"seqLen":256}';
+    const cfg = {
+      seqLen: 256,
+      model: 'pythia-70m',
+      analyses: ['profile', 'massive'],
+      opts: { b: 1.5, a: null },
+      bos: false,
+    };
+    const canonical =
+      '{"analyses":["profile","massive"],"bos":false,"model":"pythia-70m","opts":{"a":null,"b":1.5},"seqLen":256}';
     expect(canonicalJson(cfg)).toBe(canonical);
     expect(configHash(cfg)).toBe(createHash('sha256').update(canonical).digest('hex'));
   });

@@ -2,7 +2,16 @@
 // column against DESIGN.md and in the raw header bytes), a file stamped with our application_id
 // but no schema is migrated, a newer schema is refused, and anything that is not a project (text,
 // empty, another application's SQLite, damaged or truncated pages) is one AtlasError.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,9 +30,28 @@ const CONTRACT: Record<string, string[]> = {
   datasets: ['id', 'name', 'kind', 'source', 'n_records', 'sha256', 'added', 'field', 'options_json'],
   dataset_records: ['dataset_id', 'idx', 'text_json'],
   runs: [
-    'id', 'model', 'revision', 'step', 'dataset_id', 'analyses', 'status', 'config_hash', 'config_json',
-    'weights_fingerprint', 'n_sequences', 'n_tokens', 'seq_len', 'dtype', 'device', 'execution_provider',
-    'prepend_bos', 'created', 'finished', 'timings_json', 'versions_json', 'error',
+    'id',
+    'model',
+    'revision',
+    'step',
+    'dataset_id',
+    'analyses',
+    'status',
+    'config_hash',
+    'config_json',
+    'weights_fingerprint',
+    'n_sequences',
+    'n_tokens',
+    'seq_len',
+    'dtype',
+    'device',
+    'execution_provider',
+    'prepend_bos',
+    'created',
+    'finished',
+    'timings_json',
+    'versions_json',
+    'error',
   ],
   metrics: ['run_id', 'analysis', 'metric', 'site', 'layer', 'head', 'position', 'dim', 'value'],
   tensors: ['run_id', 'name', 'dtype', 'shape', 'data'],
@@ -48,11 +76,25 @@ function expectNotProject(path: string, why: RegExp): void {
 function bigProject(path: string): void {
   const p = Project.create(path);
   const run = p.beginRun({
-    model: 'm', revision: 'step1', step: 1, datasetId: null, analyses: ['a'], seqLen: 8, prependBos: false,
-    dtype: 'float32', config: { x: 1 },
+    model: 'm',
+    revision: 'step1',
+    step: 1,
+    datasetId: null,
+    analyses: ['a'],
+    seqLen: 8,
+    prependBos: false,
+    dtype: 'float32',
+    config: { x: 1 },
   });
   const rows = Array.from({ length: 20000 }, (_, i) => ({
-    analysis: 'a', metric: 'm', site: 'resid_post', layer: i % 6, head: null, position: i, dim: null, value: i / 7,
+    analysis: 'a',
+    metric: 'm',
+    site: 'resid_post',
+    layer: i % 6,
+    head: null,
+    position: i,
+    dim: null,
+    value: i / 7,
   }));
   p.writeResults(run, { metrics: rows }, { complete: true });
   p.close();
@@ -72,7 +114,9 @@ describe('project schema', () => {
       for (const c of columns) expect(have, `${table}.${c}`).toContain(c);
     }
     const plan = db
-      .prepare("EXPLAIN QUERY PLAN SELECT value FROM metrics WHERE run_id = 1 AND analysis = 'a' AND metric = 'm' AND site = 's'")
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT value FROM metrics WHERE run_id = 1 AND analysis = 'a' AND metric = 'm' AND site = 's'",
+      )
       .all() as { detail: string }[];
     expect(plan.map((r) => r.detail).join(' ')).toMatch(/USING INDEX metrics_lookup/);
     p.close();
@@ -112,7 +156,9 @@ describe('project schema', () => {
     const db = new Database(path);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    expect(() => Project.open(path)).toThrow(/newer Pythia Atlas \(project format 2; this version reads up to 1\)/);
+    expect(() => Project.open(path)).toThrow(
+      /newer Pythia Atlas \(project format 2; this version reads up to 1\)/,
+    );
   });
 });
 
@@ -121,7 +167,10 @@ describe('files that are not projects', () => {
     expect(() => Project.open(join(dir, 'missing.pythia-atlas'))).toThrow(/Project file not found/);
     expect(() => Project.open(dir)).toThrow(/is a folder/);
     const text = fresh('.txt');
-    writeFileSync(text, 'hello, I am a text file that is long enough to have a hundred bytes of header. '.repeat(3));
+    writeFileSync(
+      text,
+      'hello, I am a text file that is long enough to have a hundred bytes of header. '.repeat(3),
+    );
     expectNotProject(text, /not a SQLite database/);
     const empty = fresh();
     writeFileSync(empty, '');

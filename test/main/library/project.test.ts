@@ -20,18 +20,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 const fresh = (): string => join(dir, `p${counter++}.pythia-atlas`);
 
-const config = { model: 'pythia-70m', revision: 'step1000', dataset: 'abc', analyses: ['profile'], n: 4, seqLen: 16 };
+const config = {
+  model: 'pythia-70m',
+  revision: 'step1000',
+  dataset: 'abc',
+  analyses: ['profile'],
+  n: 4,
+  seqLen: 16,
+};
 function spec(cfg: unknown = config): RunSpec {
   return {
-    model: 'pythia-70m', revision: 'step1000', step: 1000, datasetId: null, analyses: ['profile'], seqLen: 16,
-    prependBos: false, dtype: 'float32', device: 'cpu', config: cfg,
+    model: 'pythia-70m',
+    revision: 'step1000',
+    step: 1000,
+    datasetId: null,
+    analyses: ['profile'],
+    seqLen: 16,
+    prependBos: false,
+    dtype: 'float32',
+    device: 'cpu',
+    config: cfg,
   };
 }
 
 function metricRows(n: number, analysis = 'profile'): MetricRow[] {
   return Array.from({ length: n }, (_, i) => ({
-    analysis, metric: i % 2 ? 'mean' : 'rms', site: i % 3 ? 'resid_post' : null, layer: i % 3 ? i % 6 : null,
-    head: null, position: i % 5 === 0 ? null : i, dim: null, value: Math.sin(i) * 100,
+    analysis,
+    metric: i % 2 ? 'mean' : 'rms',
+    site: i % 3 ? 'resid_post' : null,
+    layer: i % 3 ? i % 6 : null,
+    head: null,
+    position: i % 5 === 0 ? null : i,
+    dim: null,
+    value: Math.sin(i) * 100,
   }));
 }
 
@@ -45,9 +66,32 @@ function tensors(): TensorRow[] {
 
 function fill(p: Project): number {
   const id = p.beginRun(spec());
-  p.writeResults(id, { metrics: metricRows(50), tensors: tensors(), massiveEntries: [
-    { layer: 2, site: 'resid_post', sequence: 0, position: 0, tokenId: 510, token: 'The', dim: 7, value: 1234.5 },
-  ] }, { complete: true, nSequences: 4, nTokens: 64, timings: { run: 1.5 }, versions: { node: process.versions.node } });
+  p.writeResults(
+    id,
+    {
+      metrics: metricRows(50),
+      tensors: tensors(),
+      massiveEntries: [
+        {
+          layer: 2,
+          site: 'resid_post',
+          sequence: 0,
+          position: 0,
+          tokenId: 510,
+          token: 'The',
+          dim: 7,
+          value: 1234.5,
+        },
+      ],
+    },
+    {
+      complete: true,
+      nSequences: 4,
+      nTokens: 64,
+      timings: { run: 1.5 },
+      versions: { node: process.versions.node },
+    },
+  );
   return id;
 }
 
@@ -57,11 +101,28 @@ describe('datasets', () => {
     const read = await readDataset(join(ROOT, '../shared/data/alpaca_5000.json'));
     const id = p.importDataset({ name: 'alpaca', source: 'alpaca_5000.json', read });
     const info = p.dataset(id)!;
-    expect(info).toMatchObject({ name: 'alpaca', kind: 'alpaca', nRecords: 5000, sha256: read.sha256, recordsStored: true });
+    expect(info).toMatchObject({
+      name: 'alpaca',
+      kind: 'alpaca',
+      nRecords: 5000,
+      sha256: read.sha256,
+      recordsStored: true,
+    });
     expect(p.datasetRecords(id)).toEqual(read.records);
     expect(p.datasetRecords(id, 10, 2)).toEqual(read.records.slice(10, 12));
     expect(p.findDataset(read.sha256)?.id).toBe(id);
-    const ref = p.addDataset({ name: 'big', kind: 'jsonl', source: '/data/big.jsonl', sha256: 'f'.repeat(64), field: 'text', records: null, nRecords: 9 });
+    const again = p.datasetAsRead(id);
+    expect(again).toMatchObject({ kind: 'alpaca', field: null, sha256: read.sha256, bytes: read.bytes });
+    expect(again.records).toEqual(read.records);
+    const ref = p.addDataset({
+      name: 'big',
+      kind: 'jsonl',
+      source: '/data/big.jsonl',
+      sha256: 'f'.repeat(64),
+      field: 'text',
+      records: null,
+      nRecords: 9,
+    });
     expect(p.listDatasets().map((d) => d.id)).toEqual([id, ref]);
     expect(() => p.datasetRecords(ref)).toThrow(AtlasError);
     expect(p.findDataset('f'.repeat(64), 'text')?.id).toBe(ref);
@@ -81,9 +142,19 @@ describe('runs', () => {
     expect(p.run(id)?.status).toBe('running');
     expect(p.metrics({ runIds: [id] })).toEqual([]);
     expect(p.metrics({ runIds: [id], includeIncomplete: true })).toHaveLength(10);
-    p.writeResults(id, { metrics: metricRows(5, 'massive'), tensors: tensors() }, { complete: true, nTokens: 64, timings: { run: 2 } });
+    p.writeResults(
+      id,
+      { metrics: metricRows(5, 'massive'), tensors: tensors() },
+      { complete: true, nTokens: 64, timings: { run: 2 } },
+    );
     const run = p.run(id)!;
-    expect(run).toMatchObject({ status: 'complete', nTokens: 64, timings: { run: 2 }, configHash: configHash(config), config });
+    expect(run).toMatchObject({
+      status: 'complete',
+      nTokens: 64,
+      timings: { run: 2 },
+      configHash: configHash(config),
+      config,
+    });
     expect(run.finished).not.toBeNull();
     p.close();
     const again = Project.open(path);
@@ -111,7 +182,9 @@ describe('runs', () => {
       yield* metricRows(1000);
       throw new Error('device lost');
     }
-    expect(() => p.writeResults(id, { metrics: failing(), tensors: tensors() }, { complete: true })).toThrow('device lost');
+    expect(() => p.writeResults(id, { metrics: failing(), tensors: tensors() }, { complete: true })).toThrow(
+      'device lost',
+    );
     expect(p.run(id)?.status).toBe('running');
     expect(p.findCompleteRun(configHash(config))).toBeNull();
     expect(p.metrics()).toEqual([]);
@@ -149,7 +222,10 @@ describe('runs', () => {
        }
        p.writeResults(${id}, { metrics: rows() }, { complete: true });`,
     );
-    const res = spawnSync(process.execPath, [join(ROOT, 'bin/run-ts.js'), script], { cwd: ROOT, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [join(ROOT, 'bin/run-ts.js'), script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(res.status).toBe(3);
     expect(readdirSync(dir).some((f) => f === `${path.split('/').pop()}-journal`)).toBe(true); // a hot journal
     const after = Project.open(path); // rolls the hot journal back
@@ -167,9 +243,32 @@ describe('results', () => {
     const p = Project.create(fresh());
     const id = fill(p);
     const nan = p.beginRun(spec({ other: true }));
-    p.writeResults(nan, { metrics: [{ analysis: 'x', metric: 'y', site: null, layer: null, head: 1, position: null, dim: 3, value: NaN }] }, { complete: true });
+    p.writeResults(
+      nan,
+      {
+        metrics: [
+          {
+            analysis: 'x',
+            metric: 'y',
+            site: null,
+            layer: null,
+            head: 1,
+            position: null,
+            dim: 3,
+            value: NaN,
+          },
+        ],
+      },
+      { complete: true },
+    );
     const all = metricRows(50);
-    const got = p.metrics({ runIds: [id], analysis: 'profile', metric: 'mean', site: 'resid_post', layer: 1 });
+    const got = p.metrics({
+      runIds: [id],
+      analysis: 'profile',
+      metric: 'mean',
+      site: 'resid_post',
+      layer: 1,
+    });
     const want = all.filter((r) => r.metric === 'mean' && r.site === 'resid_post' && r.layer === 1);
     expect(got).toEqual(want.map((r) => ({ runId: id, ...r })));
     expect(p.metrics({ runIds: [id], site: null })).toHaveLength(all.filter((r) => r.site === null).length);
@@ -178,7 +277,16 @@ describe('results', () => {
     expect(n).toMatchObject({ head: 1, dim: 3, site: null });
     expect(Number.isNaN(n.value)).toBe(true);
     expect(p.massiveEntries(id)).toEqual([
-      { layer: 2, site: 'resid_post', sequence: 0, position: 0, tokenId: 510, token: 'The', dim: 7, value: 1234.5 },
+      {
+        layer: 2,
+        site: 'resid_post',
+        sequence: 0,
+        position: 0,
+        tokenId: 510,
+        token: 'The',
+        dim: 7,
+        value: 1234.5,
+      },
     ]);
     p.close();
   });
@@ -190,13 +298,28 @@ describe('results', () => {
       const got = p.tensor(id, t.name)!;
       expect(got.shape).toEqual(t.shape);
       expect(got.data.constructor).toBe(t.data.constructor);
-      expect(Array.from(got.data as ArrayLike<number | bigint>)).toEqual(Array.from(t.data as ArrayLike<number | bigint>));
+      expect(Array.from(got.data as ArrayLike<number | bigint>)).toEqual(
+        Array.from(t.data as ArrayLike<number | bigint>),
+      );
     }
     expect(p.tensor(id, 'nope')).toBeNull();
     const run = p.beginRun(spec({ y: 1 }));
-    expect(() => p.writeResults(run, { tensors: [{ name: 'bad', shape: [2, 2], data: new Float32Array(3) }] })).toThrow(/shape/);
-    const v = p.addVector({ name: 'caa', site: 'resid_post', layer: 3, data: new Float32Array([0.5, -1]), recipe: { kind: 'caa', alpha: 4 } });
-    expect(p.vector(v)).toMatchObject({ name: 'caa', layer: 3, recipe: { kind: 'caa', alpha: 4 }, data: new Float32Array([0.5, -1]) });
+    expect(() =>
+      p.writeResults(run, { tensors: [{ name: 'bad', shape: [2, 2], data: new Float32Array(3) }] }),
+    ).toThrow(/shape/);
+    const v = p.addVector({
+      name: 'caa',
+      site: 'resid_post',
+      layer: 3,
+      data: new Float32Array([0.5, -1]),
+      recipe: { kind: 'caa', alpha: 4 },
+    });
+    expect(p.vector(v)).toMatchObject({
+      name: 'caa',
+      layer: 3,
+      recipe: { kind: 'caa', alpha: 4 },
+      data: new Float32Array([0.5, -1]),
+    });
     expect(p.listVectors().map((x) => x.id)).toEqual([v]);
     p.deleteRun(id);
     expect(p.tensorNames(id)).toEqual([]);
@@ -245,19 +368,40 @@ describe('speed', () => {
     const id = p.beginRun(spec());
     function* rows(): Generator<MetricRow> {
       for (let i = 0; i < 1_000_000; i++) {
-        yield { analysis: 'profile', metric: 'rms', site: 'resid_post', layer: i % 24, head: null, position: i % 2048, dim: null, value: i * 0.001 };
+        yield {
+          analysis: 'profile',
+          metric: 'rms',
+          site: 'resid_post',
+          layer: i % 24,
+          head: null,
+          position: i % 2048,
+          dim: null,
+          value: i * 0.001,
+        };
       }
     }
     const t0 = performance.now();
     const counts = p.writeResults(id, { metrics: rows() }, { complete: true });
     const secs = (performance.now() - t0) / 1000;
-    console.log(`1e6 metric rows inserted in ${secs.toFixed(2)} s (${Math.round(1e6 / secs).toLocaleString('en')} rows/s)`);
+    console.log(
+      `1e6 metric rows inserted in ${secs.toFixed(2)} s (${Math.round(1e6 / secs).toLocaleString('en')} rows/s)`,
+    );
     expect(counts.metrics).toBe(1_000_000);
-    const { n } = p.database.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_id = ?').get(id) as { n: number };
+    const { n } = p.database.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_id = ?').get(id) as {
+      n: number;
+    };
     expect(n).toBe(1_000_000);
     const t1 = performance.now();
-    const layer5 = p.metrics({ runIds: [id], analysis: 'profile', metric: 'rms', site: 'resid_post', layer: 5 });
-    console.log(`query of one layer (${layer5.length} rows) in ${((performance.now() - t1) / 1000).toFixed(3)} s`);
+    const layer5 = p.metrics({
+      runIds: [id],
+      analysis: 'profile',
+      metric: 'rms',
+      site: 'resid_post',
+      layer: 5,
+    });
+    console.log(
+      `query of one layer (${layer5.length} rows) in ${((performance.now() - t1) / 1000).toFixed(3)} s`,
+    );
     expect(layer5.length).toBe(Math.ceil((1_000_000 - 5) / 24));
     expect(secs).toBeLessThan(20);
     p.close();

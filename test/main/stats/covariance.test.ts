@@ -77,7 +77,9 @@ describe('Covariance', () => {
   it('does not depend on the order of samples (property)', () => {
     fc.assert(
       fc.property(
-        rowsArb(F, 2).chain((rows) => fc.tuple(fc.constant(rows), fc.shuffledSubarray(rows, { minLength: rows.length }))),
+        rowsArb(F, 2).chain((rows) =>
+          fc.tuple(fc.constant(rows), fc.shuffledSubarray(rows, { minLength: rows.length })),
+        ),
         ([rows, shuffled]) => {
           const ref = build(rows).covariance();
           expect(maxRelErr(build(shuffled).covariance(), ref, scaleOf(ref))).toBeLessThan(1e-12);
@@ -117,7 +119,9 @@ describe('Covariance', () => {
     const naive = naiveFloat32Covariance(rows, dim);
     const errOurs = maxRelErr(ours, ref, 1);
     const errNaive = maxRelErr(naive, ref, 1);
-    console.log(`1e4 offset: float64 Welford/Chan rel err ${errOurs.toExponential(2)}, float32 one-pass ${errNaive.toExponential(2)}`);
+    console.log(
+      `1e4 offset: float64 Welford/Chan rel err ${errOurs.toExponential(2)}, float32 one-pass ${errNaive.toExponential(2)}`,
+    );
     expect(errOurs).toBeLessThan(1e-9);
     expect(errNaive).toBeGreaterThan(1); // float32 one-pass: errors larger than the variance itself
   });

@@ -15,7 +15,8 @@ export function twoPassComoment(rows: number[][], F: number): { mean: number[]; 
   const { mean } = twoPassMoments(rows, F);
   const c = new Array<number>(F * F).fill(0);
   for (const r of rows) {
-    for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) c[i * F + j] += (r[i] - mean[i]) * (r[j] - mean[j]);
+    for (let i = 0; i < F; i++)
+      for (let j = 0; j < F; j++) c[i * F + j] += (r[i] - mean[i]) * (r[j] - mean[j]);
   }
   return { mean, c };
 }
@@ -24,7 +25,8 @@ export function twoPassComoment(rows: number[][], F: number): { mean: number[]; 
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, scale = 1): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + scale));
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + scale));
   return worst;
 }
 

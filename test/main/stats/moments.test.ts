@@ -42,7 +42,9 @@ describe('Moments', () => {
   it('does not depend on the order of samples (property)', () => {
     fc.assert(
       fc.property(
-        rowsArb(F, 2).chain((rows) => fc.tuple(fc.constant(rows), fc.shuffledSubarray(rows, { minLength: rows.length }))),
+        rowsArb(F, 2).chain((rows) =>
+          fc.tuple(fc.constant(rows), fc.shuffledSubarray(rows, { minLength: rows.length })),
+        ),
         ([rows, shuffled]) => {
           const a = build(rows);
           const b = build(shuffled);
@@ -60,7 +62,10 @@ describe('Moments', () => {
         const viaRows = new Moments(F);
         viaRows.addRows(a.flat(), a.length);
         viaRows.addRows(new Float32Array(b.flat()), b.length);
-        const bRef = twoPassMoments(b.map((r) => r.map(Math.fround)), F);
+        const bRef = twoPassMoments(
+          b.map((r) => r.map(Math.fround)),
+          F,
+        );
         const viaBatch = build(a);
         viaBatch.addBatch(b.length, new Float32Array(bRef.mean), new Float32Array(bRef.m2));
         for (const m of [viaRows, viaBatch]) {

@@ -29,7 +29,13 @@ describe('ScalarStats', () => {
         const m2 = xs.reduce((a, x) => a + (x - mean) ** 2, 0);
         expect(s.count).toBe(n);
         expect(close(s.sum, sum, 1e6)).toBe(true);
-        expect(close(s.sumOfSquares, xs.reduce((a, x) => a + x * x, 0), 1e12)).toBe(true);
+        expect(
+          close(
+            s.sumOfSquares,
+            xs.reduce((a, x) => a + x * x, 0),
+            1e12,
+          ),
+        ).toBe(true);
         expect(close(s.mean, n ? mean : NaN, 1)).toBe(true);
         expect(close(s.variance(), n ? m2 / n : NaN, 1e-3)).toBe(true);
         expect(s.min).toBe(n ? Math.min(...xs) : NaN);

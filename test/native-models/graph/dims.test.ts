@@ -1,7 +1,14 @@
 // Symbolic dimension algebra: canonical products, exact division, offsets and broadcasting.
 
 import { describe, expect, it } from 'vitest';
-import { broadcastShapes, dimAddConst, dimDivide, dimEquals, dimProduct, dimSum } from '../../../native-models/graph/dims.ts';
+import {
+  broadcastShapes,
+  dimAddConst,
+  dimDivide,
+  dimEquals,
+  dimProduct,
+  dimSum,
+} from '../../../native-models/graph/dims.ts';
 
 describe('dims', () => {
   it('multiplies and divides symbolically', () => {

@@ -44,8 +44,14 @@ describe('GraphBuilder shape inference', () => {
       outs.push(v);
       return v;
     };
-    const w = b.constant(Array.from({ length: 12 }, (_, i) => i / 10), [4, 3]);
-    const emb = b.constant(Array.from({ length: 40 }, (_, i) => i), [10, 4]);
+    const w = b.constant(
+      Array.from({ length: 12 }, (_, i) => i / 10),
+      [4, 3],
+    );
+    const emb = b.constant(
+      Array.from({ length: 40 }, (_, i) => i),
+      [10, 4],
+    );
     keep(b.add(x, b.constant([1, 2, 3, 4], [4])));
     keep(b.mul(b.unsqueeze(x, [1]), b.unsqueeze(x, [2]))); // [B, T, T, 4]
     keep(b.matmul(x, w)); // [B, T, 3]
@@ -81,18 +87,43 @@ describe('GraphBuilder shape inference', () => {
     keep(b.cumSum(x, 1, { exclusive: true }));
     keep(b.trilu(b.matmul(x, b.transpose(x, [0, 2, 1])), false));
     keep(b.shapeOf(x, 1));
-    keep(b.range(b.scalar(0, 'int64'), b.gather(b.shapeOf(x), b.constant([1], [], 'int64')), b.scalar(1, 'int64'), 'T'));
+    keep(
+      b.range(
+        b.scalar(0, 'int64'),
+        b.gather(b.shapeOf(x), b.constant([1], [], 'int64')),
+        b.scalar(1, 'int64'),
+        'T',
+      ),
+    );
     keep(b.oneHot(ids, 10, b.constant([0, 1], [2]), -1)); // [B, T, 10]
     keep(b.where(b.greater(x, b.scalar(0)), x, b.neg(x)));
     keep(b.cast(b.not(b.equal(ids, b.scalar(3, 'int64'))), 'float32'));
     keep(b.cast(b.less(ids, b.scalar(3, 'int64')), 'int32'));
-    for (const v of b.layerNormWithStats(x, b.constant([1, 1, 1, 1], [4]), b.constant([0, 0, 0, 0], [4]), 1e-5)) keep(v);
+    for (const v of b.layerNormWithStats(
+      x,
+      b.constant([1, 1, 1, 1], [4]),
+      b.constant([0, 0, 0, 0], [4]),
+      1e-5,
+    ))
+      keep(v);
     keep(b.gelu(x));
     keep(b.softmax(x, 1));
     keep(b.logSoftmax(x));
     keep(b.pow(b.abs(x), b.scalar(2)));
     keep(b.max(b.min(x, b.scalar(1)), b.scalar(-1)));
-    for (const f of ['sqrt', 'exp', 'log', 'erf', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'reciprocal', 'identity'] as const) {
+    for (const f of [
+      'sqrt',
+      'exp',
+      'log',
+      'erf',
+      'sin',
+      'cos',
+      'tanh',
+      'sigmoid',
+      'relu',
+      'reciprocal',
+      'identity',
+    ] as const) {
       keep(b[f](b.add(b.abs(x), b.scalar(1))));
     }
     keep(b.sub(b.div(x, b.scalar(2)), b.constantNode([1, 2, 3, 4], [4])));
@@ -102,12 +133,17 @@ describe('GraphBuilder shape inference', () => {
     const env = { B: 2, T: 5 };
     const xData = Float32Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.sin(i + 1) * 2);
     const idData = BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i % 10));
-    const res = await session.run({ x: new ort.Tensor('float32', xData, [2, 5, 4]), ids: new ort.Tensor('int64', idData, [2, 5]) });
+    const res = await session.run({
+      x: new ort.Tensor('float32', xData, [2, 5, 4]),
+      ids: new ort.Tensor('int64', idData, [2, 5]),
+    });
     outs.forEach((v, i) => {
       const got = res[`out${i}`];
       const unknown = v.shape.some((d) => typeof d === 'string' && d.startsWith('?'));
       expect(unknown, `out${i} ${v.shape}`).toBe(false);
-      expect(got.dims, `out${i} (${b.producer(v.name)?.op ?? 'value'}) ${JSON.stringify(v.shape)}`).toEqual(v.shape.map((d) => evalDim(d, env)));
+      expect(got.dims, `out${i} (${b.producer(v.name)?.op ?? 'value'}) ${JSON.stringify(v.shape)}`).toEqual(
+        v.shape.map((d) => evalDim(d, env)),
+      );
       expect(got.type === 'float32' ? 'float32' : got.type).toBe(v.dtype);
     });
   });
@@ -134,7 +170,9 @@ describe('GraphBuilder shape inference', () => {
       }
       return ((2 / Math.sqrt(Math.PI)) * acc * z) / (3 * n);
     };
-    (r.gelu.data as Float32Array).forEach((g, k) => expect(g).toBeCloseTo(0.5 * data[k] * (1 + erf(data[k] / Math.SQRT2)), 5));
+    (r.gelu.data as Float32Array).forEach((g, k) =>
+      expect(g).toBeCloseTo(0.5 * data[k] * (1 + erf(data[k] / Math.SQRT2)), 5),
+    );
     expect(Array.from(r.tril.data as Float32Array)).toEqual([0.5, 0, 0, 3, -0.25, 0, -2, 0, 4]);
     expect(Array.from(r.cumsum.data as Float32Array)).toEqual([0, 0.5, -0.5, 0, 3, 2.75, 0, -2, -2]);
     expect(Array.from(r.topv.data as Float32Array)).toEqual([-1, 0.5, -0.25, 1, -2, 0]);

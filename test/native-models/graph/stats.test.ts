@@ -33,11 +33,14 @@ beforeAll(async () => {
   const stats = new TapStats(b, mask);
   const x2 = b.reshape(x, [-1, F]); // [B*T, F]
   for (const red of REDUCTIONS) {
-    for (const { part, value } of stats.reduce(x2, 'tokens', red)) b.output(value, `tokens/${red.kind}/${part}`);
+    for (const { part, value } of stats.reduce(x2, 'tokens', red))
+      b.output(value, `tokens/${red.kind}/${part}`);
     for (const { part, value } of stats.reduce(h, 'heads', red)) b.output(value, `heads/${red.kind}/${part}`);
   }
   // Asking twice reuses the same subgraph.
-  expect(stats.reduce(x2, 'tokens', { kind: 'token_sumsq' })).toBe(stats.reduce(x2, 'tokens', { kind: 'token_sumsq' }));
+  expect(stats.reduce(x2, 'tokens', { kind: 'token_sumsq' })).toBe(
+    stats.reduce(x2, 'tokens', { kind: 'token_sumsq' }),
+  );
   outputShapes = Object.fromEntries(b.graph.outputs.map((o) => [o.name, o.shape]));
   session = await ort.InferenceSession.create(serializeModel(b.graph), { intraOpNumThreads: 1 });
 });
@@ -46,7 +49,8 @@ beforeAll(async () => {
 function brute(data: Float32Array, shape: number[], mask: Float32Array, T: number, tokenAxis: number) {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
   const last = shape[shape.length - 1];
-  const real = (i: number) => mask[Math.floor(i / strides[0]) * T + (Math.floor(i / strides[tokenAxis]) % shape[tokenAxis])] > 0;
+  const real = (i: number) =>
+    mask[Math.floor(i / strides[0]) * T + (Math.floor(i / strides[tokenAxis]) % shape[tokenAxis])] > 0;
   const rows = data.length / last;
   const sumsq: number[] = [];
   const sumabs: number[] = [];
@@ -88,7 +92,8 @@ function brute(data: Float32Array, shape: number[], mask: Float32Array, T: numbe
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
   expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++)
+    expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i])));
 }
 
 describe('TapStats reductions', () => {

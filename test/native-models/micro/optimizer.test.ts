@@ -1,11 +1,12 @@
 // AdamW against torch.optim.AdamW (fixture from test/fixtures/make_adamw_fixture.py: the weights
 // after each of eight updates and the final moment buffers, with decay on matrices only), the
-// decay rule by parameter rank, a two-step hand computation in double precision, and the
-// learning-rate schedule against its defining formula at the warm-up and decay landmarks.
+// decay rule by parameter rank, a two-step hand computation in double precision, and gradient
+// clipping against torch.nn.utils.clip_grad_norm_'s definition, and the learning-rate schedule
+// against its defining formula at the warm-up and decay landmarks.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AdamW, NEOX_ADAMW, decays, learningRate, warmupSteps } from '../../../native-models/micro/optimizer.ts';
+import { AdamW, NEOX_ADAMW, clipCoefficient, decays, globalGradNorm, learningRate, warmupSteps } from '../../../native-models/micro/optimizer.ts';
 import type { StateDict } from '../../../native-models/weights/types.ts';
 
 interface Trajectory {
@@ -89,6 +90,15 @@ describe('AdamW vs torch.optim.AdamW', () => {
       ob.update(b, new Map([['w', g.map((x) => x * 0.25)]]), 0.01);
     }
     expect(maxRelErr(a.get('w')!.data, b.get('w')!.data)).toBeLessThan(1e-7);
+  });
+});
+
+describe('gradient clipping', () => {
+  it('computes the global norm over every tensor and the clip factor of clip_grad_norm_', () => {
+    const grads = [Float32Array.from([3, 0]), Float32Array.from([0, 4]), Float32Array.from([12])];
+    expect(globalGradNorm(grads)).toBeCloseTo(13, 12);
+    expect(clipCoefficient(13, 1)).toBeCloseTo(1 / (13 + 1e-6), 15);
+    expect(clipCoefficient(0.5, 1)).toBe(1);
   });
 });
 

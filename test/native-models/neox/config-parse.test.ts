@@ -12,7 +12,9 @@ function fixture(name: string) {
   const dir = join(FIXTURES_DIR, name);
   return {
     config: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>,
-    shapes: (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { shapes: Record<string, number> }).shapes,
+    shapes: (
+      JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { shapes: Record<string, number> }
+    ).shapes,
   };
 }
 
@@ -36,19 +38,39 @@ describe('parseNeoxConfig', () => {
   }
 
   it('gives the same config for both spellings of the rotary keys', () => {
-    const base = { model_type: 'gpt_neox', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 };
+    const base = {
+      model_type: 'gpt_neox',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      vocab_size: 100,
+    };
     const hub = parseNeoxConfig({ ...base, rotary_pct: 0.5, rotary_emb_base: 500 });
-    const hf5 = parseNeoxConfig({ ...base, rope_parameters: { partial_rotary_factor: 0.5, rope_theta: 500, rope_type: 'default' } });
+    const hf5 = parseNeoxConfig({
+      ...base,
+      rope_parameters: { partial_rotary_factor: 0.5, rope_theta: 500, rope_type: 'default' },
+    });
     expect(hf5).toEqual(hub);
     expect(hub.rotaryPct).toBe(0.5);
     expect(hub.intermediateSize).toBe(256);
     // Defaults are Pythia's.
     const bare = parseNeoxConfig(base);
-    expect([bare.rotaryPct, bare.rotaryBase, bare.maxPositions, bare.useParallelResidual]).toEqual([0.25, 10000, 2048, true]);
+    expect([bare.rotaryPct, bare.rotaryBase, bare.maxPositions, bare.useParallelResidual]).toEqual([
+      0.25,
+      10000,
+      2048,
+      true,
+    ]);
   });
 
   it('refuses other architectures and unsupported settings by name', () => {
-    const base = { model_type: 'gpt_neox', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 };
+    const base = {
+      model_type: 'gpt_neox',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      vocab_size: 100,
+    };
     const refuse = (json: unknown, re: RegExp) => {
       let err: unknown;
       try {
@@ -60,7 +82,10 @@ describe('parseNeoxConfig', () => {
       expect((err as Error).message).toMatch(re);
     };
     refuse({ ...base, model_type: 'llama', architectures: ['LlamaForCausalLM'] }, /'llama'/);
-    refuse({ ...base, architectures: ['GPTNeoXForSequenceClassification'] }, /GPTNeoXForSequenceClassification/);
+    refuse(
+      { ...base, architectures: ['GPTNeoXForSequenceClassification'] },
+      /GPTNeoXForSequenceClassification/,
+    );
     refuse({ hidden_size: 64 }, /neither 'model_type' nor 'architectures'/);
     refuse({ ...base, hidden_act: 'relu' }, /'relu'/);
     refuse({ ...base, hidden_size: 66 }, /not divisible/);

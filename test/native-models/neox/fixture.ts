@@ -38,15 +38,31 @@ export async function loadFixture(name: string): Promise<Fixture> {
   const configJson = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const manifest = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Fixture['manifest'];
   const { dict: weights } = await loadStateDict(dir);
-  const expected = await withSource(fileSource(join(dir, 'expected.safetensors')), (src) => readSafetensors(src));
+  const expected = await withSource(fileSource(join(dir, 'expected.safetensors')), (src) =>
+    readSafetensors(src),
+  );
   const { B, T } = manifest.batch;
   const inputIds = BigInt64Array.from(manifest.batch.input_ids.flat(), (x) => BigInt(x));
   const attentionMask = Float32Array.from(manifest.batch.attention_mask.flat());
   const lossMask = new Float32Array(B * T);
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t + 1 < T; t++) lossMask[b * T + t] = attentionMask[b * T + t] * attentionMask[b * T + t + 1];
+    for (let t = 0; t + 1 < T; t++)
+      lossMask[b * T + t] = attentionMask[b * T + t] * attentionMask[b * T + t + 1];
   }
-  return { name, dir, config: parseNeoxConfig(configJson), configJson, weights, expected, manifest, B, T, inputIds, attentionMask, lossMask };
+  return {
+    name,
+    dir,
+    config: parseNeoxConfig(configJson),
+    configJson,
+    weights,
+    expected,
+    manifest,
+    B,
+    T,
+    inputIds,
+    attentionMask,
+    lossMask,
+  };
 }
 
 export function tensor(dict: StateDict, name: string): Tensor {

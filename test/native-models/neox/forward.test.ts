@@ -10,7 +10,7 @@ import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
 import type { TapSpec } from '../../../native-models/neox/forward.ts';
 import { GLOBAL_SITES, SITES } from '../../../native-models/neox/sites.ts';
 import type { Site } from '../../../native-models/neox/sites.ts';
-import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
+import { batchFeeds, createSession, float32Tensor } from '../../../native-models/runtime/session.ts';
 import { loadFixture, maxAbsDiffReal, tensor } from './fixture.ts';
 import type { Fixture } from './fixture.ts';
 
@@ -44,25 +44,72 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
     it('matches the logits within 1e-4 at real positions', () => {
       const ref = tensor(fx.expected, 'logits');
       expect(out.logits.dims).toEqual(ref.shape);
-      expect(maxAbsDiffReal(data(out, 'logits'), ref.data, ref.shape, fx.attentionMask, fx.T)).toBeLessThan(1e-4);
+      expect(maxAbsDiffReal(data(out, 'logits'), ref.data, ref.shape, fx.attentionMask, fx.T)).toBeLessThan(
+        1e-4,
+      );
     });
 
     it('matches every site at every layer (1e-4; attention probabilities 1e-5)', () => {
       let checked = 0;
       for (const site of SITES) {
         if (site === 'logits') continue;
-        const layers = GLOBAL_SITES.includes(site) ? [null] : Array.from({ length: fx.config.numLayers }, (_, l) => l);
+        const layers = GLOBAL_SITES.includes(site)
+          ? [null]
+          : Array.from({ length: fx.config.numLayers }, (_, l) => l);
         for (const l of layers) {
           const ref = tensor(fx.expected, l === null ? site : `${site}.${l}`);
           const got = out[`tap/${site}/${l ?? 'g'}/raw`];
           expect(got.dims, `${site}.${l}`).toEqual(ref.shape);
           const isHead = HEAD.includes(site);
-          const diff = maxAbsDiffReal(got.data as Float32Array, ref.data, ref.shape, fx.attentionMask, fx.T, 0, isHead ? 2 : 1);
+          const diff = maxAbsDiffReal(
+            got.data as Float32Array,
+            ref.data,
+            ref.shape,
+            fx.attentionMask,
+            fx.T,
+            0,
+            isHead ? 2 : 1,
+          );
           expect(diff, `${site}.${l}`).toBeLessThan(site === 'attn_pattern' ? 1e-5 : 1e-4);
           checked++;
         }
       }
       expect(checked).toBe(3 + 10 * fx.config.numLayers - 1);
+    });
+
+    it('serves every batch shape from one session: each sequence alone matches PyTorch', async () => {
+      const built = buildNeoxGraph(fx.config, fx.weights, { outputs: { logits: true } });
+      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
+      for (let b = 0; b < fx.B; b++) {
+        const len = fx.manifest.batch.lengths[b];
+        const ids = fx.inputIds.slice(b * fx.T, b * fx.T + len);
+        const res = await session.run(batchFeeds(1, len, ids, new Float32Array(len).fill(1)));
+        const ref = tensor(fx.expected, `logits_single.${b}`);
+        expect(res.logits.dims).toEqual(ref.shape);
+        const got = res.logits.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref.data[i]));
+        expect(worst).toBeLessThan(1e-4);
+      }
+      await session.release();
+    });
+
+    it("with weights: 'inputs' takes every parameter as a named input and gives the same logits", async () => {
+      const built = buildNeoxGraph(fx.config, new Map(), { weights: 'inputs', outputs: { logits: true } });
+      expect(built.paramInputs?.slice().sort()).toEqual([...fx.manifest.parameter_names].sort());
+      expect(built.graph.initializers.size).toBeLessThan(40); // only small constants
+      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
+      const feeds: Record<string, ort.Tensor> = batchFeeds(fx.B, fx.T, fx.inputIds, fx.attentionMask);
+      for (const name of built.paramInputs ?? []) {
+        const t = tensor(fx.weights, name);
+        feeds[name] = float32Tensor(t.data, t.shape);
+      }
+      const res = await session.run(feeds);
+      const ref = tensor(fx.expected, 'logits');
+      expect(
+        maxAbsDiffReal(res.logits.data as Float32Array, ref.data, ref.shape, fx.attentionMask, fx.T),
+      ).toBeLessThan(1e-4);
+      await session.release();
     });
 
     it('resid_pre + attn_out + mlp_out = resid_post', () => {
@@ -72,7 +119,8 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
         const mlp = data(out, `tap/mlp_out/${l}/raw`);
         const post = data(out, `tap/resid_post/${l}/raw`);
         let worst = 0;
-        for (let i = 0; i < post.length; i++) worst = Math.max(worst, Math.abs(pre[i] + attn[i] + mlp[i] - post[i]));
+        for (let i = 0; i < post.length; i++)
+          worst = Math.max(worst, Math.abs(pre[i] + attn[i] + mlp[i] - post[i]));
         expect(worst).toBeLessThan(1e-5 * Math.max(1, ...Array.from(post, Math.abs)));
       }
     });
@@ -100,7 +148,9 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
 
     it('taps leave the logits and loss bitwise identical', async () => {
       const plain = await runGraph(fx, []);
-      expect(Buffer.from(data(plain.out, 'logits').buffer).equals(Buffer.from(data(out, 'logits').buffer))).toBe(true);
+      expect(
+        Buffer.from(data(plain.out, 'logits').buffer).equals(Buffer.from(data(out, 'logits').buffer)),
+      ).toBe(true);
       expect(data(plain.out, 'loss_sum')[0]).toBe(data(out, 'loss_sum')[0]);
       const reductions: TapSpec['reductions'] = [
         { kind: 'token_sumsq' },
@@ -113,13 +163,20 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
         fx,
         SITES.map((site) => ({ site, reductions })),
       );
-      expect(Buffer.from(data(stats.out, 'logits').buffer).equals(Buffer.from(data(plain.out, 'logits').buffer))).toBe(true);
+      expect(
+        Buffer.from(data(stats.out, 'logits').buffer).equals(Buffer.from(data(plain.out, 'logits').buffer)),
+      ).toBe(true);
       expect(stats.built.outputs.length).toBeGreaterThan(100);
 
       // Every site's reductions equal a brute-force masked computation over its raw tap.
       const T = fx.T;
       for (const o of stats.built.outputs) {
-        if (o.reduction !== 'token_sumsq' && o.reduction !== 'token_absmax' && o.reduction !== 'feature_moments') continue;
+        if (
+          o.reduction !== 'token_sumsq' &&
+          o.reduction !== 'token_absmax' &&
+          o.reduction !== 'feature_moments'
+        )
+          continue;
         const raw = out[`tap/${o.site}/${o.layer ?? 'g'}/raw`];
         const dims = raw.dims as number[];
         const x = raw.data as Float32Array;
@@ -142,7 +199,9 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
             const f = head ? (Math.floor(row / T) % dims[1]) * last + (i % last) : i % last;
             ref[f] += x[i];
           }
-          ref.forEach((r, f) => expect(Math.abs(got[f] - r), `${o.name}[${f}]`).toBeLessThan(1e-4 * (1 + Math.abs(r))));
+          ref.forEach((r, f) =>
+            expect(Math.abs(got[f] - r), `${o.name}[${f}]`).toBeLessThan(1e-4 * (1 + Math.abs(r))),
+          );
           continue;
         }
         for (let row = 0; row < x.length / last; row++) {

@@ -17,13 +17,23 @@ describe('randomNeoxWeights', () => {
   });
 
   it('draws N(0, 0.02) weights, zero biases and unit LayerNorm scales, deterministically', () => {
-    const cfg = parseNeoxConfig({ model_type: 'gpt_neox', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 500 });
+    const cfg = parseNeoxConfig({
+      model_type: 'gpt_neox',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      vocab_size: 500,
+    });
     const a = randomNeoxWeights(cfg, 3);
     const b = randomNeoxWeights(cfg, 3);
     const c = randomNeoxWeights(cfg, 4);
     const emb = a.get('gpt_neox.embed_in.weight')!.data;
-    expect(Buffer.from(emb.buffer).equals(Buffer.from(b.get('gpt_neox.embed_in.weight')!.data.buffer))).toBe(true);
-    expect(Buffer.from(emb.buffer).equals(Buffer.from(c.get('gpt_neox.embed_in.weight')!.data.buffer))).toBe(false);
+    expect(Buffer.from(emb.buffer).equals(Buffer.from(b.get('gpt_neox.embed_in.weight')!.data.buffer))).toBe(
+      true,
+    );
+    expect(Buffer.from(emb.buffer).equals(Buffer.from(c.get('gpt_neox.embed_in.weight')!.data.buffer))).toBe(
+      false,
+    );
     // 32,000 draws: the sample std is within 2% of 0.02 and the mean within 5 standard errors of 0.
     const n = emb.length;
     const mean = emb.reduce((s, v) => s + v, 0) / n;

@@ -8,7 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../native-models/graph/ir.ts';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
-import { batchFeeds, createSession, float32Tensor, int64Tensor, modelSource, run } from '../../../native-models/runtime/index.ts';
+import {
+  batchFeeds,
+  createSession,
+  float32Tensor,
+  int64Tensor,
+  modelSource,
+  run,
+} from '../../../native-models/runtime/index.ts';
 import { loadFixture, tensor, maxAbsDiffReal } from '../neox/fixture.ts';
 
 const dirs: string[] = [];
@@ -49,7 +56,13 @@ describe('createSession', () => {
     const t = int64Tensor([1, 2, 3], [1, 3]);
     expect(t.type).toBe('int64');
     expect(Array.from(t.data as BigInt64Array)).toEqual([1n, 2n, 3n]);
-    const feeds = batchFeeds(1, 2, BigInt64Array.from([5n, 6n]), Float32Array.from([1, 0]), Float32Array.from([1, 0]));
+    const feeds = batchFeeds(
+      1,
+      2,
+      BigInt64Array.from([5n, 6n]),
+      Float32Array.from([1, 0]),
+      Float32Array.from([1, 0]),
+    );
     expect(Object.keys(feeds).sort()).toEqual(['attention_mask', 'input_ids', 'loss_mask']);
   });
 });

@@ -12,7 +12,10 @@ import { TOL, finiteDifferenceCheck } from './fd.ts';
 import type { FdInput } from './fd.ts';
 
 const f = (name: string, shape: (number | string)[], dims: number[]): FdInput => ({ name, shape, dims });
-const gelu = (approximate: 'none' | 'tanh') => (b: GraphBuilder, [x]: Value[]) => b.gelu(x, approximate);
+const gelu =
+  (approximate: 'none' | 'tanh') =>
+  (b: GraphBuilder, [x]: Value[]) =>
+    b.gelu(x, approximate);
 
 /** A [T, T] additive causal mask (0 on and below the diagonal, `fill` above). */
 function causal(b: GraphBuilder, t: number, fill: number, dtype: 'float32' | 'float64'): Value {
@@ -23,12 +26,20 @@ function causal(b: GraphBuilder, t: number, fill: number, dtype: 'float32' | 'fl
 
 describe('activation VJP rules match central differences', () => {
   it(`Gelu exact (float32: ORT CPU has no double Gelu/Erf; tol ${TOL.float32})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float32', inputs: [f('x', [3, 5], [3, 5])], build: gelu('none') });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float32',
+      inputs: [f('x', [3, 5], [3, 5])],
+      build: gelu('none'),
+    });
     expect(r.relErr).toBeLessThan(TOL.float32);
   });
 
   it(`Gelu tanh approximation (float32; tol ${TOL.float32})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float32', inputs: [f('x', [3, 5], [3, 5])], build: gelu('tanh') });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float32',
+      inputs: [f('x', [3, 5], [3, 5])],
+      build: gelu('tanh'),
+    });
     expect(r.relErr).toBeLessThan(TOL.float32);
   });
 
@@ -50,18 +61,27 @@ describe('activation VJP rules match central differences', () => {
       }
       return (2 / Math.sqrt(Math.PI)) * sum;
     };
-    const geluD = (v: number): number => 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+    const geluD = (v: number): number =>
+      0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
     const got = out.gx.data as Float32Array;
     xs.forEach((v, i) => expect(Math.abs(got[i] - geluD(v))).toBeLessThan(2e-6));
   });
 
   it(`Softmax over the last axis of [2,3,5] (float64, tol ${TOL.float64})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float64', inputs: [f('x', [2, 3, 5], [2, 3, 5])], build: (b, [x]) => b.softmax(x, -1) });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float64',
+      inputs: [f('x', [2, 3, 5], [2, 3, 5])],
+      build: (b, [x]) => b.softmax(x, -1),
+    });
     expect(r.relErr).toBeLessThan(TOL.float64);
   });
 
   it(`Softmax over axis 1 of [2,4,3] (float64, tol ${TOL.float64})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float64', inputs: [f('x', [2, 4, 3], [2, 4, 3])], build: (b, [x]) => b.softmax(x, 1) });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float64',
+      inputs: [f('x', [2, 4, 3], [2, 4, 3])],
+      build: (b, [x]) => b.softmax(x, 1),
+    });
     expect(r.relErr).toBeLessThan(TOL.float64);
   });
 
@@ -81,19 +101,28 @@ describe('activation VJP rules match central differences', () => {
         expect(r.relErr).toBeLessThan(TOL[dtype]);
         const g = r.analytic.get('s') as Float64Array;
         for (let n = 0; n < 2; n++) {
-          for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) expect(g[n * T * T + i * T + j] === 0).toBe(true);
+          for (let i = 0; i < T; i++)
+            for (let j = i + 1; j < T; j++) expect(g[n * T * T + i * T + j] === 0).toBe(true);
         }
       });
     }
   }
 
   it(`LogSoftmax over the last axis (float64, tol ${TOL.float64})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float64', inputs: [f('x', [3, 6], [3, 6])], build: (b, [x]) => b.logSoftmax(x, -1) });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float64',
+      inputs: [f('x', [3, 6], [3, 6])],
+      build: (b, [x]) => b.logSoftmax(x, -1),
+    });
     expect(r.relErr).toBeLessThan(TOL.float64);
   });
 
   it(`LogSoftmax over axis 0 (float64, tol ${TOL.float64})`, async () => {
-    const r = await finiteDifferenceCheck({ dtype: 'float64', inputs: [f('x', [4, 3], [4, 3])], build: (b, [x]) => b.logSoftmax(x, 0) });
+    const r = await finiteDifferenceCheck({
+      dtype: 'float64',
+      inputs: [f('x', [4, 3], [4, 3])],
+      build: (b, [x]) => b.logSoftmax(x, 0),
+    });
     expect(r.relErr).toBeLessThan(TOL.float64);
   });
 });

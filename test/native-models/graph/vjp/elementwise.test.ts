@@ -6,39 +6,83 @@ import type { GraphBuilder, Value } from '../../../../native-models/graph/ir.ts'
 import { TOL, finiteDifferenceCheck, normals, rng } from './fd.ts';
 import type { FdCase, FdInput } from './fd.ts';
 
-const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({ name, shape, dims, data });
+const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({
+  name,
+  shape,
+  dims,
+  data,
+});
 /** Values in [lo, lo + 1) ∪ (-lo - 1, -lo], away from 0 (kinks, poles). */
 const awayFromZero = (n: number, seed: number, lo = 0.5): number[] => {
   const r = rng(seed);
   return Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1) * (lo + r()));
 };
-const positive = (n: number, seed: number): number[] => Array.from(normals(n, rng(seed)), (v) => 0.5 + Math.abs(v));
-const unary = (op: string) => (b: GraphBuilder, [x]: Value[]) => b.node(op, [x], [{ dtype: x.dtype, shape: x.shape }])[0];
+const positive = (n: number, seed: number): number[] =>
+  Array.from(normals(n, rng(seed)), (v) => 0.5 + Math.abs(v));
+const unary =
+  (op: string) =>
+  (b: GraphBuilder, [x]: Value[]) =>
+    b.node(op, [x], [{ dtype: x.dtype, shape: x.shape }])[0];
 
 interface Case extends FdCase {
   label: string;
 }
 
 const cases: Case[] = [
-  { label: 'Add, static broadcast [2,3,4] + [3,1]', dtype: 'float64', inputs: [f('a', [2, 3, 4], [2, 3, 4]), f('b', [3, 1], [3, 1])], build: (b, [x, y]) => b.add(x, y) },
+  {
+    label: 'Add, static broadcast [2,3,4] + [3,1]',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3, 4], [2, 3, 4]), f('b', [3, 1], [3, 1])],
+    build: (b, [x, y]) => b.add(x, y),
+  },
   {
     label: 'Add, symbolic broadcast [B,T,4] + [S,4] (axes found at run time)',
     dtype: 'float64',
     inputs: [f('a', ['B', 'T', 4], [2, 3, 4]), f('b', ['S', 4], [1, 4])],
     build: (b, [x, y]) => b.add(x, y),
   },
-  { label: 'Add, same value twice (fan-in)', dtype: 'float64', inputs: [f('a', [3, 2], [3, 2])], build: (b, [x]) => b.add(x, x) },
-  { label: 'Sub, broadcast [4] - [2,4]', dtype: 'float64', inputs: [f('a', [4], [4]), f('b', [2, 4], [2, 4])], build: (b, [x, y]) => b.sub(x, y) },
-  { label: 'Mul, broadcast [B,1,3] * [2,3]', dtype: 'float64', inputs: [f('a', ['B', 1, 3], [2, 1, 3]), f('b', [2, 3], [2, 3])], build: (b, [x, y]) => b.mul(x, y) },
-  { label: 'Mul by a constant mask', dtype: 'float64', inputs: [f('a', [2, 3], [2, 3])], build: (b, [x]) => b.mul(x, b.constant([1, 0, 1, 1, 1, 0], [2, 3], 'float64')) },
+  {
+    label: 'Add, same value twice (fan-in)',
+    dtype: 'float64',
+    inputs: [f('a', [3, 2], [3, 2])],
+    build: (b, [x]) => b.add(x, x),
+  },
+  {
+    label: 'Sub, broadcast [4] - [2,4]',
+    dtype: 'float64',
+    inputs: [f('a', [4], [4]), f('b', [2, 4], [2, 4])],
+    build: (b, [x, y]) => b.sub(x, y),
+  },
+  {
+    label: 'Mul, broadcast [B,1,3] * [2,3]',
+    dtype: 'float64',
+    inputs: [f('a', ['B', 1, 3], [2, 1, 3]), f('b', [2, 3], [2, 3])],
+    build: (b, [x, y]) => b.mul(x, y),
+  },
+  {
+    label: 'Mul by a constant mask',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3], [2, 3])],
+    build: (b, [x]) => b.mul(x, b.constant([1, 0, 1, 1, 1, 0], [2, 3], 'float64')),
+  },
   {
     label: 'Div, broadcast [2,3] / [3]',
     dtype: 'float64',
     inputs: [f('a', [2, 3], [2, 3]), f('b', [3], [3], awayFromZero(3, 4, 0.7))],
     build: (b, [x, y]) => b.div(x, y),
   },
-  { label: 'Pow, constant exponent 3', dtype: 'float64', inputs: [f('a', [2, 3], [2, 3])], build: (b, [x]) => b.pow(x, b.scalar(3, 'float64')) },
-  { label: 'Pow, constant exponent 2', dtype: 'float64', inputs: [f('a', [5], [5])], build: (b, [x]) => b.pow(x, b.scalar(2, 'float64')) },
+  {
+    label: 'Pow, constant exponent 3',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3], [2, 3])],
+    build: (b, [x]) => b.pow(x, b.scalar(3, 'float64')),
+  },
+  {
+    label: 'Pow, constant exponent 2',
+    dtype: 'float64',
+    inputs: [f('a', [5], [5])],
+    build: (b, [x]) => b.pow(x, b.scalar(2, 'float64')),
+  },
   {
     label: 'Pow, base and exponent both differentiated',
     dtype: 'float64',
@@ -46,17 +90,47 @@ const cases: Case[] = [
     build: (b, [x, e]) => b.pow(x, e),
   },
   { label: 'Neg', dtype: 'float64', inputs: [f('a', [4], [4])], build: (b, [x]) => b.neg(x) },
-  { label: 'Sqrt', dtype: 'float64', inputs: [f('a', [2, 3], [2, 3], positive(6, 2))], build: (b, [x]) => b.sqrt(x) },
+  {
+    label: 'Sqrt',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3], [2, 3], positive(6, 2))],
+    build: (b, [x]) => b.sqrt(x),
+  },
   { label: 'Exp', dtype: 'float64', inputs: [f('a', [2, 3], [2, 3])], build: (b, [x]) => b.exp(x) },
-  { label: 'Log', dtype: 'float64', inputs: [f('a', [2, 3], [2, 3], positive(6, 3))], build: (b, [x]) => b.log(x) },
-  { label: 'Abs', dtype: 'float64', inputs: [f('a', [2, 4], [2, 4], awayFromZero(8, 5))], build: (b, [x]) => b.abs(x) },
-  { label: 'Reciprocal', dtype: 'float64', inputs: [f('a', [5], [5], awayFromZero(5, 6))], build: (b, [x]) => b.reciprocal(x) },
+  {
+    label: 'Log',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3], [2, 3], positive(6, 3))],
+    build: (b, [x]) => b.log(x),
+  },
+  {
+    label: 'Abs',
+    dtype: 'float64',
+    inputs: [f('a', [2, 4], [2, 4], awayFromZero(8, 5))],
+    build: (b, [x]) => b.abs(x),
+  },
+  {
+    label: 'Reciprocal',
+    dtype: 'float64',
+    inputs: [f('a', [5], [5], awayFromZero(5, 6))],
+    build: (b, [x]) => b.reciprocal(x),
+  },
   { label: 'Tanh', dtype: 'float64', inputs: [f('a', [6], [6])], build: (b, [x]) => b.tanh(x) },
   { label: 'Sigmoid', dtype: 'float64', inputs: [f('a', [6], [6])], build: (b, [x]) => b.sigmoid(x) },
-  { label: 'Relu', dtype: 'float64', inputs: [f('a', [8], [8], awayFromZero(8, 7))], build: (b, [x]) => b.relu(x) },
+  {
+    label: 'Relu',
+    dtype: 'float64',
+    inputs: [f('a', [8], [8], awayFromZero(8, 7))],
+    build: (b, [x]) => b.relu(x),
+  },
   { label: 'Sin', dtype: 'float64', inputs: [f('a', [6], [6])], build: (b, [x]) => b.sin(x) },
   { label: 'Cos', dtype: 'float64', inputs: [f('a', [6], [6])], build: (b, [x]) => b.cos(x) },
-  { label: 'Erf (float32: ORT CPU has no double Erf)', dtype: 'float32', inputs: [f('a', [2, 5], [2, 5])], build: unary('Erf') },
+  {
+    label: 'Erf (float32: ORT CPU has no double Erf)',
+    dtype: 'float32',
+    inputs: [f('a', [2, 5], [2, 5])],
+    build: unary('Erf'),
+  },
   {
     label: 'Max with a constant',
     dtype: 'float64',

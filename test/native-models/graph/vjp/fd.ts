@@ -72,7 +72,8 @@ export function normals(n: number, rand: () => number): number[] {
 const size = (dims: number[]): number => dims.reduce((p, d) => p * d, 1);
 
 function tensorOf(inp: FdInput, data: number[]): ort.Tensor {
-  if (inp.kind === 'int64') return new ort.Tensor('int64', BigInt64Array.from(data.map((v) => BigInt(v))), inp.dims);
+  if (inp.kind === 'int64')
+    return new ort.Tensor('int64', BigInt64Array.from(data.map((v) => BigInt(v))), inp.dims);
   if (inp.kind === 'bool') return new ort.Tensor('bool', Uint8Array.from(data), inp.dims);
   return new ort.Tensor('float64', Float64Array.from(data), inp.dims);
 }
@@ -80,10 +81,14 @@ function tensorOf(inp: FdInput, data: number[]): ort.Tensor {
 /** Build the forward: inputs (float64 at the boundary), the op(s), float64 outputs. */
 function forward(c: FdCase): { b: GraphBuilder; xs: Value[]; outs: Value[] } {
   const b = new GraphBuilder('fd');
-  const xs = c.inputs.map((inp) => b.input(inp.name, inp.kind === 'int64' ? 'int64' : inp.kind === 'bool' ? 'bool' : 'float64', inp.shape));
+  const xs = c.inputs.map((inp) =>
+    b.input(inp.name, inp.kind === 'int64' ? 'int64' : inp.kind === 'bool' ? 'bool' : 'float64', inp.shape),
+  );
   const opIn = xs.map((x) => (x.dtype === 'float64' && c.dtype === 'float32' ? b.cast(x, 'float32') : x));
   const built = c.build(b, opIn);
-  const outs = (Array.isArray(built) ? built : [built]).filter((v) => v.dtype === 'float32' || v.dtype === 'float64');
+  const outs = (Array.isArray(built) ? built : [built]).filter(
+    (v) => v.dtype === 'float32' || v.dtype === 'float64',
+  );
   return { b, xs, outs: outs.map((o) => (o.dtype === 'float32' ? b.cast(o, 'float64') : o)) };
 }
 
@@ -93,12 +98,17 @@ export async function finiteDifferenceCheck(c: FdCase): Promise<FdResult> {
   for (const inp of c.inputs) {
     let d = inp.data ?? normals(size(inp.dims), rand);
     if (c.dtype === 'float32' && (inp.kind ?? 'float') === 'float') d = d.map(Math.fround);
-    if (d.length !== size(inp.dims)) throw new Error(`input ${inp.name}: ${d.length} values for dims [${inp.dims}]`);
+    if (d.length !== size(inp.dims))
+      throw new Error(`input ${inp.name}: ${d.length} values for dims [${inp.dims}]`);
     data.set(inp.name, d);
   }
   const feeds = (over?: { name: string; values: number[] }): Record<string, ort.Tensor> => {
     const f: Record<string, ort.Tensor> = {};
-    for (const inp of c.inputs) f[inp.name] = tensorOf(inp, over && over.name === inp.name ? over.values : (data.get(inp.name) as number[]));
+    for (const inp of c.inputs)
+      f[inp.name] = tensorOf(
+        inp,
+        over && over.name === inp.name ? over.values : (data.get(inp.name) as number[]),
+      );
     return f;
   };
 
@@ -128,7 +138,8 @@ export async function finiteDifferenceCheck(c: FdCase): Promise<FdResult> {
   outDims.forEach((dims, k) => {
     rWeights[`r_${k}`] = new ort.Tensor('float64', Float64Array.from(normals(size(dims), rand)), dims);
   });
-  const run = async (over?: { name: string; values: number[] }) => session.run({ ...feeds(over), ...rWeights });
+  const run = async (over?: { name: string; values: number[] }) =>
+    session.run({ ...feeds(over), ...rWeights });
   const base = await run();
 
   const h = c.dtype === 'float64' ? 1e-5 : 2 ** -7;
@@ -138,7 +149,8 @@ export async function finiteDifferenceCheck(c: FdCase): Promise<FdResult> {
   for (const inp of wrtInputs) {
     const g = base[`__fd_grad_${inp.name}`];
     const dims = g.dims.map(Number);
-    if (dims.join(',') !== inp.dims.join(',')) throw new Error(`grad of ${inp.name} has dims [${dims}], input [${inp.dims}]`);
+    if (dims.join(',') !== inp.dims.join(','))
+      throw new Error(`grad of ${inp.name} has dims [${dims}], input [${inp.dims}]`);
     const an = Float64Array.from(g.data as Float64Array);
     analytic.set(inp.name, an);
     if (!an.every(Number.isFinite)) finite = false;

@@ -7,8 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { TOL, finiteDifferenceCheck } from './fd.ts';
 import type { FdCase, FdInput } from './fd.ts';
 
-const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({ name, shape, dims, data });
-const ids = (name: string, shape: (number | string)[], dims: number[], data: number[]): FdInput => ({ name, shape, dims, kind: 'int64', data });
+const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({
+  name,
+  shape,
+  dims,
+  data,
+});
+const ids = (name: string, shape: (number | string)[], dims: number[], data: number[]): FdInput => ({
+  name,
+  shape,
+  dims,
+  kind: 'int64',
+  data,
+});
 
 interface Case extends FdCase {
   label: string;
@@ -54,17 +65,37 @@ const cases: Case[] = [
   {
     label: 'cross-entropy: LogSoftmax -> GatherElements -> masked sum',
     dtype: 'float64',
-    inputs: [f('z', ['N', 6], [4, 6]), ids('t', ['N', 1], [4, 1], [5, 0, 2, 2]), { name: 'm', shape: ['N'], dims: [4], data: [1, 1, 0, 1], wrt: false }],
+    inputs: [
+      f('z', ['N', 6], [4, 6]),
+      ids('t', ['N', 1], [4, 1], [5, 0, 2, 2]),
+      { name: 'm', shape: ['N'], dims: [4], data: [1, 1, 0, 1], wrt: false },
+    ],
     build: (b, [z, t, m]) => {
       const nll = b.neg(b.reshape(b.gatherElements(b.logSoftmax(z, -1), t, 1), [-1])); // [N]
       return b.reduceSum(b.mul(nll, m), undefined, false);
     },
   },
   {
+    label: 'LogSoftmax read by GatherElements and by a dense term (no scatter shortcut)',
+    dtype: 'float64',
+    inputs: [f('z', [3, 5], [3, 5]), ids('t', [3, 1], [3, 1], [4, 0, 4])],
+    build: (b, [z, t]) => {
+      const lp = b.logSoftmax(z, -1);
+      return [b.gatherElements(lp, t, 1), b.mul(lp, lp)];
+    },
+  },
+  {
+    label: 'LogSoftmax over axis 0 picked by GatherElements along axis 1 (no shortcut)',
+    dtype: 'float64',
+    inputs: [f('z', [3, 4], [3, 4]), ids('t', [3, 2], [3, 2], [1, 3, 0, 0, 2, 1])],
+    build: (b, [z, t]) => b.gatherElements(b.logSoftmax(z, 0), t, 1),
+  },
+  {
     label: 'cross-entropy as forward.ts writes it: ReduceLogSumExp - GatherElements',
     dtype: 'float64',
     inputs: [f('z', ['N', 5], [3, 5]), ids('t', ['N', 1], [3, 1], [4, 0, 2])],
-    build: (b, [z, t]) => b.sub(b.reduceLogSumExp(z, [-1], false), b.reshape(b.gatherElements(z, t, 1), [-1])),
+    build: (b, [z, t]) =>
+      b.sub(b.reduceLogSumExp(z, [-1], false), b.reshape(b.gatherElements(z, t, 1), [-1])),
   },
 ];
 

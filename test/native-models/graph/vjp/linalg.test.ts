@@ -13,7 +13,12 @@ interface Case extends FdCase {
 }
 
 const cases: Case[] = [
-  { label: 'MatMul 2-D [3,4] @ [4,2]', dtype: 'float64', inputs: [f('a', [3, 4], [3, 4]), f('b', [4, 2], [4, 2])], build: (b, [x, y]) => b.matmul(x, y) },
+  {
+    label: 'MatMul 2-D [3,4] @ [4,2]',
+    dtype: 'float64',
+    inputs: [f('a', [3, 4], [3, 4]), f('b', [4, 2], [4, 2])],
+    build: (b, [x, y]) => b.matmul(x, y),
+  },
   {
     label: 'MatMul batched with broadcast batch [2,1,3,4] @ [5,4,2]',
     dtype: 'float64',
@@ -32,9 +37,24 @@ const cases: Case[] = [
     inputs: [f('q', ['B', 2, 'T', 3], [2, 2, 3, 3]), f('k', ['B', 2, 3, 'T'], [2, 2, 3, 3])],
     build: (b, [q, k]) => b.matmul(q, k),
   },
-  { label: 'MatMul vector @ matrix [4] @ [4,3]', dtype: 'float64', inputs: [f('a', [4], [4]), f('b', [4, 3], [4, 3])], build: (b, [x, y]) => b.matmul(x, y) },
-  { label: 'MatMul batched matrix @ vector [2,3,4] @ [4]', dtype: 'float64', inputs: [f('a', [2, 3, 4], [2, 3, 4]), f('b', [4], [4])], build: (b, [x, y]) => b.matmul(x, y) },
-  { label: 'MatMul vector @ vector [5] @ [5]', dtype: 'float64', inputs: [f('a', [5], [5]), f('b', [5], [5])], build: (b, [x, y]) => b.matmul(x, y) },
+  {
+    label: 'MatMul vector @ matrix [4] @ [4,3]',
+    dtype: 'float64',
+    inputs: [f('a', [4], [4]), f('b', [4, 3], [4, 3])],
+    build: (b, [x, y]) => b.matmul(x, y),
+  },
+  {
+    label: 'MatMul batched matrix @ vector [2,3,4] @ [4]',
+    dtype: 'float64',
+    inputs: [f('a', [2, 3, 4], [2, 3, 4]), f('b', [4], [4])],
+    build: (b, [x, y]) => b.matmul(x, y),
+  },
+  {
+    label: 'MatMul vector @ vector [5] @ [5]',
+    dtype: 'float64',
+    inputs: [f('a', [5], [5]), f('b', [5], [5])],
+    build: (b, [x, y]) => b.matmul(x, y),
+  },
 ];
 
 for (const transA of [false, true]) {
@@ -42,7 +62,11 @@ for (const transA of [false, true]) {
     cases.push({
       label: `Gemm transA=${transA} transB=${transB} alpha=0.7 beta=1.3, C [N] broadcast`,
       dtype: 'float64',
-      inputs: [f('a', transA ? [4, 3] : [3, 4], transA ? [4, 3] : [3, 4]), f('b', transB ? [2, 4] : [4, 2], transB ? [2, 4] : [4, 2]), f('c', [2], [2])],
+      inputs: [
+        f('a', transA ? [4, 3] : [3, 4], transA ? [4, 3] : [3, 4]),
+        f('b', transB ? [2, 4] : [4, 2], transB ? [2, 4] : [4, 2]),
+        f('c', [2], [2]),
+      ],
       build: (b, [x, y, c]) => b.gemm(x, y, c, { transA, transB, alpha: 0.7, beta: 1.3 }),
     });
   }

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { TOL, finiteDifferenceCheck } from './fd.ts';
 import type { FdCase, FdInput } from './fd.ts';
 
-const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({ name, shape, dims, data });
+const f = (name: string, shape: (number | string)[], dims: number[], data?: number[]): FdInput => ({
+  name,
+  shape,
+  dims,
+  data,
+});
 
 interface Case extends FdCase {
   label: string;

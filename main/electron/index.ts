@@ -1,0 +1,80 @@
+// The Electron shell's entry (the only code that imports electron, DESIGN.md "Processes"): one
+// instance, the app:// scheme, the engine in a utilityProcess, the IPC handlers, the locked-down
+// window and the menu; project files arrive from the command line, a second instance, or macOS
+// 'open-file' (file association), and are opened through the engine.
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, Menu, type WebContents } from 'electron';
+import type { RecentProject, Result } from '../../preload/api.ts';
+import type { EngineClient } from '../engine/calls.ts';
+import { startEngineProcess } from './engine-process.ts';
+import { allowedOrigins, APP_ORIGIN } from './guard.ts';
+import { registerIpc } from './ipc.ts';
+import { buildMenu, sendCommand } from './menu.ts';
+import { registerAppScheme, serveRenderer } from './protocol.ts';
+import { projectPathsFromArgv } from './security.ts';
+import { createMainWindow, denyPermissions, lockDown } from './window.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const devUrl = process.env.ELECTRON_RENDERER_URL;
+const startUrl = devUrl ?? `${APP_ORIGIN}/index.html`;
+const windows = new Set<number>();
+let engine: EngineClient | null = null;
+const pending: string[] = projectPathsFromArgv(process.argv.slice(1));
+
+if (!app.requestSingleInstanceLock()) app.quit();
+registerAppScheme();
+
+async function openProject(path: string): Promise<void> {
+  if (!engine) return void pending.push(path);
+  const r = await engine.call('openProject', { path });
+  if (!r.ok) {
+    // The UI shows engine errors as notices; a failed open from outside surfaces as a command.
+    sendCommand('open-project');
+  }
+  await refreshMenu();
+}
+
+async function refreshMenu(): Promise<void> {
+  if (!engine) return;
+  const r = (await engine.call('recentProjects', {})) as Result<RecentProject[]>;
+  const recent = r.ok ? r.value : [];
+  Menu.setApplicationMenu(
+    buildMenu(recent, { command: sendCommand, openRecent: (p) => void openProject(p) }),
+  );
+}
+
+app.on('open-file', (event, path) => {
+  event.preventDefault();
+  void openProject(path);
+});
+
+app.on('second-instance', (_event, argv) => {
+  for (const p of projectPathsFromArgv(argv)) void openProject(p);
+});
+
+app.on('web-contents-created', (_event, contents: WebContents) =>
+  lockDown(contents, devUrl ?? `${APP_ORIGIN}/`),
+);
+
+app.on('window-all-closed', () => app.quit());
+
+app.on('will-quit', () => {
+  void engine?.close();
+});
+
+void app.whenReady().then(async () => {
+  denyPermissions();
+  serveRenderer(join(here, '..', 'renderer'));
+  engine = await startEngineProcess(join(here, 'engine.js'), { host: 'electron', dialogs: true });
+  registerIpc(engine, windows, allowedOrigins(devUrl));
+  engine.onEvent((e) => {
+    if (e.type === 'project') void refreshMenu();
+  });
+  await refreshMenu();
+  const win = createMainWindow(join(here, '..', 'preload', 'index.cjs'), startUrl);
+  windows.add(win.webContents.id);
+  win.on('closed', () => windows.delete(win.webContents.id));
+  for (const p of pending.splice(0)) await openProject(p);
+});

@@ -1,0 +1,249 @@
+// The offline micro suite: Pythia in miniature (Biderman et al. 2023, "Pythia"), trained by the app
+// itself on the generated corpus so that every analysis runs with no network. This file is its
+// catalogue: the sizes as GPT-NeoX configs (Pythia's architecture scaled down: parallel residual,
+// rotary on 25% of each head, untied embeddings, d_mlp = 4d, exact GELU, LayerNorm eps 1e-5), the
+// training recipe (Pythia's, scaled: Adam betas 0.9/0.95, eps 1e-8, 1% warm-up, cosine decay to 10%,
+// weight decay 0.1, gradient clipping 1.0, every size on the same data in the same order), the
+// cache location and the checkpoint directory layout
+// `<cache>/micro/<name>/step<N>/{config.json, model.safetensors, tokenizer.json}`.
+//
+// Time budget (the reason for the sizes and the 1024 x 8 x 128 recipe): the offline demo trains
+// all three sizes from a cold cache on 2 CPU cores in well under 5 minutes. Training costs about
+// 6N FLOPs per token plus attention (12 T d per layer, forward and backward); with the recipe's
+// 1,048,576 tokens per model that is ~1.3 TFLOP (micro-s), ~4 TFLOP (micro-m) and ~10 TFLOP
+// (micro-l), ~15 TFLOP in all (microTrainingFlops). Small-matrix training on 2 cores runs at a few
+// tens of GFLOP/s, so the three sizes take minutes, not seconds; larger widths (192) would not fit.
+// Heads are 32 wide as in pythia-14m, so rotary (25%) gets 8 dimensions per head. config.json
+// (hub Pythia keys) and the rest of a checkpoint directory are written by checkpoint.ts; the
+// optimiser and learning-rate schedule live in optimizer.ts, the training loop in train.ts.
+
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { AtlasError } from '../../main/errors.ts';
+import { findSuiteModel, neoxNonEmbeddingParams, registerSuite } from '../hub/catalogue.ts';
+import type { SuiteModel } from '../hub/catalogue.ts';
+import type { NeoxConfig } from '../neox/config.ts';
+import { CHECKPOINT_FILES } from './checkpoint.ts';
+import { NEOX_ADAMW } from './optimizer.ts';
+import type { AdamWOptions } from './optimizer.ts';
+import { MICRO_CHECKPOINT_INTERVAL, MICRO_FINAL_STEP, microCheckpointSteps } from './schedule.ts';
+import type { TrainRecipe } from './train.ts';
+
+/** One size of the micro suite. */
+export interface MicroSize {
+  /** `micro-s`, `micro-m`, `micro-l`. */
+  name: string;
+  /** Size label within the family (`s`, `m`, `l`). */
+  size: string;
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  /** Peak learning rate (smaller models take a larger one, as in Pythia's table). */
+  lr: number;
+  /** Seed of the weight initialisation (the data order is shared by every size). */
+  initSeed: number;
+}
+
+/** The sizes, smallest first. micro-l has pythia-14m's shape (6 layers, d 128, 4 heads). */
+export const MICRO_SIZES: readonly MicroSize[] = Object.freeze([
+  { name: 'micro-s', size: 's', numLayers: 2, hiddenSize: 64, numHeads: 2, lr: 4e-3, initSeed: 101 },
+  { name: 'micro-m', size: 'm', numLayers: 4, hiddenSize: 96, numHeads: 3, lr: 3e-3, initSeed: 102 },
+  { name: 'micro-l', size: 'l', numLayers: 6, hiddenSize: 128, numHeads: 4, lr: 2e-3, initSeed: 103 },
+]);
+
+/** Tokenizer ids (= embedding rows; 1024 is already a multiple of 128, as Pythia pads 50277 to 50304). */
+export const MICRO_VOCAB_SIZE = 1024;
+/** Training sequence length and context (max_position_embeddings). */
+export const MICRO_CONTEXT = 128;
+
+/** Everything needed to rebuild the suite bit for bit, apart from the training code itself. */
+export interface MicroRecipe {
+  /** Corpus generation (corpus.ts). */
+  corpus: { seed: number; nDocs: number; heldOutFraction: number };
+  /** BPE training on the train split (bpe.ts). */
+  tokenizer: { vocabSize: number; digitPairs: boolean };
+  /** The data order shared by every size (data-order.ts). */
+  data: { seed: number; seqLen: number; batchSize: number };
+  /** AdamW as GPT-NeoX configures it for Pythia (betas 0.9 / 0.95, eps 1e-8, weight decay 0.1). */
+  optimizer: Readonly<AdamWOptions>;
+  /** Optimiser updates (the final checkpoint step). */
+  steps: number;
+  /** Linear warm-up share of the steps, then cosine decay to minLrRatio x the peak. */
+  warmupFraction: number;
+  minLrRatio: number;
+  /** Global gradient-norm clip, as Pythia. */
+  gradClip: number;
+  /** Checkpoint spacing after step 512 (schedule.ts). */
+  checkpointInterval: number;
+}
+
+/** The recipe every micro checkpoint is trained with. */
+export const MICRO_RECIPE: Readonly<MicroRecipe> = Object.freeze({
+  corpus: Object.freeze({ seed: 20260101, nDocs: 12000, heldOutFraction: 0.05 }),
+  tokenizer: Object.freeze({ vocabSize: MICRO_VOCAB_SIZE, digitPairs: true }),
+  data: Object.freeze({ seed: 20260102, seqLen: MICRO_CONTEXT, batchSize: 8 }),
+  optimizer: NEOX_ADAMW,
+  steps: MICRO_FINAL_STEP,
+  warmupFraction: 0.01,
+  minLrRatio: 0.1,
+  gradClip: 1.0,
+  checkpointInterval: MICRO_CHECKPOINT_INTERVAL,
+});
+
+/** The size record of `name`, or an AtlasError listing the micro sizes. */
+export function microSize(name: string): MicroSize {
+  const key = name.trim().toLowerCase();
+  const s = MICRO_SIZES.find((m) => m.name === key);
+  if (s === undefined) {
+    throw new AtlasError(
+      `Unknown micro model "${name}"; the micro suite has ${MICRO_SIZES.map((m) => m.name).join(', ')}.`,
+    );
+  }
+  return s;
+}
+
+/** True for `micro-s`, `micro-m`, `micro-l` (any case). */
+export function isMicroModelName(name: string): boolean {
+  return MICRO_SIZES.some((m) => m.name === name.trim().toLowerCase());
+}
+
+/** The GPT-NeoX config of a micro size. */
+export function microNeoxConfig(name: string): NeoxConfig {
+  const s = microSize(name);
+  return {
+    numLayers: s.numLayers,
+    hiddenSize: s.hiddenSize,
+    numHeads: s.numHeads,
+    intermediateSize: 4 * s.hiddenSize,
+    vocabSize: MICRO_VOCAB_SIZE,
+    rotaryPct: 0.25,
+    rotaryBase: 10000,
+    layerNormEps: 1e-5,
+    useParallelResidual: true,
+    maxPositions: MICRO_CONTEXT,
+    hiddenAct: 'gelu',
+    attentionBias: true,
+  };
+}
+
+/**
+ * Approximate training FLOPs of one size under `recipe`: per token 6 x (non-embedding parameters +
+ * the unembedding, d x vocab) for the forward and backward matrix products, plus 12 T d per layer for
+ * the attention scores and mixing; times steps x batch x seqLen tokens.
+ */
+export function microTrainingFlops(name: string, recipe: MicroRecipe = MICRO_RECIPE): number {
+  const c = microNeoxConfig(name);
+  const perToken =
+    6 * (neoxNonEmbeddingParams(c.numLayers, c.hiddenSize) + c.hiddenSize * c.vocabSize) +
+    12 * recipe.data.seqLen * c.hiddenSize * c.numLayers;
+  return perToken * recipe.steps * recipe.data.batchSize * recipe.data.seqLen;
+}
+
+/** The checkpoint steps under `recipe` (0, 1, 2, 4, ..., 512, then every interval to the final step). */
+export function microSteps(recipe: MicroRecipe = MICRO_RECIPE): number[] {
+  return microCheckpointSteps(recipe.steps, recipe.checkpointInterval);
+}
+
+/** The trainer's recipe (train.ts) for one size: the shared schedule with the size's peak learning rate. */
+export function microTrainRecipe(name: string, recipe: MicroRecipe = MICRO_RECIPE): TrainRecipe {
+  return {
+    steps: recipe.steps,
+    peakLr: microSize(name).lr,
+    warmupFraction: recipe.warmupFraction,
+    minLrRatio: recipe.minLrRatio,
+    gradClip: recipe.gradClip,
+  };
+}
+
+/** The catalogue rows of the micro suite (family `micro`, no hub repository). */
+export function microSuiteModels(): SuiteModel[] {
+  return MICRO_SIZES.map((s) => {
+    const config = microNeoxConfig(s.name);
+    const nonEmbeddingParams = neoxNonEmbeddingParams(s.numLayers, s.hiddenSize);
+    return {
+      name: s.name,
+      repo: null,
+      family: 'micro',
+      size: s.size,
+      deduped: false,
+      config,
+      steps: microSteps(),
+      nonEmbeddingParams,
+      totalParams: nonEmbeddingParams + 2 * MICRO_VOCAB_SIZE * s.hiddenSize,
+      note: 'Offline micro suite, trained on this machine from the generated corpus.',
+    };
+  });
+}
+
+/** Adds the micro suite to the model catalogue once (later calls do nothing). */
+export function registerMicroSuite(): void {
+  if (findSuiteModel(MICRO_SIZES[0].name) === undefined) registerSuite(microSuiteModels());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache layout
+
+/**
+ * The app's cache directory: $PYTHIA_ATLAS_CACHE if set, else the platform's user cache directory
+ * + `pythia-atlas` ($XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS,
+ * %LOCALAPPDATA% on Windows).
+ */
+export function atlasCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  const explicit = env.PYTHIA_ATLAS_CACHE;
+  if (explicit !== undefined && explicit.trim() !== '') return explicit;
+  if (platform === 'win32')
+    return join(env.LOCALAPPDATA ?? join(home, 'AppData', 'Local'), 'pythia-atlas', 'Cache');
+  if (platform === 'darwin') return join(home, 'Library', 'Caches', 'pythia-atlas');
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg !== undefined && xdg.trim() !== '' ? xdg : join(home, '.cache'), 'pythia-atlas');
+}
+
+/** `<cache>/micro/<name>`: where every checkpoint of one micro size lives. */
+export function microModelDir(name: string, cacheDir: string = atlasCacheDir()): string {
+  return join(cacheDir, 'micro', microSize(name).name);
+}
+
+/** `<cache>/micro/<name>/step<N>`: one checkpoint (config.json, model.safetensors, tokenizer.json). */
+export function microCheckpointDir(name: string, step: number, cacheDir: string = atlasCacheDir()): string {
+  if (!Number.isInteger(step) || step < 0)
+    throw new AtlasError(`Checkpoint step must be a non-negative integer, got ${step}.`);
+  return join(microModelDir(name, cacheDir), `step${step}`);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Steps of `name` that are complete in the cache (a `step<N>` directory holding all of
+ * CHECKPOINT_FILES), ascending. A partly written checkpoint is not listed.
+ */
+export async function listCachedMicroCheckpoints(
+  name: string,
+  cacheDir: string = atlasCacheDir(),
+): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(microModelDir(name, cacheDir));
+  } catch {
+    return [];
+  }
+  const steps: number[] = [];
+  for (const entry of entries) {
+    const m = /^step(\d+)$/.exec(entry);
+    if (m === null) continue;
+    const dir = join(microModelDir(name, cacheDir), entry);
+    const present = await Promise.all(CHECKPOINT_FILES.map((f) => isFile(join(dir, f))));
+    if (present.every(Boolean)) steps.push(Number(m[1]));
+  }
+  return steps.sort((a, b) => a - b);
+}

@@ -1,0 +1,326 @@
+// The GPT-NeoX backward: the gradient of a scalar metric of the forward (neox/forward.ts) with
+// respect to activation sites and parameters, appended to the same ONNX graph by the project's
+// reverse-mode autodiff (graph/autodiff.ts), with the reductions done in the graph so only small
+// tensors leave it (DESIGN.md "Statistics live in the graph"; METHODS.md "Gradients").
+//
+// Metric (default): `loss_sum`, the next-token cross-entropy summed over the batch's real targets,
+// so one token's gradient does not depend on which batch it sits in; the dataset's overall
+// (token-weighted mean) gradient is sum over batches / number of targets. `logit_diff`: the sum over
+// the batch of logits[b, position_b, target_b] - logits[b, position_b, foil_b] (Zhang & Nanda 2024),
+// fed as int64 [B] inputs `metric/position`, `metric/target`, `metric/foil`. `custom`: any scalar
+// built from site values.
+//
+// Outputs (names are a contract for the analyses):
+//   grad/<site>/<layer | g>/token_sumsq   [B, T] (heads: [B, H, T])  sum of squares over features
+//   grad/<site>/<layer | g>/seq_sumsq     [B]    per-sequence sum of squares (per-example norms^2)
+//   grad/<site>/<layer | g>/feature_sum   [F] (heads: [H, X])  masked sum over real tokens
+//   grad/<site>/<layer | g>/feature_sumsq [F] (heads: [H, X])  masked sum over tokens of squares
+//   grad/<site>/<layer | g>/raw           [B, T, F] (heads: [B, H, T, X])  the whole gradient
+//   param_grad/<hf name>                  the parameter's shape: the gradient summed over the batch
+//   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
+// Site values are located through raw taps of the forward (stats.ts 'raw': Identity of the value,
+// behind a free Reshape for token sites); the raw outputs the caller did not ask for are removed.
+
+import { AtlasError } from '../../main/errors.ts';
+import { gradients, pruneDeadNodes } from '../graph/autodiff.ts';
+import type { Dim } from '../graph/dims.ts';
+import { GraphBuilder } from '../graph/ir.ts';
+import type { Graph, Value } from '../graph/ir.ts';
+import type { NeoxConfig } from './config.ts';
+import { buildNeoxGraph, siteLayout, tapOutputName } from './forward.ts';
+import type { BuildOptions, BuiltGraph, TapSpec } from './forward.ts';
+import { neoxParamSpecs } from './params.ts';
+import { GLOBAL_SITES, SITES } from './sites.ts';
+import type { Site } from './sites.ts';
+import type { StateDict } from '../weights/types.ts';
+
+export type GradReduction = 'token_sumsq' | 'seq_sumsq' | 'feature_sum' | 'feature_sumsq' | 'raw';
+
+export interface GradSiteSpec {
+  site: Site;
+  /** Default every layer; ignored for global sites (embed, ln_final, logits). */
+  layers?: number[];
+  reductions: GradReduction[];
+}
+
+export type GradMetric =
+  | { kind: 'loss_sum' }
+  | { kind: 'logit_diff' }
+  | { kind: 'custom'; build: (b: GraphBuilder, site: (site: Site, layer: number | null) => Value) => Value };
+
+export interface BackwardOptions {
+  metric?: GradMetric;
+  sites?: GradSiteSpec[];
+  /** Parameter gradients: HF names (default every parameter when `params` is given without names). */
+  params?: { names?: string[]; reductions: ('full' | 'sumsq')[] };
+}
+
+export interface GradOutput {
+  name: string;
+  kind: 'site' | 'param';
+  /** Site and layer (kind 'site'). */
+  site?: Site;
+  layer?: number | null;
+  /** HF parameter name (kind 'param'). */
+  param?: string;
+  reduction: GradReduction | 'full' | 'sumsq';
+  shape: Dim[];
+}
+
+export interface BuiltBackward extends BuiltGraph {
+  gradOutputs: GradOutput[];
+  /** The metric's value as an output (`metric`), for checks and attribution baselines. */
+  metricOutput: string;
+}
+
+export const METRIC_INPUTS = {
+  position: 'metric/position',
+  target: 'metric/target',
+  foil: 'metric/foil',
+} as const;
+
+export function gradOutputName(site: Site, layer: number | null, reduction: GradReduction): string {
+  return `grad/${site}/${layer === null ? 'g' : layer}/${reduction}`;
+}
+
+export function paramGradOutputName(param: string, reduction: 'full' | 'sumsq'): string {
+  return reduction === 'full' ? `param_grad/${param}` : `param_grad/${param}/sumsq`;
+}
+
+function siteLayers(cfg: NeoxConfig, site: Site, layers: number[] | undefined): (number | null)[] {
+  if (GLOBAL_SITES.includes(site)) return [null];
+  const ls = layers ?? Array.from({ length: cfg.numLayers }, (_, l) => l);
+  for (const l of ls) {
+    if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers)
+      throw new AtlasError(`Gradient layer ${l} at '${site}' is outside 0..${cfg.numLayers - 1}.`);
+  }
+  return ls;
+}
+
+/** The site's value behind its raw tap output (Identity, then a Reshape for token sites). */
+function siteValueFromRawTap(b: GraphBuilder, site: Site, layer: number | null): Value {
+  const name = tapOutputName(site, layer, 'raw');
+  const id = b.producer(name);
+  if (!id || id.op !== 'Identity') throw new Error(`backward: no raw tap '${name}' in the forward graph`);
+  const v = b.value(id.inputs[0]);
+  if (siteLayout(site) === 'heads') return v;
+  const reshape = b.producer(v.name);
+  if (!reshape || reshape.op !== 'Reshape')
+    throw new Error(`backward: raw tap '${name}' is not a reshape of the site value`);
+  return b.value(reshape.inputs[0]);
+}
+
+/** Rename node output `v` to `name` everywhere and make it a graph output (v must be node-made). */
+function renameValue(graph: Graph, v: Value, name: string): void {
+  if (graph.values.has(name)) throw new Error(`backward: output name '${name}' is taken`);
+  for (const n of graph.nodes) {
+    n.outputs = n.outputs.map((o) => (o === v.name ? name : o));
+    n.inputs = n.inputs.map((i) => (i === v.name ? name : i));
+  }
+  graph.values.delete(v.name);
+  const out = { name, dtype: v.dtype, shape: v.shape };
+  graph.values.set(name, out);
+  graph.outputs.push(out);
+}
+
+/** Per-token and per-feature reductions of a site gradient g ([B*T, F] tokens, [B, H, T, X] heads). */
+function reduceSiteGrad(
+  b: GraphBuilder,
+  g: Value,
+  site: Site,
+  red: GradReduction,
+  mask: Value,
+  bt: Value,
+  memo: Map<string, Value>,
+): Value {
+  const B = mask.shape[0];
+  const T = mask.shape[1];
+  if (siteLayout(site) === 'tokens') {
+    const F = g.shape[1];
+    const tokenSumsq = (): Value => {
+      const key = `${g.name}|token_sumsq`;
+      let v = memo.get(key);
+      if (!v) {
+        v = b.mul(b.reshape(b.reduceSumSquare(g, [-1], false), bt, [B, T]), mask); // [B, T]
+        memo.set(key, v);
+      }
+      return v;
+    };
+    switch (red) {
+      case 'raw':
+        return b.reshape(g, b.concat([bt, b.int64s([-1])], 0), [B, T, F]); // [B, T, F]
+      case 'token_sumsq':
+        return tokenSumsq(); // [B, T]
+      case 'seq_sumsq':
+        return b.reduceSum(tokenSumsq(), [1], false); // [B]
+      case 'feature_sum':
+        return b.reshape(b.matmul(b.reshape(mask, [1, -1]), g), [-1], [F]); // [F]
+      case 'feature_sumsq':
+        return b.reshape(b.matmul(b.reshape(mask, [1, -1]), b.mul(g, g)), [-1], [F]); // [F]
+    }
+  }
+  const m4 = b.unsqueeze(mask, [1, 3]); // [B, 1, T, 1]
+  switch (red) {
+    case 'raw':
+      return g; // [B, H, T, X]
+    case 'token_sumsq':
+      return b.mul(b.reduceSumSquare(g, [-1], false), b.unsqueeze(mask, [1])); // [B, H, T]
+    case 'seq_sumsq':
+      return b.reduceSum(b.mul(b.mul(g, g), m4), [1, 2, 3], false); // [B]
+    case 'feature_sum':
+      return b.reduceSum(b.mul(g, m4), [0, 2], false); // [H, X]
+    case 'feature_sumsq':
+      return b.reduceSum(b.mul(b.mul(g, g), m4), [0, 2], false); // [H, X]
+  }
+}
+
+/** logits[b, pos_b, target_b] - logits[b, pos_b, foil_b], summed over b; logits [B*T, V]. */
+function logitDiff(b: GraphBuilder, logits: Value, bt: Value): Value {
+  const pos = b.input(METRIC_INPUTS.position, 'int64', ['B']);
+  const target = b.input(METRIC_INPUTS.target, 'int64', ['B']);
+  const foil = b.input(METRIC_INPUTS.foil, 'int64', ['B']);
+  const bDim = b.gather(bt, b.constant([0], [], 'int64'), 0); // [] B
+  const tDim = b.gather(bt, b.constant([1], [], 'int64'), 0); // [] T
+  const rowsOf = b.range(b.constant([0], [], 'int64'), bDim, b.constant([1], [], 'int64'), 'B'); // [B]
+  const rows = b.add(b.mul(rowsOf, tDim), pos); // [B] flat token rows
+  const picked = b.gather(logits, rows, 0); // [B, V]
+  const idx = b.concat([b.unsqueeze(target, [1]), b.unsqueeze(foil, [1])], 1); // [B, 2]
+  const two = b.gatherElements(picked, idx, 1); // [B, 2]
+  const [t, f] = b.split(two, [1, 1], 1); // [B, 1] each
+  return b.reduceSum(b.sub(t, f), undefined, false); // []
+}
+
+/**
+ * Append the backward to a forward built by buildNeoxGraph (with `loss` outputs for the loss_sum
+ * metric, and raw taps at every site the gradients or metric need). Returns the gradient outputs.
+ */
+export function appendNeoxBackward(
+  built: BuiltGraph,
+  cfg: NeoxConfig,
+  opts: BackwardOptions = {},
+): BuiltBackward {
+  const b = new GraphBuilder(built.graph);
+  const mask = b.value('attention_mask'); // [B, T]
+  const bt = b.shapeOf(mask); // int64 [2]
+  const siteCache = new Map<string, Value>();
+  const site = (s: Site, layer: number | null): Value => {
+    const key = `${s}/${layer}`;
+    let v = siteCache.get(key);
+    if (!v) {
+      v = siteValueFromRawTap(b, s, layer);
+      siteCache.set(key, v);
+    }
+    return v;
+  };
+
+  const metric = opts.metric ?? { kind: 'loss_sum' };
+  let y: Value;
+  if (metric.kind === 'loss_sum') {
+    const out = b.graph.outputs.find((o) => o.name === 'loss_sum');
+    if (!out) throw new Error('backward: the forward has no loss_sum output (build it with outputs.loss)');
+    y = out;
+  } else if (metric.kind === 'logit_diff') y = logitDiff(b, site('logits', null), bt);
+  else y = metric.build(b, site);
+  if (y.shape.length !== 0)
+    throw new Error(`backward: the metric must be a scalar, got shape [${y.shape.join(', ')}]`);
+
+  // Everything to differentiate, in one backward pass.
+  const siteTargets: { site: Site; layer: number | null; value: Value; reductions: GradReduction[] }[] = [];
+  for (const spec of opts.sites ?? []) {
+    for (const l of siteLayers(cfg, spec.site, spec.layers))
+      siteTargets.push({ site: spec.site, layer: l, value: site(spec.site, l), reductions: spec.reductions });
+  }
+  const known = new Set(neoxParamSpecs(cfg).map((p) => p.name));
+  const paramNames = opts.params ? (opts.params.names ?? neoxParamSpecs(cfg).map((p) => p.name)) : [];
+  for (const n of paramNames)
+    if (!known.has(n)) throw new AtlasError(`'${n}' is not a GPT-NeoX parameter name.`);
+  const wrt = [...siteTargets.map((s) => s.value), ...paramNames.map((n) => b.value(n))];
+  const grads = gradients(b, y, wrt);
+
+  const gradOutputs: GradOutput[] = [];
+  const pending: [Value, string][] = [];
+  const seen = new Set<string>();
+  const memo = new Map<string, Value>();
+  for (const t of siteTargets) {
+    const g = grads.get(t.value.name) as Value;
+    for (const red of t.reductions) {
+      const name = gradOutputName(t.site, t.layer, red);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const v = reduceSiteGrad(b, g, t.site, red, mask, bt, memo);
+      pending.push([v, name]);
+      gradOutputs.push({ name, kind: 'site', site: t.site, layer: t.layer, reduction: red, shape: v.shape });
+    }
+  }
+  for (const p of paramNames) {
+    const g = grads.get(p) as Value;
+    for (const red of opts.params?.reductions ?? []) {
+      const name = paramGradOutputName(p, red);
+      const v = red === 'full' ? g : b.reduceSumSquare(g, undefined, false);
+      pending.push([v, name]);
+      gradOutputs.push({ name, kind: 'param', param: p, reduction: red, shape: v.shape });
+    }
+  }
+  const metricOutput = 'metric';
+  b.output(y, metricOutput);
+  // Outputs last, once every node reading the values exists: a value computed only for one output
+  // is renamed to it (no Identity copy of, e.g., a 100 MB embedding gradient per batch).
+  const counts = new Map<string, number>();
+  for (const [v] of pending) counts.set(v.name, (counts.get(v.name) ?? 0) + 1);
+  for (const [v, name] of pending) {
+    const nodeMade = b.producer(v.name) !== undefined;
+    const isOutput = b.graph.outputs.some((o) => o.name === v.name);
+    if (nodeMade && !isOutput && counts.get(v.name) === 1) renameValue(b.graph, v, name);
+    else b.output(v, name);
+  }
+  return { ...built, graph: b.graph, gradOutputs, metricOutput };
+}
+
+export interface GradientGraphOptions extends BackwardOptions {
+  /** Forward options (taps, interventions, outputs); the loss is added for the loss_sum metric. */
+  forward?: BuildOptions;
+}
+
+/**
+ * Build the forward with what the backward needs (the loss, raw taps at the gradient sites), append
+ * the backward, and drop the helper raw taps the caller did not ask for.
+ */
+export function buildNeoxGradientGraph(
+  cfg: NeoxConfig,
+  weights: StateDict,
+  opts: GradientGraphOptions = {},
+): BuiltBackward {
+  const fwd = opts.forward ?? {};
+  const metric = opts.metric ?? { kind: 'loss_sum' };
+  const helperTaps: TapSpec[] = (opts.sites ?? []).map((s) => ({
+    site: s.site,
+    layers: s.layers,
+    reductions: [{ kind: 'raw' }],
+  }));
+  if (metric.kind !== 'loss_sum') helperTaps.push({ site: 'logits', reductions: [{ kind: 'raw' }] });
+  if (metric.kind === 'custom') {
+    // A custom metric may read any site: tap them all (unused helper taps are pruned below).
+    for (const s of SITES) if (s !== 'logits') helperTaps.push({ site: s, reductions: [{ kind: 'raw' }] });
+  }
+  const built = buildNeoxGraph(cfg, weights, {
+    ...fwd,
+    taps: [...(fwd.taps ?? []), ...helperTaps],
+    outputs: {
+      logits: fwd.outputs?.logits ?? false,
+      loss: metric.kind === 'loss_sum' || (fwd.outputs?.loss ?? false),
+    },
+  });
+  // Raw taps the caller asked for themselves stay.
+  const callerBuilt = new Set<string>();
+  for (const t of fwd.taps ?? []) {
+    if (!t.reductions.some((r) => r.kind === 'raw')) continue;
+    for (const l of siteLayers(cfg, t.site, t.layers)) callerBuilt.add(tapOutputName(t.site, l, 'raw'));
+  }
+  const result = appendNeoxBackward(built, cfg, opts);
+  const helperNames = new Set(
+    built.outputs.filter((o) => o.reduction === 'raw' && !callerBuilt.has(o.name)).map((o) => o.name),
+  );
+  result.graph.outputs = result.graph.outputs.filter((o) => !helperNames.has(o.name));
+  pruneDeadNodes(result.graph);
+  return { ...result, outputs: result.outputs.filter((o) => !helperNames.has(o.name)) };
+}

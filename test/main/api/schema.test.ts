@@ -1,0 +1,172 @@
+// The argument schemas that both hosts apply to every call: well-formed calls pass, and wrong
+// shapes (missing fields, extra fields, wrong types, out-of-range numbers, oversized input,
+// unknown methods, prototype tricks) are refused with a sentence naming the problem.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { checkCall, METHODS, SCHEMAS } from '../../../preload/schema.ts';
+import { arr, num, obj, opt, str } from '../../../preload/validate.ts';
+
+/** One well-formed argument object per call (also proves every call has a schema that accepts something). */
+const GOOD: Record<string, unknown> = {
+  hostInfo: {},
+  getSettings: {},
+  setSettings: { n: 32, device: 'cpu', tokenizer: null, modelDirs: ['/m'] },
+  chooseFile: { purpose: 'dataset' },
+  newProject: { name: 'x' },
+  openProject: { path: '/tmp/a.pythia-atlas' },
+  openProjectBytes: { name: 'a.pythia-atlas', bytes: new Uint8Array(4) },
+  saveProjectAs: { path: '/tmp/b.pythia-atlas' },
+  closeProject: {},
+  currentProject: {},
+  recentProjects: {},
+  addDataset: { name: 'a.json', bytes: new Uint8Array([91, 93]) },
+  listDatasets: {},
+  previewDataset: { datasetId: 1, limit: 10 },
+  setDatasetField: { datasetId: 1, field: 'text' },
+  tokenCounts: { datasetId: 1 },
+  suites: {},
+  checkpoints: { model: 'pythia-70m' },
+  cachedCheckpoints: {},
+  localModels: {},
+  analyses: {},
+  startDownload: { model: 'pythia-70m', revision: 'step1000' },
+  pauseDownload: { id: 'dl-1' },
+  resumeDownload: { id: 'dl-1' },
+  cancelDownload: { id: 'dl-1' },
+  downloads: {},
+  cacheSize: {},
+  queueRuns: { models: ['pythia-70m'], revisions: ['step1000'], datasetId: 1, analyses: ['profile'], n: 8 },
+  runJobs: {},
+  cancelJob: { id: 'run-1' },
+  listRuns: {},
+  metricKeys: { runIds: [1, 2] },
+  slice: {
+    runId: 1,
+    analysis: 'profile',
+    metric: 'rms',
+    site: 'resid_post',
+    rows: 'layer',
+    cols: 'position',
+  },
+  sliceOverRuns: {
+    runIds: [1, 2],
+    analysis: 'profile',
+    metric: 'rms',
+    site: null,
+    rows: 'layer',
+    reduce: 'max',
+  },
+  acrossSizes: { runIds: [1], analysis: 'profile', metric: 'rms', site: 'resid_post' },
+  tensors: { runId: 1 },
+  tensor: { runId: 1, name: 'profile/x/resid_post' },
+  massiveEntries: { runId: 1, limit: 10 },
+  shapeDescriptors: { runId: 1 },
+};
+
+describe('call schemas', () => {
+  it('accept a well-formed call to every method', () => {
+    expect(Object.keys(GOOD).sort()).toEqual([...METHODS].sort());
+    for (const m of METHODS) expect(checkCall(m, GOOD[m]), m).toBeNull();
+  });
+
+  it('refuse unknown methods, including inherited property names', () => {
+    expect(checkCall('deleteEverything', {})).toMatch(/unknown call/);
+    expect(checkCall('constructor', {})).toMatch(/unknown call/);
+    expect(checkCall('__proto__', {})).toMatch(/unknown call/);
+    expect(checkCall(42, {})).toMatch(/unknown call/);
+  });
+
+  it('refuse a missing argument object or a non-object', () => {
+    for (const m of METHODS) {
+      expect(checkCall(m, undefined), m).toMatch(/must be an object/);
+      expect(checkCall(m, [GOOD[m]]), m).toMatch(/must be an object/);
+      expect(checkCall(m, 'x'), m).toMatch(/must be an object/);
+    }
+  });
+
+  it('refuse unexpected fields on every method', () => {
+    for (const m of METHODS) {
+      expect(checkCall(m, { ...(GOOD[m] as object), sneaky: 1 }), m).toMatch(/unexpected field "sneaky"/);
+    }
+  });
+
+  it('refuse objects with a prototype other than Object', () => {
+    class Fake {
+      path = '/tmp/a';
+    }
+    expect(checkCall('openProject', new Fake())).toMatch(/must be an object/);
+    const withProto = JSON.parse('{"path": "/x", "__proto__": {"polluted": true}}') as unknown;
+    expect(checkCall('openProject', withProto)).toMatch(/unexpected field "__proto__"/);
+  });
+
+  it('name the wrong field and why', () => {
+    expect(checkCall('openProject', {})).toBe('arguments.path is required');
+    expect(checkCall('openProject', { path: 7 })).toBe('arguments.path must be a string, not number');
+    expect(checkCall('openProject', { path: '' })).toBe('arguments.path must not be empty');
+    expect(checkCall('openProject', { path: 'a\0b' })).toBe('arguments.path must not contain NUL characters');
+    expect(checkCall('slice', { ...(GOOD.slice as object), rows: 'layers' })).toMatch(
+      /rows must be one of layer, head/,
+    );
+    expect(checkCall('slice', { ...(GOOD.slice as object), runId: -1 })).toBe(
+      'arguments.runId must be at least 0',
+    );
+    expect(checkCall('slice', { ...(GOOD.slice as object), runId: 1.5 })).toBe(
+      'arguments.runId must be an integer',
+    );
+    expect(checkCall('slice', { ...(GOOD.slice as object), runId: NaN })).toBe(
+      'arguments.runId must be a finite number',
+    );
+    expect(checkCall('queueRuns', { ...(GOOD.queueRuns as object), models: [] })).toMatch(
+      /models needs at least 1/,
+    );
+    expect(checkCall('queueRuns', { ...(GOOD.queueRuns as object), device: 'tpu' })).toMatch(
+      /device must be one of/,
+    );
+    expect(checkCall('addDataset', { name: 'a', bytes: [1, 2] })).toBe(
+      'arguments.bytes must be bytes, not an array',
+    );
+    expect(checkCall('setSettings', { modelDirs: ['/a', 3] })).toBe(
+      'arguments.modelDirs[1] must be a string, not number',
+    );
+    expect(checkCall('slice', { ...(GOOD.slice as object), fix: { head: 'x' } })).toBe(
+      'arguments.fix.head must be a finite number',
+    );
+  });
+
+  it('bound sizes', () => {
+    expect(checkCall('openProject', { path: 'x'.repeat(5000) })).toMatch(/longer than 4096/);
+    expect(checkCall('metricKeys', { runIds: new Array(5001).fill(1) })).toMatch(/more than 5000 items/);
+  });
+
+  it('every schema refuses arbitrary junk values that are not objects (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...METHODS),
+        fc.oneof(
+          fc.string(),
+          fc.integer(),
+          fc.double(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.array(fc.anything()),
+        ),
+        (m, junk) => SCHEMAS[m].check(junk, 'arguments') !== null,
+      ),
+    );
+  });
+});
+
+describe('validator combinators', () => {
+  it('treat optional fields as absent-or-valid', () => {
+    const s = obj({ a: str(), b: opt(num({ min: 0 })) });
+    expect(s.check({ a: 'x' }, 'v')).toBeNull();
+    expect(s.check({ a: 'x', b: undefined }, 'v')).toBeNull();
+    expect(s.check({ a: 'x', b: -1 }, 'v')).toBe('v.b must be at least 0');
+  });
+
+  it('report the index of a bad array item', () => {
+    expect(arr(num({ int: true }), { max: 3 }).check([1, 2.5], 'xs')).toBe('xs[1] must be an integer');
+    expect(arr(num(), { max: 1 }).check([1, 2], 'xs')).toBe('xs has more than 1 items');
+  });
+});

@@ -1,0 +1,182 @@
+// The generated corpus: determinism, a clean held-out split, and regularities checked by an
+// independent reading of the text (regular expressions over the finished documents, not the
+// generator's own labels), plus well-formed probes.
+import { describe, expect, it } from 'vitest';
+import { END_OF_TEXT, generateCorpus, joinDocuments, probeSet } from '../../../native-models/micro/corpus.ts';
+import { DAYS, MONTHS, NAMES, NONSENSE } from '../../../native-models/micro/lexicon.ts';
+import { IOI_TEMPLATES } from '../../../native-models/micro/templates.ts';
+
+const corpus = generateCorpus({ seed: 11, nDocs: 1500 });
+const allText = [...corpus.train, ...corpus.heldOut].join('\n');
+
+describe('generateCorpus', () => {
+  it('is deterministic in the seed', () => {
+    expect(generateCorpus({ seed: 11, nDocs: 1500 })).toEqual(corpus);
+    const other = generateCorpus({ seed: 12, nDocs: 1500 });
+    expect(other.train.slice(0, 20)).not.toEqual(corpus.train.slice(0, 20));
+  });
+
+  it('splits into disjoint train and held-out sets of the asked sizes', () => {
+    expect(corpus.train.length + corpus.heldOut.length).toBe(1500);
+    expect(corpus.heldOut.length).toBe(75);
+    const train = new Set(corpus.train);
+    expect(train.size).toBe(corpus.train.length);
+    for (const d of corpus.heldOut) expect(train.has(d)).toBe(false);
+    const tiny = generateCorpus({ seed: 1, nDocs: 3 });
+    expect(tiny.heldOut).toHaveLength(1);
+    expect(generateCorpus({ seed: 1, nDocs: 4, heldOutFraction: 0 }).heldOut).toHaveLength(0);
+  });
+
+  it('documents are non-empty ASCII with no separator inside; joining appends <|endoftext|>', () => {
+    for (const d of corpus.train) {
+      expect(d.length).toBeGreaterThan(0);
+      expect(d).not.toContain(END_OF_TEXT);
+      expect(/^[\x20-\x7e\n]+$/.test(d)).toBe(true);
+    }
+    const joined = joinDocuments(corpus.heldOut.slice(0, 3));
+    expect(joined.split(END_OF_TEXT)).toEqual([...corpus.heldOut.slice(0, 3), '']);
+  });
+
+  it('every IOI sentence of the first template gives the object to the name not repeated', () => {
+    const re = /When (\w+) and (\w+) went to the (\w+), (\w+) gave an? (\w+) to (\w+)\./g;
+    let n = 0;
+    let abba = 0;
+    for (const m of allText.matchAll(re)) {
+      const [, x, y, , s, , io] = m;
+      expect(x).not.toBe(y);
+      expect([x, y]).toContain(s);
+      expect(io).toBe(s === x ? y : x);
+      if (io === x) abba++;
+      n++;
+    }
+    expect(n).toBeGreaterThan(50);
+    expect(abba / n).toBeGreaterThan(0.3); // both name orders occur
+    expect(abba / n).toBeLessThan(0.7);
+  });
+
+  it('every year span ends later in the same century', () => {
+    const re =
+      /from the year (\d{4}) (?:to|until) the year (\d{4})|in the year (\d{4}) and ended in the year (\d{4})/g;
+    let n = 0;
+    for (const m of allText.matchAll(re)) {
+      const start = Number(m[1] ?? m[3]);
+      const end = Number(m[2] ?? m[4]);
+      expect(Math.floor(start / 100)).toBe(Math.floor(end / 100));
+      expect(end).toBeGreaterThan(start);
+      expect(start).toBeGreaterThanOrEqual(1100);
+      expect(end).toBeLessThan(2000);
+      n++;
+    }
+    expect(n).toBeGreaterThan(100);
+  });
+
+  it('every run of nonsense words is followed by the same run', () => {
+    const nonsense = new Set(NONSENSE);
+    let n = 0;
+    for (const doc of corpus.train) {
+      // Maximal stretches of nonsense words (a filler sentence may sit between the two copies).
+      const stretches = [...doc.matchAll(/(?:\b[a-z]+\b ?)+/g)]
+        .map((m) => m[0].trim().split(' '))
+        .map((ws) => ws.filter((w) => nonsense.has(w)))
+        .filter((ws) => ws.length >= 6);
+      for (const ws of stretches) {
+        if (ws.length % 2 === 0 && ws.slice(0, ws.length / 2).join() === ws.slice(ws.length / 2).join()) {
+          n++;
+          continue;
+        }
+        // Two copies split by a filler sentence: this stretch is one copy; its twin is in the same doc.
+        expect(stretches.filter((o) => o.join() === ws.join()).length).toBeGreaterThanOrEqual(2);
+      }
+    }
+    expect(n).toBeGreaterThan(50);
+  });
+
+  it('lists run in order', () => {
+    for (const m of allText.matchAll(/((?:[A-Z][a-z]+day, )+[A-Z][a-z]+day)\./g)) {
+      const items = m[1].split(', ');
+      for (let i = 1; i < items.length; i++) {
+        expect(DAYS.indexOf(items[i])).toBe((DAYS.indexOf(items[i - 1]) + 1) % 7);
+      }
+    }
+    for (const m of allText.matchAll(/((?:\d+, )+\d+)\./g)) {
+      const nums = m[1].split(', ').map(Number);
+      for (let i = 1; i < nums.length; i++) expect(nums[i]).toBe(nums[i - 1] + 1);
+    }
+  });
+
+  it('rejects bad options', () => {
+    expect(() => generateCorpus({ seed: 1, nDocs: 0 })).toThrow();
+    expect(() => generateCorpus({ seed: 1, nDocs: 10, heldOutFraction: 1 })).toThrow();
+  });
+});
+
+describe('probeSet', () => {
+  const probes = probeSet(5);
+
+  it('is deterministic and independent of corpus size', () => {
+    expect(probeSet(5)).toEqual(probes);
+    expect(probeSet(6).ioi).not.toEqual(probes.ioi);
+  });
+
+  it('IOI probes: prompt + correct name + "." is the sentence; orders balanced; every template used', () => {
+    expect(probes.ioi).toHaveLength(64);
+    for (const p of probes.ioi) {
+      expect(`${p.prompt}${p.correct}.`).toBe(p.text);
+      expect(p.correct).toBe(` ${p.io}`);
+      expect(p.incorrect).toBe(` ${p.subject}`);
+      expect(p.io).not.toBe(p.subject);
+      expect(NAMES).toContain(p.io);
+      // The subject is named twice in the prompt, the indirect object once.
+      const count = (name: string): number => p.prompt.split(new RegExp(`\\b${name}\\b`)).length - 1;
+      expect(count(p.subject)).toBe(2);
+      expect(count(p.io)).toBe(1);
+      // ABBA introduces the indirect object first.
+      const first = p.prompt.indexOf(p.io) < p.prompt.indexOf(p.subject) ? 'io' : 's';
+      expect(first).toBe(p.order === 'ABBA' ? 'io' : 's');
+      // ABC corruption: the second subject mention replaced by a third name, nothing else changed.
+      const at = p.prompt.lastIndexOf(p.subject);
+      expect(p.corruptedPrompt).toBe(
+        p.prompt.slice(0, at) + p.thirdName + p.prompt.slice(at + p.subject.length),
+      );
+      expect([p.io, p.subject]).not.toContain(p.thirdName);
+    }
+    expect(probes.ioi.filter((p) => p.order === 'ABBA')).toHaveLength(32);
+    expect(new Set(probes.ioi.map((p) => p.template)).size).toBe(IOI_TEMPLATES.length);
+  });
+
+  it('year-span probes end on the century and have a later end year', () => {
+    for (const p of probes.yearSpan) {
+      expect(p.text.startsWith(p.prompt)).toBe(true);
+      expect(p.prompt.endsWith(` the year ${p.century}`)).toBe(true);
+      expect(p.text.slice(p.prompt.length)).toBe(`${String(p.endYY).padStart(2, '0')}.`);
+      expect(p.prompt).toContain(` ${p.startYear} `);
+      expect(p.startYear).toBe(p.century * 100 + p.startYY);
+      expect(p.endYY).toBeGreaterThan(p.startYY);
+      expect(p.startYY).toBeGreaterThanOrEqual(2);
+      expect(p.corruptedPrompt).toBe(p.prompt.replace(String(p.startYear), `${p.century}01`));
+    }
+  });
+
+  it('induction probes repeat their run right at the boundary', () => {
+    for (const p of probes.induction) {
+      const run = p.words.join(' ');
+      expect(p.boundaryChar).toBe(p.prefix.length);
+      expect(p.prefix.endsWith(` ${run}`)).toBe(true);
+      expect(p.text.slice(p.boundaryChar)).toBe(` ${run}.`);
+      expect(new Set(p.words).size).toBe(p.words.length);
+      for (const w of p.words) expect(NONSENSE).toContain(w);
+    }
+  });
+
+  it('list probes ask for the next item; fact probes are sentences of the corpus', () => {
+    for (const p of probes.lists) {
+      expect(`${p.prompt}${p.answer}.`).toBe(p.text);
+      if (p.kind === 'months') {
+        const i = MONTHS.indexOf(p.items[p.items.length - 2]);
+        expect(p.answer).toBe(` ${MONTHS[(i + 1) % 12]}`);
+      }
+    }
+    for (const f of probes.facts) expect(`${f.prompt}${f.answer}.`).toBe(f.text);
+    expect(allText).toContain('The capital of France is Paris.');
+  });
+});

@@ -1,0 +1,120 @@
+// Synthetic projects written directly with the library API (main/library): runs of several
+// models over checkpoints with metric rows whose values are planted by a known formula, so specs
+// can check that what the UI shows at a step is what the formula gives there. Also used by
+// scripts/screenshot.ts and the responsiveness spec (154 checkpoints x 24 layers x 512 positions).
+
+import { Project } from '../../main/library/project.ts';
+import type { MetricRow } from '../../main/library/rows.ts';
+
+export interface SyntheticModel {
+  name: string;
+  layers: number;
+  steps: number[];
+}
+
+export interface SyntheticOptions {
+  models: SyntheticModel[];
+  positions: number;
+  /** Extra per-layer metrics of the same analysis and site (no position axis). */
+  layerMetrics?: string[];
+}
+
+/** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
+export function planted(step: number, layer: number, layers: number, position: number): number {
+  const depth = (layer + 0.5) / layers;
+  const training = Math.log10(step + 1);
+  const sink = position === 0 ? training * depth * 10 : 0;
+  return 1 + depth * training + sink + 0.01 * Math.sin(position);
+}
+
+/** A per-layer planted metric (e.g. kurtosis): index k shifts it so metrics differ. */
+export function plantedLayer(step: number, layer: number, layers: number, k: number): number {
+  return (k + 1) * (1 + ((layer + 1) / layers) * Math.log10(step + 2));
+}
+
+/** Writes the project at `path`; returns the run ids by model and step. */
+export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<string, number> {
+  const p = Project.create(path);
+  const runIds = new Map<string, number>();
+  try {
+    const datasetId = p.addDataset({
+      name: 'synthetic.txt',
+      kind: 'text',
+      source: 'synthetic',
+      sha256: '0'.repeat(64),
+      records: [{ text: 'planted' }],
+    });
+    for (const m of o.models) {
+      for (const step of m.steps) {
+        const runId = p.beginRun({
+          model: m.name,
+          revision: `step${step}`,
+          step,
+          datasetId,
+          analyses: ['profile'],
+          seqLen: o.positions,
+          prependBos: false,
+          dtype: 'float32',
+          config: { synthetic: true, model: m.name, step },
+        });
+        p.writeResults(
+          runId,
+          { metrics: rows(m, step, o) },
+          { complete: true, nSequences: 1, nTokens: o.positions },
+        );
+        runIds.set(`${m.name}@${step}`, runId);
+      }
+    }
+  } finally {
+    p.close();
+  }
+  return runIds;
+}
+
+function* rows(m: SyntheticModel, step: number, o: SyntheticOptions): Generator<MetricRow> {
+  for (let layer = 0; layer < m.layers; layer++) {
+    for (let position = 0; position < o.positions; position++) {
+      yield {
+        analysis: 'profile',
+        metric: 'rms',
+        site: 'resid_post',
+        layer,
+        head: null,
+        position,
+        dim: null,
+        value: planted(step, layer, m.layers, position),
+      };
+    }
+  }
+  for (let layer = 0; layer < m.layers; layer++) {
+    for (const [k, metric] of (o.layerMetrics ?? []).entries()) {
+      yield {
+        analysis: 'profile',
+        metric,
+        site: 'resid_post',
+        layer,
+        head: null,
+        position: null,
+        dim: null,
+        value: plantedLayer(step, layer, m.layers, k),
+      };
+    }
+  }
+  yield {
+    analysis: 'model',
+    metric: 'loss',
+    site: null,
+    layer: null,
+    head: null,
+    position: null,
+    dim: null,
+    value: 10 / Math.log10(step + 10),
+  };
+}
+
+/** Pythia's 154 checkpoint steps. */
+export const PYTHIA_SCHEDULE: number[] = [
+  0,
+  ...Array.from({ length: 10 }, (_, i) => 2 ** i),
+  ...Array.from({ length: 143 }, (_, i) => (i + 1) * 1000),
+];

@@ -1,0 +1,142 @@
+// Browser mode, checkpoint timeline: a project with planted results over several checkpoints of two
+// sizes is opened from the UI; the scrubber (a slider named "Checkpoint") moves by arrow keys,
+// Home/End and play, and the layer x position heatmap shows, at every step, the values planted for
+// that step. Save as, then reopening the copy, shows the same results. No console errors.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { formatValue } from '../../renderer/src/lib/charts.ts';
+import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
+import { planted, writeSyntheticProject } from './synthetic.ts';
+
+const STEPS = [0, 1, 8, 64, 512, 1000, 5000, 143000];
+const POSITIONS = 16;
+
+/** Mean over layers x positions of the planted values at a step (what the heatmap summarises). */
+function expectedMean(step: number, layers: number): string {
+  let sum = 0;
+  for (let l = 0; l < layers; l++) for (let p = 0; p < POSITIONS; p++) sum += planted(step, l, layers, p);
+  return formatValue(sum / (layers * POSITIONS));
+}
+
+async function openByPath(page: Page, path: string): Promise<void> {
+  await page.getByRole('button', { name: 'Open project' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Project file').fill(path);
+  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
+const heatmap = (page: Page) =>
+  page.getByRole('img', { name: /^Heatmap of profile rms at resid_post, layer by position/ });
+
+async function heatmapAt(page: Page, step: number): Promise<string> {
+  const h = heatmap(page);
+  await page.locator(`[data-rendered="step-${step}"]`).waitFor();
+  return (await h.getAttribute('aria-label')) ?? '';
+}
+
+describe.skipIf(!HAVE_CHROMIUM)(
+  `checkpoint timeline in browser mode${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
+  () => {
+    let s: Session;
+    let dir: string;
+    let path: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'atlas-timeline-'));
+      path = join(dir, 'timeline.pythia-atlas');
+      writeSyntheticProject(path, {
+        models: [
+          { name: 'pythia-14m', layers: 6, steps: STEPS },
+          { name: 'pythia-160m', layers: 12, steps: [0, 1000, 143000] },
+        ],
+        positions: POSITIONS,
+        layerMetrics: ['kurtosis', 'max_abs'],
+      });
+      s = await openSession();
+    });
+
+    afterAll(async () => {
+      await s?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('opens the project and shows the last checkpoint with the values planted there', async () => {
+      await openByPath(s.page, path);
+      await goTo(s.page, 'Timeline');
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await expect(slider.getAttribute('aria-valuenow')).resolves.toBe('143000');
+      const label = await heatmapAt(s.page, 143000);
+      expect(label).toContain('pythia-14m at step 143000');
+      expect(label).toContain(`mean ${expectedMean(143000, 6)}`);
+    });
+
+    it('steps with the arrow keys, Home and End, and the heatmap follows', async () => {
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await slider.focus();
+      await s.page.keyboard.press('ArrowLeft');
+      await expect(slider.getAttribute('aria-valuenow')).resolves.toBe('5000');
+      const at5000 = await heatmapAt(s.page, 5000);
+      expect(at5000).toContain(`mean ${expectedMean(5000, 6)}`);
+      await s.page.keyboard.press('Home');
+      const at0 = await heatmapAt(s.page, 0);
+      expect(at0).toContain(`mean ${expectedMean(0, 6)}`);
+      expect(at0).not.toEqual(at5000);
+      await s.page.keyboard.press('ArrowRight');
+      await s.page.keyboard.press('ArrowRight');
+      expect(await heatmapAt(s.page, 8)).toContain(`mean ${expectedMean(8, 6)}`);
+      await s.page.keyboard.press('End');
+      await heatmapAt(s.page, 143000);
+      await expect(slider.getAttribute('aria-valuetext')).resolves.toMatch(/^step 143000 \(/);
+    });
+
+    it('links the overview, the layer x metric view and the small multiples across sizes', async () => {
+      await s.page
+        .getByRole('img', { name: /by layer over 8 checkpoints of pythia-14m, current step 143000 marked/ })
+        .waitFor();
+      await s.page
+        .getByRole('img', { name: /metrics by layer at step 143000.*kurtosis, max_abs, rms/ })
+        .waitFor();
+      await s.page.getByRole('img', { name: /against relative depth for pythia-14m, pythia-160m/ }).waitFor();
+    });
+
+    it('plays through the checkpoints', async () => {
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await slider.focus();
+      await s.page.keyboard.press('Home');
+      await s.page.getByRole('button', { name: 'Play' }).click();
+      await s.page.locator('[data-rendered="step-8"]').waitFor();
+      await s.page.getByRole('button', { name: 'Pause' }).click();
+      const now = Number(await slider.getAttribute('aria-valuenow'));
+      expect(STEPS.indexOf(now)).toBeGreaterThanOrEqual(2);
+    });
+
+    it('saves as a copy and shows the same results when the copy is reopened', async () => {
+      await s.page.getByRole('button', { name: 'Save as' }).click();
+      const dialog = s.page.getByRole('dialog');
+      await dialog.getByLabel('Name or path').fill(join(dir, 'copy.pythia-atlas'));
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await s.page.getByTestId('project-name').filter({ hasText: 'copy' }).waitFor();
+      await openByPath(s.page, path);
+      await s.page.getByTestId('project-name').filter({ hasText: 'timeline' }).waitFor();
+      await openByPath(s.page, join(dir, 'copy.pythia-atlas'));
+      await s.page.getByTestId('project-name').filter({ hasText: 'copy' }).waitFor();
+      await goTo(s.page, 'Timeline');
+      const label = await heatmapAt(s.page, 143000);
+      expect(label).toContain(`mean ${expectedMean(143000, 6)}`);
+      await goTo(s.page, 'Results');
+      await s.page.getByText('Shape of the profiles').waitFor();
+      await expect(s.page.getByTestId('shape-descriptors').textContent()).resolves.toMatch(
+        /kurtosis at resid_post: rises from/,
+      );
+    });
+
+    it('logged no console errors', () => {
+      expect(s.errors).toEqual([]);
+    });
+  },
+);
