@@ -165,8 +165,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       attempt(() => data.tokenCounts(project(), a.datasetId, a.tokenizer ?? settings.settings.tokenizer)),
 
     suites: () => attempt(() => (catalogue.registerSuites(), catalogue.suites())),
-    checkpoints: (a) =>
-      attempt(async () => (await catalogue.registerSuites(), catalogue.checkpoints(a.model))),
+    checkpoints: (a) => attempt(() => (catalogue.registerSuites(), catalogue.checkpoints(a.model))),
     cachedCheckpoints: (a) => attempt(() => catalogue.cachedCheckpoints(opts.cacheDir, a.model)),
     localModels: () => attempt(() => catalogue.localModels(settings.settings.modelDirs)),
     analyses: () => attempt(async () => (await import('./analyses/registry.ts')).listAnalyses()),

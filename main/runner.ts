@@ -85,7 +85,6 @@ export async function runAnalyses(
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = (performance.now() - since) / 1000);
   const analyses = resolveAnalyses(req.analyses);
-  const seqLen = req.seqLen ?? DEFAULTS.seqLen;
   const batchSize = req.batchSize ?? DEFAULTS.batchSize;
   const n = req.n ?? DEFAULTS.n;
   const lossOn = req.lossOn ?? 'all';
@@ -100,6 +99,7 @@ export async function runAnalyses(
     onProgress: (p) =>
       opts.onProgress?.({ phase: 'load', done: p.bytes, total: p.total ?? 0, message: `downloading ${p.file}` }),
   });
+  const seqLen = req.seqLen ?? Math.min(DEFAULTS.seqLen, model.config.maxPositions);
   if (seqLen > model.config.maxPositions) {
     throw new AtlasError(`--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`);
   }

@@ -1,9 +1,8 @@
-// The CLI's command table: one file per command, each `run(argv) -> exit code`.
+// The CLI's command table: one file per command, each `run(argv) -> exit code`. Heavy commands
+// (demo: training; serve: the web host) load on first use so `models` and `run` start quickly.
 
 import { modelsCommand } from './models.ts';
 import { runCommand } from './run.ts';
-import { demoCommand } from './demo.ts';
-import { serveCommand } from './serve.ts';
 
 export interface Command {
   name: string;
@@ -11,4 +10,13 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [modelsCommand, runCommand, demoCommand, serveCommand];
+function lazy(name: string, summary: string, load: () => Promise<Command>): Command {
+  return { name, summary, run: async (argv) => (await load()).run(argv) };
+}
+
+export const COMMANDS: readonly Command[] = [
+  modelsCommand,
+  runCommand,
+  lazy('demo', 'train the offline micro suite if needed and build the sample project', async () => (await import('./demo.ts')).demoCommand),
+  lazy('serve', 'browser mode: serve the app on 127.0.0.1 and print its URL', async () => (await import('./serve.ts')).serveCommand),
+];

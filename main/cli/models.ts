@@ -3,6 +3,7 @@
 
 import { listSuiteModels, PYTHIA_STEPS } from '../../native-models/hub/catalogue.ts';
 import { listAnalyses } from '../analyses/registry.ts';
+import { registerMicroSuite } from '../../native-models/micro/suite.ts';
 import { parse } from './args.ts';
 import type { Command } from './commands.ts';
 
@@ -23,6 +24,7 @@ export const modelsCommand: Command = {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    registerMicroSuite();
     const models = listSuiteModels();
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ models, steps: PYTHIA_STEPS, analyses: listAnalyses() }, null, 2)}\n`);

@@ -71,4 +71,3 @@ function engineGone(reason: string): Result<unknown> {
     error: { code: 'internal', message: `The engine process stopped (${reason}).`, hint: 'Restart the app.' },
   };
 }
-

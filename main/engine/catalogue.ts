@@ -9,7 +9,11 @@ import type { CachedCheckpoint, LocalModel, ModelSize, Suite } from '../../prelo
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel, listSuiteModels, type SuiteModel } from '../../native-models/hub/catalogue.ts';
 import { listCached } from '../../native-models/hub/cache-scan.ts';
-import { listCachedMicroCheckpoints, microCheckpointDir, registerMicroSuite } from '../../native-models/micro/suite.ts';
+import {
+  listCachedMicroCheckpoints,
+  microCheckpointDir,
+  registerMicroSuite,
+} from '../../native-models/micro/suite.ts';
 
 const SUITE_TEXT: Record<string, { name: string; description: string }> = {
   pythia: {
@@ -95,7 +99,8 @@ export async function cachedCheckpoints(
 
 function dirBytes(dir: string): number {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isFile()) n += statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    if (e.isFile()) n += statSync(join(dir, e.name)).size;
   return n;
 }
 

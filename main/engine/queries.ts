@@ -15,7 +15,15 @@
 // the caller's strings.
 
 import type Database from 'better-sqlite3';
-import type { Axis, DepthSeries, Grid, MetricKey, OverRunsArgs, Reduce, SliceArgs } from '../../preload/api.ts';
+import type {
+  Axis,
+  DepthSeries,
+  Grid,
+  MetricKey,
+  OverRunsArgs,
+  Reduce,
+  SliceArgs,
+} from '../../preload/api.ts';
 import { ApiFailure } from './dispatch.ts';
 
 const AXES: readonly Axis[] = ['layer', 'head', 'position', 'dim'];
@@ -98,7 +106,13 @@ type RawRow = [number | null, number | null, number | null, number | null, numbe
  * Reduces raw (layer, head, position, dim, value) rows into a rows x cols grid under the NULL
  * policy. NULL and NaN values are skipped and an all-NULL cell is NaN, as SQL's aggregates do.
  */
-export function reduceRows(raw: readonly RawRow[], rows: Axis | undefined, cols: Axis | undefined, fixed: readonly Axis[], reduce: Reduce): Grid {
+export function reduceRows(
+  raw: readonly RawRow[],
+  rows: Axis | undefined,
+  cols: Axis | undefined,
+  fixed: readonly Axis[],
+  reduce: Reduce,
+): Grid {
   const present = {} as Record<Axis, { nul: boolean; val: boolean }>;
   AXES.forEach((a, k) => {
     let nul = false;
@@ -112,7 +126,9 @@ export function reduceRows(raw: readonly RawRow[], rows: Axis | undefined, cols:
   });
   const wanted = [rows, cols].filter((x): x is Axis => x !== undefined);
   const keep = keepPolicy(present, wanted, fixed);
-  const kept = raw.filter((r) => AXES.every((a, k) => keep[a] === 'all' || (keep[a] === 'null') === (r[k] === null)));
+  const kept = raw.filter((r) =>
+    AXES.every((a, k) => keep[a] === 'all' || (keep[a] === 'null') === (r[k] === null)),
+  );
   const ri = rows ? AXES.indexOf(rows) : -1;
   const ci = cols ? AXES.indexOf(cols) : -1;
   const rowOf = (r: RawRow) => (ri < 0 ? 0 : label(r[ri]));
@@ -144,7 +160,13 @@ export function reduceRows(raw: readonly RawRow[], rows: Axis | undefined, cols:
       if (v > max) max = v;
     }
   }
-  return { rows: rowValues, cols: colValues, values, min: Number.isFinite(min) ? min : NaN, max: Number.isFinite(max) ? max : NaN };
+  return {
+    rows: rowValues,
+    cols: colValues,
+    values,
+    min: Number.isFinite(min) ? min : NaN,
+    max: Number.isFinite(max) ? max : NaN,
+  };
 }
 
 function fixedAxes(a: MetricSelector): Axis[] {
@@ -155,16 +177,27 @@ function fixedAxes(a: MetricSelector): Axis[] {
 export function slice(db: Database.Database, a: SliceArgs): Grid {
   checkRun(db, a.runId);
   const w = metricWhere(a);
-  const raw = prepared(db, `SELECT layer, head, position, dim, value FROM metrics WHERE run_id = ? AND ${w.sql}`)
+  const raw = prepared(
+    db,
+    `SELECT layer, head, position, dim, value FROM metrics WHERE run_id = ? AND ${w.sql}`,
+  )
     .raw(true)
     .all(a.runId, ...w.params) as RawRow[];
   return reduceRows(raw, a.rows, a.cols, fixedAxes(a), a.reduce ?? 'mean');
 }
 
 /** The NULL policy of a metric as SQL conditions, decided on the rows of `runIds`. */
-function policySql(db: Database.Database, runIds: readonly number[], a: MetricSelector, wanted: readonly Axis[]): string {
+function policySql(
+  db: Database.Database,
+  runIds: readonly number[],
+  a: MetricSelector,
+  wanted: readonly Axis[],
+): string {
   const w = metricWhere(a);
-  const present = Object.fromEntries(AXES.map((x) => [x, { nul: false, val: false }])) as Record<Axis, { nul: boolean; val: boolean }>;
+  const present = Object.fromEntries(AXES.map((x) => [x, { nul: false, val: false }])) as Record<
+    Axis,
+    { nul: boolean; val: boolean }
+  >;
   const q = prepared(
     db,
     `SELECT ${AXES.map((x) => `MAX(${x} IS NULL), MAX(${x} IS NOT NULL)`).join(', ')} FROM metrics WHERE run_id = ? AND ${w.sql}`,
@@ -177,7 +210,9 @@ function policySql(db: Database.Database, runIds: readonly number[], a: MetricSe
     });
   }
   const keep = keepPolicy(present, wanted, fixedAxes(a));
-  return AXES.map((x) => (keep[x] === 'value' ? ` AND ${x} IS NOT NULL` : keep[x] === 'null' ? ` AND ${x} IS NULL` : '')).join('');
+  return AXES.map((x) =>
+    keep[x] === 'value' ? ` AND ${x} IS NOT NULL` : keep[x] === 'null' ? ` AND ${x} IS NULL` : '',
+  ).join('');
 }
 
 const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
@@ -192,7 +227,10 @@ export async function sliceOverRuns(db: Database.Database, a: OverRunsArgs): Pro
   const rowExpr = a.rows ?? '0';
   const w = metricWhere(a);
   const policy = policySql(db, a.runIds, a, a.rows ? [a.rows] : []);
-  const q = prepared(db, `SELECT ${rowExpr} AS r, ${agg}(value) AS v FROM metrics WHERE run_id = ? AND ${w.sql}${policy} GROUP BY r`);
+  const q = prepared(
+    db,
+    `SELECT ${rowExpr} AS r, ${agg}(value) AS v FROM metrics WHERE run_id = ? AND ${w.sql}${policy} GROUP BY r`,
+  );
   const cells: { r: number; c: number; v: number | null }[] = [];
   for (const [i, runId] of a.runIds.entries()) {
     if (i > 0 && i % 8 === 0) await yieldToEvents();
@@ -220,7 +258,8 @@ export async function sliceOverRuns(db: Database.Database, a: OverRunsArgs): Pro
 export function acrossSizes(db: Database.Database, a: Omit<OverRunsArgs, 'rows'>): DepthSeries[] {
   const out: DepthSeries[] = [];
   for (const runId of a.runIds) {
-    const run = prepared(db, 'SELECT model FROM runs WHERE id = ?').get(runId) as { model: string } | undefined;
+    const run = prepared(db, 'SELECT model FROM runs WHERE id = ?').get(runId) as
+      { model: string } | undefined;
     if (!run) throw new ApiFailure('not-found', `The project has no run ${runId}.`);
     const g = slice(db, { ...a, runId, rows: 'layer' });
     const layers = g.rows.filter((l) => l >= 0);
@@ -240,7 +279,10 @@ export function acrossSizes(db: Database.Database, a: Omit<OverRunsArgs, 'rows'>
 /** The (analysis, metric, site) keys present in these runs, with the index columns they use. */
 export function metricKeys(db: Database.Database, runIds?: number[]): MetricKey[] {
   const ids =
-    runIds ?? (prepared(db, "SELECT id FROM runs WHERE status = 'complete'").all() as { id: number }[]).map((r) => r.id);
+    runIds ??
+    (prepared(db, "SELECT id FROM runs WHERE status = 'complete'").all() as { id: number }[]).map(
+      (r) => r.id,
+    );
   const merged = new Map<string, MetricKey>();
   const q = prepared(
     db,
@@ -249,7 +291,15 @@ export function metricKeys(db: Database.Database, runIds?: number[]): MetricKey[
      FROM metrics WHERE run_id = ? GROUP BY analysis, metric, site`,
   );
   for (const id of ids) {
-    for (const r of q.all(id) as { analysis: string; metric: string; site: string | null; l: number; h: number; p: number; d: number }[]) {
+    for (const r of q.all(id) as {
+      analysis: string;
+      metric: string;
+      site: string | null;
+      l: number;
+      h: number;
+      p: number;
+      d: number;
+    }[]) {
       const key = `${r.analysis}\u0000${r.metric}\u0000${r.site ?? ''}`;
       const axes: Axis[] = [];
       if (r.l) axes.push('layer');

@@ -74,14 +74,25 @@ export function shapeDescriptors(db: Database.Database, runId: number): ShapeDes
       `SELECT analysis, metric, site, layer, value FROM metrics
        WHERE run_id = ? AND (metric LIKE 'shape:%' OR metric = 'shape_score') ORDER BY rowid`,
     )
-    .all(runId) as { analysis: string; metric: string; site: string | null; layer: number | null; value: number | null }[];
+    .all(runId) as {
+    analysis: string;
+    metric: string;
+    site: string | null;
+    layer: number | null;
+    value: number | null;
+  }[];
   const out: ShapeDescriptor[] = [];
   for (const r of stored) {
     if (!r.metric.startsWith('shape:')) continue;
-    const score = stored.find((x) => x.metric === 'shape_score' && x.analysis === r.analysis && x.site === r.site);
+    const score = stored.find(
+      (x) => x.metric === 'shape_score' && x.analysis === r.analysis && x.site === r.site,
+    );
     const name = r.metric.slice('shape:'.length).replace(/_/g, ' ');
     const fit = score?.value != null ? ` (template correlation ${fmt(score.value)})` : '';
-    const peak = r.layer !== null && r.value !== null ? `, highest at layer ${r.layer} (relative depth ${r.value.toFixed(2)})` : '';
+    const peak =
+      r.layer !== null && r.value !== null
+        ? `, highest at layer ${r.layer} (relative depth ${r.value.toFixed(2)})`
+        : '';
     out.push({ analysis: r.analysis, metric: 'shape', site: r.site, text: `${name}${fit}${peak}` });
   }
   for (const k of metricKeys(db, [runId])) {

@@ -9,9 +9,10 @@
 // Resumable and deterministic: the initial weights come from the seed (neox/random.ts), the data
 // order and learning rate from the step, and at each checkpoint the optimiser state is saved
 // (train-state.ts); an interrupted run resumes from its last checkpoint and ends with the same
-// bits as an uninterrupted one (for the same ONNX Runtime thread count, which fixes the order of
-// its floating-point reductions). A model whose run is complete is not trained again; one trained
-// under another signature (config, recipe, data, seed) is replaced.
+// bits as an uninterrupted one on the same machine and ONNX Runtime thread count (the CPU's kernels
+// and the thread count fix the order of floating-point sums; the count is recorded, not enforced).
+// A model whose run is complete is not trained again; one trained under another signature
+// (config, recipe, data, seed, checkpoints, tokenizer) is replaced.
 //
 // Files in `outDir` (= <cache>/micro/<name>): step<N>/ (checkpoints), train-state/ (while
 // training), training.json (the run's record: per-checkpoint training loss, learning rate, time).
@@ -140,7 +141,7 @@ export function normaliseCheckpoints(steps: readonly number[], total: number): n
 }
 
 /** Hash of everything that determines a run's weights. */
-export function runSignature(o: TrainOptions, threads: number): string {
+export function runSignature(o: TrainOptions): string {
   const h = createHash('sha256');
   h.update(
     JSON.stringify({
@@ -148,7 +149,6 @@ export function runSignature(o: TrainOptions, threads: number): string {
       config: o.config,
       recipe: o.recipe,
       seed: o.seed,
-      threads,
       data: { key: o.dataKey ?? null, T: o.dataOrder.seqLen, B: o.dataOrder.batchSize, n: o.dataOrder.numSamples },
       checkpoints: normaliseCheckpoints(o.checkpointSteps, o.recipe.steps),
     }),
@@ -251,7 +251,7 @@ function batchFeeds(order: DataOrder, step: number): Record<string, ort.Tensor> 
  */
 export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
   const threads = o.threads ?? availableParallelism();
-  const signature = runSignature(o, threads);
+  const signature = runSignature(o);
   const checkpoints = normaliseCheckpoints(o.checkpointSteps, o.recipe.steps);
   const total = o.recipe.steps;
   const stateDir = join(o.outDir, 'train-state');

@@ -28,6 +28,9 @@ export interface Session {
 export async function openSession(opts: ServeOptions & { home?: string } = {}): Promise<Session> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'atlas-home-'));
   process.env.PYTHIA_ATLAS_HOME = home;
+  process.env.PYTHIA_ATLAS_CACHE = join(home, 'cache');
+  process.env.HF_HUB_CACHE = join(home, 'hub');
+  process.env.HF_HUB_OFFLINE = '1';
   const served = await serve({ engine: 'child', ...opts });
   const profile = mkdtempSync(join(tmpdir(), 'atlas-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {

@@ -24,6 +24,7 @@ function value<T>(r: Result<T>): T {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'atlas-api-'));
   process.env.PYTHIA_ATLAS_HOME = join(dir, 'home');
+  process.env.PYTHIA_ATLAS_CACHE = join(dir, 'cache');
   api = createAtlasApi({ host: 'test', emit: (e) => events.push(e), cacheDir: join(dir, 'hub') });
 });
 
