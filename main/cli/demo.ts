@@ -55,7 +55,18 @@ export const demoCommand: Command = {
 
     process.stderr.write(`pythia-atlas demo: micro suite cache ${cacheDir}\n`);
     const tTrain = performance.now();
-    const suite = await ensureMicroSuite({ cacheDir, threads, onProgress: progressPrinter('train') });
+    const print = progressPrinter('micro suite');
+    const suite = await ensureMicroSuite({
+      cacheDir,
+      threads,
+      onProgress: (p) =>
+        print({
+          phase: p.name ? `${p.phase} ${p.name}` : p.phase,
+          done: p.train?.step ?? 0,
+          total: p.train?.totalSteps ?? 0,
+          message: p.train && Number.isFinite(p.train.loss) ? `loss ${p.train.loss.toFixed(3)}` : p.message,
+        }),
+    });
     const trainSecs = secs(tTrain);
     for (const m of suite.models) {
       process.stdout.write(

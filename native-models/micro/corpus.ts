@@ -68,7 +68,7 @@ function segment(rng: Rng, kind: SegmentKind): string {
     case 'list':
       return orderedList(rng).text;
     case 'induction':
-      return repeatedRun(rng, rng.range(6, 16), rng.chance(0.3)).text;
+      return repeatedRun(rng, { gap: rng.chance(0.25) }).text;
   }
 }
 
@@ -168,7 +168,7 @@ export function probeSet(seed: number, counts: ProbeCounts = {}): ProbeSet {
     yearSpanSentence(rng, i % YEAR_TEMPLATES.length),
   );
   const induction = Array.from({ length: counts.induction ?? 32 }, () =>
-    repeatedRun(rng, rng.range(8, 16), false),
+    repeatedRun(rng, { length: rng.range(8, 16), distinct: true }),
   );
   const lists = Array.from({ length: counts.lists ?? 40 }, () => orderedList(rng));
   return { seed, ioi, yearSpan, induction, facts: allFacts(), lists };

@@ -119,3 +119,35 @@ export const CONNECTIVES: readonly string[] = Object.freeze([
 export const NONSENSE: readonly string[] = words(
   'zop blick mep tarn quill vosh drem plok snib gart fumb wix trell yorp klen brue nast jiv crom sple dax fep glim hork lum mox prin rask tib vurn wemp zell',
 );
+
+/**
+ * The pool repeated runs draw from: every single word above (names, places, things, verbs, days,
+ * nonsense, ...), each once, in list order. Runs draw with replacement from a few hundred words, as
+ * Olsson et al. draw random tokens: a small pool drawn without replacement would instead reward
+ * predicting the words not yet used, which works against copying.
+ */
+export const RUN_WORDS: readonly string[] = Object.freeze([
+  ...new Set(
+    [
+      NONSENSE,
+      NAMES,
+      OBJECTS,
+      PLACES,
+      SPAN_NOUNS,
+      CAPITALS.flat(),
+      ANIMAL_SOUNDS.flat(),
+      COLOURS.flat(),
+      OPPOSITES.flat(),
+      DAYS,
+      MONTHS,
+      NUMBER_WORDS,
+      CREATURES,
+      THINGS,
+      ADJECTIVES,
+      THING_ADJECTIVES,
+      DAY_ADJECTIVES,
+      INTRANSITIVE_VERBS,
+      TRANSITIVE_VERBS,
+    ].flat(),
+  ),
+]);

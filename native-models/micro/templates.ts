@@ -7,7 +7,7 @@
 //   lasted from the year 1732 to the year 17" -> a two-digit year above 32, with the "01"
 //   corruption of that paper;
 // - repeated random runs (Olsson et al. 2022, "In-context Learning and Induction Heads"): a run of
-//   nonsense words, then the same run again;
+//   random words, then the same run again;
 // - facts, ordered lists and plain narrative filler from a small grammar.
 // Every function draws only from the Rng it is given.
 
@@ -174,17 +174,32 @@ export interface RepeatedRun {
   text: string;
   /** The text before the second copy starts (the second copy begins with a space). */
   prefix: string;
-  /** The nonsense words of the run, all distinct, so each word predicts the next one. */
+  /** The words of the run (from RUN_WORDS). */
   words: string[];
   /** Character offset of the second copy in `text` (= prefix.length). */
   boundaryChar: number;
 }
 
-/** A run of `length` distinct nonsense words, then the same run again; `gap` puts a filler sentence between. */
-export function repeatedRun(rng: Rng, length = rng.range(6, 16), gap = false): RepeatedRun {
-  const words = rng.sample(L.NONSENSE, length);
+export interface RepeatedRunOptions {
+  /** Words in the run. */
+  length: number;
+  /** A filler sentence between the two copies. */
+  gap: boolean;
+  /** Draw distinct words (probes: each word then predicts its successor) instead of with replacement. */
+  distinct: boolean;
+}
+
+/**
+ * A run of random words from RUN_WORDS, then the same run again (Olsson et al.'s repeated random
+ * tokens, spelled as words). Training text draws with replacement; see RUN_WORDS.
+ */
+export function repeatedRun(rng: Rng, options: Partial<RepeatedRunOptions> = {}): RepeatedRun {
+  const length = options.length ?? rng.range(8, 20);
+  const words = options.distinct
+    ? rng.sample(L.RUN_WORDS, length)
+    : Array.from({ length }, () => rng.pick(L.RUN_WORDS));
   const run = words.join(' ');
-  const middle = gap ? `. ${narrativeSentence(rng)}` : '';
+  const middle = options.gap ? `. ${narrativeSentence(rng)}` : '';
   const prefix = `${rng.pick(RUN_INTROS)} ${run}${middle}`;
   return { text: `${prefix} ${run}.`, prefix, words, boundaryChar: prefix.length };
 }

@@ -53,7 +53,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`runs in browser mode${HAVE_CHROMIUM ? '' : ` ($
     await heatmap.waitFor();
     expect(await heatmap.getAttribute('aria-label')).toMatch(/min \d/);
     await expect(s.page.getByTestId('shape-descriptors').textContent()).resolves.toMatch(/rms at resid_post: /);
-    await s.page.getByRole('tab', { name: 'model' }).click();
+    await s.page.getByRole('tab', { name: 'model', exact: true }).click();
     await s.page.locator('[data-metric="model/loss/"]').getByTestId('scalar-value').waitFor();
     const loss = Number(await s.page.locator('[data-metric="model/loss/"]').getByTestId('scalar-value').textContent());
     // Random weights: the loss is near ln(50304) = 10.83.
@@ -64,7 +64,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`runs in browser mode${HAVE_CHROMIUM ? '' : ` ($
   it('shows the error of a failing run on its job', async () => {
     await queue(join(dir, 'no-such-model'));
     const job = s.page.getByTestId('run-job').first();
-    await job.and(s.page.locator('[data-state="error"]')).waitFor({ timeout: 60_000 });
+    await job.and(s.page.locator('[data-state="error"]')).waitFor({ timeout: 20_000 }).catch(async (e) => {
+      await s.page.screenshot({ path: '/tmp/atlas-scratch/runs-fail.png', fullPage: true });
+      throw e;
+    });
     await expect(job.getByRole('alert').textContent()).resolves.toMatch(/no-such-model/);
   });
 

@@ -3,7 +3,7 @@
 // generator's own labels), plus well-formed probes.
 import { describe, expect, it } from 'vitest';
 import { END_OF_TEXT, generateCorpus, joinDocuments, probeSet } from '../../../native-models/micro/corpus.ts';
-import { DAYS, MONTHS, NAMES, NONSENSE } from '../../../native-models/micro/lexicon.ts';
+import { DAYS, MONTHS, NAMES, RUN_WORDS } from '../../../native-models/micro/lexicon.ts';
 import { IOI_TEMPLATES } from '../../../native-models/micro/templates.ts';
 
 const corpus = generateCorpus({ seed: 11, nDocs: 1500 });
@@ -70,25 +70,30 @@ describe('generateCorpus', () => {
     expect(n).toBeGreaterThan(100);
   });
 
-  it('every run of nonsense words is followed by the same run', () => {
-    const nonsense = new Set(NONSENSE);
-    let n = 0;
+  it('every random run is followed by the same run, right after it or after one filler sentence', () => {
+    const intro = /(?:Repeat after me:|The code words are|She whispered|The parrot said|Listen:) /g;
+    const pool = new Set(RUN_WORDS);
+    let consecutive = 0;
+    let gapped = 0;
     for (const doc of corpus.train) {
-      // Maximal stretches of nonsense words (a filler sentence may sit between the two copies).
-      const stretches = [...doc.matchAll(/(?:\b[a-z]+\b ?)+/g)]
-        .map((m) => m[0].trim().split(' '))
-        .map((ws) => ws.filter((w) => nonsense.has(w)))
-        .filter((ws) => ws.length >= 6);
-      for (const ws of stretches) {
-        if (ws.length % 2 === 0 && ws.slice(0, ws.length / 2).join() === ws.slice(ws.length / 2).join()) {
-          n++;
+      for (const m of doc.matchAll(intro)) {
+        const rest = doc.slice(m.index + m[0].length);
+        const firstStop = rest.indexOf('.');
+        const words = rest.slice(0, firstStop).split(' ');
+        for (const w of words) expect(pool.has(w)).toBe(true);
+        const half = words.length / 2;
+        if (words.slice(0, half).join(' ') === words.slice(half).join(' ')) {
+          consecutive++;
           continue;
         }
-        // Two copies split by a filler sentence: this stretch is one copy; its twin is in the same doc.
-        expect(stretches.filter((o) => o.join() === ws.join()).length).toBeGreaterThanOrEqual(2);
+        // One filler sentence, then the run again.
+        const secondStop = rest.indexOf('.', firstStop + 1);
+        expect(rest.slice(secondStop + 1).startsWith(` ${words.join(' ')}.`)).toBe(true);
+        gapped++;
       }
     }
-    expect(n).toBeGreaterThan(50);
+    expect(consecutive).toBeGreaterThan(50);
+    expect(gapped).toBeGreaterThan(10);
   });
 
   it('lists run in order', () => {
@@ -164,7 +169,7 @@ describe('probeSet', () => {
       expect(p.prefix.endsWith(` ${run}`)).toBe(true);
       expect(p.text.slice(p.boundaryChar)).toBe(` ${run}.`);
       expect(new Set(p.words).size).toBe(p.words.length);
-      for (const w of p.words) expect(NONSENSE).toContain(w);
+      for (const w of p.words) expect(RUN_WORDS).toContain(w);
     }
   });
 

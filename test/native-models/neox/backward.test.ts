@@ -73,7 +73,11 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       expect(names).toContain('loss_sum');
       // No dead nodes (onnxruntime would run them) and no unread initializers.
       const read = new Set([...built.graph.nodes.flatMap((n) => n.inputs), ...names]);
-      for (const n of built.graph.nodes) expect(n.outputs.some((o) => read.has(o)), n.name).toBe(true);
+      for (const n of built.graph.nodes)
+        expect(
+          n.outputs.some((o) => read.has(o)),
+          n.name,
+        ).toBe(true);
       for (const init of built.graph.initializers.keys()) expect(read.has(init), init).toBe(true);
     });
 
