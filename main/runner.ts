@@ -17,7 +17,8 @@ import { makeBatches } from './data/batches.ts';
 import { configHash } from './library/config-hash.ts';
 import type { Project } from './library/project.ts';
 import { loadModel, type LoadedModel } from './models.ts';
-import { buildNeoxGraph, tapOutputName, type TapSpec } from '../native-models/neox/forward.ts';
+import { buildNeoxGraph, tapOutputName, type BuiltGraph, type TapSpec } from '../native-models/neox/forward.ts';
+import { buildNeoxGradientGraph, type BackwardOptions } from '../native-models/neox/backward.ts';
 import { modelSource } from '../native-models/runtime/model.ts';
 import { createSession, type Device } from '../native-models/runtime/session.ts';
 import * as ort from 'onnxruntime-node';
@@ -140,7 +141,17 @@ export async function runAnalyses(
   opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
   const ctx: RunContext = { config: model.config, tokenizer: model.tokenizer, options: req.options ?? {} };
   const taps = mergeTaps(analyses.flatMap((a) => a.taps(ctx)));
-  const built = buildNeoxGraph(model.config, model.weights, { taps, outputs: { loss: true, logits: false } });
+  const grad = mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(ctx)] : [])));
+  const forward = { taps, outputs: { loss: true, logits: false } };
+  let built: BuiltGraph;
+  let gradFetches: string[] = [];
+  if (grad) {
+    const bw = buildNeoxGradientGraph(model.config, model.weights, { ...grad, forward });
+    built = bw;
+    gradFetches = bw.gradOutputs.map((o) => o.name);
+  } else {
+    built = buildNeoxGraph(model.config, model.weights, forward);
+  }
   // Weights over 2 GB go to ONNX external data in a scratch directory, removed after the session.
   const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
   let sess: Awaited<ReturnType<typeof createSession>>;
@@ -150,7 +161,7 @@ export async function runAnalyses(
     rmSync(scratch, { recursive: true, force: true });
     throw e;
   }
-  const fetches = [...built.outputs.map((o) => o.name), 'token_loss'];
+  const fetches = [...built.outputs.map((o) => o.name), ...gradFetches, 'token_loss'];
   lap('build', tBuild);
 
   const runId = project.beginRun({
@@ -252,6 +263,33 @@ export function mergeTaps(taps: TapSpec[]): TapSpec[] {
     }
   }
   return [...bySite.values()];
+}
+
+/**
+ * One backward for every analysis that needs gradients: the union of their sites (with every
+ * reduction asked for) and parameters. They must agree on the metric (one scalar per graph).
+ */
+export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null {
+  if (reqs.length === 0) return null;
+  const metric = reqs[0].metric ?? { kind: 'loss_sum' };
+  if (reqs.some((r) => (r.metric?.kind ?? 'loss_sum') !== metric.kind)) {
+    throw new AtlasError('These analyses need gradients of different metrics; run them separately.');
+  }
+  const sites = new Map<string, NonNullable<BackwardOptions['sites']>[number]>();
+  for (const s of reqs.flatMap((r) => r.sites ?? [])) {
+    const key = `${s.site}|${s.layers?.join(',') ?? '*'}`;
+    const have = sites.get(key);
+    if (!have) sites.set(key, { ...s, reductions: [...s.reductions] });
+    else for (const red of s.reductions) if (!have.reductions.includes(red)) have.reductions.push(red);
+  }
+  const withParams = reqs.filter((r) => r.params);
+  const params = withParams.length
+    ? {
+        names: withParams.some((r) => !r.params!.names) ? undefined : [...new Set(withParams.flatMap((r) => r.params!.names!))],
+        reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
+      }
+    : undefined;
+  return { metric, sites: [...sites.values()], params };
 }
 
 async function loadRunDataset(

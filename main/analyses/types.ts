@@ -8,6 +8,7 @@ import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import type { TapSpec } from '../../native-models/neox/forward.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
+import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 
 /** One row of the project's `metrics` table (NULL where an index does not apply). */
 export interface MetricRow {
@@ -80,5 +81,10 @@ export interface Analysis {
   taps(ctx: RunContext): TapSpec[];
   /** Whether the graph must compute the next-token loss outputs. */
   readonly needsLoss?: boolean;
+  /**
+   * Gradients this analysis needs (sites and parameters, with in-graph reductions). When any
+   * analysis of a run asks, the runner appends the backward (neox/backward.ts) to the one graph.
+   */
+  gradients?(ctx: RunContext): BackwardOptions;
   start(ctx: RunContext): AnalysisRun;
 }

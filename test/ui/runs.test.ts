@@ -64,10 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`runs in browser mode${HAVE_CHROMIUM ? '' : ` ($
   it('shows the error of a failing run on its job', async () => {
     await queue(join(dir, 'no-such-model'));
     const job = s.page.getByTestId('run-job').first();
-    await job.and(s.page.locator('[data-state="error"]')).waitFor({ timeout: 20_000 }).catch(async (e) => {
-      await s.page.screenshot({ path: '/tmp/atlas-scratch/runs-fail.png', fullPage: true });
-      throw e;
-    });
+    await job.and(s.page.locator('[data-state="error"]')).waitFor({ timeout: 30_000 });
     await expect(job.getByRole('alert').textContent()).resolves.toMatch(/no-such-model/);
   });
 

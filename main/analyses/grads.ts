@@ -1,0 +1,168 @@
+// `grads`: how much gradient flows through each part of the model. Activation gradients are of the
+// SUMMED next-token loss over real targets (so a token's gradient does not depend on its batch;
+// `--loss-on response` restricts the targets to Alpaca responses through the loss mask). Per
+// (site, layer) and per (site, layer, position): grad_rms = sqrt(mean over real tokens and
+// features of g^2) and grad_mean_norm = mean over real tokens of ||g||. Per parameter tensor:
+// param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
+// dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
+// Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
+// embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
+// each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
+// out of the dataset profile (METHODS.md "Gradients"); summaries and the examples that disagree
+// most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
+
+import { paramGradOutputName, gradOutputName, type BackwardOptions } from '../../native-models/neox/backward.ts';
+import { neoxParamSpecs } from '../../native-models/neox/params.ts';
+import type { Site } from '../../native-models/neox/sites.ts';
+import { PositionStats } from './position-stats.ts';
+import { shapeRows } from './shape-rows.ts';
+import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
+import { metricRow, optionSites } from './util.ts';
+import { spearman } from './correlation.ts';
+
+export const GRAD_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
+/** How many of the most disagreeing examples are listed. */
+const WORST = 10;
+
+/** `gpt_neox.layers.3.attention.dense.weight` -> { site: 'attention.dense.weight', layer: 3 }. */
+export function paramSiteLayer(name: string): { site: string; layer: number | null } {
+  const m = /^gpt_neox\.layers\.(\d+)\.(.+)$/.exec(name);
+  if (m) return { site: m[2], layer: Number(m[1]) };
+  return { site: name.replace(/^gpt_neox\./, ''), layer: null };
+}
+
+function featureSize(ctx: RunContext, site: Site): number {
+  return site === 'mlp_hidden' ? ctx.config.intermediateSize : ctx.config.hiddenSize;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const x = q * (sorted.length - 1);
+  const lo = Math.floor(x);
+  const hi = Math.ceil(x);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo);
+}
+
+export const grads: Analysis = {
+  name: 'grads',
+  description: 'Gradient profiles of the summed next-token loss: per site, layer, position and parameter.',
+  needsLoss: true,
+  taps: () => [],
+  gradients(ctx): BackwardOptions {
+    return {
+      metric: { kind: 'loss_sum' },
+      sites: optionSites(ctx, GRAD_SITES, 'grads').map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
+      params: { reductions: ['full'] },
+    };
+  },
+  start(ctx) {
+    const sites = optionSites(ctx, GRAD_SITES, 'grads');
+    const L = ctx.config.numLayers;
+    const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
+    const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
+    const params = neoxParamSpecs(ctx.config);
+    const paramSums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
+    let targets = 0;
+    // Per example: sum of squares per (site, layer) key, and its token count.
+    const exampleSumsq: Float64Array[] = [];
+    const exampleTokens: number[] = [];
+    const exampleIndex: number[] = [];
+    return {
+      consume(batch, outputs) {
+        const { B, T, attentionMask, lossMask } = batch;
+        for (let i = 0; i < B * T; i++) targets += lossMask[i];
+        const rows = Array.from({ length: B }, () => new Float64Array(keys.length));
+        keys.forEach(({ site, layer }, k) => {
+          const tok = outputs.get(gradOutputName(site, layer, 'token_sumsq'))!.data as Float32Array;
+          pos[k].add(batch, tok);
+          const seq = outputs.get(gradOutputName(site, layer, 'seq_sumsq'))!.data as Float32Array;
+          for (let b = 0; b < B; b++) rows[b][k] = seq[b];
+        });
+        for (let b = 0; b < B; b++) {
+          let n = 0;
+          for (let t = 0; t < T; t++) n += attentionMask[b * T + t];
+          exampleSumsq.push(rows[b]);
+          exampleTokens.push(n);
+          exampleIndex.push(batch.sequenceIndex[b]);
+        }
+        params.forEach((p, i) => {
+          const g = outputs.get(paramGradOutputName(p.name, 'full'))!.data as Float32Array;
+          const acc = paramSums[i];
+          for (let j = 0; j < g.length; j++) acc[j] += g[j];
+        });
+      },
+      finish(): AnalysisResult {
+        const metrics: MetricRow[] = [];
+        const rms: number[] = [];
+        keys.forEach(({ site, layer }, k) => {
+          const p = pos[k];
+          const tot = p.total();
+          rms.push(tot.rms);
+          metrics.push(metricRow('grads', 'grad_rms', site, layer, tot.rms));
+          metrics.push(metricRow('grads', 'grad_mean_norm', site, layer, tot.meanNorm));
+          for (let t = 0; t < p.length; t++) {
+            const s = p.at(t);
+            if (s.tokens === 0) continue;
+            metrics.push(metricRow('grads', 'grad_rms', site, layer, s.rms, { position: t }));
+            metrics.push(metricRow('grads', 'grad_mean_norm', site, layer, s.meanNorm, { position: t }));
+          }
+        });
+        for (const site of sites) metrics.push(...shapeRows('grads', site, rms.filter((_, i) => keys[i].site === site)));
+        params.forEach((p, i) => {
+          const acc = paramSums[i];
+          let sq = 0;
+          for (let j = 0; j < acc.length; j++) sq += (acc[j] / targets) ** 2;
+          const { site, layer } = paramSiteLayer(p.name);
+          metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
+        });
+        metrics.push(...agreementRows());
+        return { metrics, tensors: [] };
+      },
+    };
+
+    /** Each example's rms profile against the leave-one-out dataset profile. */
+    function agreementRows(): MetricRow[] {
+      const N = exampleSumsq.length;
+      if (N < 2) return [];
+      const K = keys.length;
+      const F = keys.map(({ site }) => featureSize(ctx, site));
+      const totalSq = new Float64Array(K);
+      let totalTok = 0;
+      for (let e = 0; e < N; e++) {
+        for (let k = 0; k < K; k++) totalSq[k] += exampleSumsq[e][k];
+        totalTok += exampleTokens[e];
+      }
+      const cos: { e: number; c: number; s: number }[] = [];
+      for (let e = 0; e < N; e++) {
+        const ex = Array.from({ length: K }, (_, k) => Math.sqrt(exampleSumsq[e][k] / (exampleTokens[e] * F[k])));
+        const rest = Array.from({ length: K }, (_, k) => Math.sqrt((totalSq[k] - exampleSumsq[e][k]) / ((totalTok - exampleTokens[e]) * F[k])));
+        let dot = 0;
+        let na = 0;
+        let nb = 0;
+        for (let k = 0; k < K; k++) {
+          dot += ex[k] * rest[k];
+          na += ex[k] ** 2;
+          nb += rest[k] ** 2;
+        }
+        cos.push({ e, c: na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : NaN, s: spearman(ex, rest) });
+      }
+      const rows: MetricRow[] = [];
+      for (const [metric, pick] of [
+        ['example_overall_cosine', (x: { c: number }) => x.c],
+        ['example_overall_spearman', (x: { s: number }) => x.s],
+      ] as const) {
+        const vals = cos.map(pick).filter(Number.isFinite).sort((a, b) => a - b);
+        const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+        rows.push(metricRow('grads', `${metric}_mean`, null, null, mean));
+        rows.push(metricRow('grads', `${metric}_min`, null, null, vals[0]));
+        for (const q of [0.1, 0.5, 0.9]) rows.push(metricRow('grads', `${metric}_q${q * 100}`, null, null, quantile(vals, q)));
+      }
+      // The examples that disagree most (lowest cosine): dim = the example's index in the dataset order.
+      for (const w of [...cos].sort((a, b) => a.c - b.c).slice(0, WORST)) {
+        rows.push(metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: exampleIndex[w.e] }));
+        rows.push(metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: exampleIndex[w.e] }));
+      }
+      return rows;
+    }
+  },
+};
