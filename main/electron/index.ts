@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, Menu, type WebContents } from 'electron';
+import { app, dialog, Menu, type WebContents } from 'electron';
 import type { RecentProject, Result } from '../../preload/api.ts';
 import type { EngineClient } from '../engine/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
@@ -29,10 +29,7 @@ registerAppScheme();
 async function openProject(path: string): Promise<void> {
   if (!engine) return void pending.push(path);
   const r = await engine.call('openProject', { path });
-  if (!r.ok) {
-    // The UI shows engine errors as notices; a failed open from outside surfaces as a command.
-    sendCommand('open-project');
-  }
+  if (!r.ok) dialog.showErrorBox('Cannot open the project', [r.error.message, r.error.hint].filter(Boolean).join('\n\n'));
   await refreshMenu();
 }
 

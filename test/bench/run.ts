@@ -4,7 +4,10 @@
 // - profile-vs-torch: the same profile pass vs PyTorch's plain forward (Hugging Face, eager) on the
 //   same weights, shapes and threads, through test/bench/torch_baseline.py where python3 with
 //   torch is available (skipped otherwise, with a line saying so);
-// - memory: RSS after N and 4N sequences of the profile pass (flat in the number of sequences).
+// - profile+grads: forward with the profile taps + the backward with the `grads` reductions vs the
+//   plain forward+backward (loss gradient w.r.t. every parameter) of the same model, and vs PyTorch's
+//   forward+backward;
+// - memory: peak RSS of the runner's profile pass over N and 4N sequences (flat in N).
 // Shapes: random:pythia-70m (and pythia-160m with BENCH_MODELS), batch 8 x 256, CPU, 2 threads.
 // Times are medians of BENCH_REPS runs after one warm-up. Not part of `npm test`.
 
@@ -20,6 +23,8 @@ import { serializeModel } from '../../native-models/graph/onnx.ts';
 import { createSession } from '../../native-models/runtime/session.ts';
 import { writeSafetensors } from '../../native-models/weights/safetensors.ts';
 import { PROFILE_SITES } from '../../main/analyses/profile.ts';
+import { GRAD_SITES } from '../../main/analyses/grads.ts';
+import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
@@ -51,11 +56,16 @@ function feeds(cfg: NeoxConfig, seed: number): Record<string, ort.Tensor> {
   };
 }
 
-async function timeGraph(bytes: Uint8Array, cfg: NeoxConfig, fetches: string[]): Promise<number> {
+async function timeGraph(
+  bytes: Uint8Array,
+  cfg: NeoxConfig,
+  fetches: string[],
+  extra: Record<string, ort.Tensor> = {},
+): Promise<number> {
   const s = await createSession(bytes, { device: 'cpu', threads: THREADS });
   const times: number[] = [];
   for (let r = 0; r <= REPS; r++) {
-    const f = feeds(cfg, r);
+    const f = { ...feeds(cfg, r), ...extra };
     const t0 = performance.now();
     await s.session.run(f, fetches);
     if (r > 0) times.push((performance.now() - t0) / 1000);
@@ -112,6 +122,21 @@ for (const name of MODELS) {
     if (torchS === null) emit({ case: 'profile-vs-torch', ...base, skipped: `${PYTHON} with torch and transformers not available` });
     else emit({ case: 'profile-vs-torch', ...base, atlas_s: profS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: profS / torchS });
     emit({ case: 'plain-vs-torch', ...base, atlas_s: plainS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: torchS ? plainS / torchS : null });
+
+    // Forward + backward. Fetch what each pass needs: the plain one every parameter gradient.
+    const plainBw = buildNeoxGradientGraph(cfg, weights, { params: { reductions: ['full'] }, forward: { outputs: { loss: true, logits: false } } });
+    const lossMask = { loss_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]) };
+    const plainBwS = await timeGraph(serializeModel(plainBw.graph), cfg, plainBw.gradOutputs.map((o) => o.name), lossMask);
+    const fullBw = buildNeoxGradientGraph(cfg, weights, {
+      sites: GRAD_SITES.map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
+      params: { reductions: ['full'] },
+      forward: { taps: profileTaps, outputs: { loss: true, logits: false } },
+    });
+    const fullBwS = await timeGraph(serializeModel(fullBw.graph), cfg, [...fullBw.outputs.map((o) => o.name), ...fullBw.gradOutputs.map((o) => o.name), 'token_loss'], lossMask);
+    emit({ case: 'profile+grads', ...base, atlas_s: fullBwS, baseline: 'onnx-plain-forward-backward', baseline_s: plainBwS, ratio: fullBwS / plainBwS });
+    const torchBw = torchBaseline(dir, 'backward');
+    if (torchBw === null) emit({ case: 'profile+grads-vs-torch', ...base, skipped: `${PYTHON} with torch and transformers not available` });
+    else emit({ case: 'profile+grads-vs-torch', ...base, atlas_s: fullBwS, baseline: 'torch-eager-forward-backward', baseline_s: torchBw, ratio: fullBwS / torchBw });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,13 +3,13 @@
 // Home/End and play, and the layer x position heatmap shows, at every step, the values planted for
 // that step. Save as, then reopening the copy, shows the same results. No console errors.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
-import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
+import { dropFile, goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
 import { planted, writeSyntheticProject } from './synthetic.ts';
 
 const STEPS = [0, 1, 8, 64, 512, 1000, 5000, 143000];
@@ -135,7 +135,14 @@ describe.skipIf(!HAVE_CHROMIUM)(
       );
     });
 
-    it('logged no console errors', () => {
+    it('opens a project file dropped on the window', async () => {
+    await goTo(s.page, 'Datasets');
+    await dropFile(s.page, 'dropped.pythia-atlas', readFileSync(path), 'application/octet-stream');
+    await s.page.getByTestId('project-name').filter({ hasText: 'dropped' }).waitFor();
+    await s.page.getByText('1 dataset, 11 runs over pythia-14m, pythia-160m.').waitFor();
+  });
+
+  it('logged no console errors', () => {
       expect(s.errors).toEqual([]);
     });
   },
