@@ -11,11 +11,16 @@ export class BuilderCore {
   private counter = 0;
   private readonly consts = new Map<string, number[]>();
   private readonly producers = new Map<string, Node>();
+  /** Node names are unique too (ONNX requires it), also when continuing an existing graph. */
+  private readonly nodeNames = new Set<string>();
 
   /** Start a new graph, or continue building an existing one (autodiff appends to a forward). */
   constructor(graphOrName: Graph | string = 'graph') {
     this.graph = typeof graphOrName === 'string' ? emptyGraph(graphOrName) : graphOrName;
-    for (const n of this.graph.nodes) for (const o of n.outputs) this.producers.set(o, n);
+    for (const n of this.graph.nodes) {
+      for (const o of n.outputs) this.producers.set(o, n);
+      this.nodeNames.add(n.name);
+    }
     for (const init of this.graph.initializers.values()) {
       if ((init.dtype === 'int64' || init.dtype === 'int32') && init.data.length <= 64) {
         this.consts.set(init.name, Array.from(init.data as ArrayLike<number | bigint>, Number));
@@ -30,7 +35,7 @@ export class BuilderCore {
     for (;;) {
       this.counter += 1;
       const name = `${prefix}_${this.counter}`;
-      if (!this.graph.values.has(name)) return name;
+      if (!this.graph.values.has(name) && !this.nodeNames.has(name)) return name;
     }
   }
 
@@ -134,6 +139,7 @@ export class BuilderCore {
       outputs: outs.map((o) => o.name),
       attrs,
     };
+    this.nodeNames.add(node.name);
     this.graph.nodes.push(node);
     for (const o of node.outputs) this.producers.set(o, node);
     return outs;

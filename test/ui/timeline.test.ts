@@ -138,7 +138,10 @@ describe.skipIf(!HAVE_CHROMIUM)(
     it('opens a project file dropped on the window', async () => {
     await goTo(s.page, 'Datasets');
     await dropFile(s.page, 'dropped.pythia-atlas', readFileSync(path), 'application/octet-stream');
-    await s.page.getByTestId('project-name').filter({ hasText: 'dropped' }).waitFor();
+    await s.page.getByTestId('project-name').filter({ hasText: 'dropped' }).waitFor({ timeout: 5000 }).catch(async (e) => {
+      console.log('DEBUG', await s.page.locator('.notices').textContent(), await s.page.getByTestId('project-name').textContent());
+      throw e;
+    });
     await s.page.getByText('1 dataset, 11 runs over pythia-14m, pythia-160m.').waitFor();
   });
 

@@ -72,6 +72,23 @@ describe('grads', () => {
     expect(rows7.some((r) => r.metric.startsWith('shape:') && r.site === 'resid_post')).toBe(true);
   });
 
+  it('runs in one graph with profile (forward taps + backward) and gives the same numbers', async () => {
+    const project = Project.create(join(dir, 'both.pythia-atlas'));
+    const out = await runAnalyses(project, {
+      model: FIX,
+      dataset: { path: join(FIX, 'texts.jsonl'), field: 'text' },
+      analyses: ['profile', 'grads'],
+      batchSize: 4,
+    });
+    const rows = project.metrics({ runIds: [out.runId] });
+    project.close();
+    for (const ref of expected.grads) {
+      const got = rows.find((r) => r.metric === 'grad_rms' && r.site === ref.site && r.layer === ref.layer && r.position === null)!;
+      expect(rel(got.value, ref.grad_rms)).toBeLessThan(1e-4);
+    }
+    expect(rows.filter((r) => r.analysis === 'profile' && r.metric === 'rms' && r.position === null).length).toBe(15);
+  });
+
   it('maps parameter names to (site, layer)', () => {
     expect(paramSiteLayer('gpt_neox.layers.3.attention.dense.weight')).toEqual({ site: 'attention.dense.weight', layer: 3 });
     expect(paramSiteLayer('gpt_neox.embed_in.weight')).toEqual({ site: 'embed_in.weight', layer: null });
