@@ -10,7 +10,19 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from './errors.ts';
 import { resolveAnalyses } from './analyses/registry.ts';
-import type { Analysis, AnalysisRun, BatchOutputs, BatchView, MetricRow, OutputTensor, RunContext, TensorRow } from './analyses/types.ts';
+import type {
+  Analysis,
+  AnalysisRun,
+  BatchOutputs,
+  BatchView,
+  ExtraPass,
+  MetricRow,
+  OutputTensor,
+  RunContext,
+  TensorRow,
+} from './analyses/types.ts';
+import type { MassiveEntryRow } from './library/rows.ts';
+import type { TokenSequence } from './data/tokenize.ts';
 import { readDataset, type ReadResult } from './data/readers.ts';
 import { tokenizeRecords } from './data/tokenize.ts';
 import { makeBatches } from './data/batches.ts';
@@ -139,10 +151,17 @@ export async function runAnalyses(
 
   const tBuild = performance.now();
   opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
-  const ctx: RunContext = { config: model.config, tokenizer: model.tokenizer, options: req.options ?? {} };
+  const ctx: RunContext = {
+    config: model.config,
+    tokenizer: model.tokenizer,
+    options: req.options ?? {},
+    seqLen,
+    prependBos: req.prependBos ?? false,
+  };
   const taps = mergeTaps(analyses.flatMap((a) => a.taps(ctx)));
+  const hooks = analyses.flatMap((a) => a.hooks?.(ctx) ?? []);
   const grad = mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(ctx)] : [])));
-  const forward = { taps, outputs: { loss: true, logits: false } };
+  const forward = { taps, hooks, outputs: { loss: true, logits: false } };
   let built: BuiltGraph;
   let gradFetches: string[] = [];
   if (grad) {
@@ -161,7 +180,7 @@ export async function runAnalyses(
     rmSync(scratch, { recursive: true, force: true });
     throw e;
   }
-  const fetches = [...built.outputs.map((o) => o.name), ...gradFetches, 'token_loss'];
+  const fetches = [...built.outputs.map((o) => o.name), ...(built.hookOutputs ?? []), ...gradFetches, 'token_loss'];
   lap('build', tBuild);
 
   const runId = project.beginRun({
@@ -204,18 +223,27 @@ export async function runAnalyses(
       opts.onProgress?.({ phase: 'run', done, total, tokensPerSecond: done / Math.max(secs, 1e-9) });
     }
     lap('run', tRun);
+    for (const r of runs) {
+      for (const pass of r.passes?.() ?? []) {
+        const tPass = performance.now();
+        await runExtraPass(pass, { model, sequences: tok.sequences, batchSize, lossOn, device, threads: req.threads, opts });
+        lap(`pass:${pass.label}`, tPass);
+      }
+    }
     const tWrite = performance.now();
     opts.onProgress?.({ phase: 'write', done: 0, total: 1 });
     const metrics: MetricRow[] = [];
     const tensors: TensorRow[] = [];
+    const massiveEntries: MassiveEntryRow[] = [];
     for (const r of runs) {
       const res = r.finish();
       metrics.push(...res.metrics);
       tensors.push(...res.tensors);
+      if (res.massiveEntries) massiveEntries.push(...res.massiveEntries);
     }
     timings.write = 0;
     timings.total = (performance.now() - t0) / 1000;
-    project.writeResults(runId, { metrics, tensors }, {
+    project.writeResults(runId, { metrics, tensors, massiveEntries }, {
       complete: true,
       nSequences: tok.sequences.length,
       nTokens: total,
@@ -238,6 +266,76 @@ export async function runAnalyses(
     throw e;
   } finally {
     await sess.session.release();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One extra pass an analysis asked for (types.ts ExtraPass): its own graph with the loss outputs,
+ * run `variants` times over the run's batches (or over the sequences it names).
+ */
+async function runExtraPass(
+  pass: ExtraPass,
+  env: {
+    model: LoadedModel;
+    sequences: TokenSequence[];
+    batchSize: number;
+    lossOn: 'all' | 'response';
+    device: Device;
+    threads?: number;
+    opts: { onProgress?: (p: RunProgress) => void; signal?: AbortSignal };
+  },
+): Promise<void> {
+  const { model, opts } = env;
+  const picked = pass.sequences ?? env.sequences.map((_, i) => i);
+  const seqs = picked.map((i) => {
+    const q = env.sequences[i];
+    if (!q) throw new Error(`pass ${pass.label}: no sequence ${i}`);
+    return pass.maxTokens === undefined ? q : { ...q, ids: q.ids.slice(0, pass.maxTokens) };
+  });
+  const built = buildNeoxGraph(model.config, model.weights, {
+    taps: pass.taps ?? [],
+    hooks: pass.hooks ?? [],
+    interventions: pass.interventions ?? [],
+    outputs: { loss: true, logits: false },
+  });
+  const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
+  try {
+    const sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), {
+      device: env.device,
+      threads: env.threads,
+    });
+    try {
+      const fetches = [...built.outputs.map((o) => o.name), ...(built.hookOutputs ?? []), 'token_loss'];
+      const batches = makeBatches(seqs, { batchSize: env.batchSize, padId: model.tokenizer.padId, lossOn: env.lossOn });
+      const variants = pass.variants ?? 1;
+      const total = variants * batches.length;
+      let done = 0;
+      for (let variant = 0; variant < variants; variant++) {
+        for (const batch of batches) {
+          if (opts.signal?.aborted) throw abortError();
+          const view: BatchView = { ...batch, sequenceIndex: batch.sequenceIndex.map((i) => picked[i]) };
+          const feeds: Record<string, ort.Tensor> = {
+            input_ids: new ort.Tensor('int64', batch.inputIds, [batch.B, batch.T]),
+            attention_mask: new ort.Tensor('float32', batch.attentionMask, [batch.B, batch.T]),
+            loss_mask: new ort.Tensor('float32', batch.lossMask, [batch.B, batch.T]),
+          };
+          for (const [name, t] of Object.entries(pass.feeds?.(view, variant) ?? {})) {
+            feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+          }
+          const out = await sess.session.run(feeds, fetches);
+          const outputs: BatchOutputs = new Map(
+            Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
+          );
+          pass.consume(view, outputs, { name: tapOutputName }, variant);
+          done += 1;
+          opts.onProgress?.({ phase: 'run', done, total, message: pass.label });
+        }
+      }
+    } finally {
+      await sess.session.release();
+    }
+  } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }

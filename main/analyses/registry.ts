@@ -5,9 +5,11 @@ import { AtlasError } from '../errors.ts';
 import { modelLoss } from './model-loss.ts';
 import { grads } from './grads.ts';
 import { profile } from './profile.ts';
+import { massive } from './massive.ts';
+import { sinks } from './sinks.ts';
 import type { Analysis } from './types.ts';
 
-const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads];
+const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads, massive, sinks];
 
 export function listAnalyses(): { name: string; description: string }[] {
   return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({ name: a.name, description: a.description }));

@@ -6,7 +6,8 @@
 
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import type { TapSpec } from '../../native-models/neox/forward.ts';
+import type { GraphHook, Intervention, TapSpec } from '../../native-models/neox/forward.ts';
+import type { MassiveEntryRow } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 
@@ -36,6 +37,10 @@ export interface RunContext {
   tokenizer: TextTokenizer;
   /** Analysis options from the request (e.g. sites, thresholds), already validated by the analysis. */
   options: Record<string, unknown>;
+  /** The run's longest sequence (tokens per row, BOS included), when known. */
+  seqLen?: number;
+  /** Whether the run put <|endoftext|> first as a BOS. */
+  prependBos?: boolean;
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */
@@ -67,10 +72,42 @@ export interface OutputIndex {
 export interface AnalysisResult {
   metrics: MetricRow[];
   tensors: TensorRow[];
+  /** Rows of the project's massive_entries table (Sun et al. 2024). */
+  massiveEntries?: MassiveEntryRow[];
+}
+
+/** One graph input's value for a batch (float32, row-major). */
+export interface FeedTensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+/**
+ * A further pass over the run's data with its own graph (interventions as graph inputs, its own
+ * taps and hooks), asked for after the first pass, before finish(). The runner builds the graph
+ * once (with the loss outputs), runs it `variants` times over the batches, feeding what `feeds`
+ * returns for the intervention inputs, and hands every batch's outputs to `consume`.
+ */
+export interface ExtraPass {
+  /** Shown in progress and recorded in timings (`pass:<label>`). */
+  label: string;
+  interventions?: Intervention[];
+  taps?: TapSpec[];
+  hooks?: GraphHook[];
+  /** How many times to go over the data with this graph, fed differently (default 1). */
+  variants?: number;
+  /** Only these sequences (indices in dataset order), each cut to maxTokens when given. */
+  sequences?: number[];
+  maxTokens?: number;
+  /** Values for the intervention inputs (names as forward.ts makes them) of one batch. */
+  feeds?(batch: BatchView, variant: number): Record<string, FeedTensor>;
+  consume(batch: BatchView, outputs: BatchOutputs, index: OutputIndex, variant: number): void;
 }
 
 export interface AnalysisRun {
   consume(batch: BatchView, outputs: BatchOutputs, index: OutputIndex): void;
+  /** Further passes this analysis needs, given what the first pass found (optional). */
+  passes?(): ExtraPass[];
   finish(): AnalysisResult;
 }
 
@@ -81,6 +118,8 @@ export interface Analysis {
   taps(ctx: RunContext): TapSpec[];
   /** Whether the graph must compute the next-token loss outputs. */
   readonly needsLoss?: boolean;
+  /** Custom in-graph statistics (forward.ts hooks) this analysis reads in the first pass. */
+  hooks?(ctx: RunContext): GraphHook[];
   /**
    * Gradients this analysis needs (sites and parameters, with in-graph reductions). When any
    * analysis of a run asks, the runner appends the backward (neox/backward.ts) to the one graph.

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, dialog, Menu, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, Menu, type WebContents } from 'electron';
 import type { RecentProject, Result } from '../../preload/api.ts';
 import type { EngineClient } from '../engine/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
@@ -23,13 +23,18 @@ const windows = new Set<number>();
 let engine: EngineClient | null = null;
 const pending: string[] = projectPathsFromArgv(process.argv.slice(1));
 
-if (!app.requestSingleInstanceLock()) app.quit();
+const primary = app.requestSingleInstanceLock();
+if (!primary) app.quit();
 registerAppScheme();
 
 async function openProject(path: string): Promise<void> {
   if (!engine) return void pending.push(path);
   const r = await engine.call('openProject', { path });
-  if (!r.ok) dialog.showErrorBox('Cannot open the project', [r.error.message, r.error.hint].filter(Boolean).join('\n\n'));
+  if (!r.ok)
+    dialog.showErrorBox(
+      'Cannot open the project',
+      [r.error.message, r.error.hint].filter(Boolean).join('\n\n'),
+    );
   await refreshMenu();
 }
 
@@ -49,6 +54,11 @@ app.on('open-file', (event, path) => {
 
 app.on('second-instance', (_event, argv) => {
   for (const p of projectPathsFromArgv(argv)) void openProject(p);
+  const w = BrowserWindow.getAllWindows()[0];
+  if (w) {
+    if (w.isMinimized()) w.restore();
+    w.focus();
+  }
 });
 
 app.on('web-contents-created', (_event, contents: WebContents) =>
@@ -62,6 +72,7 @@ app.on('will-quit', () => {
 });
 
 void app.whenReady().then(async () => {
+  if (!primary) return;
   denyPermissions();
   serveRenderer(join(here, '..', 'renderer'));
   engine = await startEngineProcess(join(here, 'engine.js'), { host: 'electron', dialogs: true });
@@ -71,7 +82,8 @@ void app.whenReady().then(async () => {
   });
   await refreshMenu();
   const win = createMainWindow(join(here, '..', 'preload', 'index.cjs'), startUrl);
-  windows.add(win.webContents.id);
-  win.on('closed', () => windows.delete(win.webContents.id));
+  const id = win.webContents.id;
+  windows.add(id);
+  win.on('closed', () => windows.delete(id));
   for (const p of pending.splice(0)) await openProject(p);
 });

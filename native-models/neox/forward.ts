@@ -15,6 +15,12 @@
 // `tap/mlp_out/0/feature_moments/m2`, `tap/q/1/topk_abs/indices`, `tap/logits/g/raw`. Taps only
 // read: a graph with taps computes the same logits bit for bit. Interventions (interventions.ts)
 // are graph inputs applied at a site before its taps read it.
+//
+// Hooks (`BuildOptions.hooks`) append custom read-only subgraphs for statistics that stats.ts does
+// not offer: a site hook reads a site's value (after interventions), an attention hook reads a
+// layer's q, k, v (after rotary and interventions), the additive causal/padding bias and the
+// add_vector interventions at attn_scores (so it can mirror them). Their outputs are named
+// `hook/<name>` and listed in `hookOutputs`; like taps, they leave the logits unchanged.
 
 import { AtlasError } from '../../main/errors.ts';
 import type { Dim } from '../graph/dims.ts';
@@ -25,7 +31,7 @@ import type { Reduction } from '../graph/stats.ts';
 import type { StateDict } from '../weights/types.ts';
 import type { NeoxConfig } from './config.ts';
 import { headDim, rotaryDims } from './config-parse.ts';
-import { applyIntervention, interventionKey } from './interventions.ts';
+import { applyIntervention, interventionInputName, interventionKey } from './interventions.ts';
 import type { Intervention } from './interventions.ts';
 import {
   EMBED_IN,
@@ -71,7 +77,44 @@ export interface BuildOptions {
   externalData?: { dir: string; force?: boolean };
   /** Intervention inputs (interventions.ts); applied at the site before taps read it. */
   interventions?: Intervention[];
+  /** Custom read-only subgraphs at sites and attention (see the header). */
+  hooks?: GraphHook[];
 }
+
+/** What a hook may use: the builder, the batch's ids and mask, parameters, and its outputs. */
+export interface HookContext {
+  b: GraphBuilder;
+  cfg: NeoxConfig;
+  /** The layer the hook runs at (null for global sites). */
+  layer: number | null;
+  /** int64 [B, T]. */
+  inputIds: Value;
+  /** float32 [B, T], 1 real token, 0 padding. */
+  mask: Value;
+  stats: TapStats;
+  /** A model parameter by its checkpoint name. */
+  param(name: string): Value;
+  /** Mark `v` as the graph output `hook/<name>`; returns the output name. */
+  output(name: string, v: Value): string;
+}
+
+/** A layer's attention inputs as the forward uses them. */
+export interface AttentionValues {
+  /** [B, H, T, dh] each, after rotary and any intervention at q, k, v. */
+  q: Value;
+  k: Value;
+  v: Value;
+  /** [B, 1, T, T] additive causal and key-padding bias (0 or finfo.min). */
+  bias: Value;
+  /** add_vector interventions at this layer's attn_scores: scores += scale[b, i] * vector[h, j]. */
+  scoreAdds: { scale: Value; vector: Value }[];
+  /** True when a replace intervention at attn_scores or attn_pattern changes what q, k imply. */
+  replaced: boolean;
+}
+
+export type GraphHook =
+  | { kind: 'site'; site: Site; layers?: number[]; build(ctx: HookContext, x: Value): void }
+  | { kind: 'attention'; layers?: number[]; build(ctx: HookContext, att: AttentionValues): void };
 
 export interface TapOutput {
   name: string;
@@ -91,6 +134,8 @@ export interface BuiltGraph {
   paramInputs?: string[];
   /** Intervention input names, keyed `<site>/<layer | 'g'>`. */
   interventionInputs?: Record<string, string[]>;
+  /** Output names the hooks added (`hook/<name>`). */
+  hookOutputs?: string[];
 }
 
 /** finfo(float32).min, the additive mask value HF uses. */
@@ -154,6 +199,48 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     interventions.set(key, [...(interventions.get(key) ?? []), iv]);
   }
 
+  const hooks = opts.hooks ?? [];
+  const hookOutputs: string[] = [];
+  const hookContext = (layer: number | null): HookContext => ({
+    b,
+    cfg,
+    layer,
+    inputIds: ids,
+    mask,
+    stats,
+    param: p,
+    output(name, v) {
+      const outName = `hook/${name}`;
+      if (hookOutputs.includes(outName)) throw new Error(`two hooks write the output ${outName}`);
+      hookOutputs.push(outName);
+      b.output(v, outName);
+      return outName;
+    },
+  });
+  /** Attention hooks of layer l, given its q, k, v. */
+  const attend = (l: number, q: Value, k: Value, v: Value, bias: Value): void => {
+    const scoreIvs = interventions.get(interventionKey('attn_scores', l)) ?? [];
+    const att: AttentionValues = {
+      q,
+      k,
+      v,
+      bias,
+      scoreAdds: scoreIvs
+        .filter((iv) => iv.kind === 'add_vector')
+        .map(() => ({
+          scale: b.value(interventionInputName('attn_scores', l, 'scale')),
+          vector: b.value(interventionInputName('attn_scores', l, 'vector')),
+        })),
+      replaced:
+        scoreIvs.some((iv) => iv.kind === 'replace') ||
+        (interventions.get(interventionKey('attn_pattern', l)) ?? []).length > 0,
+    };
+    for (const h of hooks) {
+      if (h.kind !== 'attention' || (h.layers && !h.layers.includes(l))) continue;
+      h.build(hookContext(l), att);
+    }
+  };
+
   /** A site: apply interventions, then append the taps that read it. */
   const site = (name: Site, layer: number | null, x: Value): Value => {
     const layout = siteLayout(name);
@@ -163,6 +250,11 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
       const applied = applyIntervention(b, y, layout, name, layer, iv);
       y = applied.value;
       interventionInputs[key] = [...(interventionInputs[key] ?? []), ...applied.inputs];
+    }
+    for (const h of hooks) {
+      if (h.kind !== 'site' || h.site !== name) continue;
+      if (layer !== null && h.layers && !h.layers.includes(layer)) continue;
+      h.build(hookContext(layer), y);
     }
     for (const t of taps) {
       if (t.site !== name) continue;
@@ -195,7 +287,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   let x = site('embed', null, b.gather(p(EMBED_IN), b.reshape(ids, [-1]), 0)); // [B*T, d]
   for (let l = 0; l < cfg.numLayers; l++) {
     x = site('resid_pre', l, x);
-    x = layer(b, cfg, l, x, p, site, stats, tables, attnBias, rot);
+    x = layer(b, cfg, l, x, p, site, stats, tables, attnBias, rot, attend);
   }
 
   const wantLogits = opts.outputs?.logits ?? true;
@@ -216,7 +308,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     if (lossMask) appendLoss(b, ids, logits, lossMask, stats);
   }
   const inputNames = b.graph.inputs.map((v) => v.name);
-  return { graph: b.graph, outputs, inputNames, paramInputs, interventionInputs };
+  return { graph: b.graph, outputs, inputNames, paramInputs, interventionInputs, hookOutputs };
 }
 
 type SiteFn = (name: Site, layer: number | null, x: Value) => Value;
@@ -233,6 +325,7 @@ function layer(
   tables: RotaryTables,
   attnBias: Value,
   rot: number,
+  attend?: (l: number, q: Value, k: Value, v: Value, bias: Value) => void,
 ): Value {
   const n = layerParamNames(l);
   const H = cfg.numHeads;
@@ -252,6 +345,7 @@ function layer(
   const raw = b.matmul(q, b.transpose(k, [0, 1, 3, 2])); // [B, H, T, T]
   const scores = site('attn_scores', l, b.mul(raw, b.scalar(Math.fround(dh ** -0.5)))); // [B, H, T, T]
   const pattern = site('attn_pattern', l, b.softmax(b.add(scores, attnBias), -1)); // [B, H, T, T]
+  attend?.(l, q, k, v, attnBias);
   const z = b.transpose(b.matmul(pattern, v), [0, 2, 1, 3]); // [B, T, H, dh]
   const merged = b.reshape(z, [-1, H * dh]); // [B*T, d]
   const attnOut = site('attn_out', l, b.gemm(merged, p(n.denseWeight), bias(n.denseBias), { transB: true })); // [B*T, d]

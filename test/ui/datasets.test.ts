@@ -1,8 +1,11 @@
 // Browser mode, Datasets: a project created from the UI, an Alpaca file dropped on the window with
 // a real DataTransfer drop, records previewed as text (markup in records stays text and runs
-// nothing), bad records listed by their 1-based number, a JSONL file's text field chosen again.
+// nothing), bad records listed by their 1-based number, a JSONL file's text field chosen again,
+// tokens counted with the tokenizer set in the settings.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer } from '../../native-models/tokenizer/tokenizer.ts';
+import { TOKENIZER } from './tiny-model.ts';
 import {
   dropFile,
   goTo,
@@ -80,6 +83,26 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await records.getByText('first summary').waitFor();
       await goTo(s.page, 'Library');
       await s.page.getByText('3 datasets').waitFor();
+    });
+
+    it('counts tokens with the tokenizer set in the settings', async () => {
+      await goTo(s.page, 'Library');
+      await s.page.getByLabel('Tokenizer file').fill(TOKENIZER);
+      await s.page.getByRole('button', { name: 'Save settings' }).click();
+      await s.page.getByText('Settings saved.').waitFor();
+      await goTo(s.page, 'Datasets');
+      await s.page.getByRole('button', { name: 'Count tokens' }).click();
+      const tok = await loadTokenizer(TOKENIZER);
+      const expected = ['first summary', 'second summary'].map((t) => tok.encode(t).length);
+      const total = expected.reduce((a, b) => a + b, 0);
+      const shown = ((await s.page.getByTestId('token-counts').textContent()) ?? '')
+        .replace(/\s+/g, ' ')
+        .trim();
+      const [lo, hi] = [Math.min(...expected), Math.max(...expected)];
+      expect(shown).toBe(
+        `${total} tokens in 2 records (min ${lo}, mean ${(total / 2).toFixed(1)}, max ${hi})`,
+      );
+      await s.page.getByRole('img', { name: 'Histogram of tokens per record over 2 records' }).waitFor();
     });
 
     it('logged no console errors', () => {

@@ -79,20 +79,23 @@ export async function newProject(page: Page, name: string): Promise<void> {
   await page.getByTestId('project-name').filter({ hasText: name }).waitFor();
 }
 
-/** Drops a file on the window with a real DataTransfer drop event. */
+/** Drops a file on the window with a real DataTransfer drop event (text, or bytes for binary files). */
 export async function dropFile(
   page: Page,
   name: string,
-  content: string,
+  content: string | Uint8Array,
   type = 'application/json',
 ): Promise<void> {
+  const base64 = typeof content === 'string' ? null : Buffer.from(content).toString('base64');
+  const text = typeof content === 'string' ? content : '';
   const transfer = await page.evaluateHandle(
-    ({ name, content, type }) => {
+    ({ name, text, base64, type }) => {
+      const body = base64 === null ? text : Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
-      dt.items.add(new File([content], name, { type }));
+      dt.items.add(new File([body], name, { type }));
       return dt;
     },
-    { name, content, type },
+    { name, text, base64, type },
   );
   await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
   await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });

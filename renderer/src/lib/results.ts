@@ -32,7 +32,8 @@ export function groupRuns(runs: readonly RunInfo[]): RunGroup[] {
 }
 
 /** Metric rows that are shape descriptors (`shape:<name>`, `shape_score`), shown as text, not drawn. */
-export const isDescriptor = (k: MetricKey): boolean => k.metric.startsWith('shape:') || k.metric === 'shape_score';
+export const isDescriptor = (k: MetricKey): boolean =>
+  k.metric.startsWith('shape:') || k.metric === 'shape_score';
 
 /** The keys worth drawing, in a stable order. */
 export function drawableKeys(keys: readonly MetricKey[]): MetricKey[] {

@@ -155,3 +155,14 @@ describe('AtlasApi', () => {
     expect(value(await api.cachedCheckpoints({}))).toEqual([]);
   });
 });
+
+describe('sample project path', () => {
+  it('is where `pythia-atlas demo` writes it', async () => {
+    const { sampleProjectPath } = await import('../../../main/cli/demo.ts');
+    const { defaultSamplePath } = await import('../../../main/engine/paths.ts');
+    expect(defaultSamplePath()).toBe(sampleProjectPath());
+    const info = value(await api.hostInfo({}));
+    expect(info.samplePath).toBe(sampleProjectPath());
+    expect(info.sampleExists).toBe(false);
+  });
+});

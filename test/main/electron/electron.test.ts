@@ -31,7 +31,8 @@ function electronBinary(): string | null {
 }
 
 const BINARY = electronBinary();
-const REASON = 'no Electron binary is installed (its download needs the network); the same specs run in browser mode';
+const REASON =
+  'no Electron binary is installed (its download needs the network); the same specs run in browser mode';
 
 describe.skipIf(!BINARY)(`desktop app${BINARY ? '' : ` (skipped: ${REASON})`}`, () => {
   let app: ElectronApplication;
@@ -85,9 +86,14 @@ describe.skipIf(!BINARY)(`desktop app${BINARY ? '' : ` (skipped: ${REASON})`}`, 
 
   it('refuses a wrong argument shape as a value', async () => {
     const r = await page.evaluate(() =>
-      (window as unknown as { atlas: { openProject(a: unknown): Promise<unknown> } }).atlas.openProject({ path: 42 }),
+      (window as unknown as { atlas: { openProject(a: unknown): Promise<unknown> } }).atlas.openProject({
+        path: 42,
+      }),
     );
-    expect(r).toEqual({ ok: false, error: { code: 'invalid-argument', message: 'Refused: arguments.path must be a string, not number.' } });
+    expect(r).toEqual({
+      ok: false,
+      error: { code: 'invalid-argument', message: 'Refused: arguments.path must be a string, not number.' },
+    });
   });
 
   it('denies navigation away and new windows', async () => {

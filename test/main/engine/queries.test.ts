@@ -84,10 +84,28 @@ beforeAll(() => {
         // A metric written per position and as a total over positions (position NULL), like profile/rms.
         for (let position = 0; position < 4; position++) {
           const value = layer + position;
-          rows.push({ analysis: 'a', metric: 'mixed', site: 'resid_post', layer, head: null, position, dim: null, value });
+          rows.push({
+            analysis: 'a',
+            metric: 'mixed',
+            site: 'resid_post',
+            layer,
+            head: null,
+            position,
+            dim: null,
+            value,
+          });
         }
         const total = 100 + layer;
-        rows.push({ analysis: 'a', metric: 'mixed', site: 'resid_post', layer, head: null, position: null, dim: null, value: total });
+        rows.push({
+          analysis: 'a',
+          metric: 'mixed',
+          site: 'resid_post',
+          layer,
+          head: null,
+          position: null,
+          dim: null,
+          value: total,
+        });
       }
       rows.push({
         analysis: 'a',
@@ -271,12 +289,31 @@ describe('metric slices', () => {
     const L = runLayers.get(runId) as number;
     const byLayer = slice(db, { runId, analysis: 'a', metric: 'mixed', site: 'resid_post', rows: 'layer' });
     expect([...byLayer.values]).toEqual(Array.from({ length: L }, (_, l) => 100 + l));
-    const grid = slice(db, { runId, analysis: 'a', metric: 'mixed', site: 'resid_post', rows: 'layer', cols: 'position' });
+    const grid = slice(db, {
+      runId,
+      analysis: 'a',
+      metric: 'mixed',
+      site: 'resid_post',
+      rows: 'layer',
+      cols: 'position',
+    });
     expect(grid.cols).toEqual([0, 1, 2, 3]);
     expect(grid.values[1 * 4 + 2]).toBe(3);
-    const over = await sliceOverRuns(db, { runIds: [runId], analysis: 'a', metric: 'mixed', site: 'resid_post', rows: 'layer' });
+    const over = await sliceOverRuns(db, {
+      runIds: [runId],
+      analysis: 'a',
+      metric: 'mixed',
+      site: 'resid_post',
+      rows: 'layer',
+    });
     expect([...over.values]).toEqual(Array.from({ length: L }, (_, l) => 100 + l));
-    const byPosition = slice(db, { runId, analysis: 'a', metric: 'mixed', site: 'resid_post', rows: 'position' });
+    const byPosition = slice(db, {
+      runId,
+      analysis: 'a',
+      metric: 'mixed',
+      site: 'resid_post',
+      rows: 'position',
+    });
     expect([...byPosition.values]).toEqual([0, 1, 2, 3].map((p) => (L - 1) / 2 + p));
   });
 

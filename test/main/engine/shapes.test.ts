@@ -74,12 +74,30 @@ describe('shapeDescriptors', () => {
       });
       p.writeResults(
         runId,
-        { metrics: [row('rms', 0, 1), row('rms', 1, 2), row('rms', 2, 3), row('shape:increasing', 2, 1), row('shape_score', 2, 0.99)] },
+        {
+          metrics: [
+            row('rms', 0, 1),
+            row('rms', 1, 2),
+            row('rms', 2, 3),
+            row('shape:increasing', 2, 1),
+            row('shape_score', 2, 0.99),
+          ],
+        },
         { complete: true },
       );
       expect(shapeDescriptors(p.database, runId)).toEqual([
-        { analysis: 'profile', metric: 'shape', site: 'resid_post', text: 'increasing (template correlation 0.99), highest at layer 2 (relative depth 1.00)' },
-        { analysis: 'profile', metric: 'rms', site: 'resid_post', text: 'rises from 1 at layer 0 to 3 at layer 2' },
+        {
+          analysis: 'profile',
+          metric: 'shape',
+          site: 'resid_post',
+          text: 'increasing (template correlation 0.99), highest at layer 2 (relative depth 1.00)',
+        },
+        {
+          analysis: 'profile',
+          metric: 'rms',
+          site: 'resid_post',
+          text: 'rises from 1 at layer 0 to 3 at layer 2',
+        },
       ]);
     } finally {
       p.close();
