@@ -99,6 +99,9 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     return out;
   }
 
+  // Suites beyond Pythia (the offline micro suite) must be known before any `micro-*` run or listing.
+  catalogue.registerSuites();
+
   if (opts.project) {
     try {
       workspace.open(opts.project);

@@ -19,9 +19,11 @@
 // bias scale[b, i] * vector[h, j], e.g. masking the first key) are mirrored in every block, so the
 // statistics describe the attention the forward really computed.
 //
-// Blocks: queries [s, s + blockSize) against keys [0, s + blockSize), sliced with constant bounds
-// that clamp to the batch's T; ceil(maxTokens / blockSize) blocks are unrolled, and blocks past a
-// short batch's end are empty (ONNX Runtime handles zero-sized tensors).
+// Blocks: queries [s, s + blockSize) against keys [0, s + blockSize), sliced with constant bounds;
+// ceil(maxTokens / blockSize) blocks are unrolled. The queries (and the bias rows) are padded at the
+// end to a whole number of blocks, so no block is empty even when a batch is shorter than maxTokens
+// (ONNX Runtime's reductions give wrong shapes on zero-sized inputs); the padded rows see every key,
+// stay finite, and are cut off after the blocks. Keys are sliced to [0, min(end, T)), never empty.
 
 import { SLICE_END } from '../graph/ir.ts';
 import type { GraphBuilder, Value } from '../graph/ir.ts';
@@ -165,16 +167,26 @@ function layerStats(
   const delimH = b.expand(s.delim4, b.shapeOf(b.unsqueeze(fnorm, [3]))); // [B, H, T, 1]
   const weights = b.concat([b.unsqueeze(fnorm, [3]), delimH], 3); // [B, H, T, 2]
 
+  // Pad the query axis (2) of rank-4 tensors to blocks * blockSize rows.
+  const tLen = b.shapeOf(q, 2, 3); // int64 [1] T
+  const padRows = b.max(b.sub(b.int64s([blocks * blockSize]), tLen), b.int64s([0])); // [1]
+  const pads = b.concat([b.int64s([0, 0, 0, 0, 0, 0]), padRows, b.int64s([0])], 0); // [8]
+  const pad = (x: Value) =>
+    b.node('Pad', [x, pads], [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 'Tp', x.shape[3]] }])[0];
+  const qsP = pad(qs); // [B, H, Tp, dh]
+  const biasP = pad(att.bias); // [B, 1, Tp, T]
+  const rowsP = adds.map((a) => pad(a.rows)); // [B, 1, Tp, 1]
+
   const parts: Record<'lse' | 'entropy' | 'first' | 'mixed', Value[]> = { lse: [], entropy: [], first: [], mixed: [] };
   for (let i = 0; i < blocks; i++) {
     const s0 = i * blockSize;
     const e0 = i === blocks - 1 ? SLICE_END : (i + 1) * blockSize;
-    const qb = b.slice(qs, [s0], [e0], [2]); // [B, H, bs, dh]
+    const qb = b.slice(qsP, [s0], [e0], [2]); // [B, H, bs, dh]
     let sc = b.matmul(qb, b.slice(kT, [0], [e0], [3])); // [B, H, bs, e]
-    for (const a of adds) {
-      sc = b.add(sc, b.mul(b.slice(a.rows, [s0], [e0], [2]), b.slice(a.cols, [0], [e0], [3]))); // [B, H, bs, e]
-    }
-    sc = b.add(sc, b.slice(att.bias, [s0, 0], [e0, e0], [2, 3])); // [B, H, bs, e]
+    adds.forEach((a, j) => {
+      sc = b.add(sc, b.mul(b.slice(rowsP[j], [s0], [e0], [2]), b.slice(a.cols, [0], [e0], [3]))); // [B, H, bs, e]
+    });
+    sc = b.add(sc, b.slice(biasP, [s0, 0], [e0, e0], [2, 3])); // [B, H, bs, e]
     const m = b.reduceMax(sc, [-1], true); // [B, H, bs, 1]
     const ex = b.exp(b.sub(sc, m)); // [B, H, bs, e]
     const z = b.reduceSum(ex, [-1], true); // [B, H, bs, 1]
@@ -185,7 +197,7 @@ function layerStats(
     parts.first.push(b.div(b.slice(ex, [0], [1], [3]), z)); // [B, H, bs, 1]
     parts.mixed.push(b.div(b.matmul(ex, b.slice(weights, [0], [e0], [2])), z)); // [B, H, bs, 2]
   }
-  const cat = (xs: Value[]) => (xs.length === 1 ? xs[0] : b.concat(xs, 2));
+  const cat = (xs: Value[]) => b.slice(xs.length === 1 ? xs[0] : b.concat(xs, 2), b.int64s([0]), tLen, [2]); // [B, H, T, *]
   const lse = b.squeeze(cat(parts.lse), [3]); // [B, H, T]
   out('lse', lse);
   out('entropy', b.squeeze(cat(parts.entropy), [3]));

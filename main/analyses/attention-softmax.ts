@@ -1,0 +1,167 @@
+// `attention`: looking past the softmax for one example (METHODS.md "Beyond the softmax"). The
+// softmax hides scale: a row's pre-softmax scores are recoverable from its probabilities only up to
+// a constant, s_ij = log A_ij + c_i, so rows compare after centring over the visible keys. For the
+// sequence `attention_example` (default 0), cut to its first `attention_tokens` (64) tokens (causal
+// attention makes the cut exact), per layer and head this stores the pattern A, the attention
+// logits recovered from A (log A_ij minus its mean over the keys j <= i; -inf where A underflowed to
+// 0, NaN above the diagonal), and the norm-based contribution of every key ||A_ij f_h(x_j)|| =
+// A_ij ||f_h(x_j)|| (Kobayashi et al. 2020, "Attention is Not Only a Weight"); and for the output
+// distribution the centred log-ratio clr(p)_v = log p_v - mean_u log p_u = z_v - mean_u z_u (the
+// canonical logits recovered from probabilities) of the top `attention_topk` (10) tokens and of the
+// actual next token at each position. `recovery_error` per (layer, head) compares the recovered
+// logits with the true centred scores. It runs as one extra pass over that sequence alone.
+
+import { AtlasError } from '../errors.ts';
+import { attentionStatName, attentionStatsHook } from '../../native-models/neox/attention-stats.ts';
+import type { GraphHook } from '../../native-models/neox/forward.ts';
+import { numberOption } from './attention-options.ts';
+import type { Analysis, AnalysisResult, BatchOutputs, MetricRow, OutputTensor, TensorRow } from './types.ts';
+import { metricRow } from './util.ts';
+
+const CLR = 'hook/softmax';
+
+/** A hook at the logits: per position the mean logit, logsumexp, and the top-k logits with ids. */
+function logitsHook(k: number): GraphHook {
+  return {
+    kind: 'site',
+    site: 'logits',
+    build(ctx, x) {
+      const b = ctx.b; // x: [B*T, V]
+      const kk = b.min(b.int64s([k]), b.shapeOf(x, 1, 2)); // [1]
+      const [values, ids] = b.topK(x, kk, { axis: -1 }); // [B*T, k]
+      ctx.output('softmax/top_values', values);
+      ctx.output('softmax/top_ids', ids);
+      ctx.output('softmax/mean', b.reduceMean(x, [-1], false)); // [B*T]
+      ctx.output('softmax/lse', b.reduceLogSumExp(x, [-1], false)); // [B*T]
+    },
+  };
+}
+
+/** Recovered centred logits of one query row from its probabilities over keys 0..i. */
+export function recoverRow(probs: ArrayLike<number>, i: number, out: Float32Array, at: number): void {
+  let sum = 0;
+  let n = 0;
+  for (let j = 0; j <= i; j++) {
+    if (probs[j] > 0) {
+      sum += Math.log(probs[j]);
+      n += 1;
+    }
+  }
+  const mean = n > 0 ? sum / n : 0;
+  for (let j = 0; j < probs.length; j++) {
+    out[at + j] = j > i ? NaN : probs[j] > 0 ? Math.log(probs[j]) - mean : -Infinity;
+  }
+}
+
+export const attention: Analysis = {
+  name: 'attention',
+  description:
+    'Past the softmax for one example: attention logits recovered from the probabilities, norm-based contributions of every key, and the centred log-ratio of the output distribution.',
+  taps: () => [],
+  start(ctx) {
+    const example = numberOption(ctx, 'attention_example', 0, { min: 0, integer: true });
+    const maxTokens = numberOption(ctx, 'attention_tokens', 64, { min: 1, integer: true });
+    const topk = numberOption(ctx, 'attention_topk', 10, { min: 1, integer: true });
+    const L = ctx.config.numLayers;
+    const H = ctx.config.numHeads;
+    let seen = 0;
+    let captured: { ids: number[]; outputs: BatchOutputs } | null = null;
+    return {
+      consume(batch) {
+        seen += batch.B;
+      },
+      passes() {
+        if (example >= seen) {
+          throw new AtlasError(`attention_example ${example} is past the run's ${seen} sequences.`);
+        }
+        return [
+          {
+            label: `attention: example ${example}`,
+            sequences: [example],
+            maxTokens,
+            taps: [
+              { site: 'attn_pattern', reductions: [{ kind: 'raw' }] },
+              { site: 'attn_scores', reductions: [{ kind: 'raw' }] },
+            ],
+            hooks: [attentionStatsHook(ctx.config, { maxTokens }), logitsHook(topk)],
+            consume(batch, outputs) {
+              captured = { ids: Array.from(batch.inputIds, Number).slice(0, batch.lengths[0]), outputs };
+            },
+          },
+        ];
+      },
+      finish(): AnalysisResult {
+        const metrics: MetricRow[] = [];
+        const tensors: TensorRow[] = [];
+        if (!captured) return { metrics, tensors };
+        const { ids, outputs } = captured as { ids: number[]; outputs: BatchOutputs };
+        const T = ids.length;
+        const get = (name: string): OutputTensor => {
+          const t = outputs.get(name);
+          if (!t) throw new Error(`the graph has no output ${name}`);
+          return t;
+        };
+        const pattern = new Float32Array(L * H * T * T); // [L, H, T, T]
+        const recovered = new Float32Array(L * H * T * T);
+        const contrib = new Float32Array(L * H * T * T);
+        for (let l = 0; l < L; l++) {
+          const A = get(`tap/attn_pattern/${l}/raw`).data as Float32Array; // [1, H, T, T]
+          const S = get(`tap/attn_scores/${l}/raw`).data as Float32Array; // [1, H, T, T]
+          const fnorm = get(attentionStatName(l, 'fnorm')).data as Float32Array; // [1, H, T]
+          pattern.set(A.subarray(0, H * T * T), l * H * T * T);
+          for (let h = 0; h < H; h++) {
+            let worst = 0;
+            for (let i = 0; i < T; i++) {
+              const row = (h * T + i) * T;
+              const at = l * H * T * T + row;
+              recoverRow(A.subarray(row, row + T), i, recovered, at);
+              let sMean = 0;
+              let n = 0;
+              for (let j = 0; j <= i; j++) {
+                contrib[at + j] = A[row + j] * fnorm[h * T + j];
+                if (A[row + j] > 0) {
+                  sMean += S[row + j];
+                  n += 1;
+                }
+              }
+              sMean /= Math.max(n, 1);
+              for (let j = 0; j <= i; j++) {
+                if (A[row + j] > 0) worst = Math.max(worst, Math.abs(recovered[at + j] - (S[row + j] - sMean)));
+              }
+            }
+            metrics.push(metricRow('attention', 'recovery_error', 'attn_pattern', l, worst, { head: h }));
+          }
+        }
+        const shape = [L, H, T, T];
+        tensors.push({ name: 'attention/pattern', dtype: 'float32', shape, data: pattern });
+        tensors.push({ name: 'attention/logits_recovered', dtype: 'float32', shape, data: recovered });
+        tensors.push({ name: 'attention/norm_contrib', dtype: 'float32', shape, data: contrib });
+        tensors.push({ name: 'attention/tokens', dtype: 'int32', shape: [T], data: Int32Array.from(ids) });
+
+        const top = get(`${CLR}/top_values`);
+        const K = top.dims[1];
+        const mean = get(`${CLR}/mean`).data as Float32Array; // [T]
+        const lse = get(`${CLR}/lse`).data as Float32Array; // [T]
+        const loss = get('token_loss').data as Float32Array; // [1, T-1]
+        const values = new Float32Array(T * K); // [T, K]
+        const topIds = new Int32Array(T * K);
+        const next = new Float32Array(T).fill(NaN); // [T]
+        const zs = top.data as Float32Array;
+        const is = get(`${CLR}/top_ids`).data as BigInt64Array;
+        for (let t = 0; t < T; t++) {
+          for (let k = 0; k < K; k++) {
+            values[t * K + k] = zs[t * K + k] - mean[t];
+            topIds[t * K + k] = Number(is[t * K + k]);
+          }
+          if (t + 1 < T) next[t] = lse[t] - loss[t] - mean[t]; // z_next = lse + log p_next
+        }
+        tensors.push({ name: 'attention/clr_top_values', dtype: 'float32', shape: [T, K], data: values });
+        tensors.push({ name: 'attention/clr_top_ids', dtype: 'int32', shape: [T, K], data: topIds });
+        tensors.push({ name: 'attention/clr_next', dtype: 'float32', shape: [T], data: next });
+        metrics.push(metricRow('attention', 'example', null, null, example));
+        metrics.push(metricRow('attention', 'example_tokens', null, null, T));
+        return { metrics, tensors };
+      },
+    };
+  },
+};
