@@ -1,12 +1,13 @@
-// The micro suite's checkpoint and learning-rate schedules, Pythia's scaled down (Biderman et al.
+// The micro suite's checkpoint schedule, Pythia's scaled down (Biderman et al.
 // 2023, "Pythia", section 2.4 and Appendix E). Pythia saves step 0, the log-spaced steps 1, 2, 4,
 // ..., 512, then every 1000 steps to 143000. The micro suite keeps the log-spaced part unchanged
 // (early dynamics are where a small model changes fastest) and then saves every `interval` steps to
 // the final step: by default every 128 steps to 1024, 15 checkpoints. Why 1024: the whole offline
 // demo, training of three sizes included, must finish in under 5 minutes on 2 CPU cores; 1024 steps
-// of 8 x 128 tokens is about 1M tokens per model (half of one Pythia step), which the largest micro
-// size trains in the order of a minute there (see suite.ts for the arithmetic). The learning-rate
-// schedule (1% warm-up, cosine decay to 10%) lives with the optimiser, in optimizer.ts.
+// of 4 x 128 tokens is 0.5M tokens per model (a quarter of one Pythia step), about what the three
+// sizes can train there (see suite.ts for the arithmetic), and 512 steps would leave nothing after
+// the log-spaced part. The learning-rate schedule (1% warm-up, cosine decay to 10%) lives with the
+// optimiser, in optimizer.ts.
 
 import { parseRevision } from '../hub/catalogue.ts';
 import type { ParsedRevision } from '../hub/catalogue.ts';
