@@ -48,7 +48,10 @@ export function reportError(e: unknown): number {
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`pythia-atlas: internal error: ${message}\n`);
   if (process.env.PYTHIA_ATLAS_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-  else process.stderr.write('  This is a bug; set PYTHIA_ATLAS_DEBUG=1 to print its stack and please report it.\n');
+  else
+    process.stderr.write(
+      '  This is a bug; set PYTHIA_ATLAS_DEBUG=1 to print its stack and please report it.\n',
+    );
   return 70;
 }
 

@@ -76,7 +76,15 @@ export function layerByStep(project: Project, q: CompareQuery): LayerByStep[] {
     const finalShape = shapes.length > 0 ? shapes[shapes.length - 1] : null;
     let from = steps.length - 1;
     while (from > 0 && shapes[from - 1] === finalShape) from--;
-    out.push({ model, steps, layers, values, shapes, finalShape, finalShapeFrom: steps.length ? steps[from] : null });
+    out.push({
+      model,
+      steps,
+      layers,
+      values,
+      shapes,
+      finalShape,
+      finalShapeFrom: steps.length ? steps[from] : null,
+    });
   }
   if (out.length === 0) {
     throw new AtlasError(

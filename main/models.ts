@@ -8,7 +8,12 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AtlasError } from './errors.ts';
-import { findSuiteModel, listSuiteModels, parseRevision, type SuiteModel } from '../native-models/hub/catalogue.ts';
+import {
+  findSuiteModel,
+  listSuiteModels,
+  parseRevision,
+  type SuiteModel,
+} from '../native-models/hub/catalogue.ts';
 import { ensureCheckpoint, type DownloadProgress } from '../native-models/hub/download.ts';
 import { parseNeoxConfig } from '../native-models/neox/config-parse.ts';
 import type { NeoxConfig } from '../native-models/neox/config.ts';
@@ -81,7 +86,13 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
         "Run 'pythia-atlas demo' (or 'npm run demo') once to train the micro suite offline.",
       );
     }
-    return { ...(await loadDirectory(dir, opts)), name: entry.name, kind: 'micro', revision: rev.revision, step: rev.step };
+    return {
+      ...(await loadDirectory(dir, opts)),
+      name: entry.name,
+      kind: 'micro',
+      revision: rev.revision,
+      step: rev.step,
+    };
   }
   if (!entry.repo) throw new AtlasError(`${entry.name} has no hub repository.`);
   const ck = await ensureCheckpoint({
@@ -92,7 +103,13 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
     onProgress: opts.onProgress,
     signal: opts.signal,
   });
-  return { ...(await loadDirectory(ck.dir, opts)), name: entry.name, kind: 'hub', revision: rev.revision, step: rev.step };
+  return {
+    ...(await loadDirectory(ck.dir, opts)),
+    name: entry.name,
+    kind: 'hub',
+    revision: rev.revision,
+    step: rev.step,
+  };
 }
 
 async function loadRandom(spec: string, opts: LoadModelOptions): Promise<LoadedModel> {
@@ -138,7 +155,13 @@ async function loadLocal(dir: string, opts: LoadModelOptions): Promise<LoadedMod
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new AtlasError(`The model directory '${dir}' does not exist.`);
   }
-  return { ...(await loadDirectory(dir, opts)), name: resolve(dir), kind: 'local', revision: null, step: null };
+  return {
+    ...(await loadDirectory(dir, opts)),
+    name: resolve(dir),
+    kind: 'local',
+    revision: null,
+    step: null,
+  };
 }
 
 async function loadDirectory(
@@ -146,7 +169,8 @@ async function loadDirectory(
   opts: LoadModelOptions,
 ): Promise<Omit<LoadedModel, 'name' | 'kind' | 'revision' | 'step'>> {
   const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new AtlasError(`'${dir}' has no config.json, so it is not a model directory.`);
+  if (!existsSync(configPath))
+    throw new AtlasError(`'${dir}' has no config.json, so it is not a model directory.`);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(configPath, 'utf8'));
@@ -160,5 +184,11 @@ async function loadDirectory(
     throw new AtlasError(`'${dir}' has no tokenizer.json; pass --tokenizer PATH.`);
   }
   const tokenizer = await loadTokenizer(tokPath);
-  return { config, weights: dict, tokenizer, tokenizerPath: resolve(tokPath), fingerprint: weightsFingerprint(dict) };
+  return {
+    config,
+    weights: dict,
+    tokenizer,
+    tokenizerPath: resolve(tokPath),
+    fingerprint: weightsFingerprint(dict),
+  };
 }

@@ -29,7 +29,12 @@ import { makeBatches } from './data/batches.ts';
 import { configHash } from './library/config-hash.ts';
 import type { Project } from './library/project.ts';
 import { loadModel, type LoadedModel } from './models.ts';
-import { buildNeoxGraph, tapOutputName, type BuiltGraph, type TapSpec } from '../native-models/neox/forward.ts';
+import {
+  buildNeoxGraph,
+  tapOutputName,
+  type BuiltGraph,
+  type TapSpec,
+} from '../native-models/neox/forward.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../native-models/neox/backward.ts';
 import { modelSource } from '../native-models/runtime/model.ts';
 import { createSession, type Device } from '../native-models/runtime/session.ts';
@@ -110,15 +115,27 @@ export async function runAnalyses(
     seed: req.seed,
     signal: opts.signal,
     onProgress: (p) =>
-      opts.onProgress?.({ phase: 'load', done: p.bytes, total: p.total ?? 0, message: `downloading ${p.file}` }),
+      opts.onProgress?.({
+        phase: 'load',
+        done: p.bytes,
+        total: p.total ?? 0,
+        message: `downloading ${p.file}`,
+      }),
   });
   const seqLen = req.seqLen ?? Math.min(DEFAULTS.seqLen, model.config.maxPositions);
   if (seqLen > model.config.maxPositions) {
-    throw new AtlasError(`--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`);
+    throw new AtlasError(
+      `--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`,
+    );
   }
   const data = await loadRunDataset(project, req);
-  const tok = tokenizeRecords(data.read.records, model.tokenizer, { seqLen, n, prependBos: req.prependBos ?? false });
-  if (tok.sequences.length === 0) throw new AtlasError(`The dataset ${data.name} has no record with any token.`);
+  const tok = tokenizeRecords(data.read.records, model.tokenizer, {
+    seqLen,
+    n,
+    prependBos: req.prependBos ?? false,
+  });
+  if (tok.sequences.length === 0)
+    throw new AtlasError(`The dataset ${data.name} has no record with any token.`);
   lap('load', t0);
 
   const hash = configHash({
@@ -137,7 +154,9 @@ export async function runAnalyses(
   });
   const existing = project.findCompleteRun(hash);
   if (existing) {
-    const loss = project.metrics({ runIds: [existing.id], analysis: 'model', metric: 'loss' }).find((m) => m.position === null);
+    const loss = project
+      .metrics({ runIds: [existing.id], analysis: 'model', metric: 'loss' })
+      .find((m) => m.position === null);
     return {
       runId: existing.id,
       reused: true,
@@ -175,12 +194,20 @@ export async function runAnalyses(
   const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
   let sess: Awaited<ReturnType<typeof createSession>>;
   try {
-    sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), { device, threads: req.threads });
+    sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), {
+      device,
+      threads: req.threads,
+    });
   } catch (e) {
     rmSync(scratch, { recursive: true, force: true });
     throw e;
   }
-  const fetches = [...built.outputs.map((o) => o.name), ...(built.hookOutputs ?? []), ...gradFetches, 'token_loss'];
+  const fetches = [
+    ...built.outputs.map((o) => o.name),
+    ...(built.hookOutputs ?? []),
+    ...gradFetches,
+    'token_loss',
+  ];
   lap('build', tBuild);
 
   const runId = project.beginRun({
@@ -226,7 +253,15 @@ export async function runAnalyses(
     for (const r of runs) {
       for (const pass of r.passes?.() ?? []) {
         const tPass = performance.now();
-        await runExtraPass(pass, { model, sequences: tok.sequences, batchSize, lossOn, device, threads: req.threads, opts });
+        await runExtraPass(pass, {
+          model,
+          sequences: tok.sequences,
+          batchSize,
+          lossOn,
+          device,
+          threads: req.threads,
+          opts,
+        });
         lap(`pass:${pass.label}`, tPass);
       }
     }
@@ -243,12 +278,16 @@ export async function runAnalyses(
     }
     timings.write = 0;
     timings.total = (performance.now() - t0) / 1000;
-    project.writeResults(runId, { metrics, tensors, massiveEntries }, {
-      complete: true,
-      nSequences: tok.sequences.length,
-      nTokens: total,
-      timings,
-    });
+    project.writeResults(
+      runId,
+      { metrics, tensors, massiveEntries },
+      {
+        complete: true,
+        nSequences: tok.sequences.length,
+        nTokens: total,
+        timings,
+      },
+    );
     lap('write', tWrite);
     opts.onProgress?.({ phase: 'write', done: 1, total: 1 });
     const loss = metrics.find((m) => m.analysis === 'model' && m.metric === 'loss' && m.position === null);
@@ -262,7 +301,11 @@ export async function runAnalyses(
       timings,
     };
   } catch (e) {
-    project.failRun(runId, e instanceof Error ? e.message : String(e), opts.signal?.aborted ? 'cancelled' : 'failed');
+    project.failRun(
+      runId,
+      e instanceof Error ? e.message : String(e),
+      opts.signal?.aborted ? 'cancelled' : 'failed',
+    );
     throw e;
   } finally {
     await sess.session.release();
@@ -307,7 +350,11 @@ async function runExtraPass(
     });
     try {
       const fetches = [...built.outputs.map((o) => o.name), ...(built.hookOutputs ?? []), 'token_loss'];
-      const batches = makeBatches(seqs, { batchSize: env.batchSize, padId: model.tokenizer.padId, lossOn: env.lossOn });
+      const batches = makeBatches(seqs, {
+        batchSize: env.batchSize,
+        padId: model.tokenizer.padId,
+        lossOn: env.lossOn,
+      });
       const variants = pass.variants ?? 1;
       const total = variants * batches.length;
       let done = 0;
@@ -383,7 +430,9 @@ export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null 
   const withParams = reqs.filter((r) => r.params);
   const params = withParams.length
     ? {
-        names: withParams.some((r) => !r.params!.names) ? undefined : [...new Set(withParams.flatMap((r) => r.params!.names!))],
+        names: withParams.some((r) => !r.params!.names)
+          ? undefined
+          : [...new Set(withParams.flatMap((r) => r.params!.names!))],
         reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
       }
     : undefined;
@@ -399,14 +448,16 @@ async function loadRunDataset(
     if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
     return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
   }
-  if (!req.dataset.path) throw new AtlasError('A run needs a dataset: a file path or a dataset of the project.');
+  if (!req.dataset.path)
+    throw new AtlasError('A run needs a dataset: a file path or a dataset of the project.');
   const path = resolve(req.dataset.path);
   const read = await readDataset(path, { field: req.dataset.field });
   if (read.records.length === 0) {
     throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
   }
   const datasetId =
-    project.findDataset(read.sha256, read.field)?.id ?? project.importDataset({ name: basename(path), source: path, read });
+    project.findDataset(read.sha256, read.field)?.id ??
+    project.importDataset({ name: basename(path), source: path, read });
   return { read, datasetId, name: basename(path) };
 }
 

@@ -15,7 +15,10 @@ export function numberOption(
   const raw = ctx.options[name];
   if (raw === undefined || raw === null || raw === '') return fallback;
   const v = typeof raw === 'number' ? raw : Number(String(raw).trim());
-  const ok = Number.isFinite(v) && (check.min === undefined || v >= check.min) && (!check.integer || Number.isInteger(v));
+  const ok =
+    Number.isFinite(v) &&
+    (check.min === undefined || v >= check.min) &&
+    (!check.integer || Number.isInteger(v));
   if (!ok) {
     const what = check.integer ? 'an integer' : 'a number';
     const bound = check.min === undefined ? '' : ` >= ${check.min}`;
@@ -41,7 +44,10 @@ export function layersOption(ctx: RunContext, name: string): number[] {
   const raw = ctx.options[name];
   if (raw === undefined || raw === null || raw === '' || raw === 'all') return all;
   const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
-  const layers = list.map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const layers = list
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   for (const l of layers) {
     if (!Number.isInteger(l) || l < 0 || l >= L) {
       throw new AtlasError(`The option ${name} lists layer '${String(l)}'; layers are 0..${L - 1}.`);

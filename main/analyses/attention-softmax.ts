@@ -126,7 +126,8 @@ export const attention: Analysis = {
               }
               sMean /= Math.max(n, 1);
               for (let j = 0; j <= i; j++) {
-                if (A[row + j] > 0) worst = Math.max(worst, Math.abs(recovered[at + j] - (S[row + j] - sMean)));
+                if (A[row + j] > 0)
+                  worst = Math.max(worst, Math.abs(recovered[at + j] - (S[row + j] - sMean)));
               }
             }
             metrics.push(metricRow('attention', 'recovery_error', 'attn_pattern', l, worst, { head: h }));

@@ -26,7 +26,7 @@ export function pearson(a: readonly number[], b: readonly number[]): number {
 export function ranks(x: readonly number[]): number[] {
   const idx = x.map((_, i) => i).sort((i, j) => x[i] - x[j]);
   const r = new Array<number>(x.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
     for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2 + 1;

@@ -88,7 +88,13 @@ export function emergenceOverTraining(project: Project, opts: EmergenceOptions =
       const p = points.find(has);
       const l = p ? layer(p) : null;
       if (!p || l === null) return null;
-      const L = layersOf(rows.filter((m) => m.runId === p.runId), site) ?? numLayers ?? 1;
+      const L =
+        layersOf(
+          rows.filter((m) => m.runId === p.runId),
+          site,
+        ) ??
+        numLayers ??
+        1;
       return { step: p.step, revision: p.revision, layer: l, depth: L > 1 ? l / (L - 1) : 0 };
     };
     series.push({
@@ -115,7 +121,9 @@ function point(r: RunInfo, rows: StoredMetricRow[], site: string): EmergencePoin
   const firstMassive = counts.filter((m) => m.value > 0).sort((a, b) => a.layer! - b.layer!)[0];
   const sinkRates = rows.filter((m) => m.analysis === 'sinks' && m.metric === 'sink_rate' && m.head === null);
   const overall = sinkRates.find((m) => m.layer === null);
-  const firstSink = sinkRates.filter((m) => m.layer !== null && m.value > 0).sort((a, b) => a.layer! - b.layer!)[0];
+  const firstSink = sinkRates
+    .filter((m) => m.layer !== null && m.value > 0)
+    .sort((a, b) => a.layer! - b.layer!)[0];
   return {
     runId: r.id,
     step: r.step!,

@@ -11,7 +11,11 @@
 // out of the dataset profile (METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
 
-import { paramGradOutputName, gradOutputName, type BackwardOptions } from '../../native-models/neox/backward.ts';
+import {
+  paramGradOutputName,
+  gradOutputName,
+  type BackwardOptions,
+} from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import { PositionStats } from './position-stats.ts';
@@ -51,7 +55,10 @@ export const grads: Analysis = {
   gradients(ctx): BackwardOptions {
     return {
       metric: { kind: 'loss_sum' },
-      sites: optionSites(ctx, GRAD_SITES, 'grads').map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
+      sites: optionSites(ctx, GRAD_SITES, 'grads').map((site) => ({
+        site,
+        reductions: ['token_sumsq', 'seq_sumsq'],
+      })),
       params: { reductions: ['full'] },
     };
   },
@@ -107,7 +114,14 @@ export const grads: Analysis = {
             metrics.push(metricRow('grads', 'grad_mean_norm', site, layer, s.meanNorm, { position: t }));
           }
         });
-        for (const site of sites) metrics.push(...shapeRows('grads', site, rms.filter((_, i) => keys[i].site === site)));
+        for (const site of sites)
+          metrics.push(
+            ...shapeRows(
+              'grads',
+              site,
+              rms.filter((_, i) => keys[i].site === site),
+            ),
+          );
         params.forEach((p, i) => {
           const acc = paramSums[i];
           let sq = 0;
@@ -134,8 +148,12 @@ export const grads: Analysis = {
       }
       const cos: { e: number; c: number; s: number }[] = [];
       for (let e = 0; e < N; e++) {
-        const ex = Array.from({ length: K }, (_, k) => Math.sqrt(exampleSumsq[e][k] / (exampleTokens[e] * F[k])));
-        const rest = Array.from({ length: K }, (_, k) => Math.sqrt((totalSq[k] - exampleSumsq[e][k]) / ((totalTok - exampleTokens[e]) * F[k])));
+        const ex = Array.from({ length: K }, (_, k) =>
+          Math.sqrt(exampleSumsq[e][k] / (exampleTokens[e] * F[k])),
+        );
+        const rest = Array.from({ length: K }, (_, k) =>
+          Math.sqrt((totalSq[k] - exampleSumsq[e][k]) / ((totalTok - exampleTokens[e]) * F[k])),
+        );
         let dot = 0;
         let na = 0;
         let nb = 0;
@@ -151,16 +169,24 @@ export const grads: Analysis = {
         ['example_overall_cosine', (x: { c: number }) => x.c],
         ['example_overall_spearman', (x: { s: number }) => x.s],
       ] as const) {
-        const vals = cos.map(pick).filter(Number.isFinite).sort((a, b) => a - b);
+        const vals = cos
+          .map(pick)
+          .filter(Number.isFinite)
+          .sort((a, b) => a - b);
         const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
         rows.push(metricRow('grads', `${metric}_mean`, null, null, mean));
         rows.push(metricRow('grads', `${metric}_min`, null, null, vals[0]));
-        for (const q of [0.1, 0.5, 0.9]) rows.push(metricRow('grads', `${metric}_q${q * 100}`, null, null, quantile(vals, q)));
+        for (const q of [0.1, 0.5, 0.9])
+          rows.push(metricRow('grads', `${metric}_q${q * 100}`, null, null, quantile(vals, q)));
       }
       // The examples that disagree most (lowest cosine): dim = the example's index in the dataset order.
       for (const w of [...cos].sort((a, b) => a.c - b.c).slice(0, WORST)) {
-        rows.push(metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: exampleIndex[w.e] }));
-        rows.push(metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: exampleIndex[w.e] }));
+        rows.push(
+          metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: exampleIndex[w.e] }),
+        );
+        rows.push(
+          metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: exampleIndex[w.e] }),
+        );
       }
       return rows;
     }

@@ -50,7 +50,13 @@ export class MassiveAccumulator {
   }
 
   /** One layer of one batch: signed [B, K], indices [B, K] (flat t * F + f, sorted by |a|), median [B]. */
-  add(layer: number, batch: BatchView, signed: Float32Array, indices: BigInt64Array, median: Float32Array): void {
+  add(
+    layer: number,
+    batch: BatchView,
+    signed: Float32Array,
+    indices: BigInt64Array,
+    median: Float32Array,
+  ): void {
     const { B, T } = batch;
     const K = signed.length / B;
     const { threshold, ratio } = this.criteria;
@@ -115,7 +121,10 @@ export class MassiveAccumulator {
       const [layer, dim, cls] = key.split('|');
       out.push({ layer: Number(layer), dim: Number(dim), cls: cls as TokenClass, mean: sum / count, count });
     }
-    return out.sort((a, b) => a.layer - b.layer || a.dim - b.dim || TOKEN_CLASSES.indexOf(a.cls) - TOKEN_CLASSES.indexOf(b.cls));
+    return out.sort(
+      (a, b) =>
+        a.layer - b.layer || a.dim - b.dim || TOKEN_CLASSES.indexOf(a.cls) - TOKEN_CLASSES.indexOf(b.cls),
+    );
   }
 
   results(): { metrics: MetricRow[]; tensors: TensorRow[] } {
@@ -142,7 +151,8 @@ export class MassiveAccumulator {
     row('emergence_depth', null, first === null ? NaN : this.L > 1 ? first / (this.L - 1) : 0);
     row('last_layer', null, last ?? NaN);
     row('truncated', null, this.truncated);
-    if (this.entries.length > 0) for (const cls of TOKEN_CLASSES) row(`share_${cls}`, null, share(this.entries, cls));
+    if (this.entries.length > 0)
+      for (const cls of TOKEN_CLASSES) row(`share_${cls}`, null, share(this.entries, cls));
     const nSeq = Math.max(1, this.sequences.size);
     for (const [dim, seqs] of [...this.dimSeqs].sort((a, b) => a[0] - b[0])) {
       row('dim_share', null, seqs.size / nSeq, dim);
@@ -150,7 +160,9 @@ export class MassiveAccumulator {
     }
     const means = this.classMeans();
     const table = new Float64Array(means.length * 5);
-    means.forEach((m, i) => table.set([m.layer, m.dim, TOKEN_CLASSES.indexOf(m.cls), m.mean, m.count], i * 5));
+    means.forEach((m, i) =>
+      table.set([m.layer, m.dim, TOKEN_CLASSES.indexOf(m.cls), m.mean, m.count], i * 5),
+    );
     const tensors: TensorRow[] = [
       { name: `massive/class_mean/${this.site}`, dtype: 'float64', shape: [means.length, 5], data: table },
     ];

@@ -58,13 +58,25 @@ export function massiveInterventionPass(opts: {
       };
     },
     consume(batch, outputs, _index, variant) {
-      addLoss(opts.losses[variant], batch.B, batch.T, batch.lossMask, outputs.get('token_loss')?.data as Float32Array);
+      addLoss(
+        opts.losses[variant],
+        batch.B,
+        batch.T,
+        batch.lossMask,
+        outputs.get('token_loss')?.data as Float32Array,
+      );
     },
   };
 }
 
 /** Adds a batch's masked token losses ([B, T-1], loss mask [B, T]) to a running sum. */
-export function addLoss(acc: VariantLoss, B: number, T: number, lossMask: Float32Array, tokenLoss: Float32Array): void {
+export function addLoss(
+  acc: VariantLoss,
+  B: number,
+  T: number,
+  lossMask: Float32Array,
+  tokenLoss: Float32Array,
+): void {
   if (!tokenLoss) throw new Error('the graph has no token_loss output');
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T - 1; t++) {

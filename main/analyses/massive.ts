@@ -16,7 +16,12 @@ import { delimiterIds } from './attention-delimiters.ts';
 import { booleanOption, numberOption } from './attention-options.ts';
 import { MassiveAccumulator } from './massive-accumulate.ts';
 import { massiveHook, massiveOutputName } from './massive-graph.ts';
-import { addLoss, massiveInterventionPass, type ReplacedEntry, type VariantLoss } from './massive-intervention.ts';
+import {
+  addLoss,
+  massiveInterventionPass,
+  type ReplacedEntry,
+  type VariantLoss,
+} from './massive-intervention.ts';
 import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
 import { metricRow } from './util.ts';
 import { AtlasError } from '../errors.ts';
@@ -36,7 +41,9 @@ export function massiveOptions(ctx: RunContext): MassiveOptions {
   const raw = ctx.options.massive_sites;
   let sites: Site[] = ['resid_post'];
   if (raw !== undefined && raw !== null && raw !== '') {
-    const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(',')).map((s) => s.trim()).filter(Boolean);
+    const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const s of list) {
       if (!isSite(s) || !MASSIVE_SITES.includes(s)) {
         throw new AtlasError(`massive cannot use the site '${s}'; it covers ${MASSIVE_SITES.join(', ')}.`);
@@ -83,7 +90,13 @@ export const massive: Analysis = {
               if (!t) throw new Error(`the graph has no output ${massiveOutputName(site, l, part)}`);
               return t.data;
             };
-            acc.add(l, batch, get('signed') as Float32Array, get('indices') as BigInt64Array, get('median') as Float32Array);
+            acc.add(
+              l,
+              batch,
+              get('signed') as Float32Array,
+              get('indices') as BigInt64Array,
+              get('median') as Float32Array,
+            );
           }
         }
       },
@@ -114,7 +127,8 @@ export const massive: Analysis = {
           const { site, layer } = intervened;
           const mean = (v: VariantLoss) => (v.count > 0 ? v.sum / v.count : NaN);
           const lb = mean(base);
-          const row = (metric: string, value: number) => metrics.push(metricRow('massive', metric, site, layer, value));
+          const row = (metric: string, value: number) =>
+            metrics.push(metricRow('massive', metric, site, layer, value));
           row('loss_base', lb);
           row('loss_zero', mean(losses[0]));
           row('loss_mean', mean(losses[1]));

@@ -19,7 +19,13 @@ import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from 
 import { shapeRows } from './shape-rows.ts';
 import { metricRow, optionSites } from './util.ts';
 
-export const PROFILE_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
+export const PROFILE_SITES: readonly Site[] = [
+  'resid_pre',
+  'attn_out',
+  'mlp_out',
+  'resid_post',
+  'mlp_hidden',
+];
 
 function featureSize(ctx: RunContext, site: Site): number {
   return site === 'mlp_hidden' ? ctx.config.intermediateSize : ctx.config.hiddenSize;
@@ -106,7 +112,12 @@ export const profile: Analysis = {
             varT.set(m.variance(), l * F);
           }
           metrics.push(...shapeRows('profile', site, rmsByLayer));
-          tensors.push({ name: `profile/feature_mean/${site}`, dtype: 'float64', shape: [L, F], data: meanT });
+          tensors.push({
+            name: `profile/feature_mean/${site}`,
+            dtype: 'float64',
+            shape: [L, F],
+            data: meanT,
+          });
           tensors.push({ name: `profile/feature_var/${site}`, dtype: 'float64', shape: [L, F], data: varT });
         }
         return { metrics, tensors };

@@ -8,7 +8,15 @@
 // over a monotone trend only when every other layer sits below half the range. Ties resolve in the
 // order of SHAPES, so the result is a pure function of the numbers.
 
-export const SHAPES = ['flat', 'final_spike', 'early_spike', 'increasing', 'decreasing', 'u_shaped', 'middle_block'] as const;
+export const SHAPES = [
+  'flat',
+  'final_spike',
+  'early_spike',
+  'increasing',
+  'decreasing',
+  'u_shaped',
+  'middle_block',
+] as const;
 export type Shape = (typeof SHAPES)[number];
 
 export interface ShapeDescriptor {
@@ -64,7 +72,9 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
   const base = { argmaxLayer: argmax, argmaxDepth: L > 1 ? argmax / (L - 1) : 0 };
   const t = templates(L);
   const z = finite.map((v) => (max > min ? (v - min) / (max - min) : 0));
-  const scores = Object.fromEntries(Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl)])) as ShapeDescriptor['scores'];
+  const scores = Object.fromEntries(
+    Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl)]),
+  ) as ShapeDescriptor['scores'];
   if (L < 3 || magnitude === 0 || (max - min) / magnitude < flatTolerance) {
     return { shape: 'flat', score: 1, scores, ...base };
   }

@@ -83,14 +83,16 @@ export function addSinkBatch(
     const first = get('first');
     const prev = get('prev');
     const delim = get('delim');
-    const full = opts.sharesOnly ? null : {
-      entropy: get('entropy'),
-      normsum: get('normsum'),
-      fnorm: get('fnorm'),
-      vnorm: get('vnorm'),
-      sf: get('score_first'),
-      ss: get('score_sum'),
-    };
+    const full = opts.sharesOnly
+      ? null
+      : {
+          entropy: get('entropy'),
+          normsum: get('normsum'),
+          fnorm: get('fnorm'),
+          vnorm: get('vnorm'),
+          sf: get('score_first'),
+          ss: get('score_sum'),
+        };
     for (let b = 0; b < B; b++) {
       const n = batch.lengths[b];
       const isDelim = (j: number) => delimiters.has(Number(batch.inputIds[b * T + j]));
@@ -153,7 +155,10 @@ export class ValueSums {
   readonly sums: Float64Array[];
   count = 0;
 
-  constructor(L: number, private readonly size: number) {
+  constructor(
+    L: number,
+    private readonly size: number,
+  ) {
     this.sums = Array.from({ length: L }, () => new Float64Array(size));
   }
 

@@ -66,19 +66,30 @@ export function sinkRemovalPasses(opts: {
           return feeds;
         }
         const mask = new Float32Array(B * H * T * dh); // [B, H, T, dh]
-        for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) mask.fill(1, ((b * H + h) * T) * dh, ((b * H + h) * T + 1) * dh);
+        for (let b = 0; b < B; b++)
+          for (let h = 0; h < H; h++) mask.fill(1, (b * H + h) * T * dh, ((b * H + h) * T + 1) * dh);
         for (const l of layers) {
           const mean = means.get(l)!;
           const value = new Float32Array(B * H * T * dh); // [B, H, T, dh]
-          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) value.set(mean.subarray(h * dh, (h + 1) * dh), (b * H + h) * T * dh);
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++) value.set(mean.subarray(h * dh, (h + 1) * dh), (b * H + h) * T * dh);
           feeds[interventionInputName('v', l, 'value')] = { dims: [B, H, T, dh], data: value };
           feeds[interventionInputName('v', l, 'mask')] = { dims: [B, H, T, dh], data: mask };
         }
         return feeds;
       },
       consume(batch, outputs) {
-        addLoss(result.loss, batch.B, batch.T, batch.lossMask, outputs.get('token_loss')?.data as Float32Array);
-        addSinkBatch(result.heads, batch, outputs, all, opts.delimiters, { prefix: opts.stats.prefix, sharesOnly: true });
+        addLoss(
+          result.loss,
+          batch.B,
+          batch.T,
+          batch.lossMask,
+          outputs.get('token_loss')?.data as Float32Array,
+        );
+        addSinkBatch(result.heads, batch, outputs, all, opts.delimiters, {
+          prefix: opts.stats.prefix,
+          sharesOnly: true,
+        });
       },
     };
   };

@@ -12,7 +12,11 @@
 // mean value, and record the loss change and where the attention goes instead (sinks-removal.ts).
 // `sink_block` sets the query block size (128).
 
-import { attentionStatsHook, DEFAULT_BLOCK, type AttentionStatsOptions } from '../../native-models/neox/attention-stats.ts';
+import {
+  attentionStatsHook,
+  DEFAULT_BLOCK,
+  type AttentionStatsOptions,
+} from '../../native-models/neox/attention-stats.ts';
 import { delimiterIds } from './attention-delimiters.ts';
 import { booleanOption, layersOption, numberOption } from './attention-options.ts';
 import { addLoss, type VariantLoss } from './massive-intervention.ts';
@@ -107,7 +111,8 @@ export const sinks: Analysis = {
           row(`loss_${removal}`, null, mean(r.loss));
           row(`loss_delta_${removal}`, null, mean(r.loss) - mean(base));
           for (let l = 0; l < L; l++) {
-            for (let h = 0; h < H; h++) for (const m of SHARE_METRICS) row(`${removal}:${m}`, l, r.heads.mean(l, h, m), h);
+            for (let h = 0; h < H; h++)
+              for (const m of SHARE_METRICS) row(`${removal}:${m}`, l, r.heads.mean(l, h, m), h);
           }
         }
         return { metrics, tensors: [] };

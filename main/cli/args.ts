@@ -10,7 +10,9 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   try {
     return parseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } },
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & {
+        help: { type: 'boolean'; short: 'h' };
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -22,7 +24,8 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
 export function intOption(value: string | undefined, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new AtlasError(`--${name} must be an integer >= ${min}, not '${value}'.`);
+  if (!Number.isInteger(n) || n < min)
+    throw new AtlasError(`--${name} must be an integer >= ${min}, not '${value}'.`);
   return n;
 }
 

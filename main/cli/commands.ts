@@ -17,7 +17,19 @@ function lazy(name: string, summary: string, load: () => Promise<Command>): Comm
 export const COMMANDS: readonly Command[] = [
   modelsCommand,
   runCommand,
-  lazy('demo', 'train the offline micro suite if needed and build the sample project', async () => (await import('./demo.ts')).demoCommand),
-  lazy('compare', 'compare one metric across checkpoints and sizes from a project file', async () => (await import('./compare.ts')).compareCommand),
-  lazy('serve', 'browser mode: serve the app on 127.0.0.1 and print its URL', async () => (await import('./serve.ts')).serveCommand),
+  lazy(
+    'demo',
+    'train the offline micro suite if needed and build the sample project',
+    async () => (await import('./demo.ts')).demoCommand,
+  ),
+  lazy(
+    'compare',
+    'compare one metric across checkpoints and sizes from a project file',
+    async () => (await import('./compare.ts')).compareCommand,
+  ),
+  lazy(
+    'serve',
+    'browser mode: serve the app on 127.0.0.1 and print its URL',
+    async () => (await import('./serve.ts')).serveCommand,
+  ),
 ];

@@ -38,7 +38,8 @@ export const compareCommand: Command = {
     const q = {
       analysis: values.analysis ?? 'profile',
       metric: required(values.metric, 'metric', USAGE),
-      site: values.site ?? (values.analysis === 'profile' || values.analysis === undefined ? 'resid_post' : null),
+      site:
+        values.site ?? (values.analysis === 'profile' || values.analysis === undefined ? 'resid_post' : null),
       models: values.model ? listOption(values.model) : undefined,
     };
     const project = Project.open(path, { readonly: true });
@@ -52,9 +53,13 @@ export const compareCommand: Command = {
       const what = `${q.analysis}/${q.metric}${q.site ? ` at ${q.site}` : ''}`;
       for (const m of byStep) {
         process.stdout.write(`\n${m.model}: ${what}, layer x step\n`);
-        process.stdout.write(`${'step'.padStart(8)} ${Array.from({ length: m.layers }, (_, l) => `L${l}`.padStart(10)).join('')}  shape\n`);
+        process.stdout.write(
+          `${'step'.padStart(8)} ${Array.from({ length: m.layers }, (_, l) => `L${l}`.padStart(10)).join('')}  shape\n`,
+        );
         m.steps.forEach((s, i) => {
-          process.stdout.write(`${String(s).padStart(8)} ${m.values[i].map((v) => fmt(v).padStart(10)).join('')}  ${m.shapes[i]}\n`);
+          process.stdout.write(
+            `${String(s).padStart(8)} ${m.values[i].map((v) => fmt(v).padStart(10)).join('')}  ${m.shapes[i]}\n`,
+          );
         });
         process.stdout.write(`final shape ${m.finalShape} from step ${m.finalShapeFrom}\n`);
       }

@@ -41,7 +41,11 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'train the offline micro suite if needed and build the sample project',
   async run(argv) {
-    const { values } = parse(argv, { project: { type: 'string' }, threads: { type: 'string' }, n: { type: 'string' } }, USAGE);
+    const { values } = parse(
+      argv,
+      { project: { type: 'string' }, threads: { type: 'string' }, n: { type: 'string' } },
+      USAGE,
+    );
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -81,7 +85,8 @@ export const demoCommand: Command = {
     try {
       project = existsSync(projectPath) ? Project.open(projectPath) : Project.create(projectPath);
     } catch (e) {
-      if (e instanceof AtlasError) throw new AtlasError(`${e.message} Pass --project to write the sample elsewhere.`);
+      if (e instanceof AtlasError)
+        throw new AtlasError(`${e.message} Pass --project to write the sample elsewhere.`);
       throw e;
     }
     const analyses = listAnalyses().map((a) => a.name);
@@ -92,7 +97,16 @@ export const demoCommand: Command = {
         for (const step of model.steps) {
           const out = await runAnalyses(
             project,
-            { model: model.name, revision: `step${step}`, dataset: { path: dataset, field: 'text' }, analyses, n, seqLen: MICRO_CONTEXT, batchSize: 8, threads },
+            {
+              model: model.name,
+              revision: `step${step}`,
+              dataset: { path: dataset, field: 'text' },
+              analyses,
+              n,
+              seqLen: MICRO_CONTEXT,
+              batchSize: 8,
+              threads,
+            },
             { onProgress: progressPrinter(`${model.name}@step${step}`) },
           );
           if (out.reused) reused++;

@@ -27,7 +27,9 @@ export const modelsCommand: Command = {
     registerMicroSuite();
     const models = listSuiteModels();
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ models, steps: PYTHIA_STEPS, analyses: listAnalyses() }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ models, steps: PYTHIA_STEPS, analyses: listAnalyses() }, null, 2)}\n`,
+      );
       return 0;
     }
     const rows = models.map((m) => [
@@ -42,14 +44,22 @@ export const modelsCommand: Command = {
     ]);
     const head = ['model', 'layers', 'd_model', 'heads', 'non-emb', 'total', 'ckpts', 'hub id'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+    const fmt = (r: string[]) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
     process.stdout.write(`${fmt(head)}\n${rows.map(fmt).join('\n')}\n\n`);
     process.stdout.write(
       `Pythia checkpoints (${PYTHIA_STEPS.length}): revisions stepN for N in ${PYTHIA_STEPS.slice(0, 12).join(', ')}, ` +
         `then every 1000 up to ${PYTHIA_STEPS[PYTHIA_STEPS.length - 1]}; 'main' = step143000.\n`,
     );
     process.stdout.write(`Steps: ${PYTHIA_STEPS.join(' ')}\n\n`);
-    process.stdout.write(`Analyses: ${listAnalyses().map((a) => a.name).join(', ')}\n`);
+    process.stdout.write(
+      `Analyses: ${listAnalyses()
+        .map((a) => a.name)
+        .join(', ')}\n`,
+    );
     return 0;
   },
 };

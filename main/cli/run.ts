@@ -51,9 +51,11 @@ export const runCommand: Command = {
     const dataset = required(values.dataset, 'dataset', USAGE);
     const projectPath = required(values.project, 'project', USAGE);
     const device = values.device as Device;
-    if (!DEVICES.includes(device)) throw new AtlasError(`--device must be one of ${DEVICES.join(', ')}, not '${device}'.`);
+    if (!DEVICES.includes(device))
+      throw new AtlasError(`--device must be one of ${DEVICES.join(', ')}, not '${device}'.`);
     const lossOn = values['loss-on'];
-    if (lossOn !== 'all' && lossOn !== 'response') throw new AtlasError(`--loss-on must be 'all' or 'response'.`);
+    if (lossOn !== 'all' && lossOn !== 'response')
+      throw new AtlasError(`--loss-on must be 'all' or 'response'.`);
     if (!existsSync(dataset)) throw new AtlasError(`The dataset file '${dataset}' does not exist.`);
     const revisions = listOption(values.revision);
     const base: Omit<RunRequest, 'revision'> = {

@@ -18,8 +18,8 @@
 //
 // Hooks (`BuildOptions.hooks`) append custom read-only subgraphs for statistics that stats.ts does
 // not offer: a site hook reads a site's value (after interventions), an attention hook reads a
-// layer's q, k, v (after rotary and interventions), the additive causal/padding bias and the
-// add_vector interventions at attn_scores (so it can mirror them). Their outputs are named
+// layer's q, k, v (after rotary and interventions) and the add_vector interventions at attn_scores
+// (so it can mirror them). Their outputs are named
 // `hook/<name>` and listed in `hookOutputs`; like taps, they leave the logits unchanged.
 
 import { AtlasError } from '../../main/errors.ts';
@@ -104,8 +104,6 @@ export interface AttentionValues {
   q: Value;
   k: Value;
   v: Value;
-  /** [B, 1, T, T] additive causal and key-padding bias (0 or finfo.min). */
-  bias: Value;
   /** add_vector interventions at this layer's attn_scores: scores += scale[b, i] * vector[h, j]. */
   scoreAdds: { scale: Value; vector: Value }[];
   /** True when a replace intervention at attn_scores or attn_pattern changes what q, k imply. */
@@ -218,13 +216,12 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     },
   });
   /** Attention hooks of layer l, given its q, k, v. */
-  const attend = (l: number, q: Value, k: Value, v: Value, bias: Value): void => {
+  const attend = (l: number, q: Value, k: Value, v: Value): void => {
     const scoreIvs = interventions.get(interventionKey('attn_scores', l)) ?? [];
     const att: AttentionValues = {
       q,
       k,
       v,
-      bias,
       scoreAdds: scoreIvs
         .filter((iv) => iv.kind === 'add_vector')
         .map(() => ({
@@ -325,7 +322,7 @@ function layer(
   tables: RotaryTables,
   attnBias: Value,
   rot: number,
-  attend?: (l: number, q: Value, k: Value, v: Value, bias: Value) => void,
+  attend?: (l: number, q: Value, k: Value, v: Value) => void,
 ): Value {
   const n = layerParamNames(l);
   const H = cfg.numHeads;
@@ -345,7 +342,7 @@ function layer(
   const raw = b.matmul(q, b.transpose(k, [0, 1, 3, 2])); // [B, H, T, T]
   const scores = site('attn_scores', l, b.mul(raw, b.scalar(Math.fround(dh ** -0.5)))); // [B, H, T, T]
   const pattern = site('attn_pattern', l, b.softmax(b.add(scores, attnBias), -1)); // [B, H, T, T]
-  attend?.(l, q, k, v, attnBias);
+  attend?.(l, q, k, v);
   const z = b.transpose(b.matmul(pattern, v), [0, 2, 1, 3]); // [B, T, H, dh]
   const merged = b.reshape(z, [-1, H * dh]); // [B*T, d]
   const attnOut = site('attn_out', l, b.gemm(merged, p(n.denseWeight), bias(n.denseBias), { transB: true })); // [B*T, d]

@@ -39,10 +39,14 @@ if (process.argv[2] === '--child') {
 } else {
   const n = Number(process.argv[2] ?? 16);
   for (const count of [n, 4 * n]) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', String(count)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', String(count)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     process.stdout.write(r.stdout);
   }
 }

@@ -77,7 +77,21 @@ async function timeGraph(
 function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null {
   const r = spawnSync(
     PYTHON,
-    [join(import.meta.dirname, 'torch_baseline.py'), '--model-dir', dir, '--batch', String(B), '--seq', String(T), '--threads', String(THREADS), '--mode', mode, '--reps', String(REPS)],
+    [
+      join(import.meta.dirname, 'torch_baseline.py'),
+      '--model-dir',
+      dir,
+      '--batch',
+      String(B),
+      '--seq',
+      String(T),
+      '--threads',
+      String(THREADS),
+      '--mode',
+      mode,
+      '--reps',
+      String(REPS),
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) return null;
@@ -86,7 +100,12 @@ function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null
 
 const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({
   site,
-  reductions: [{ kind: 'token_sumsq' }, { kind: 'token_sumabs' }, { kind: 'token_absmax' }, { kind: 'feature_moments' }],
+  reductions: [
+    { kind: 'token_sumsq' },
+    { kind: 'token_sumabs' },
+    { kind: 'token_absmax' },
+    { kind: 'feature_moments' },
+  ],
 }));
 
 for (const name of MODELS) {
@@ -99,8 +118,18 @@ for (const name of MODELS) {
   const plain = buildNeoxGraph(cfg, weights, { outputs: { logits: true } });
   const plainS = await timeGraph(serializeModel(plain.graph), cfg, ['logits']);
   const prof = buildNeoxGraph(cfg, weights, { taps: profileTaps, outputs: { logits: true } });
-  const profS = await timeGraph(serializeModel(prof.graph), cfg, ['logits', ...prof.outputs.map((o) => o.name)]);
-  emit({ case: 'profile', ...base, atlas_s: profS, baseline: 'onnx-plain-forward', baseline_s: plainS, ratio: profS / plainS });
+  const profS = await timeGraph(serializeModel(prof.graph), cfg, [
+    'logits',
+    ...prof.outputs.map((o) => o.name),
+  ]);
+  emit({
+    case: 'profile',
+    ...base,
+    atlas_s: profS,
+    baseline: 'onnx-plain-forward',
+    baseline_s: plainS,
+    ratio: profS / plainS,
+  });
 
   const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
   try {
@@ -119,24 +148,77 @@ for (const name of MODELS) {
       }),
     );
     const torchS = torchBaseline(dir, 'forward');
-    if (torchS === null) emit({ case: 'profile-vs-torch', ...base, skipped: `${PYTHON} with torch and transformers not available` });
-    else emit({ case: 'profile-vs-torch', ...base, atlas_s: profS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: profS / torchS });
-    emit({ case: 'plain-vs-torch', ...base, atlas_s: plainS, baseline: 'torch-eager-forward', baseline_s: torchS, ratio: torchS ? plainS / torchS : null });
+    if (torchS === null)
+      emit({
+        case: 'profile-vs-torch',
+        ...base,
+        skipped: `${PYTHON} with torch and transformers not available`,
+      });
+    else
+      emit({
+        case: 'profile-vs-torch',
+        ...base,
+        atlas_s: profS,
+        baseline: 'torch-eager-forward',
+        baseline_s: torchS,
+        ratio: profS / torchS,
+      });
+    emit({
+      case: 'plain-vs-torch',
+      ...base,
+      atlas_s: plainS,
+      baseline: 'torch-eager-forward',
+      baseline_s: torchS,
+      ratio: torchS ? plainS / torchS : null,
+    });
 
     // Forward + backward. Fetch what each pass needs: the plain one every parameter gradient.
-    const plainBw = buildNeoxGradientGraph(cfg, weights, { params: { reductions: ['full'] }, forward: { outputs: { loss: true, logits: false } } });
+    const plainBw = buildNeoxGradientGraph(cfg, weights, {
+      params: { reductions: ['full'] },
+      forward: { outputs: { loss: true, logits: false } },
+    });
     const lossMask = { loss_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]) };
-    const plainBwS = await timeGraph(serializeModel(plainBw.graph), cfg, plainBw.gradOutputs.map((o) => o.name), lossMask);
+    const plainBwS = await timeGraph(
+      serializeModel(plainBw.graph),
+      cfg,
+      plainBw.gradOutputs.map((o) => o.name),
+      lossMask,
+    );
     const fullBw = buildNeoxGradientGraph(cfg, weights, {
       sites: GRAD_SITES.map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
       params: { reductions: ['full'] },
       forward: { taps: profileTaps, outputs: { loss: true, logits: false } },
     });
-    const fullBwS = await timeGraph(serializeModel(fullBw.graph), cfg, [...fullBw.outputs.map((o) => o.name), ...fullBw.gradOutputs.map((o) => o.name), 'token_loss'], lossMask);
-    emit({ case: 'profile+grads', ...base, atlas_s: fullBwS, baseline: 'onnx-plain-forward-backward', baseline_s: plainBwS, ratio: fullBwS / plainBwS });
+    const fullBwS = await timeGraph(
+      serializeModel(fullBw.graph),
+      cfg,
+      [...fullBw.outputs.map((o) => o.name), ...fullBw.gradOutputs.map((o) => o.name), 'token_loss'],
+      lossMask,
+    );
+    emit({
+      case: 'profile+grads',
+      ...base,
+      atlas_s: fullBwS,
+      baseline: 'onnx-plain-forward-backward',
+      baseline_s: plainBwS,
+      ratio: fullBwS / plainBwS,
+    });
     const torchBw = torchBaseline(dir, 'backward');
-    if (torchBw === null) emit({ case: 'profile+grads-vs-torch', ...base, skipped: `${PYTHON} with torch and transformers not available` });
-    else emit({ case: 'profile+grads-vs-torch', ...base, atlas_s: fullBwS, baseline: 'torch-eager-forward-backward', baseline_s: torchBw, ratio: fullBwS / torchBw });
+    if (torchBw === null)
+      emit({
+        case: 'profile+grads-vs-torch',
+        ...base,
+        skipped: `${PYTHON} with torch and transformers not available`,
+      });
+    else
+      emit({
+        case: 'profile+grads-vs-torch',
+        ...base,
+        atlas_s: fullBwS,
+        baseline: 'torch-eager-forward-backward',
+        baseline_s: torchBw,
+        ratio: fullBwS / torchBw,
+      });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

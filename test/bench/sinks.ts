@@ -2,7 +2,7 @@
 // Compares the runner's first-pass graph with the sinks hook (attention-stats.ts: blocks of 128
 // queries, value sums, the Pythia delimiters) against the plain forward of the same weights (the
 // graph the runner builds without analyses: loss, no logits). Each case runs in a fresh process so
-// its peak RSS is its own. Prints one JSON line
+// its peak RSS is its own; both load the Pythia tokenizer, as every run does. Prints one JSON line
 //   { case, model, device, threads, tokens, atlas_s, baseline, baseline_s, ratio, peak_rss_mb,
 //     baseline_peak_rss_mb }
 // The bar (issue 4): ratio <= 1.5 and memory bounded (no second full [H, T, T] pattern per layer).
@@ -36,10 +36,14 @@ async function child(kind: 'plain' | 'sinks'): Promise<ChildResult> {
   const entry = findSuiteModel(MODEL);
   if (!entry) throw new Error(`unknown model ${MODEL}`);
   const cfg = entry.config;
-  const tokenizer = await loadTokenizer(TOKENIZER);
-  const ctx = { config: cfg, tokenizer, options: {}, seqLen: T, prependBos: false };
+  const tokenizer = await loadTokenizer(TOKENIZER); // both cases: the runner always loads it
+  const options = process.env.BENCH_SINK_BLOCK ? { sink_block: process.env.BENCH_SINK_BLOCK } : {};
+  const ctx = { config: cfg, tokenizer, options, seqLen: T, prependBos: false };
   const hooks = kind === 'sinks' ? sinks.hooks!(ctx) : [];
-  const built = buildNeoxGraph(cfg, randomNeoxWeights(cfg, 0), { hooks, outputs: { loss: true, logits: false } });
+  const built = buildNeoxGraph(cfg, randomNeoxWeights(cfg, 0), {
+    hooks,
+    outputs: { loss: true, logits: false },
+  });
   const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: THREADS });
   const fetches = [...(built.hookOutputs ?? []), 'token_loss'];
   const ids = new BigInt64Array(T);
@@ -61,7 +65,10 @@ async function child(kind: 'plain' | 'sinks'): Promise<ChildResult> {
   }
   await session.release();
   times.sort((a, b) => a - b);
-  return { seconds: times[Math.floor(times.length / 2)], peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  return {
+    seconds: times[Math.floor(times.length / 2)],
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
 }
 
 if (process.argv[2] === '--child') {
@@ -69,10 +76,14 @@ if (process.argv[2] === '--child') {
   process.stdout.write(`${JSON.stringify(r)}\n`);
 } else {
   const run = (kind: string): ChildResult => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', kind], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', kind],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     if (r.status !== 0) throw new Error(`the ${kind} case failed`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
   };

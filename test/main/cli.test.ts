@@ -15,7 +15,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/pythia-atlas.js'), ...args], {
     encoding: 'utf8',
-    env: { ...process.env, HF_HUB_CACHE: join(tmp, 'hub-cache'), PYTHIA_ATLAS_CACHE: join(tmp, 'cache'), ...env },
+    env: {
+      ...process.env,
+      HF_HUB_CACHE: join(tmp, 'hub-cache'),
+      PYTHIA_ATLAS_CACHE: join(tmp, 'cache'),
+      ...env,
+    },
     timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -43,34 +48,86 @@ describe('pythia-atlas CLI', () => {
   });
 
   it('refuses a missing model directory', () => {
-    const r = cli(['run', '--model', join(tmp, 'nope'), '--dataset', dataset, '--project', join(tmp, 'p1.pythia-atlas')]);
+    const r = cli([
+      'run',
+      '--model',
+      join(tmp, 'nope'),
+      '--dataset',
+      dataset,
+      '--project',
+      join(tmp, 'p1.pythia-atlas'),
+    ]);
     expectCleanError(r, /does not exist/);
   });
 
   it('refuses an invalid revision before any network access, naming the nearest steps', () => {
-    const r = cli(['run', '--model', 'pythia-70m', '--revision', 'step1500', '--dataset', dataset, '--project', join(tmp, 'p2.pythia-atlas')], {
-      HF_ENDPOINT: 'http://127.0.0.1:9',
-    });
+    const r = cli(
+      [
+        'run',
+        '--model',
+        'pythia-70m',
+        '--revision',
+        'step1500',
+        '--dataset',
+        dataset,
+        '--project',
+        join(tmp, 'p2.pythia-atlas'),
+      ],
+      {
+        HF_ENDPOINT: 'http://127.0.0.1:9',
+      },
+    );
     expectCleanError(r, /step1000.*step2000|1000.*2000/);
     expect(r.err).not.toMatch(/Cannot reach/);
   });
 
   it('says the hub is unreachable in one sentence', () => {
-    const r = cli(['run', '--model', 'pythia-70m', '--revision', 'step1000', '--dataset', dataset, '--project', join(tmp, 'p3.pythia-atlas')], {
-      HF_ENDPOINT: 'http://127.0.0.1:9',
-    });
+    const r = cli(
+      [
+        'run',
+        '--model',
+        'pythia-70m',
+        '--revision',
+        'step1000',
+        '--dataset',
+        dataset,
+        '--project',
+        join(tmp, 'p3.pythia-atlas'),
+      ],
+      {
+        HF_ENDPOINT: 'http://127.0.0.1:9',
+      },
+    );
     expectCleanError(r, /Cannot reach the Hugging Face hub/);
   });
 
   it('refuses a missing dataset', () => {
-    const r = cli(['run', '--model', FIX, '--dataset', join(tmp, 'missing.jsonl'), '--project', join(tmp, 'p4.pythia-atlas')]);
+    const r = cli([
+      'run',
+      '--model',
+      FIX,
+      '--dataset',
+      join(tmp, 'missing.jsonl'),
+      '--project',
+      join(tmp, 'p4.pythia-atlas'),
+    ]);
     expectCleanError(r, /does not exist/);
   });
 
   it('names the record of a malformed dataset and refuses one with no usable record', () => {
     const bad = join(tmp, 'bad.jsonl');
     writeFileSync(bad, '{"text": 3}\n{oops\n');
-    const r = cli(['run', '--model', FIX, '--dataset', bad, '--field', 'text', '--project', join(tmp, 'p5.pythia-atlas')]);
+    const r = cli([
+      'run',
+      '--model',
+      FIX,
+      '--dataset',
+      bad,
+      '--field',
+      'text',
+      '--project',
+      join(tmp, 'p5.pythia-atlas'),
+    ]);
     expectCleanError(r, /record|line/i);
     expect(r.err).toMatch(/\b1\b|\b2\b/);
   });
@@ -91,12 +148,34 @@ describe('pythia-atlas CLI', () => {
 
   it('refuses unknown options and analyses', () => {
     expectCleanError(cli(['run', '--bogus']), /bogus/);
-    const r = cli(['run', '--model', FIX, '--dataset', join(FIX, 'texts.jsonl'), '--analyses', 'nonsense', '--project', join(tmp, 'p7.pythia-atlas')]);
+    const r = cli([
+      'run',
+      '--model',
+      FIX,
+      '--dataset',
+      join(FIX, 'texts.jsonl'),
+      '--analyses',
+      'nonsense',
+      '--project',
+      join(tmp, 'p7.pythia-atlas'),
+    ]);
     expectCleanError(r, /Unknown analysis 'nonsense'/);
   });
 
   it('runs profile on a local model with a progress line on stderr', () => {
-    const r = cli(['run', '--model', FIX, '--dataset', join(FIX, 'texts.jsonl'), '--analyses', 'profile', '--project', join(tmp, 'ok.pythia-atlas'), '--batch-size', '2']);
+    const r = cli([
+      'run',
+      '--model',
+      FIX,
+      '--dataset',
+      join(FIX, 'texts.jsonl'),
+      '--analyses',
+      'profile',
+      '--project',
+      join(tmp, 'ok.pythia-atlas'),
+      '--batch-size',
+      '2',
+    ]);
     expect(r.err).toMatch(/tok\/s/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/run 1 .*loss \d/);

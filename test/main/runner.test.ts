@@ -61,11 +61,15 @@ describe('runner + profile', () => {
     let checked = 0;
     for (const ref of expected.profile) {
       for (const metric of ['rms', 'mean_norm', 'mean_abs', 'absmax'] as const) {
-        const got = rows.find((r) => r.site === ref.site && r.layer === ref.layer && r.metric === metric && r.position === null);
+        const got = rows.find(
+          (r) => r.site === ref.site && r.layer === ref.layer && r.metric === metric && r.position === null,
+        );
         expect(got, `${ref.site} ${ref.layer} ${metric}`).toBeDefined();
         expect(rel(got!.value, ref[metric])).toBeLessThan(1e-5);
         ref.per_position[metric].forEach((v, t) => {
-          const p = rows.find((r) => r.site === ref.site && r.layer === ref.layer && r.metric === metric && r.position === t);
+          const p = rows.find(
+            (r) => r.site === ref.site && r.layer === ref.layer && r.metric === metric && r.position === t,
+          );
           expect(rel(p!.value, v), `${ref.site} ${ref.layer} ${metric} @${t}`).toBeLessThan(1e-5);
           checked++;
         });

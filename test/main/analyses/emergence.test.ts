@@ -32,7 +32,8 @@ function rows(p: Planted): MetricRow[] {
   const out: MetricRow[] = [];
   if (p.massive) {
     out.push(metricRow('massive', 'num_layers', 'resid_post', null, p.L));
-    for (let l = 0; l < p.L; l++) out.push(metricRow('massive', 'massive_count', 'resid_post', l, p.massive[l] ?? 0));
+    for (let l = 0; l < p.L; l++)
+      out.push(metricRow('massive', 'massive_count', 'resid_post', l, p.massive[l] ?? 0));
     // Another site's entries must not count for resid_post.
     out.push(metricRow('massive', 'massive_count', 'mlp_out', 0, 5));
   }
@@ -42,7 +43,8 @@ function rows(p: Planted): MetricRow[] {
       const heads = p.sinks[l] ?? 0;
       total += heads;
       out.push(metricRow('sinks', 'sink_rate', null, l, heads / 4));
-      for (let h = 0; h < 4; h++) out.push(metricRow('sinks', 'sink_score', null, l, h < heads ? 0.8 : 0.1, { head: h }));
+      for (let h = 0; h < 4; h++)
+        out.push(metricRow('sinks', 'sink_score', null, l, h < heads ? 0.8 : 0.1, { head: h }));
     }
     out.push(metricRow('sinks', 'sink_rate', null, null, total / (4 * p.L)));
   }
@@ -117,8 +119,20 @@ describe('emergenceOverTraining', () => {
 
   it('keeps datasets apart and can select one', () => {
     const project = Project.create(join(dir, 'datasets.pythia-atlas'));
-    const a = project.addDataset({ name: 'a', kind: 'text', source: 'a.txt', sha256: 'a'.repeat(64), records: [] });
-    const b = project.addDataset({ name: 'b', kind: 'text', source: 'b.txt', sha256: 'b'.repeat(64), records: [] });
+    const a = project.addDataset({
+      name: 'a',
+      kind: 'text',
+      source: 'a.txt',
+      sha256: 'a'.repeat(64),
+      records: [],
+    });
+    const b = project.addDataset({
+      name: 'b',
+      kind: 'text',
+      source: 'b.txt',
+      sha256: 'b'.repeat(64),
+      records: [],
+    });
     const base = { model: 'pythia-14m', L: 6, sinks: null } as const;
     add(project, { ...base, step: 0, massive: {}, dataset: a });
     add(project, { ...base, step: 1, massive: { 3: 1 }, dataset: a });
@@ -128,7 +142,11 @@ describe('emergenceOverTraining', () => {
     const onlyA = emergenceOverTraining(project, { datasetId: a });
     expect(onlyA).toHaveLength(1);
     expect(onlyA[0].massive).toEqual({ step: 1, revision: 'step1', layer: 3, depth: 3 / 5 });
-    expect(emergenceOverTraining(project, { datasetId: b })[0].massive).toMatchObject({ step: 0, layer: 5, depth: 1 });
+    expect(emergenceOverTraining(project, { datasetId: b })[0].massive).toMatchObject({
+      step: 0,
+      layer: 5,
+      depth: 1,
+    });
     project.close();
   });
 });

@@ -14,7 +14,13 @@ import { runAnalyses } from '../../../main/runner.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data/tiny-pipeline');
 interface Expected {
-  grads: { site: string; layer: number; grad_rms: number; grad_mean_norm: number; per_position: Record<string, number[]> }[];
+  grads: {
+    site: string;
+    layer: number;
+    grad_rms: number;
+    grad_mean_norm: number;
+    per_position: Record<string, number[]>;
+  }[];
   param_grad_norm: Record<string, number>;
 }
 const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as Expected;
@@ -44,7 +50,10 @@ describe('grads', () => {
     for (const ref of expected.grads) {
       for (const metric of ['grad_rms', 'grad_mean_norm'] as const) {
         const at = (rows: typeof rows7, position: number | null) =>
-          rows.find((r) => r.metric === metric && r.site === ref.site && r.layer === ref.layer && r.position === position)!.value;
+          rows.find(
+            (r) =>
+              r.metric === metric && r.site === ref.site && r.layer === ref.layer && r.position === position,
+          )!.value;
         expect(rel(at(rows7, null), ref[metric]), `${ref.site}.${ref.layer} ${metric}`).toBeLessThan(1e-4);
         expect(rel(at(rows1, null), at(rows7, null))).toBeLessThan(1e-5);
         ref.per_position[metric].forEach((v, t) => {
@@ -58,7 +67,8 @@ describe('grads', () => {
     expect(names.length).toBeGreaterThan(20);
     for (const name of names) {
       const { site, layer } = paramSiteLayer(name);
-      const pick = (rows: typeof rows7) => rows.find((r) => r.metric === 'param_grad_norm' && r.site === site && r.layer === layer)!.value;
+      const pick = (rows: typeof rows7) =>
+        rows.find((r) => r.metric === 'param_grad_norm' && r.site === site && r.layer === layer)!.value;
       expect(rel(pick(rows7), expected.param_grad_norm[name]), name).toBeLessThan(1e-4);
       expect(rel(pick(rows1), pick(rows7)), name).toBeLessThan(1e-5);
     }
@@ -83,14 +93,21 @@ describe('grads', () => {
     const rows = project.metrics({ runIds: [out.runId] });
     project.close();
     for (const ref of expected.grads) {
-      const got = rows.find((r) => r.metric === 'grad_rms' && r.site === ref.site && r.layer === ref.layer && r.position === null)!;
+      const got = rows.find(
+        (r) => r.metric === 'grad_rms' && r.site === ref.site && r.layer === ref.layer && r.position === null,
+      )!;
       expect(rel(got.value, ref.grad_rms)).toBeLessThan(1e-4);
     }
-    expect(rows.filter((r) => r.analysis === 'profile' && r.metric === 'rms' && r.position === null).length).toBe(15);
+    expect(
+      rows.filter((r) => r.analysis === 'profile' && r.metric === 'rms' && r.position === null).length,
+    ).toBe(15);
   });
 
   it('maps parameter names to (site, layer)', () => {
-    expect(paramSiteLayer('gpt_neox.layers.3.attention.dense.weight')).toEqual({ site: 'attention.dense.weight', layer: 3 });
+    expect(paramSiteLayer('gpt_neox.layers.3.attention.dense.weight')).toEqual({
+      site: 'attention.dense.weight',
+      layer: 3,
+    });
     expect(paramSiteLayer('gpt_neox.embed_in.weight')).toEqual({ site: 'embed_in.weight', layer: null });
     expect(paramSiteLayer('embed_out.weight')).toEqual({ site: 'embed_out.weight', layer: null });
   });

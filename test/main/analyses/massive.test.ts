@@ -25,7 +25,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface MassiveRef {
   layers: { layer: number; top1: number; top2: number; top3: number; median: number; count: number }[];
-  entries: { sequence: number; layer: number; position: number; dim: number; token_id: number; value: number }[];
+  entries: {
+    sequence: number;
+    layer: number;
+    position: number;
+    dim: number;
+    token_id: number;
+    value: number;
+  }[];
   loss: number;
   emergence_layer?: number;
   last_layer?: number;
@@ -62,7 +69,9 @@ describe('in-graph per-sequence top-k and median of |a|', () => {
         const mine = row(raw);
         const sorted = mine.map(Math.abs).sort((x, y) => x - y);
         expect(median[b]).toBe(sorted[(sorted.length - 1) >> 1]); // lower median, as torch.median
-        const theirs = row(torch).map(Math.abs).sort((x, y) => x - y);
+        const theirs = row(torch)
+          .map(Math.abs)
+          .sort((x, y) => x - y);
         expect(rel(median[b], theirs[(theirs.length - 1) >> 1])).toBeLessThan(1e-4);
         const top = [...sorted].reverse().slice(0, K);
         for (let j = 0; j < K; j++) {
@@ -118,8 +127,12 @@ describe('massive end to end on planted models', () => {
 
     const entries = project.massiveEntries(out.runId);
     expect(entries.length).toBe(r.entries.length);
-    expect(entries.every((e) => e.dim === planted.massive.dim && e.tokenId === planted.massive.token_id)).toBe(true);
-    expect(entries.every((e) => e.token === planted.massive.token && e.layer >= planted.massive.layer)).toBe(true);
+    expect(
+      entries.every((e) => e.dim === planted.massive.dim && e.tokenId === planted.massive.token_id),
+    ).toBe(true);
+    expect(entries.every((e) => e.token === planted.massive.token && e.layer >= planted.massive.layer)).toBe(
+      true,
+    );
     const key = (e: { sequence: number; layer: number; position: number; dim: number }) =>
       `${e.sequence}/${e.layer}/${e.position}/${e.dim}`;
     expect(new Set(entries.map(key))).toEqual(new Set(r.entries.map(key)));
@@ -150,7 +163,8 @@ describe('massive end to end on planted models', () => {
     const out = await runOn('planted-control', { massive_intervene: 'true' });
     const rows = project.metrics({ runIds: [out.runId], analysis: 'massive' });
     expect(project.massiveEntries(out.runId)).toHaveLength(0);
-    const find = (metric: string, layer: number | null) => rows.find((x) => x.metric === metric && x.layer === layer);
+    const find = (metric: string, layer: number | null) =>
+      rows.find((x) => x.metric === metric && x.layer === layer);
     expect(Number.isNaN(find('emergence_layer', null)!.value)).toBe(true);
     expect(rows.some((x) => x.metric.startsWith('loss_'))).toBe(false);
     for (const want of r.layers) {

@@ -35,7 +35,15 @@ function noisy(values: number[], amplitude: number, seed: number): number[] {
   });
 }
 
-const KINDS: Shape[] = ['flat', 'increasing', 'decreasing', 'u_shaped', 'middle_block', 'final_spike', 'early_spike'];
+const KINDS: Shape[] = [
+  'flat',
+  'increasing',
+  'decreasing',
+  'u_shaped',
+  'middle_block',
+  'final_spike',
+  'early_spike',
+];
 
 describe('describeShape', () => {
   for (const kind of KINDS) {
@@ -48,9 +56,14 @@ describe('describeShape', () => {
 
   it('recognises every kind under 5% multiplicative noise (property)', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...KINDS), fc.constantFrom(6, 12, 16, 24, 32), fc.integer({ min: 1, max: 1e9 }), (kind, L, seed) => {
-        expect(describeShape(noisy(profile(kind, L), 0.03, seed)).shape).toBe(kind);
-      }),
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.constantFrom(6, 12, 16, 24, 32),
+        fc.integer({ min: 1, max: 1e9 }),
+        (kind, L, seed) => {
+          expect(describeShape(noisy(profile(kind, L), 0.03, seed)).shape).toBe(kind);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -74,6 +87,7 @@ describe('describeShape', () => {
     const a = describeShape(w);
     const b = describeShape(v);
     expect([a.shape, a.argmaxLayer]).toEqual([b.shape, b.argmaxLayer]);
-    for (const k of Object.keys(a.scores) as (keyof typeof a.scores)[]) expect(a.scores[k]).toBeCloseTo(b.scores[k], 9);
+    for (const k of Object.keys(a.scores) as (keyof typeof a.scores)[])
+      expect(a.scores[k]).toBeCloseTo(b.scores[k], 9);
   });
 });

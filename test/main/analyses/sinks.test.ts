@@ -59,7 +59,9 @@ function compareHeads(rows: StoredMetricRow[], refs: HeadRef[], prefix = ''): nu
   for (const ref of refs) {
     for (const [metric, want] of Object.entries(ref)) {
       if (metric === 'layer' || metric === 'head') continue;
-      const got = rows.find((r) => r.metric === prefix + metric && r.layer === ref.layer && r.head === ref.head);
+      const got = rows.find(
+        (r) => r.metric === prefix + metric && r.layer === ref.layer && r.head === ref.head,
+      );
       expect(got, `${prefix}${metric} ${ref.layer}.${ref.head}`).toBeDefined();
       const err = Math.abs(got!.value - want) / Math.max(Math.abs(want), 1);
       expect(err, `${prefix}${metric} ${ref.layer}.${ref.head}: ${got!.value} vs ${want}`).toBeLessThan(1e-4);
@@ -84,13 +86,15 @@ describe('sinks end to end on planted models', () => {
     const sinkHeads = rows.filter((r) => r.metric === 'sink_score' && r.value > 0.3);
     expect(sinkHeads.map((r) => [r.layer, r.head])).toEqual([[planted.sink.layer, planted.sink.head]]);
     expect(sinkHeads[0].value).toBeGreaterThan(0.99);
-    const rate = (layer: number | null) => rows.find((r) => r.metric === 'sink_rate' && r.layer === layer)!.value;
+    const rate = (layer: number | null) =>
+      rows.find((r) => r.metric === 'sink_rate' && r.layer === layer)!.value;
     expect(rate(null)).toBeCloseTo(1 / 12, 12);
     expect(rate(planted.sink.layer)).toBeCloseTo(1 / 4, 12);
     expect(rate(0)).toBe(0);
     // The planted query and key make the first key's pre-softmax score stand far above the rest.
     const at = (m: string) =>
-      rows.find((r) => r.metric === m && r.layer === planted.sink.layer && r.head === planted.sink.head)!.value;
+      rows.find((r) => r.metric === m && r.layer === planted.sink.layer && r.head === planted.sink.head)!
+        .value;
     expect(at('score_gap')).toBeGreaterThan(10);
 
     // Removing the sink in every layer.
@@ -101,7 +105,10 @@ describe('sinks end to end on planted models', () => {
     expect(loss('loss_delta_mask_first')).toBeCloseTo(loss('loss_mask_first') - loss('loss_base'), 12);
     expect(compareHeads(rows, ref.after_mask_first, 'mask_first:')).toBe(12 * 4);
     const after = (m: string) =>
-      rows.find((r) => r.metric === `mask_first:${m}` && r.layer === planted.sink.layer && r.head === planted.sink.head)!.value;
+      rows.find(
+        (r) =>
+          r.metric === `mask_first:${m}` && r.layer === planted.sink.layer && r.head === planted.sink.head,
+      )!.value;
     expect(after('first_share')).toBe(0);
     expect(after('prev_share') + after('delim_share') + after('rest_share')).toBeCloseTo(1, 5);
   });

@@ -11,7 +11,10 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { attentionStatName, attentionStatsHook } from '../../../native-models/neox/attention-stats.ts';
-import type { AttentionStatPart, AttentionStatsOptions } from '../../../native-models/neox/attention-stats.ts';
+import type {
+  AttentionStatPart,
+  AttentionStatsOptions,
+} from '../../../native-models/neox/attention-stats.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
 import type { BuildOptions } from '../../../native-models/neox/forward.ts';
 import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
@@ -64,7 +67,8 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       fx = await loadFixture(name);
       const ids = fx.manifest.batch.input_ids;
       delims = [ids[0][0], ids[0][3], ids[1][2], ids[2][5], ids[2][6]]; // incl. a first token
-      out = (await runWith(fx, { hooks: [attentionStatsHook(fx.config, opts())], outputs: { logits: true } })).out;
+      out = (await runWith(fx, { hooks: [attentionStatsHook(fx.config, opts())], outputs: { logits: true } }))
+        .out;
     });
 
     it('matches direct computations from the reference attention at every real query', () => {
@@ -139,7 +143,19 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       // Probabilities and their functions to 1e-5 absolute; norms and scores to 1e-5 relative.
       for (const [part, err] of Object.entries(worst)) expect(err, part).toBeLessThan(1e-5);
       expect(Object.keys(worst).sort()).toEqual(
-        ['delim', 'entropy', 'first', 'fnorm', 'lse', 'normsum', 'prev', 'score_first', 'score_sum', 'vnorm', 'vsum'].sort(),
+        [
+          'delim',
+          'entropy',
+          'first',
+          'fnorm',
+          'lse',
+          'normsum',
+          'prev',
+          'score_first',
+          'score_sum',
+          'vnorm',
+          'vsum',
+        ].sort(),
       );
     });
 
@@ -150,7 +166,13 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       const outputs: BatchOutputs = new Map(
         Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
       );
-      addSinkBatch(acc, view(fx), outputs, Array.from({ length: L }, (_, l) => l), new Set(delims));
+      addSinkBatch(
+        acc,
+        view(fx),
+        outputs,
+        Array.from({ length: L }, (_, l) => l),
+        new Set(delims),
+      );
       const lengths = fx.manifest.batch.lengths;
       const { T } = fx;
       for (let l = 0; l < L; l++) {
@@ -172,13 +194,16 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       const plain = (await runWith(fx, { outputs: { logits: true } })).out;
       const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
       expect(same(f32(plain, 'logits'), f32(out, 'logits'))).toBe(true);
-      const big = (await runWith(fx, { hooks: [attentionStatsHook(fx.config, opts({ blockSize: 64, maxTokens: 64 }))] }))
-        .out;
+      const big = (
+        await runWith(fx, { hooks: [attentionStatsHook(fx.config, opts({ blockSize: 64, maxTokens: 64 }))] })
+      ).out;
       for (const part of ['first', 'entropy', 'prev', 'delim', 'normsum', 'lse'] as const) {
         const a = f32(out, attentionStatName(1, part));
         const b = f32(big, attentionStatName(1, part));
         let worst = 0;
-        for (let i = 0; i < a.length; i++) if (fx.attentionMask[Math.floor(i / (fx.T * fx.config.numHeads)) * fx.T + (i % fx.T)]) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        for (let i = 0; i < a.length; i++)
+          if (fx.attentionMask[Math.floor(i / (fx.T * fx.config.numHeads)) * fx.T + (i % fx.T)])
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
         expect(worst, part).toBeLessThan(1e-6);
       }
     });
