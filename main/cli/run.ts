@@ -13,9 +13,23 @@ import { progressPrinter } from './progress.ts';
 
 const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PATH [--field F] --analyses a,b
                         --project FILE [--n N] [--seq-len T] [--batch-size B] [--device cpu|cuda|dml|webgpu]
-                        [--threads N] [--prepend-bos] [--tokenizer PATH] [--loss-on all|response] [--sites s1,s2]`;
+                        [--threads N] [--prepend-bos] [--tokenizer PATH] [--loss-on all|response] [--sites s1,s2]
+                        [--option key=value ...]   (analysis options, e.g. sink_eps=0.3 massive_threshold=100)`;
 
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml', 'webgpu'];
+
+/** `--option key=value` (repeatable): analysis options such as massive_threshold=50; numbers and booleans parsed. */
+export function analysisOptions(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new AtlasError(`--option takes key=value, not '${p}'.`);
+    const key = p.slice(0, eq).trim();
+    const raw = p.slice(eq + 1).trim();
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
 
 export const runCommand: Command = {
   name: 'run',
@@ -39,6 +53,7 @@ export const runCommand: Command = {
         tokenizer: { type: 'string' },
         'loss-on': { type: 'string', default: 'all' },
         sites: { type: 'string' },
+        option: { type: 'string', multiple: true },
         seed: { type: 'string' },
       },
       USAGE,
@@ -71,7 +86,7 @@ export const runCommand: Command = {
       tokenizer: values.tokenizer,
       lossOn,
       seed: intOption(values.seed, 'seed', 0),
-      options: values.sites ? { sites: values.sites } : {},
+      options: { ...analysisOptions(values.option ?? []), ...(values.sites ? { sites: values.sites } : {}) },
     };
     const project = existsSync(projectPath) ? Project.open(projectPath) : Project.create(projectPath);
     const controller = new AbortController();
