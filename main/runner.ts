@@ -330,12 +330,17 @@ async function runExtraPass(
   },
 ): Promise<void> {
   const { model, opts } = env;
-  const picked = pass.sequences ?? env.sequences.map((_, i) => i);
+  // The pass's own sequences (every target counts) or the run's.
+  const source: TokenSequence[] = pass.inputs
+    ? pass.inputs.map((x, i) => ({ ids: x.ids, responseStart: 0, record: i, truncated: false }))
+    : env.sequences;
+  const picked = pass.sequences ?? source.map((_, i) => i);
   const seqs = picked.map((i) => {
-    const q = env.sequences[i];
+    const q = source[i];
     if (!q) throw new Error(`pass ${pass.label}: no sequence ${i}`);
     return pass.maxTokens === undefined ? q : { ...q, ids: q.ids.slice(0, pass.maxTokens) };
   });
+  if (seqs.some((q) => q.ids.length === 0)) throw new Error(`pass ${pass.label}: an empty sequence`);
   const built = buildNeoxGraph(model.config, model.weights, {
     taps: pass.taps ?? [],
     hooks: pass.hooks ?? [],
@@ -353,7 +358,7 @@ async function runExtraPass(
       const batches = makeBatches(seqs, {
         batchSize: env.batchSize,
         padId: model.tokenizer.padId,
-        lossOn: env.lossOn,
+        lossOn: pass.inputs ? 'all' : env.lossOn,
       });
       const variants = pass.variants ?? 1;
       const total = variants * batches.length;

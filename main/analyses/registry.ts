@@ -8,9 +8,10 @@ import { profile } from './profile.ts';
 import { massive } from './massive.ts';
 import { sinks } from './sinks.ts';
 import { attention } from './attention-softmax.ts';
+import { behaviour } from './behaviour.ts';
 import type { Analysis } from './types.ts';
 
-const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads, massive, sinks, attention];
+const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads, massive, sinks, attention, behaviour];
 
 export function listAnalyses(): { name: string; description: string }[] {
   return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({ name: a.name, description: a.description }));

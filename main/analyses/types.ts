@@ -96,6 +96,12 @@ export interface ExtraPass {
   hooks?: GraphHook[];
   /** How many times to go over the data with this graph, fed differently (default 1). */
   variants?: number;
+  /**
+   * The pass's own token sequences instead of the run's dataset (e.g. fixed probes); `sequences`
+   * and `maxTokens` then pick from and cut these, and BatchView.sequenceIndex indexes them. Every
+   * target counts in their loss mask, whatever the run's lossOn.
+   */
+  inputs?: { ids: number[] }[];
   /** Only these sequences (indices in dataset order), each cut to maxTokens when given. */
   sequences?: number[];
   maxTokens?: number;

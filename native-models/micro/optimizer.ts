@@ -28,7 +28,12 @@ export interface AdamWOptions {
 }
 
 /** GPT-NeoX / Pythia's AdamW settings. */
-export const NEOX_ADAMW: Readonly<AdamWOptions> = Object.freeze({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+export const NEOX_ADAMW: Readonly<AdamWOptions> = Object.freeze({
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0.1,
+});
 
 export interface LrSchedule {
   /** Peak learning rate, reached at the end of the warm-up. */
@@ -54,7 +59,8 @@ export function warmupSteps(s: LrSchedule): number {
  * step1 equals step0 up to Adam's state; here every update moves the weights.)
  */
 export function learningRate(step: number, s: LrSchedule): number {
-  if (!Number.isInteger(step) || step < 0) throw new Error(`step must be a non-negative integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new Error(`step must be a non-negative integer, got ${step}`);
   const peak = s.peakLr;
   const min = peak * (s.minLrRatio ?? 0.1);
   const W = warmupSteps(s);

@@ -52,7 +52,11 @@ function stepsIn(names: string[]): number[] {
 }
 
 /** Save `state` in `dir` and remove older states. `shapes` gives each parameter's shape. */
-export async function saveTrainState(dir: string, state: TrainState, shapes: Map<string, number[]>): Promise<void> {
+export async function saveTrainState(
+  dir: string,
+  state: TrainState,
+  shapes: Map<string, number[]>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const tensors = new Map<string, Tensor>();
   const shapeRecord: Record<string, number[]> = {};

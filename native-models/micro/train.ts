@@ -55,7 +55,12 @@ export interface TrainRecipe {
 
 /** The learning-rate schedule of a recipe. */
 export function recipeSchedule(r: TrainRecipe): LrSchedule {
-  return { peakLr: r.peakLr, totalSteps: r.steps, warmupFraction: r.warmupFraction, minLrRatio: r.minLrRatio };
+  return {
+    peakLr: r.peakLr,
+    totalSteps: r.steps,
+    warmupFraction: r.warmupFraction,
+    minLrRatio: r.minLrRatio,
+  };
 }
 
 export interface TrainProgress {
@@ -149,7 +154,12 @@ export function runSignature(o: TrainOptions): string {
       config: o.config,
       recipe: o.recipe,
       seed: o.seed,
-      data: { key: o.dataKey ?? null, T: o.dataOrder.seqLen, B: o.dataOrder.batchSize, n: o.dataOrder.numSamples },
+      data: {
+        key: o.dataKey ?? null,
+        T: o.dataOrder.seqLen,
+        B: o.dataOrder.batchSize,
+        n: o.dataOrder.numSamples,
+      },
       checkpoints: normaliseCheckpoints(o.checkpointSteps, o.recipe.steps),
     }),
   );
@@ -258,8 +268,18 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
 
   // Reuse a complete model; replace one trained under another signature.
   const existing = await readRecord(o.outDir);
-  if (existing?.signature === signature && existing.complete && checkpoints.every((c) => isCheckpointDir(stepDir(o.outDir, c)))) {
-    return { name: o.name, trained: false, seconds: existing.seconds, finalLoss: existing.finalLoss, record: existing };
+  if (
+    existing?.signature === signature &&
+    existing.complete &&
+    checkpoints.every((c) => isCheckpointDir(stepDir(o.outDir, c)))
+  ) {
+    return {
+      name: o.name,
+      trained: false,
+      seconds: existing.seconds,
+      finalLoss: existing.finalLoss,
+      record: existing,
+    };
   }
   if (existing && existing.signature !== signature) await rm(o.outDir, { recursive: true, force: true });
   await mkdir(o.outDir, { recursive: true });
@@ -274,7 +294,10 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
   if (resumed && isCheckpointDir(stepDir(o.outDir, resumed.step))) {
     weights = (await loadStateDict(stepDir(o.outDir, resumed.step))).dict;
     adam = new AdamW(resumed.optimizer);
-    history = { losses: resumed.losses.slice(0, resumed.step), gradNorms: resumed.gradNorms.slice(0, resumed.step) };
+    history = {
+      losses: resumed.losses.slice(0, resumed.step),
+      gradNorms: resumed.gradNorms.slice(0, resumed.step),
+    };
     priorSeconds = resumed.seconds;
   } else {
     weights = randomNeoxWeights(o.config, o.seed);
@@ -300,7 +323,11 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
     return f;
   };
   const save = async (step: number): Promise<void> => {
-    await writeCheckpointDir(stepDir(o.outDir, step), { config: o.config, weights, tokenizerJson: o.tokenizerJson });
+    await writeCheckpointDir(stepDir(o.outDir, step), {
+      config: o.config,
+      weights,
+      tokenizerJson: o.tokenizerJson,
+    });
     const state = { signature, step, ...history, seconds: seconds(), optimizer: adam.stateDict };
     await saveTrainState(stateDir, state, shapes);
     await writeRecord(o.outDir, buildRecord(o, signature, threads, checkpoints, history, seconds(), null));

@@ -6,7 +6,15 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AdamW, NEOX_ADAMW, clipCoefficient, decays, globalGradNorm, learningRate, warmupSteps } from '../../../native-models/micro/optimizer.ts';
+import {
+  AdamW,
+  NEOX_ADAMW,
+  clipCoefficient,
+  decays,
+  globalGradNorm,
+  learningRate,
+  warmupSteps,
+} from '../../../native-models/micro/optimizer.ts';
 import type { StateDict } from '../../../native-models/weights/types.ts';
 
 interface Trajectory {
@@ -29,12 +37,14 @@ function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('AdamW vs torch.optim.AdamW', () => {
   it('follows the reference weights after every update and ends with its moments', () => {
     const params: StateDict = new Map();
-    for (const [k, s] of Object.entries(fx.shapes)) params.set(k, { shape: s, data: Float32Array.from(fx.initial[k]) });
+    for (const [k, s] of Object.entries(fx.shapes))
+      params.set(k, { shape: s, data: Float32Array.from(fx.initial[k]) });
     const opt = new AdamW(params, NEOX_ADAMW);
     for (const st of fx.steps) {
       const grads = new Map(Object.entries(st.grads).map(([k, g]) => [k, Float32Array.from(g)]));
       opt.update(params, grads, st.lr);
-      for (const [k, ref] of Object.entries(st.params)) expect(maxRelErr(params.get(k)!.data, ref)).toBeLessThan(2e-6);
+      for (const [k, ref] of Object.entries(st.params))
+        expect(maxRelErr(params.get(k)!.data, ref)).toBeLessThan(2e-6);
     }
     expect(opt.step).toBe(fx.steps.length);
     for (const [k, s] of Object.entries(fx.state)) {
@@ -53,8 +63,18 @@ describe('AdamW vs torch.optim.AdamW', () => {
       ['b', { shape: [2], data: Float32Array.from([2, -4]) }],
     ]);
     const opt = new AdamW(params);
-    opt.update(params, new Map([['w', new Float32Array(2)], ['b', new Float32Array(2)]]), 0.5);
-    expect(Array.from(params.get('w')!.data)).toEqual([Math.fround(2 * (1 - 0.05)), Math.fround(-4 * (1 - 0.05))]);
+    opt.update(
+      params,
+      new Map([
+        ['w', new Float32Array(2)],
+        ['b', new Float32Array(2)],
+      ]),
+      0.5,
+    );
+    expect(Array.from(params.get('w')!.data)).toEqual([
+      Math.fround(2 * (1 - 0.05)),
+      Math.fround(-4 * (1 - 0.05)),
+    ]);
     expect(Array.from(params.get('b')!.data)).toEqual([2, -4]);
   });
 
@@ -116,7 +136,10 @@ describe('learning-rate schedule', () => {
     expect(learningRate(mid - 1, s)).toBeCloseTo(1e-4 + (1e-3 - 1e-4) / 2, 12);
     expect(learningRate(999, s)).toBeCloseTo(1e-4, 15);
     const t = 400;
-    expect(learningRate(t - 1, s)).toBeCloseTo(1e-4 + 0.45e-3 * (1 + Math.cos((Math.PI * (t - 10)) / 990)), 15);
+    expect(learningRate(t - 1, s)).toBeCloseTo(
+      1e-4 + 0.45e-3 * (1 + Math.cos((Math.PI * (t - 10)) / 990)),
+      15,
+    );
     for (let k = 10; k < 999; k++) expect(learningRate(k + 1, s)).toBeLessThanOrEqual(learningRate(k, s));
   });
 });

@@ -48,7 +48,13 @@ function tinyConfig(vocabSize: number, layers = 2, d = 32, heads = 2): NeoxConfi
 }
 
 /** Loss of one [B, T+1] batch through the plain forward graph (ReduceLogSumExp loss, not the trainer's). */
-async function forwardLoss(cfg: NeoxConfig, weights: StateDict, tokens: BigInt64Array, B: number, T1: number): Promise<number> {
+async function forwardLoss(
+  cfg: NeoxConfig,
+  weights: StateDict,
+  tokens: BigInt64Array,
+  B: number,
+  T1: number,
+): Promise<number> {
   const built = buildNeoxGraph(cfg, weights, { outputs: { logits: false, loss: true } });
   const session = await ort.InferenceSession.create(serializeModel(built.graph), { intraOpNumThreads: 1 });
   const ones = new Float32Array(B * T1).fill(1);
@@ -120,7 +126,7 @@ describe('trainMicroModel', () => {
     for (const [name, t] of init) expect(w0.get(name)!.data).toEqual(t.data);
   });
 
-  it("records the step-0 loss the plain forward graph computes on batch 0", async () => {
+  it('records the step-0 loss the plain forward graph computes on batch 0', async () => {
     const rec = first.record;
     const w0 = (await loadStateDict(stepDir(dir('a'), 0))).dict;
     const { batchSize: B, seqLen: T } = base.dataOrder;
@@ -133,7 +139,9 @@ describe('trainMicroModel', () => {
     await trainMicroModel({ ...base, seed: 2, outDir: dir('c') });
     for (const step of CHECKPOINTS) {
       expect(await fingerprintOf(stepDir(dir('b'), step))).toBe(await fingerprintOf(stepDir(dir('a'), step)));
-      expect(await fingerprintOf(stepDir(dir('c'), step))).not.toBe(await fingerprintOf(stepDir(dir('a'), step)));
+      expect(await fingerprintOf(stepDir(dir('c'), step))).not.toBe(
+        await fingerprintOf(stepDir(dir('a'), step)),
+      );
     }
   });
 
@@ -150,7 +158,11 @@ describe('trainMicroModel', () => {
         },
       }),
     ).rejects.toThrow(/cancelled/);
-    const resumed = await trainMicroModel({ ...base, outDir: dir('r'), onProgress: (p) => seen.push(p.step) });
+    const resumed = await trainMicroModel({
+      ...base,
+      outDir: dir('r'),
+      onProgress: (p) => seen.push(p.step),
+    });
     expect(resumed.trained).toBe(true);
     expect(seen[0]).toBe(9); // resumed from checkpoint 8
     for (const step of CHECKPOINTS) {
@@ -234,7 +246,9 @@ describe('training graph gradients', () => {
         const down = await forwardLoss(cfg, weights, tokens, B, T);
         w[i] = orig;
         const fd = (up - down) / (2 * h);
-        expect(Math.abs(g[i] - fd), `${name}[${i}]: ${g[i]} vs ${fd}`).toBeLessThan(0.002 * Math.abs(fd) + 1e-3);
+        expect(Math.abs(g[i] - fd), `${name}[${i}]: ${g[i]} vs ${fd}`).toBeLessThan(
+          0.002 * Math.abs(fd) + 1e-3,
+        );
       }
     }
   });

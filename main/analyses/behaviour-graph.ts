@@ -1,0 +1,33 @@
+// The in-graph read-out of the `behaviour` analysis: at each row's last real position (right
+// padding: position sum(mask) - 1) the logits of a fixed list of candidate tokens and the
+// log-sum-exp over the whole vocabulary, so only [B, K] + [B] floats leave the graph instead of
+// [B, T, V] logits. Logit differences come straight from the raw logits (exact, METHODS.md
+// "Recovering logits from probabilities"); probabilities are exp(z - lse) in Float64 in JavaScript.
+// The hook reads the `logits` site (forward.ts hooks), so it leaves the forward unchanged.
+
+import type { GraphHook } from '../../native-models/neox/forward.ts';
+
+export const CANDIDATE_LOGITS = 'hook/behaviour/candidate_logits';
+export const LAST_LSE = 'hook/behaviour/lse';
+
+/** A hook at `logits` [B*T, V]: outputs CANDIDATE_LOGITS [B, K] (K = candidates.length) and LAST_LSE [B]. */
+export function lastPositionHook(candidates: readonly number[]): GraphHook {
+  if (candidates.length === 0) throw new Error('lastPositionHook needs at least one candidate token');
+  return {
+    kind: 'site',
+    site: 'logits',
+    build(ctx, x) {
+      const b = ctx.b; // x: [B*T, V]
+      const bt = ctx.stats.bt; // int64 [2] = (B, T)
+      const nRows = b.reshape(b.slice(bt, [0], [1], [0]), []); // int64 [] = B
+      const T = b.slice(bt, [1], [2], [0]); // int64 [1]
+      const rows = b.range(b.scalar(0, 'int64'), nRows, b.scalar(1, 'int64'), 'B'); // [B]
+      const last = b.cast(b.sub(b.reduceSum(ctx.mask, [1], false), b.scalar(1)), 'int64'); // [B]
+      const flat = b.add(b.mul(rows, T), last); // [B]: row b's last real token in [B*T]
+      const z = b.gather(x, flat, 0); // [B, V]
+      const ids = b.constant(candidates, [candidates.length], 'int64', 'behaviour_candidates'); // [K]
+      ctx.output('behaviour/candidate_logits', b.gather(z, ids, 1)); // [B, K]
+      ctx.output('behaviour/lse', b.reduceLogSumExp(z, [1], false)); // [B]
+    },
+  };
+}
