@@ -33,6 +33,11 @@ function sessionOptions(device: Device, req: SessionRequest): ort.InferenceSessi
     graphOptimizationLevel: 'all',
     logSeverityLevel: req.logSeverity ?? 3,
   };
+  // Batches vary in T (right-padded to their longest sequence): ONNX Runtime's memory pattern is
+  // planned per input shape and kept for each, so peak memory grew with the number of distinct
+  // batch lengths seen. Without it, peak memory stays flat in the number of sequences
+  // (test/bench/memory.ts).
+  opts.enableMemPattern = false;
   if (req.threads !== undefined) {
     if (!Number.isInteger(req.threads) || req.threads < 0)
       throw new Error(`threads must be a non-negative integer, got ${req.threads}`);

@@ -115,13 +115,17 @@ for (const name of MODELS) {
   const weights = randomNeoxWeights(cfg, 0);
   const base = { model: `random:${entry.name}`, device: 'cpu', threads: THREADS, tokens: B * T };
 
-  const plain = buildNeoxGraph(cfg, weights, { outputs: { logits: true } });
-  const plainS = await timeGraph(serializeModel(plain.graph), cfg, ['logits']);
-  const prof = buildNeoxGraph(cfg, weights, { taps: profileTaps, outputs: { logits: true } });
-  const profS = await timeGraph(serializeModel(prof.graph), cfg, [
-    'logits',
-    ...prof.outputs.map((o) => o.name),
-  ]);
+  // The graph the runner builds: the loss outputs, no logits output.
+  const lossMask = { loss_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]) };
+  const plain = buildNeoxGraph(cfg, weights, { outputs: { loss: true, logits: false } });
+  const plainS = await timeGraph(serializeModel(plain.graph), cfg, ['token_loss'], lossMask);
+  const prof = buildNeoxGraph(cfg, weights, { taps: profileTaps, outputs: { loss: true, logits: false } });
+  const profS = await timeGraph(
+    serializeModel(prof.graph),
+    cfg,
+    ['token_loss', ...prof.outputs.map((o) => o.name)],
+    lossMask,
+  );
   emit({
     case: 'profile',
     ...base,
@@ -133,7 +137,7 @@ for (const name of MODELS) {
 
   const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
   try {
-    writeSafetensors(join(dir, 'model.safetensors'), weights);
+    await writeSafetensors(join(dir, 'model.safetensors'), weights);
     writeFileSync(
       join(dir, 'config.json'),
       JSON.stringify({
@@ -177,7 +181,6 @@ for (const name of MODELS) {
       params: { reductions: ['full'] },
       forward: { outputs: { loss: true, logits: false } },
     });
-    const lossMask = { loss_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]) };
     const plainBwS = await timeGraph(
       serializeModel(plainBw.graph),
       cfg,
