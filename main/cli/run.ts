@@ -26,7 +26,14 @@ export function analysisOptions(pairs: string[]): Record<string, unknown> {
     if (eq <= 0) throw new AtlasError(`--option takes key=value, not '${p}'.`);
     const key = p.slice(0, eq).trim();
     const raw = p.slice(eq + 1).trim();
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    out[key] =
+      raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw !== '' && Number.isFinite(Number(raw))
+            ? Number(raw)
+            : raw;
   }
   return out;
 }
