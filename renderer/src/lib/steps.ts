@@ -37,7 +37,12 @@ export function formatTokens(n: number): string {
   return String(n);
 }
 
-export function stepLabel(step: number): string {
+/**
+ * "step N", with the tokens seen so far for Pythia models (2,097,152 tokens per step); other
+ * models (the micro suite, local folders) train with other batch sizes, so no count is shown.
+ */
+export function stepLabel(step: number, model = 'pythia'): string {
+  if (!/pythia/i.test(model)) return `step ${step}`;
   return `step ${step} (${formatTokens(step * TOKENS_PER_STEP)} tokens)`;
 }
 

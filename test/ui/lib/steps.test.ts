@@ -61,5 +61,7 @@ describe('checkpoint steps', () => {
   it('labels a step with its tokens (2,097,152 per step)', () => {
     expect(stepLabel(1000)).toBe('step 1000 (2.1B tokens)');
     expect(stepLabel(143000)).toBe('step 143000 (299.9B tokens)');
+    expect(stepLabel(512, 'micro-s')).toBe('step 512');
+    expect(stepLabel(512, 'random:pythia-70m')).toBe('step 512 (1.1B tokens)');
   });
 });
