@@ -5,7 +5,7 @@
 //   increasing x; decreasing 1 - x; u_shaped (2x - 1)^2; middle_block a plateau over the middle
 //   half ("D-shape"); final_spike / early_spike a single high last / first layer;
 // `flat` when the whole profile varies by less than `flatTolerance` of its magnitude. A spike wins
-// over a monotone trend only when every other layer sits below half the range. Ties resolve in the
+// over a monotone trend only when every other layer sits below a third of the range. Ties resolve in the
 // order of SHAPES, so the result is a pure function of the numbers.
 
 export const SHAPES = [
@@ -18,6 +18,9 @@ export const SHAPES = [
   'middle_block',
 ] as const;
 export type Shape = (typeof SHAPES)[number];
+
+/** A spike layer must stand out: every other layer below this share of the min-max range. */
+const SPIKE_REST = 1 / 3;
 
 export interface ShapeDescriptor {
   shape: Shape;
@@ -78,10 +81,10 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
   if (L < 3 || magnitude === 0 || (max - min) / magnitude < flatTolerance) {
     return { shape: 'flat', score: 1, scores, ...base };
   }
-  const othersBelowHalf = (skip: number) => z.every((v, l) => l === skip || v < 0.5);
+  const othersLow = (skip: number) => z.every((v, l) => l === skip || v < SPIKE_REST);
   const ranked = (Object.keys(scores) as (keyof typeof scores)[])
-    .filter((k) => (k === 'final_spike' ? argmax === L - 1 && othersBelowHalf(L - 1) : true))
-    .filter((k) => (k === 'early_spike' ? argmax === 0 && othersBelowHalf(0) : true))
+    .filter((k) => (k === 'final_spike' ? argmax === L - 1 && othersLow(L - 1) : true))
+    .filter((k) => (k === 'early_spike' ? argmax === 0 && othersLow(0) : true))
     .sort((a, b) => scores[b] - scores[a] || SHAPES.indexOf(a) - SHAPES.indexOf(b));
   // A qualifying spike is the better description of a single outlier layer than a trend.
   const spike = ranked.find((k) => k === 'final_spike' || k === 'early_spike');

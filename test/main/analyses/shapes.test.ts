@@ -81,6 +81,12 @@ describe('describeShape', () => {
     expect(describeShape([1, 2, 3, 4, 5, 6, 7, 8]).shape).toBe('increasing');
   });
 
+  it('calls a convex decay over few layers decreasing, not an early spike', () => {
+    // grad_rms at mlp_out of micro-m at step 0 (4 layers), from the sample project.
+    expect(describeShape([0.4246, 0.316, 0.262, 0.2289]).shape).toBe('decreasing');
+    expect(describeShape([0.4246, 0.05, 0.04, 0.045]).shape).toBe('early_spike');
+  });
+
   it('is invariant to positive scale and offset', () => {
     const v = noisy(profile('u_shaped', 16), 0.03, 7);
     const w = v.map((x) => 1000 * x + 3);
