@@ -14,6 +14,7 @@
 
 import { Moments } from '../stats/moments.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
+import type { TapSpec } from '../../native-models/neox/forward.ts';
 import { PositionStats } from './position-stats.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
 import { shapeRows } from './shape-rows.ts';
@@ -27,6 +28,14 @@ export const PROFILE_SITES: readonly Site[] = [
   'mlp_hidden',
 ];
 
+/** The in-graph reductions `profile` asks for at each of its sites. */
+export const PROFILE_REDUCTIONS: TapSpec['reductions'] = [
+  { kind: 'token_sumsq' },
+  { kind: 'token_sumabs' },
+  { kind: 'token_absmax' },
+  { kind: 'feature_moments' },
+];
+
 function featureSize(ctx: RunContext, site: Site): number {
   return site === 'mlp_hidden' ? ctx.config.intermediateSize : ctx.config.hiddenSize;
 }
@@ -37,12 +46,7 @@ export const profile: Analysis = {
   taps(ctx) {
     return optionSites(ctx, PROFILE_SITES, 'profile').map((site) => ({
       site,
-      reductions: [
-        { kind: 'token_sumsq' },
-        { kind: 'token_sumabs' },
-        { kind: 'token_absmax' },
-        { kind: 'feature_moments' },
-      ],
+      reductions: PROFILE_REDUCTIONS,
     }));
   },
   start(ctx) {

@@ -8,6 +8,8 @@
 // over a monotone trend only when every other layer sits below a third of the range. Ties resolve in the
 // order of SHAPES, so the result is a pure function of the numbers.
 
+import { pearson } from './correlation.ts';
+
 export const SHAPES = [
   'flat',
   'final_spike',
@@ -30,25 +32,6 @@ export interface ShapeDescriptor {
   /** argmaxLayer / (L - 1). */
   argmaxDepth: number;
   scores: Record<Exclude<Shape, 'flat'>, number>;
-}
-
-function pearson(a: readonly number[], b: readonly number[]): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
 function templates(L: number): Record<Exclude<Shape, 'flat'>, number[]> {
@@ -76,7 +59,7 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
   const t = templates(L);
   const z = finite.map((v) => (max > min ? (v - min) / (max - min) : 0));
   const scores = Object.fromEntries(
-    Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl)]),
+    Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl) || 0]),
   ) as ShapeDescriptor['scores'];
   if (L < 3 || magnitude === 0 || (max - min) / magnitude < flatTolerance) {
     return { shape: 'flat', score: 1, scores, ...base };

@@ -7,21 +7,12 @@
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import type { GraphHook, Intervention, TapSpec } from '../../native-models/neox/forward.ts';
-import type { MassiveEntryRow } from '../library/rows.ts';
+import type { MassiveEntryRow, MetricRow } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 
 /** One row of the project's `metrics` table (NULL where an index does not apply). */
-export interface MetricRow {
-  analysis: string;
-  metric: string;
-  site: string | null;
-  layer: number | null;
-  head: number | null;
-  position: number | null;
-  dim: number | null;
-  value: number;
-}
+export type { MetricRow };
 
 /** One array too big for rows, named `analysis/what/site`. */
 export interface TensorRow {

@@ -25,5 +25,5 @@ export function toFloat64(values: readonly (number | null)[], length: number, wh
 
 /** A float64 as JSON: the number, or null where it is not finite. */
 export function finiteOrNull(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
+  return Number.isFinite(x) ? x + 0 : null; // -0 becomes 0, as JSON writes it
 }

@@ -138,10 +138,11 @@ export class ScalarStats {
       type: 'scalar',
       count: this.n,
       nonFinite: this.bad,
-      sum: this.s,
-      sumSq: this.s2,
-      mean: this.mu,
-      m2: this.m2,
+      // `+ 0` turns -0 into 0, as JSON would: the state round-trips exactly.
+      sum: this.s + 0,
+      sumSq: this.s2 + 0,
+      mean: this.mu + 0,
+      m2: this.m2 + 0,
       min: finiteOrNull(this.lo),
       max: finiteOrNull(this.hi),
     };

@@ -22,7 +22,7 @@ import { randomNeoxWeights } from '../../native-models/neox/random.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
 import { createSession } from '../../native-models/runtime/session.ts';
 import { writeSafetensors } from '../../native-models/weights/safetensors.ts';
-import { PROFILE_SITES } from '../../main/analyses/profile.ts';
+import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.ts';
 import { GRAD_SITES } from '../../main/analyses/grads.ts';
 import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
@@ -98,15 +98,7 @@ function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds;
 }
 
-const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({
-  site,
-  reductions: [
-    { kind: 'token_sumsq' },
-    { kind: 'token_sumabs' },
-    { kind: 'token_absmax' },
-    { kind: 'feature_moments' },
-  ],
-}));
+const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS }));
 
 for (const name of MODELS) {
   const entry = findSuiteModel(name);

@@ -79,6 +79,16 @@ describe('ScalarStats', () => {
     );
   });
 
+  it('round-trips negative zero exactly (JSON writes -0 as 0)', () => {
+    const s = new ScalarStats();
+    s.addAll([-0, -0]);
+    const r = ScalarStats.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+    expect(r.toJSON()).toEqual(s.toJSON());
+    s.add(-0);
+    r.add(-0);
+    expect(r.toJSON()).toEqual(s.toJSON());
+  });
+
   it('counts NaN and infinities apart instead of adding them', () => {
     const s = new ScalarStats();
     s.addAll([1, NaN, 3, Infinity]);
