@@ -110,10 +110,12 @@ export class TapStats {
   private build(x: Value, layout: TapLayout, red: Reduction): StatPart[] {
     const b = this.b;
     switch (red.kind) {
+      // ReduceSum over an elementwise Mul / Abs: ONNX Runtime's CPU ReduceSum is vectorised and
+      // ran ~1.6x faster than its ReduceSumSquare / ReduceL1 on a [2048, 2048] tap (same sums).
       case 'token_sumsq':
-        return [{ part: '', value: this.tokenOut(x, layout, b.reduceSumSquare(x, [-1], false)) }];
+        return [{ part: '', value: this.tokenOut(x, layout, b.reduceSum(b.mul(x, x), [-1], false)) }];
       case 'token_sumabs':
-        return [{ part: '', value: this.tokenOut(x, layout, b.reduceL1(x, [-1], false)) }];
+        return [{ part: '', value: this.tokenOut(x, layout, b.reduceSum(b.abs(x), [-1], false)) }];
       case 'token_absmax': {
         // max(max a, -min a) reads x twice but writes no full-size |x|.
         const hi = b.reduceMax(x, [-1], false);
