@@ -28,6 +28,11 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./compare.ts')).compareCommand,
   ),
   lazy(
+    'emergence',
+    'when and at what depth massive activations and sinks appear, per model',
+    async () => (await import('./emergence.ts')).emergenceCommand,
+  ),
+  lazy(
     'serve',
     'browser mode: serve the app on 127.0.0.1 and print its URL',
     async () => (await import('./serve.ts')).serveCommand,

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Project } from '../../main/library/project.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIX = join(ROOT, 'test/fixtures/data/tiny-pipeline');
@@ -160,6 +161,17 @@ describe('pythia-atlas CLI', () => {
       join(tmp, 'p7.pythia-atlas'),
     ]);
     expectCleanError(r, /Unknown analysis 'nonsense'/);
+  });
+
+  it('says when a project has no runs to compare or to date emergence from', () => {
+    const project = join(tmp, 'empty.pythia-atlas');
+    Project.create(project).close();
+    expectCleanError(
+      cli(['compare', '--project', join(tmp, 'none.pythia-atlas'), '--metric', 'rms']),
+      /does not exist|not found|No such/i,
+    );
+    const r = cli(['emergence', '--project', project]);
+    expectCleanError(r, /no complete massive or sinks run/);
   });
 
   it('runs profile on a local model with a progress line on stderr', () => {
