@@ -136,6 +136,13 @@ export async function runAnalyses(
   });
   if (tok.sequences.length === 0)
     throw new AtlasError(`The dataset ${data.name} has no record with any token.`);
+  const maxId = tok.sequences.reduce((m, q) => q.ids.reduce((a, b) => (b > a ? b : a), m), 0);
+  if (maxId >= model.config.vocabSize) {
+    throw new AtlasError(
+      `The tokenizer gives token id ${maxId}, but ${model.name} has only ${model.config.vocabSize} embedding rows.`,
+      "Use the model's own tokenizer (--tokenizer PATH).",
+    );
+  }
   lap('load', t0);
 
   const hash = configHash({
@@ -234,7 +241,7 @@ export async function runAnalyses(
     let done = 0;
     for (const batch of batches) {
       if (opts.signal?.aborted) throw abortError();
-      const view: BatchView = { ...batch, sequenceIndex: batch.sequenceIndex };
+      const view: BatchView = batch;
       const feeds: Record<string, ort.Tensor> = {
         input_ids: new ort.Tensor('int64', batch.inputIds, [batch.B, batch.T]),
         attention_mask: new ort.Tensor('float32', batch.attentionMask, [batch.B, batch.T]),
@@ -276,7 +283,7 @@ export async function runAnalyses(
       tensors.push(...res.tensors);
       if (res.massiveEntries) massiveEntries.push(...res.massiveEntries);
     }
-    timings.write = 0;
+    lap('finish', tWrite); // the analyses' finish(); the write itself is the transaction below
     timings.total = (performance.now() - t0) / 1000;
     project.writeResults(
       runId,
@@ -288,7 +295,6 @@ export async function runAnalyses(
         timings,
       },
     );
-    lap('write', tWrite);
     opts.onProgress?.({ phase: 'write', done: 1, total: 1 });
     const loss = metrics.find((m) => m.analysis === 'model' && m.metric === 'loss' && m.position === null);
     return {

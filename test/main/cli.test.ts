@@ -147,6 +147,21 @@ describe('pythia-atlas CLI', () => {
     expectCleanError(r, /not a Pythia Atlas project/);
   });
 
+  it("refuses a tokenizer whose ids the model's embedding cannot hold", () => {
+    const r = cli([
+      'run',
+      '--model',
+      FIX,
+      '--tokenizer',
+      join(ROOT, '../shared/data/20B_tokenizer.json'),
+      '--dataset',
+      join(FIX, 'texts.jsonl'),
+      '--project',
+      join(tmp, 'p8.pythia-atlas'),
+    ]);
+    expectCleanError(r, /embedding rows/);
+  });
+
   it('refuses unknown options and analyses', () => {
     expectCleanError(cli(['run', '--bogus']), /bogus/);
     const r = cli([
