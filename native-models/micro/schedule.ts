@@ -4,8 +4,8 @@
 // (early dynamics are where a small model changes fastest) and then saves every `interval` steps to
 // the final step: by default every 128 steps to 1024, 15 checkpoints. Why 1024: the whole offline
 // demo, training of three sizes included, must finish in under 5 minutes on 2 CPU cores; 1024 steps
-// of 4 x 128 tokens is 0.5M tokens per model (a quarter of one Pythia step), about what the three
-// sizes can train there (see suite.ts for the arithmetic), and 512 steps would leave nothing after
+// of 16 x 128 tokens is 2.1M tokens per model (one Pythia step), about what the three sizes can
+// train there (see suite.ts for the arithmetic), and 512 steps would leave nothing after
 // the log-spaced part. The learning-rate schedule (1% warm-up, cosine decay to 10%) lives with the
 // optimiser, in optimizer.ts.
 

@@ -7,19 +7,18 @@
 // cache location and the checkpoint directory layout
 // `<cache>/micro/<name>/step<N>/{config.json, model.safetensors, tokenizer.json}`.
 //
-// Time budget (the reason for the sizes and the 1024 steps x 4 x 128 tokens recipe): the offline
+// Time budget (the reason for the sizes and the 1024 steps x 16 x 128 tokens recipe): the offline
 // demo trains all three sizes from a cold cache on 2 CPU cores, within 5 minutes in total. Training
 // costs about 6 FLOPs per parameter a token passes through (non-embedding + unembedding) plus
-// attention (12 T d per layer, forward and backward): with 524,288 tokens per model that is ~0.6
-// TFLOP (micro-s), ~2 TFLOP (micro-m) and ~4.8 TFLOP (micro-l), ~7.4 TFLOP in all
-// (microTrainingFlops). Measured here (2 shared cores): PyTorch trains micro-s at 1024 tokens a step
-// in 36 ms a step (about 33 GFLOP/s), and the app's ONNX trainer a 4 x 128 model at 1024 tokens a
-// step in ~0.28 s under load; at 20-50 GFLOP/s the three sizes take 2.5 to 6 minutes. Twice the
-// tokens (batch 8) or width 192 would not fit. What the sizes learn in that budget (PyTorch
-// reference, micro-s, 1024 steps x 1024 tokens): held-out loss 6.9 -> 1.5 nats a token and year
-// spans (Hanna et al.'s probability difference 0 -> ~0.5), but not IOI (accuracy ~0.5) and no
-// induction heads (not even on pure repeated random tokens: a 2-layer d=64 model stays on the
-// plateau for 1024 steps), so induction and IOI are for the larger sizes, if they appear at all.
+// attention (12 T d per layer, forward and backward): with 2.1M tokens per model that is ~2.4
+// TFLOP (micro-s), ~8 TFLOP (micro-m) and ~19 TFLOP (micro-l) (microTrainingFlops). Larger batches
+// are cheap on the ONNX trainer (4x the tokens for ~2.7x the time): measured here (2 shared cores),
+// batch 4 -> 16 costs micro-s 6.5 -> 18-25 s and micro-l 44 -> ~118 s, and the cold demo takes ~250 s in all
+// (training ~205 s, analyses ~45 s); batch 4 took 121 s. Why 16 rather than 4: induction heads
+// (Olsson et al. 2022) need tokens. At batch 4 (0.5M tokens) no size formed them, even with a third
+// of the text in repeated runs; at batch 16, with most segments runs shown 2-8 times (corpus.ts),
+// all do: induction_score (behaviour analysis) at step 1024 is ~0.6 (micro-s), ~0.87 (micro-m) and
+// ~0.93 nats (micro-l), rising from ~0 at step 128. IOI does not form in this budget (accuracy ~0.5).
 // Heads are 32 wide as in pythia-14m, so rotary (25%) gets 8 dimensions per head. config.json
 // (hub Pythia keys) and the rest of a checkpoint directory are written by checkpoint.ts; the
 // optimiser and learning-rate schedule live in optimizer.ts, the training loop in train.ts.
@@ -89,7 +88,7 @@ export interface MicroRecipe {
 export const MICRO_RECIPE: Readonly<MicroRecipe> = Object.freeze({
   corpus: Object.freeze({ seed: 20260101, nDocs: 6000, heldOutFraction: 0.05 }),
   tokenizer: Object.freeze({ vocabSize: MICRO_VOCAB_SIZE, digitPairs: true }),
-  data: Object.freeze({ seed: 20260102, seqLen: MICRO_CONTEXT, batchSize: 4 }),
+  data: Object.freeze({ seed: 20260102, seqLen: MICRO_CONTEXT, batchSize: 16 }),
   optimizer: NEOX_ADAMW,
   steps: MICRO_FINAL_STEP,
   warmupFraction: 0.01,

@@ -170,7 +170,7 @@ const RUN_INTROS: readonly string[] = Object.freeze([
 ]);
 
 export interface RepeatedRun {
-  /** intro + run + (filler) + run + ".". */
+  /** intro + run + (filler) + run (once, or `copies - 1` times) + ".". */
   text: string;
   /** The text before the second copy starts (the second copy begins with a space). */
   prefix: string;
@@ -187,6 +187,8 @@ export interface RepeatedRunOptions {
   gap: boolean;
   /** Draw distinct words (probes: each word then predicts its successor) instead of with replacement. */
   distinct: boolean;
+  /** How many times the run appears (default 2, at least 2); the copies after the first follow one another. */
+  copies: number;
 }
 
 /**
@@ -201,7 +203,8 @@ export function repeatedRun(rng: Rng, options: Partial<RepeatedRunOptions> = {})
   const run = words.join(' ');
   const middle = options.gap ? `. ${narrativeSentence(rng)}` : '';
   const prefix = `${rng.pick(RUN_INTROS)} ${run}${middle}`;
-  return { text: `${prefix} ${run}.`, prefix, words, boundaryChar: prefix.length };
+  const more = ` ${run}`.repeat(Math.max(1, (options.copies ?? 2) - 1));
+  return { text: `${prefix}${more}.`, prefix, words, boundaryChar: prefix.length };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,30 +70,46 @@ describe('generateCorpus', () => {
     expect(n).toBeGreaterThan(100);
   });
 
-  it('every random run is followed by the same run, right after it or after one filler sentence', () => {
+  it('every random run is shown 2 to 8 times, back to back or after one filler sentence', () => {
     const intro = /(?:Repeat after me:|The code words are|She whispered|The parrot said|Listen:) /g;
     const pool = new Set(RUN_WORDS);
+    /** How many copies of ` ${run}` `text` is, back to back; 0 if it is anything else. */
+    const copiesOf = (text: string, run: string): number => {
+      let k = 0;
+      while (text.startsWith(` ${run}`, k * (run.length + 1))) k++;
+      return k * (run.length + 1) === text.length ? k : 0;
+    };
     let consecutive = 0;
     let gapped = 0;
+    let many = 0;
     for (const doc of corpus.train) {
       for (const m of doc.matchAll(intro)) {
         const rest = doc.slice(m.index + m[0].length);
         const firstStop = rest.indexOf('.');
         const words = rest.slice(0, firstStop).split(' ');
         for (const w of words) expect(pool.has(w)).toBe(true);
-        const half = words.length / 2;
-        if (words.slice(0, half).join(' ') === words.slice(half).join(' ')) {
+        // Back to back: the shortest period that splits the words into 2+ equal copies.
+        let copies = 0;
+        for (let p = 1; p <= words.length / 2 && copies === 0; p++) {
+          if (words.length % p === 0 && words.every((w, i) => w === words[i % p])) copies = words.length / p;
+        }
+        if (copies >= 2) {
           consecutive++;
+          if (copies > 2) many++;
           continue;
         }
-        // One filler sentence, then the run again.
+        // One filler sentence, then the run again, once or more.
         const secondStop = rest.indexOf('.', firstStop + 1);
-        expect(rest.slice(secondStop + 1).startsWith(` ${words.join(' ')}.`)).toBe(true);
+        const after = rest.slice(secondStop + 1, rest.indexOf('.', secondStop + 1));
+        copies = 1 + copiesOf(after, words.join(' '));
+        expect(copies).toBeGreaterThanOrEqual(2);
+        expect(copies).toBeLessThanOrEqual(8);
         gapped++;
       }
     }
     expect(consecutive).toBeGreaterThan(50);
     expect(gapped).toBeGreaterThan(10);
+    expect(many).toBeGreaterThan(50); // most runs are shown more than twice
   });
 
   it('lists run in order', () => {

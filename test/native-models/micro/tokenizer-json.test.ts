@@ -52,7 +52,9 @@ describe('micro tokenizer.json', () => {
       expect(app.decode(ids)).toBe(d);
       expect(ours.decode(ids)).toBe(d);
     }
-    expect(app.tokenText(ours.encode(' Mary')[0])).toBe(' Mary');
+    // A whole word that is one token (the corpus's commonest) reads back with its leading space.
+    expect(ours.encode(' the')).toHaveLength(1);
+    expect(app.tokenText(ours.encode(' the')[0])).toBe(' the');
   });
 
   it('is byte-for-byte deterministic and round-trips through fromTokenizerJson', () => {
