@@ -4,25 +4,12 @@
 // small output tensors to each analysis, and writes every result row and the run's `complete`
 // status in a single transaction. An identical configuration that already completed is reused.
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AtlasError } from './errors.ts';
 import { resolveAnalyses } from './analyses/registry.ts';
-import type {
-  Analysis,
-  AnalysisRun,
-  BatchOutputs,
-  BatchView,
-  ExtraPass,
-  MetricRow,
-  OutputTensor,
-  RunContext,
-  TensorRow,
-} from './analyses/types.ts';
+import type { Analysis, AnalysisRun, MetricRow, RunContext, TensorRow } from './analyses/types.ts';
 import type { MassiveEntryRow } from './library/rows.ts';
-import type { TokenSequence } from './data/tokenize.ts';
 import { readDataset, type ReadResult } from './data/readers.ts';
 import { tokenizeRecords } from './data/tokenize.ts';
 import { makeBatches } from './data/batches.ts';
@@ -36,9 +23,9 @@ import {
   type TapSpec,
 } from '../native-models/neox/forward.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../native-models/neox/backward.ts';
-import { modelSource } from '../native-models/runtime/model.ts';
-import { createSession, type Device } from '../native-models/runtime/session.ts';
-import * as ort from 'onnxruntime-node';
+import type { Device } from '../native-models/runtime/session.ts';
+import { abortError, openGraphSession } from './graph-session.ts';
+import { runExtraPass } from './extra-pass.ts';
 
 export interface RunRequest {
   model: string;
@@ -197,18 +184,8 @@ export async function runAnalyses(
   } else {
     built = buildNeoxGraph(model.config, model.weights, forward);
   }
-  // Weights over 2 GB go to ONNX external data in a scratch directory, removed after the session.
-  const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
-  let sess: Awaited<ReturnType<typeof createSession>>;
-  try {
-    sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), {
-      device,
-      threads: req.threads,
-    });
-  } catch (e) {
-    rmSync(scratch, { recursive: true, force: true });
-    throw e;
-  }
+  // Weights over 2 GB go to ONNX external data in a scratch directory, removed on close.
+  const sess = await openGraphSession(built.graph, device, req.threads);
   const fetches = [
     ...built.outputs.map((o) => o.name),
     ...(built.hookOutputs ?? []),
@@ -241,17 +218,8 @@ export async function runAnalyses(
     let done = 0;
     for (const batch of batches) {
       if (opts.signal?.aborted) throw abortError();
-      const view: BatchView = batch;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', batch.inputIds, [batch.B, batch.T]),
-        attention_mask: new ort.Tensor('float32', batch.attentionMask, [batch.B, batch.T]),
-        loss_mask: new ort.Tensor('float32', batch.lossMask, [batch.B, batch.T]),
-      };
-      const out = await sess.session.run(feeds, fetches);
-      const outputs: BatchOutputs = new Map(
-        Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
-      );
-      for (const r of runs) r.consume(view, outputs, { name: tapOutputName });
+      const outputs = await sess.run(batch, fetches);
+      for (const r of runs) r.consume(batch, outputs, { name: tapOutputName });
       done += batch.lengths.reduce((s, l) => s + l, 0);
       const secs = (performance.now() - tRun) / 1000;
       opts.onProgress?.({ phase: 'run', done, total, tokensPerSecond: done / Math.max(secs, 1e-9) });
@@ -314,94 +282,8 @@ export async function runAnalyses(
     );
     throw e;
   } finally {
-    await sess.session.release();
-    rmSync(scratch, { recursive: true, force: true });
+    await sess.close();
   }
-}
-
-/**
- * One extra pass an analysis asked for (types.ts ExtraPass): its own graph with the loss outputs,
- * run `variants` times over the run's batches (or over the sequences it names).
- */
-async function runExtraPass(
-  pass: ExtraPass,
-  env: {
-    model: LoadedModel;
-    sequences: TokenSequence[];
-    batchSize: number;
-    lossOn: 'all' | 'response';
-    device: Device;
-    threads?: number;
-    opts: { onProgress?: (p: RunProgress) => void; signal?: AbortSignal };
-  },
-): Promise<void> {
-  const { model, opts } = env;
-  // The pass's own sequences (every target counts) or the run's.
-  const source: TokenSequence[] = pass.inputs
-    ? pass.inputs.map((x, i) => ({ ids: x.ids, responseStart: 0, record: i, truncated: false }))
-    : env.sequences;
-  const picked = pass.sequences ?? source.map((_, i) => i);
-  const seqs = picked.map((i) => {
-    const q = source[i];
-    if (!q) throw new Error(`pass ${pass.label}: no sequence ${i}`);
-    return pass.maxTokens === undefined ? q : { ...q, ids: q.ids.slice(0, pass.maxTokens) };
-  });
-  if (seqs.some((q) => q.ids.length === 0)) throw new Error(`pass ${pass.label}: an empty sequence`);
-  const built = buildNeoxGraph(model.config, model.weights, {
-    taps: pass.taps ?? [],
-    hooks: pass.hooks ?? [],
-    interventions: pass.interventions ?? [],
-    outputs: { loss: true, logits: false },
-  });
-  const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
-  try {
-    const sess = await createSession(modelSource(built.graph, { externalData: { dir: scratch } }), {
-      device: env.device,
-      threads: env.threads,
-    });
-    try {
-      const fetches = [...built.outputs.map((o) => o.name), ...(built.hookOutputs ?? []), 'token_loss'];
-      const batches = makeBatches(seqs, {
-        batchSize: env.batchSize,
-        padId: model.tokenizer.padId,
-        lossOn: pass.inputs ? 'all' : env.lossOn,
-      });
-      const variants = pass.variants ?? 1;
-      const total = variants * batches.length;
-      let done = 0;
-      for (let variant = 0; variant < variants; variant++) {
-        for (const batch of batches) {
-          if (opts.signal?.aborted) throw abortError();
-          const view: BatchView = { ...batch, sequenceIndex: batch.sequenceIndex.map((i) => picked[i]) };
-          const feeds: Record<string, ort.Tensor> = {
-            input_ids: new ort.Tensor('int64', batch.inputIds, [batch.B, batch.T]),
-            attention_mask: new ort.Tensor('float32', batch.attentionMask, [batch.B, batch.T]),
-            loss_mask: new ort.Tensor('float32', batch.lossMask, [batch.B, batch.T]),
-          };
-          for (const [name, t] of Object.entries(pass.feeds?.(view, variant) ?? {})) {
-            feeds[name] = new ort.Tensor('float32', t.data, t.dims);
-          }
-          const out = await sess.session.run(feeds, fetches);
-          const outputs: BatchOutputs = new Map(
-            Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
-          );
-          pass.consume(view, outputs, { name: tapOutputName }, variant);
-          done += 1;
-          opts.onProgress?.({ phase: 'run', done, total, message: pass.label });
-        }
-      }
-    } finally {
-      await sess.session.release();
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-function abortError(): Error {
-  const e = new Error('cancelled');
-  e.name = 'AbortError';
-  return e;
 }
 
 /** The union of the analyses' taps: one TapSpec per (site, layers) with every reduction asked for. */
