@@ -239,6 +239,8 @@ export interface QueueRunsArgs {
   prependBos?: boolean;
   tokenizer?: string;
   lossOn?: 'all' | 'response';
+  /** Analysis options by name (each declared by its analysis: AnalysisInfo.options). */
+  options?: Record<string, OptionValue>;
 }
 
 export interface RunInfo {
@@ -260,9 +262,33 @@ export interface RunInfo {
   error: string | null;
 }
 
+/** A value of a declared analysis option; lists and layer sets travel as comma-separated strings. */
+export type OptionValue = string | number | boolean;
+
+/**
+ * One option an analysis declares (its name is global to a run, prefixed by the analysis where it
+ * could clash: `massive_threshold`, `sink_eps`). The runner validates requests against these, the
+ * CLI lists them, and the Runs view renders them as form controls.
+ *   number | integer: `min`/`max` bounds (inclusive); boolean; choice: one of `choices`;
+ *   list: comma-separated values, each one of `choices` when given; layers: 'all' or layer indices.
+ */
+export interface OptionSpec {
+  name: string;
+  type: 'number' | 'integer' | 'boolean' | 'choice' | 'list' | 'layers' | 'string';
+  /** The value used when the option is not given; null when the analysis derives it from the run. */
+  default: OptionValue | null;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  /** One line for the CLI and the form. */
+  help: string;
+}
+
 export interface AnalysisInfo {
   name: string;
   description: string;
+  /** Declared options (empty when none). */
+  options: OptionSpec[];
 }
 
 // ---------------------------------------------------------------------------------------------

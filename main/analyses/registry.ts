@@ -10,11 +10,16 @@ import { sinks } from './sinks.ts';
 import { attention } from './attention-softmax.ts';
 import { behaviour } from './behaviour.ts';
 import type { Analysis } from './types.ts';
+import type { AnalysisInfo } from '../../preload/api.ts';
 
 const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads, massive, sinks, attention, behaviour];
 
-export function listAnalyses(): { name: string; description: string }[] {
-  return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({ name: a.name, description: a.description }));
+export function listAnalyses(): AnalysisInfo[] {
+  return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({
+    name: a.name,
+    description: a.description,
+    options: [...(a.options ?? [])],
+  }));
 }
 
 /** Resolves names to analyses (always with `model` first); unknown names are refused together. */

@@ -10,6 +10,7 @@ import type { GraphHook, Intervention, TapSpec } from '../../native-models/neox/
 import type { MassiveEntryRow, MetricRow } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
+import type { OptionSpec } from '../../preload/api.ts';
 
 /** One row of the project's `metrics` table (NULL where an index does not apply). */
 export type { MetricRow };
@@ -111,6 +112,8 @@ export interface AnalysisRun {
 export interface Analysis {
   readonly name: string;
   readonly description: string;
+  /** Declared options (preload/api.ts OptionSpec): validated by the runner before the run starts. */
+  readonly options?: readonly OptionSpec[];
   /** The taps this analysis needs, given the run. */
   taps(ctx: RunContext): TapSpec[];
   /** Whether the graph must compute the next-token loss outputs. */
