@@ -8,7 +8,7 @@
 // over a monotone trend only when every other layer sits below a third of the range. Ties resolve in the
 // order of SHAPES, so the result is a pure function of the numbers.
 
-import { pearson } from './correlation.ts';
+import { pearson } from '../stats/correlation.ts';
 
 export const SHAPES = [
   'flat',

@@ -29,6 +29,13 @@ import {
   writeResults,
 } from './runs.ts';
 import { fromBlob, toBlob } from './tensor-codec.ts';
+import {
+  findResumableRun,
+  loadCheckpoint,
+  reopenRun,
+  saveCheckpoint,
+  type RunCheckpoint,
+} from './checkpoints.ts';
 import type {
   DatasetInfo,
   MassiveEntryRow,
@@ -136,6 +143,19 @@ export class Project {
     endRun(this.database, runId, 'cancelled', message);
   }
   /** Marks runs left 'running' by a process that died as failed; returns their ids. */
+  /** Persists an unfinished run's state after `batchesDone` batches (checkpoints.ts). */
+  saveCheckpoint(runId: number, batchesDone: number, state: Uint8Array): void {
+    saveCheckpoint(this.database, runId, batchesDone, state);
+  }
+  checkpoint(runId: number): RunCheckpoint | null {
+    return loadCheckpoint(this.database, runId);
+  }
+  findResumableRun(configHash: string): RunInfo | null {
+    return findResumableRun(this.database, configHash);
+  }
+  reopenRun(runId: number): void {
+    reopenRun(this.database, runId);
+  }
   markInterrupted(): number[] {
     return markInterrupted(this.database);
   }

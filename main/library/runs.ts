@@ -137,6 +137,7 @@ export function writeResults(
     };
     if (finish !== undefined) {
       if (finish.complete !== true) throw new Error('writeResults: finish.complete must be true');
+      stmt(db, 'DELETE FROM run_checkpoints WHERE run_id = ?').run(runId);
       stmt(
         db,
         `UPDATE runs SET status = 'complete', finished = ?, n_sequences = COALESCE(?, n_sequences),

@@ -37,7 +37,9 @@ async function child(kind: 'plain' | 'sinks'): Promise<ChildResult> {
   if (!entry) throw new Error(`unknown model ${MODEL}`);
   const cfg = entry.config;
   const tokenizer = await loadTokenizer(TOKENIZER); // both cases: the runner always loads it
-  const options = process.env.BENCH_SINK_BLOCK ? { sink_block: process.env.BENCH_SINK_BLOCK } : {};
+  const { validateOptions } = await import('../../main/options/validate.ts');
+  const raw = process.env.BENCH_SINK_BLOCK ? { sink_block: process.env.BENCH_SINK_BLOCK } : {};
+  const options = validateOptions([sinks], raw).values;
   const ctx = { config: cfg, tokenizer, options, seqLen: T, prependBos: false };
   const hooks = kind === 'sinks' ? sinks.hooks!(ctx) : [];
   const built = buildNeoxGraph(cfg, randomNeoxWeights(cfg, 0), {

@@ -1,8 +1,11 @@
 // Per-position accumulation of per-token reductions ([B, T] tensors that the graph computes at a
 // tap: sum of squares, sum of |a| and max |a| over the feature axis). Padding never enters: a
-// position's statistic counts only the sequences that reach it. Float64 throughout.
+// position's statistic counts only the sequences that reach it. Float64 throughout; mergeable and
+// serialisable (add, merge, toJSON/fromJSON).
 
-import type { BatchView } from './types.ts';
+import { restore, snapshot, type State } from './state.ts';
+
+const FIELDS = ['count', 'sumsq', 'sumNorm', 'sumAbs', 'absmax'];
 
 export interface PositionSummary {
   /** Real tokens seen at each position. */
@@ -39,7 +42,12 @@ export class PositionStats {
    * Adds one batch. Each array is [B, T] row-major (or undefined when that reduction was not
    * requested); `mask` is the batch's attention mask.
    */
-  add(batch: BatchView, sumsq?: Float32Array, sumAbs?: Float32Array, absmax?: Float32Array): void {
+  add(
+    batch: { B: number; T: number; attentionMask: Float32Array },
+    sumsq?: Float32Array,
+    sumAbs?: Float32Array,
+    absmax?: Float32Array,
+  ): void {
     const { B, T, attentionMask } = batch;
     if (T > this.maxT) throw new Error(`batch length ${T} exceeds the run's sequence length ${this.maxT}`);
     const s = this.s;
@@ -69,6 +77,14 @@ export class PositionStats {
       a.sumAbs[t] += b.sumAbs[t];
       if (b.absmax[t] > a.absmax[t]) a.absmax[t] = b.absmax[t];
     }
+  }
+
+  toJSON(): State {
+    return snapshot(this.s, FIELDS);
+  }
+
+  fromJSON(state: State): void {
+    restore(this.s, state, FIELDS);
   }
 
   /** Positions that at least one sequence reached. */

@@ -15,9 +15,10 @@
 //               the keys (O(T dh), no block needed): together the pre-softmax first-token score gap
 //               (METHODS.md "Beyond the softmax")
 // and optionally `vsum` [H, dh], the sum of v over real tokens after the first (a dataset mean value
-// for replacing the first token's value). add_vector interventions at attn_scores (an additive
-// bias scale[b, i] * vector[h, j], e.g. masking the first key) are mirrored in every block and on
-// the own and previous key, so the statistics describe the attention the forward really computed.
+// for replacing the first token's value). Interventions at attn_scores (e.g. masking the first
+// key, neox/interventions/mask-keys.ts) are replayed on every block (AttentionValues.editScores),
+// and the own and previous keys' scores are read from the edited blocks, so the statistics describe
+// the attention the forward really computed.
 //
 // Blocks: queries [s, s + blockSize) against keys [0, s + blockSize) with the causal mask of that
 // block; ceil(maxTokens / blockSize) blocks are unrolled, so about half of the T x T scores are
@@ -29,12 +30,13 @@
 // Batches are right-padded (main/data/batches.ts), so a real query never sees a padded key and only
 // the causal mask is needed; rows of padded queries are meaningless and are masked in JavaScript.
 
-import { SLICE_END } from '../graph/ir.ts';
-import type { GraphBuilder, Value } from '../graph/ir.ts';
-import type { NeoxConfig } from './config.ts';
-import { headDim } from './config-parse.ts';
-import type { AttentionValues, GraphHook, HookContext } from './forward.ts';
-import { layerParamNames } from './params.ts';
+import { SLICE_END } from '../../graph/ir.ts';
+import type { GraphBuilder, Value } from '../../graph/ir.ts';
+import { addressName, hookOut } from '../address.ts';
+import type { NeoxConfig } from '../config.ts';
+import { headDim } from '../config-parse.ts';
+import type { AttentionValues, GraphHook, HookContext } from '../forward.ts';
+import { layerParamNames } from '../params.ts';
 
 export const ATTENTION_STAT_PARTS = [
   'first',
@@ -71,9 +73,9 @@ export const DEFAULT_BLOCK = 128;
 /** finfo(float32).min, the additive mask value of the forward. */
 const MASK_MIN = -3.4028234663852886e38;
 
-/** The graph output name of one statistic. */
+/** The graph output name of one statistic (`hook/<prefix>/<layer>/<part>`). */
 export function attentionStatName(layer: number, part: AttentionStatPart, prefix = 'attn'): string {
-  return `hook/${prefix}/${layer}/${part}`;
+  return addressName(hookOut(prefix, layer, part));
 }
 
 /** An attention hook for buildNeoxGraph that appends the statistics above at every covered layer. */
@@ -89,9 +91,9 @@ export function attentionStatsHook(cfg: NeoxConfig, opts: AttentionStatsOptions 
     kind: 'attention',
     layers: opts.layers,
     build(ctx, att) {
-      if (att.replaced) {
+      if (!att.mirrored) {
         throw new Error(
-          'attention statistics cannot mirror a replace intervention at attn_scores or attn_pattern',
+          'attention statistics cannot mirror this intervention at attn_scores or attn_pattern',
         );
       }
       let s = shared.get(ctx.b);
@@ -100,7 +102,7 @@ export function attentionStatsHook(cfg: NeoxConfig, opts: AttentionStatsOptions 
         shared.set(ctx.b, s);
       }
       const l = ctx.layer as number;
-      const out = (part: AttentionStatPart, v: Value) => ctx.output(`${prefix}/${l}/${part}`, v);
+      const out = (part: AttentionStatPart, v: Value) => ctx.output(hookOut(prefix, l, part), v);
       s.shapes ??= blockShapes(ctx.b, att.q, blocks, blockSize);
       layerStats(ctx, cfg, att, s, s.shapes, blockSize, out);
       if (opts.valueSums) {
@@ -148,6 +150,8 @@ interface BlockShapes {
   pads: Value; // int64 [8]: pad axis 2 of a rank-4 tensor to whole blocks
   causal: Value[];
   diagonal: Value[];
+  /** Key index i - 1 of each query (clamped to 0) [B, H, rows, 1]. */
+  previous: Value[];
 }
 
 function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: number): BlockShapes {
@@ -160,6 +164,7 @@ function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: numbe
   const bh = b.shapeOf(q, 0, 2); // int64 [2] (B, H)
   const causal: Value[] = [];
   const diagonal: Value[] = [];
+  const previous: Value[] = [];
   for (let i = 0; i < blocks; i++) {
     const s0 = i * blockSize;
     const end = i === blocks - 1 ? tPad : i64(s0 + blockSize); // query rows [s0, end)
@@ -171,8 +176,10 @@ function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: numbe
     const diag = b.min(rows, b.sub(keys, i64(1))); // [rows, 1] key index of each query (clamped)
     const shape = b.concat([bh, b.shapeOf(diag)], 0); // [4] = (B, H, rows, 1)
     diagonal.push(b.expand(b.unsqueeze(diag, [0, 1]), shape, [q.shape[0], q.shape[1], 'rows', 1]));
+    const prev = b.max(b.sub(diag, i64(1)), i64(0)); // [rows, 1] key index i - 1 (0 for the first query)
+    previous.push(b.expand(b.unsqueeze(prev, [0, 1]), shape, [q.shape[0], q.shape[1], 'rows', 1]));
   }
-  return { tLen, pads, causal, diagonal };
+  return { tLen, pads, causal, diagonal, previous };
 }
 
 function layerStats(
@@ -197,22 +204,11 @@ function layerStats(
   out('fnorm', fnorm);
   out('vnorm', b.reduceL2(v, [-1], false)); // [B, H, T]
 
-  // Scores against the first, previous and own key, and summed over the visible keys: no blocks.
+  // Scores against the first key, and summed over the visible keys: no blocks (unedited scores:
+  // the pre-softmax gap describes what the head wants before any intervention).
   out('score_first', rowDot(qs, b.slice(k, [0], [1], [2])));
   out('score_sum', rowDot(qs, b.cumSum(b.mul(k, s.mask4), 2)));
-  const kPrev = b.concat([b.slice(k, [0], [1], [2]), b.slice(k, [0], [-1], [2])], 2); // [B, H, T, dh]
-  let scorePrev = rowDot(qs, kPrev); // [B, H, T]
-  let scoreSelf = rowDot(qs, k); // [B, H, T]
 
-  // Additive score interventions scale[b, i] * vector[h, j], mirrored in the blocks, on the diagonal
-  // and on the previous key.
-  const adds = att.scoreAdds.map((a) => {
-    const scale3 = b.unsqueeze(a.scale, [1]); // [B, 1, T]
-    const vPrev = b.concat([b.slice(a.vector, [0], [1], [1]), b.slice(a.vector, [0], [-1], [1])], 1); // [H, T]
-    scorePrev = b.add(scorePrev, b.mul(scale3, b.unsqueeze(vPrev, [0])));
-    scoreSelf = b.add(scoreSelf, b.mul(scale3, b.unsqueeze(a.vector, [0])));
-    return { rows: b.unsqueeze(a.scale, [1, 3]), cols: b.unsqueeze(a.vector, [0, 2]) }; // [B, 1, T, 1], [1, H, 1, T]
-  });
   // Key weights for one matmul per block: ||f(x_j)||, the delimiter indicator, the first key.
   const heads = b.shapeOf(b.unsqueeze(fnorm, [3])); // (B, H, T, 1)
   const keyWeights = b.concat(
@@ -227,32 +223,36 @@ function layerStats(
       [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 'Tp', x.shape[3]] }],
     )[0];
   const qsP = pad(qs); // [B, H, Tp, dh]
-  const rowsP = adds.map((a) => pad(a.rows)); // [B, 1, Tp, 1]
   const mixed: Value[] = [];
+  const selfScore: Value[] = [];
   const diag: Value[] = [];
+  const prevLogp: Value[] = [];
   const entropy: Value[] = [];
   for (let i = 0; i < shapes.causal.length; i++) {
     const s0 = i * blockSize;
     const e0 = i === shapes.causal.length - 1 ? SLICE_END : (i + 1) * blockSize;
     const qb = b.slice(qsP, [s0], [e0], [2]); // [B, H, bs, dh]
-    let sc = b.matmul(qb, b.slice(kT, [0], [e0], [3])); // [B, H, bs, e]
-    adds.forEach((a, j) => {
-      sc = b.add(sc, b.mul(b.slice(rowsP[j], [s0], [e0], [2]), b.slice(a.cols, [0], [e0], [3]))); // [B, H, bs, e]
-    });
+    const block = {
+      rows: (v: Value) => b.slice(pad(v), [s0], [e0], [2]),
+      keys: (v: Value) => b.slice(v, [0], [e0], [3]),
+    };
+    const sc = att.editScores(b.matmul(qb, b.slice(kT, [0], [e0], [3])), block); // [B, H, bs, e]
     const logp = b.logSoftmax(b.add(sc, shapes.causal[i]), -1); // [B, H, bs, e]
     const p = b.exp(logp); // [B, H, bs, e]
+    selfScore.push(b.gatherElements(sc, shapes.diagonal[i], 3)); // [B, H, bs, 1] s_ii
     diag.push(b.gatherElements(logp, shapes.diagonal[i], 3)); // [B, H, bs, 1] log A_ii
+    prevLogp.push(b.gatherElements(logp, shapes.previous[i], 3)); // [B, H, bs, 1] log A_i,i-1
     entropy.push(b.neg(b.reduceSum(b.mul(p, logp), [-1], true))); // [B, H, bs, 1] (0 log 0 = 0 * finite = 0)
     mixed.push(b.matmul(p, b.slice(keyWeights, [0], [e0], [2]))); // [B, H, bs, 3]
   }
   const cat = (xs: Value[]) =>
     b.slice(xs.length === 1 ? xs[0] : b.concat(xs, 2), b.int64s([0]), shapes.tLen, [2]);
   const [normsum, delim, first] = b.split(cat(mixed), [1, 1, 1], 3).map((x) => b.squeeze(x, [3])); // [B, H, T]
-  const lse = b.sub(scoreSelf, b.squeeze(cat(diag), [3])); // [B, H, T]: lse_i = s_ii - log A_ii
+  const lse = b.sub(b.squeeze(cat(selfScore), [3]), b.squeeze(cat(diag), [3])); // [B, H, T]: s_ii - log A_ii
   out('lse', lse);
   out('entropy', b.squeeze(cat(entropy), [3]));
   out('first', first);
   out('normsum', normsum);
   out('delim', delim);
-  out('prev', b.exp(b.sub(scorePrev, lse))); // [B, H, T]
+  out('prev', b.exp(b.squeeze(cat(prevLogp), [3]))); // [B, H, T]
 }

@@ -1,5 +1,5 @@
 // Per (layer, head) means over sequences of the attention-sink statistics, from the in-graph
-// per-query outputs of native-models/neox/attention-stats.ts ([B, H, T] each). Every statistic is a
+// per-query outputs of native-models/neox/hooks/attention-stats.ts ([B, H, T] each). Every statistic is a
 // mean over one sequence's queries (or keys), then averaged over the sequences that have it, as the
 // sink score of Gu et al. 2025 ("When Attention Sink Emerges in Language Models") is defined per
 // sequence: alpha^{l,h} = (1/T) sum_i A^{l,h}_{i,0}. With n real tokens:
@@ -10,11 +10,13 @@
 //   first_value_norm  ||v_0||, other_value_norm mean_{0<j<n} ||v_j|| (and first_f_norm, other_f_norm)
 //   score_gap         mean_{0<i<n} (s_{i,0} - mean_{0<j<=i} s_ij), pre-softmax ("Beyond the softmax")
 //   *_share           where each query i >= 1 puts its attention: the first key; the previous key
-//                     (i >= 2); other delimiter keys (attention-delimiters.ts); the rest.
+//                     (i >= 2); other delimiter keys (data/token-classes.ts); the rest.
 // Sequences of one token have no value for the statistics that need a second one.
 
-import { attentionStatName, type AttentionStatPart } from '../../native-models/neox/attention-stats.ts';
-import type { BatchOutputs, BatchView } from './types.ts';
+import { hookOut } from '../../native-models/neox/address.ts';
+import type { AttentionStatPart } from '../../native-models/neox/hooks/attention-stats.ts';
+import type { BatchView, GraphOutputs } from '../analyses/types.ts';
+import { restore, snapshot, type State } from './state.ts';
 
 export const SHARE_METRICS = ['first_share', 'prev_share', 'delim_share', 'rest_share'] as const;
 export const SINK_METRICS = [
@@ -33,8 +35,8 @@ export type SinkMetric = (typeof SINK_METRICS)[number];
 
 /** Sums of per-sequence means and sequence counts, per (layer, head, metric). */
 export class HeadMeans {
-  private readonly sum: Float64Array;
-  private readonly count: Float64Array;
+  private sum: Float64Array;
+  private count: Float64Array;
   private readonly M = SINK_METRICS.length;
 
   constructor(
@@ -60,13 +62,28 @@ export class HeadMeans {
     const i = this.at(l, h, m);
     return this.count[i] > 0 ? this.sum[i] / this.count[i] : NaN;
   }
+
+  merge(other: HeadMeans): void {
+    for (let i = 0; i < this.sum.length; i++) {
+      this.sum[i] += other.sum[i];
+      this.count[i] += other.count[i];
+    }
+  }
+
+  toJSON(): State {
+    return snapshot(this, ['sum', 'count']);
+  }
+
+  fromJSON(state: State): void {
+    restore(this, state, ['sum', 'count']);
+  }
 }
 
 /** Adds one batch's statistics of `layers` (only the shares when `sharesOnly`). */
 export function addSinkBatch(
   acc: HeadMeans,
   batch: BatchView,
-  outputs: BatchOutputs,
+  outputs: GraphOutputs,
   layers: readonly number[],
   delimiters: ReadonlySet<number>,
   opts: { prefix?: string; sharesOnly?: boolean } = {},
@@ -74,12 +91,8 @@ export function addSinkBatch(
   const { B, T } = batch;
   const H = acc.H;
   for (const l of layers) {
-    const get = (part: AttentionStatPart): Float32Array => {
-      const name = attentionStatName(l, part, opts.prefix);
-      const t = outputs.get(name);
-      if (!t) throw new Error(`the graph has no output ${name}`);
-      return t.data as Float32Array;
-    };
+    const get = (part: AttentionStatPart): Float32Array =>
+      outputs.f32(hookOut(opts.prefix ?? 'attn', l, part));
     const first = get('first');
     const prev = get('prev');
     const delim = get('delim');
@@ -152,7 +165,7 @@ export function addSinkBatch(
 
 /** The masked sum of v over real tokens after the first, [H, dh] per layer, accumulated in Float64. */
 export class ValueSums {
-  readonly sums: Float64Array[];
+  sums: Float64Array[];
   count = 0;
 
   constructor(
@@ -162,14 +175,25 @@ export class ValueSums {
     this.sums = Array.from({ length: L }, () => new Float64Array(size));
   }
 
-  add(batch: BatchView, outputs: BatchOutputs, layers: readonly number[]): void {
+  add(batch: BatchView, outputs: GraphOutputs, layers: readonly number[]): void {
     for (const l of layers) {
-      const t = outputs.get(attentionStatName(l, 'vsum'));
-      if (!t) throw new Error(`the graph has no output ${attentionStatName(l, 'vsum')}`);
-      const v = t.data as Float32Array;
+      const v = outputs.f32(hookOut('attn', l, 'vsum'));
       for (let i = 0; i < this.size; i++) this.sums[l][i] += v[i];
     }
     this.count += batch.lengths.reduce((s, n) => s + n - 1, 0);
+  }
+
+  merge(other: ValueSums): void {
+    this.sums.forEach((s, l) => s.forEach((_, i) => (s[i] += other.sums[l][i])));
+    this.count += other.count;
+  }
+
+  toJSON(): State {
+    return snapshot(this, ['sums', 'count']);
+  }
+
+  fromJSON(state: State): void {
+    restore(this, state, ['sums', 'count']);
   }
 
   /** Mean value of layer l, [H, dh] in float32. */

@@ -6,16 +6,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Graph } from '../native-models/graph/ir.ts';
-import { modelSource } from '../native-models/runtime/model.ts';
-import { createSession, type Device } from '../native-models/runtime/session.ts';
-import type { Batch } from './data/batches.ts';
-import type { BatchOutputs, FeedTensor, OutputTensor } from './analyses/types.ts';
+import type { Graph } from '../../native-models/graph/ir.ts';
+import { modelSource } from '../../native-models/runtime/model.ts';
+import { createSession, type Device } from '../../native-models/runtime/session.ts';
+import type { Batch } from '../data/batches.ts';
+import type { FeedTensor } from '../../native-models/neox/intervention.ts';
+import type { OutputTensor } from '../analyses/types.ts';
 
 export interface GraphSession {
   session: ort.InferenceSession;
   executionProvider: Device;
-  run(batch: Batch, fetches: string[], extra?: Record<string, FeedTensor>): Promise<BatchOutputs>;
+  run(
+    batch: Batch,
+    fetches: string[],
+    extra?: Record<string, FeedTensor>,
+  ): Promise<Map<string, OutputTensor>>;
   close(): Promise<void>;
 }
 

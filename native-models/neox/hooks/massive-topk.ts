@@ -10,14 +10,15 @@
 // as a selection (nth_element) in ONNX Runtime, linear in the row, and the row's median is the
 // largest of the k values it returns.
 
-import type { GraphHook } from '../../native-models/neox/forward.ts';
-import type { Site } from '../../native-models/neox/sites.ts';
+import { hookOut, type GraphAddress } from '../address.ts';
+import type { GraphHook } from '../forward.ts';
+import type { Site } from '../sites.ts';
 
 export type MassivePart = 'signed' | 'indices' | 'median';
 
 /** `hook/massive/<site>/<layer>/<part>`: signed [B, K] float, indices [B, K] int64, median [B]. */
-export function massiveOutputName(site: Site, layer: number, part: MassivePart): string {
-  return `hook/massive/${site}/${layer}/${part}`;
+export function massiveOutput(site: Site, layer: number, part: MassivePart): GraphAddress {
+  return hookOut(`massive/${site}`, layer, part);
 }
 
 const BIG = 3e38;
@@ -46,8 +47,8 @@ export function massiveHook(site: Site, k: number, layers?: number[]): GraphHook
 
       const kk = b.min(b.int64s([k]), b.reshape(nTotal, [1])); // int64 [1]
       const [, indices] = b.topK(b.where(real, abs, b.scalar(-1)), kk, { axis: 1 }); // [B, K]
-      ctx.output(outName(site, l, 'signed'), b.gatherElements(rows, indices, 1)); // [B, K]
-      ctx.output(outName(site, l, 'indices'), indices);
+      ctx.output(massiveOutput(site, l, 'signed'), b.gatherElements(rows, indices, 1)); // [B, K]
+      ctx.output(massiveOutput(site, l, 'indices'), indices);
 
       const r = b.div(b.sub(n, b.scalar(1, 'int64')), b.scalar(2, 'int64')); // [B, 1] rank of the lower median
       const R = b.reduceMax(r, undefined, false); // []
@@ -56,11 +57,7 @@ export function massiveHook(site: Site, k: number, layers?: number[]): GraphHook
       const ranked = b.where(real, abs, below); // [B, N]
       const k2 = b.reshape(b.add(R, b.scalar(1, 'int64')), [1]); // int64 [1]
       const [smallest] = b.topK(ranked, k2, { axis: 1, largest: false, sorted: false }); // [B, R+1]
-      ctx.output(outName(site, l, 'median'), b.reduceMax(smallest, [1], false)); // [B]
+      ctx.output(massiveOutput(site, l, 'median'), b.reduceMax(smallest, [1], false)); // [B]
     },
   };
-}
-
-function outName(site: Site, layer: number, part: MassivePart): string {
-  return massiveOutputName(site, layer, part).slice('hook/'.length);
 }

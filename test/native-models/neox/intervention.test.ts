@@ -1,12 +1,20 @@
-// Intervention inputs against planted truths: the identity feed changes nothing bit for bit, an
-// added vector lands exactly where scaled, and replacing the last residual by zero at one position
-// makes the final LayerNorm output its bias there while leaving every other position untouched.
+// Intervention objects (neox/intervention.ts, interventions/) against planted truths: the identity
+// feed changes nothing bit for bit, an added vector lands exactly where scaled, and replacing the
+// last residual by zero at one position makes the final LayerNorm output its bias there while
+// leaving every other position untouched. Each object declares its inputs and fills its own feeds.
 
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
 import type { BuildOptions } from '../../../native-models/neox/forward.ts';
+import {
+  interventionFeeds,
+  type BatchShape,
+  type Intervention,
+} from '../../../native-models/neox/intervention.ts';
+import { addVector } from '../../../native-models/neox/interventions/add-vector.ts';
+import { replace } from '../../../native-models/neox/interventions/replace.ts';
 import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
 import { loadFixture, tensor } from './fixture.ts';
 import type { Fixture } from './fixture.ts';
@@ -14,8 +22,20 @@ import type { Fixture } from './fixture.ts';
 let fx: Fixture;
 let base: Record<string, ort.Tensor>;
 
-async function runWith(opts: BuildOptions, extra: Record<string, ort.Tensor>) {
-  const built = buildNeoxGraph(fx.config, fx.weights, opts);
+async function runWith(opts: BuildOptions, ivs: Intervention[] = []) {
+  const built = buildNeoxGraph(fx.config, fx.weights, { ...opts, interventions: ivs });
+  const shape: BatchShape = {
+    B: fx.B,
+    T: fx.T,
+    lengths: fx.manifest.batch.lengths,
+    sequenceIndex: fx.manifest.batch.lengths.map((_, i) => i),
+  };
+  const extra = Object.fromEntries(
+    Object.entries(interventionFeeds(ivs, shape)).map(([k, t]) => [
+      k,
+      new ort.Tensor('float32', t.data, t.dims),
+    ]),
+  );
   const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
   const out = await session.run({ ...batchFeeds(fx.B, fx.T, fx.inputIds, fx.attentionMask), ...extra });
   await session.release();
@@ -29,7 +49,7 @@ const TAPS: BuildOptions['taps'] = [
 
 beforeAll(async () => {
   fx = await loadFixture('tiny-neox');
-  base = (await runWith({ taps: TAPS }, {})).out;
+  base = (await runWith({ taps: TAPS })).out;
 });
 
 const f32 = (t: ort.Tensor) => t.data as Float32Array;
@@ -41,25 +61,14 @@ describe('interventions', () => {
     const { B, T } = fx;
     const vec = Float32Array.from({ length: V }, (_, i) => Math.sin(i) * 0.3);
     const scale = new Float32Array(B * T);
-    const zero = await runWith(
-      { taps: TAPS, interventions: [{ site: 'logits', kind: 'add_vector' }] },
-      {
-        'intervene/logits/g/vector': new ort.Tensor('float32', vec, [V]),
-        'intervene/logits/g/scale': new ort.Tensor('float32', scale, [B, T]),
-      },
-    );
+    const iv = addVector({ site: 'logits', layer: null, vector: vec, scale: () => scale });
+    const zero = await runWith({ taps: TAPS }, [iv]);
     expect(zero.built.interventionInputs).toEqual({
-      'logits/g': ['intervene/logits/g/vector', 'intervene/logits/g/scale'],
+      'logits/g': ['intervene/logits/g/add_vector/scale', 'intervene/logits/g/add_vector/vector'],
     });
     expect(same(zero.out.logits, base.logits)).toBe(true);
     scale[1 * T + 3] = 2.5;
-    const hit = await runWith(
-      { interventions: [{ site: 'logits', kind: 'add_vector' }] },
-      {
-        'intervene/logits/g/vector': new ort.Tensor('float32', vec, [V]),
-        'intervene/logits/g/scale': new ort.Tensor('float32', scale, [B, T]),
-      },
-    );
+    const hit = await runWith({}, [iv]);
     const a = f32(base.logits);
     const b = f32(hit.out.logits);
     for (let i = 0; i < a.length; i++) {
@@ -76,13 +85,8 @@ describe('interventions', () => {
     const vec = new Float32Array(H * dh);
     for (let j = 0; j < dh; j++) vec[1 * dh + j] = 1; // head 1 only
     const scale = new Float32Array(B * T).fill(0.5);
-    const r = await runWith(
-      { taps: TAPS, interventions: [{ site: 'v', layer: 0, kind: 'add_vector' }] },
-      {
-        'intervene/v/0/vector': new ort.Tensor('float32', vec, [H, dh]),
-        'intervene/v/0/scale': new ort.Tensor('float32', scale, [B, T]),
-      },
-    );
+    const iv = addVector({ site: 'v', layer: 0, vector: vec, vectorDims: [H, dh], scale: () => scale });
+    const r = await runWith({ taps: TAPS }, [iv]);
     const v0 = f32(base['tap/v/0/raw']);
     const v1 = f32(r.out['tap/v/0/raw']);
     for (let i = 0; i < v0.length; i++) {
@@ -95,22 +99,20 @@ describe('interventions', () => {
   it('replace: zeroing the last residual at one position leaves ln_final = bias there, nothing else moves', async () => {
     const L = fx.config.numLayers;
     const d = fx.config.hiddenSize;
-    const { B, T } = fx;
-    const value = new Float32Array(B * T * d);
-    const mask = new Float32Array(B * T * d);
-    const feeds = (m: Float32Array) => ({
-      [`intervene/resid_post/${L - 1}/value`]: new ort.Tensor('float32', value, [B, T, d]),
-      [`intervene/resid_post/${L - 1}/mask`]: new ort.Tensor('float32', m, [B, T, d]),
-    });
-    const opts: BuildOptions = {
-      taps: TAPS,
-      interventions: [{ site: 'resid_post', layer: L - 1, kind: 'replace' }],
-    };
-    const none = await runWith(opts, feeds(mask));
-    expect(same(none.out.logits, base.logits)).toBe(true);
+    const { T } = fx;
     const pos = 0 * T + 2;
-    mask.fill(1, pos * d, (pos + 1) * d);
-    const r = await runWith(opts, feeds(mask));
+    const zeroAt = (on: boolean) =>
+      replace({
+        site: 'resid_post',
+        layer: L - 1,
+        dims: (t) => [t, d],
+        fill(_batch, _variant, _value, mask) {
+          if (on) mask.fill(1, pos * d, (pos + 1) * d);
+        },
+      });
+    const none = await runWith({ taps: TAPS }, [zeroAt(false)]);
+    expect(same(none.out.logits, base.logits)).toBe(true);
+    const r = await runWith({ taps: TAPS }, [zeroAt(true)]);
     const lnBias = tensor(fx.weights, 'gpt_neox.final_layer_norm.bias').data;
     const got = f32(r.out['tap/ln_final/g/raw']);
     const was = f32(base['tap/ln_final/g/raw']);
@@ -119,5 +121,20 @@ describe('interventions', () => {
       if (p === pos) expect(Math.abs(got[i] - lnBias[i % d])).toBeLessThan(1e-6);
       else expect(got[i]).toBe(was[i]);
     }
+  });
+
+  it('refuses a layer out of range, a layer at a global site, and two interventions with one id', () => {
+    const v = new Float32Array(fx.config.hiddenSize);
+    const at = (site: 'resid_post' | 'embed', layer: number | null) =>
+      addVector({ site, layer, vector: v, scale: 1 });
+    expect(() => buildNeoxGraph(fx.config, fx.weights, { interventions: [at('resid_post', 99)] })).toThrow(
+      /layer in 0\.\./,
+    );
+    expect(() => buildNeoxGraph(fx.config, fx.weights, { interventions: [at('embed', 0)] })).toThrow(
+      /takes no layer/,
+    );
+    expect(() =>
+      buildNeoxGraph(fx.config, fx.weights, { interventions: [at('resid_post', 0), at('resid_post', 0)] }),
+    ).toThrow(/share the id/);
   });
 });

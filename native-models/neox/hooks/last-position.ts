@@ -1,14 +1,15 @@
-// The in-graph read-out of the `behaviour` analysis: at each row's last real position (right
+// The in-graph read-out of the `behaviour` analysis (main/analyses/behaviour.ts): at each row's last real position (right
 // padding: position sum(mask) - 1) the logits of a fixed list of candidate tokens and the
 // log-sum-exp over the whole vocabulary, so only [B, K] + [B] floats leave the graph instead of
 // [B, T, V] logits. Logit differences come straight from the raw logits (exact, METHODS.md
 // "Recovering logits from probabilities"); probabilities are exp(z - lse) in Float64 in JavaScript.
 // The hook reads the `logits` site (forward.ts hooks), so it leaves the forward unchanged.
 
-import type { GraphHook } from '../../native-models/neox/forward.ts';
+import { hookOut } from '../address.ts';
+import type { GraphHook } from '../forward.ts';
 
-export const CANDIDATE_LOGITS = 'hook/behaviour/candidate_logits';
-export const LAST_LSE = 'hook/behaviour/lse';
+export const CANDIDATE_LOGITS = hookOut('behaviour', undefined, 'candidate_logits');
+export const LAST_LSE = hookOut('behaviour', undefined, 'lse');
 
 /** A hook at `logits` [B*T, V]: outputs CANDIDATE_LOGITS [B, K] (K = candidates.length) and LAST_LSE [B]. */
 export function lastPositionHook(candidates: readonly number[]): GraphHook {
@@ -26,8 +27,8 @@ export function lastPositionHook(candidates: readonly number[]): GraphHook {
       const flat = b.add(b.mul(rows, T), last); // [B]: row b's last real token in [B*T]
       const z = b.gather(x, flat, 0); // [B, V]
       const ids = b.constant(candidates, [candidates.length], 'int64', 'behaviour_candidates'); // [K]
-      ctx.output('behaviour/candidate_logits', b.gather(z, ids, 1)); // [B, K]
-      ctx.output('behaviour/lse', b.reduceLogSumExp(z, [1], false)); // [B]
+      ctx.output(CANDIDATE_LOGITS, b.gather(z, ids, 1)); // [B, K]
+      ctx.output(LAST_LSE, b.reduceLogSumExp(z, [1], false)); // [B]
     },
   };
 }

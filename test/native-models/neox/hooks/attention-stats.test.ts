@@ -3,25 +3,31 @@
 // dense weight) on right-padded batches: first-key attention, entropy, previous-key and delimiter
 // mass, ||f(x)|| = ||v W_O^h^T|| and the norm-weighted sum, value norms, scores against the first key
 // and summed over visible keys, logsumexp and the value sums; the sink score accumulated from them
-// (sinks-accumulate.ts) to 1e-5. Also: the result does not depend on the block size, batches
+// (main/stats/head-stats.ts) to 1e-5. Also: the result does not depend on the block size, batches
 // shorter than the unrolled blocks work, the logits stay bit-for-bit unchanged, and an additive
 // score intervention (masking the first key) is mirrored exactly as the forward's own softmax sees it.
 
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { serializeModel } from '../../../native-models/graph/onnx.ts';
-import { attentionStatName, attentionStatsHook } from '../../../native-models/neox/attention-stats.ts';
+import { serializeModel } from '../../../../native-models/graph/onnx.ts';
+import {
+  attentionStatName,
+  attentionStatsHook,
+} from '../../../../native-models/neox/hooks/attention-stats.ts';
 import type {
   AttentionStatPart,
   AttentionStatsOptions,
-} from '../../../native-models/neox/attention-stats.ts';
-import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
-import type { BuildOptions } from '../../../native-models/neox/forward.ts';
-import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
-import { HeadMeans, addSinkBatch } from '../../../main/analyses/sinks-accumulate.ts';
-import type { BatchOutputs, BatchView, OutputTensor } from '../../../main/analyses/types.ts';
-import { loadFixture, tensor } from './fixture.ts';
-import type { Fixture } from './fixture.ts';
+} from '../../../../native-models/neox/hooks/attention-stats.ts';
+import { buildNeoxGraph } from '../../../../native-models/neox/forward.ts';
+import type { BuildOptions } from '../../../../native-models/neox/forward.ts';
+import { batchFeeds, createSession } from '../../../../native-models/runtime/session.ts';
+import { HeadMeans, addSinkBatch } from '../../../../main/stats/head-stats.ts';
+import type { BatchView, OutputTensor } from '../../../../main/analyses/types.ts';
+import { graphOutputs } from '../../../../main/run/outputs.ts';
+import { interventionFeeds } from '../../../../native-models/neox/intervention.ts';
+import { maskKeys } from '../../../../native-models/neox/interventions/mask-keys.ts';
+import { loadFixture, tensor } from '../fixture.ts';
+import type { Fixture } from '../fixture.ts';
 
 async function runWith(fx: Fixture, opts: BuildOptions, extra: Record<string, ort.Tensor> = {}) {
   const built = buildNeoxGraph(fx.config, fx.weights, opts);
@@ -163,8 +169,10 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       const H = fx.config.numHeads;
       const L = fx.config.numLayers;
       const acc = new HeadMeans(L, H);
-      const outputs: BatchOutputs = new Map(
-        Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
+      const outputs = graphOutputs(
+        new Map(
+          Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
+        ),
       );
       addSinkBatch(
         acc,
@@ -208,25 +216,22 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       }
     });
 
-    it('mirrors an additive score intervention that masks the first key', async () => {
+    it('mirrors a score intervention that masks the first key', async () => {
       const { B, T } = fx;
       const H = fx.config.numHeads;
-      const vector = new Float32Array(H * T);
-      for (let h = 0; h < H; h++) vector[h * T] = -1e9;
-      const scale = new Float32Array(B * T);
-      for (let b = 0; b < B; b++) scale.fill(1, b * T + 1, (b + 1) * T);
+      const iv = maskKeys({ layer: 0, keys: [0] });
+      const feeds = interventionFeeds([iv], view(fx));
       const r = await runWith(
         fx,
         {
-          interventions: [{ site: 'attn_scores', layer: 0, kind: 'add_vector' }],
+          interventions: [iv],
           taps: [{ site: 'attn_pattern', layers: [0], reductions: [{ kind: 'raw' }] }],
           hooks: [attentionStatsHook(fx.config, opts({ layers: [0] }))],
           outputs: { logits: false },
         },
-        {
-          'intervene/attn_scores/0/vector': new ort.Tensor('float32', vector, [H, T]),
-          'intervene/attn_scores/0/scale': new ort.Tensor('float32', scale, [B, T]),
-        },
+        Object.fromEntries(
+          Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('float32', t.data, t.dims)]),
+        ),
       );
       const A = f32(r.out, 'tap/attn_pattern/0/raw'); // the forward's own softmax, [B, H, T, T]
       const first = f32(r.out, attentionStatName(0, 'first'));

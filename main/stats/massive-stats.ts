@@ -5,13 +5,25 @@
 // token, dim and signed value. From the entries: the count per layer, the emergence (first) and last
 // layer, the share of entries at the first position / delimiters / elsewhere, the dims that recur
 // across sequences, and the mean value of each (layer, dim, token class) for the mean intervention.
-// Input per batch and layer: the in-graph per-sequence top-K (massive-graph.ts), sorted by |a|.
+// Input per batch and layer: the in-graph per-sequence top-K (neox/hooks/massive-topk.ts), sorted by
+// |a|. Serialisable (toJSON/fromJSON) so an interrupted run resumes.
 
-import type { MassiveEntryRow } from '../library/rows.ts';
+import type { MassiveEntryRow, MetricRow, TensorRow } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
-import { TOKEN_CLASSES, safeTokenText, tokenClass, type TokenClass } from './attention-delimiters.ts';
-import type { BatchView, MetricRow, TensorRow } from './types.ts';
-import { metricRow } from './util.ts';
+import { TOKEN_CLASSES, safeTokenText, tokenClass, type TokenClass } from '../data/token-classes.ts';
+import { restore, snapshot, type State } from './state.ts';
+
+const FIELDS = [
+  'topSum',
+  'medianSum',
+  'seqCount',
+  'entries',
+  'dimSeqs',
+  'sequences',
+  'classSums',
+  'truncated',
+];
+import { metricRow } from '../library/metric-row.ts';
 
 export interface MassiveCriteria {
   threshold: number;
@@ -27,13 +39,13 @@ export interface ClassMean {
 }
 
 export class MassiveAccumulator {
-  private readonly topSum: Float64Array[]; // [L][3]
-  private readonly medianSum: Float64Array; // [L]
-  private readonly seqCount: Float64Array; // [L]
-  readonly entries: (MassiveEntryRow & { cls: TokenClass })[] = [];
-  private readonly dimSeqs = new Map<number, Set<number>>();
-  private readonly sequences = new Set<number>();
-  private readonly classSums = new Map<string, { sum: number; count: number }>();
+  private topSum: Float64Array[]; // [L][3]
+  private medianSum: Float64Array; // [L]
+  private seqCount: Float64Array; // [L]
+  entries: (MassiveEntryRow & { cls: TokenClass })[] = [];
+  private dimSeqs = new Map<number, Set<number>>();
+  private sequences = new Set<number>();
+  private classSums = new Map<string, { sum: number; count: number }>();
   private truncated = 0;
 
   constructor(
@@ -49,10 +61,24 @@ export class MassiveAccumulator {
     this.seqCount = new Float64Array(L);
   }
 
+  toJSON(): State {
+    return snapshot(this, FIELDS);
+  }
+
+  fromJSON(state: State): void {
+    restore(this, state, FIELDS);
+  }
+
   /** One layer of one batch: signed [B, K], indices [B, K] (flat t * F + f, sorted by |a|), median [B]. */
   add(
     layer: number,
-    batch: BatchView,
+    batch: {
+      B: number;
+      T: number;
+      lengths: readonly number[];
+      sequenceIndex: readonly number[];
+      inputIds: BigInt64Array;
+    },
     signed: Float32Array,
     indices: BigInt64Array,
     median: Float32Array,
@@ -164,7 +190,7 @@ export class MassiveAccumulator {
       table.set([m.layer, m.dim, TOKEN_CLASSES.indexOf(m.cls), m.mean, m.count], i * 5),
     );
     const tensors: TensorRow[] = [
-      { name: `massive/class_mean/${this.site}`, dtype: 'float64', shape: [means.length, 5], data: table },
+      { name: `massive/class_mean/${this.site}`, shape: [means.length, 5], data: table },
     ];
     return { metrics, tensors };
   }

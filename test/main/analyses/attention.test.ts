@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recoverRow } from '../../../main/analyses/attention-softmax.ts';
+import { recoverRow } from '../../../main/analyses/attention.ts';
 import { Project } from '../../../main/library/project.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { fileSource, withSource } from '../../../native-models/weights/byte-source.ts';

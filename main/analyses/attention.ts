@@ -12,13 +12,15 @@
 // logits with the true centred scores. It runs as one extra pass over that sequence alone.
 
 import { AtlasError } from '../errors.ts';
-import { attentionStatName, attentionStatsHook } from '../../native-models/neox/attention-stats.ts';
+import { hookOut, tap, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import type { GraphHook } from '../../native-models/neox/forward.ts';
-import { numberOption } from './attention-options.ts';
-import type { Analysis, AnalysisResult, BatchOutputs, MetricRow, OutputTensor, TensorRow } from './types.ts';
-import { metricRow } from './util.ts';
+import { attentionStatsHook } from '../../native-models/neox/hooks/attention-stats.ts';
+import { numberOption } from '../options/read.ts';
+import type { Analysis, AnalysisResult, GraphOutputs, MetricRow, TensorRow } from './types.ts';
+import { metricRow } from '../library/metric-row.ts';
 
-const CLR = 'hook/softmax';
+/** The logits hook's outputs: `hook/softmax/<part>`. */
+const clr = (part: string) => hookOut('softmax', undefined, part);
 
 /** A hook at the logits: per position the mean logit, logsumexp, and the top-k logits with ids. */
 function logitsHook(k: number): GraphHook {
@@ -29,10 +31,10 @@ function logitsHook(k: number): GraphHook {
       const b = ctx.b; // x: [B*T, V]
       const kk = b.min(b.int64s([k]), b.shapeOf(x, 1, 2)); // [1]
       const [values, ids] = b.topK(x, kk, { axis: -1 }); // [B*T, k]
-      ctx.output('softmax/top_values', values);
-      ctx.output('softmax/top_ids', ids);
-      ctx.output('softmax/mean', b.reduceMean(x, [-1], false)); // [B*T]
-      ctx.output('softmax/lse', b.reduceLogSumExp(x, [-1], false)); // [B*T]
+      ctx.output(clr('top_values'), values);
+      ctx.output(clr('top_ids'), ids);
+      ctx.output(clr('mean'), b.reduceMean(x, [-1], false)); // [B*T]
+      ctx.output(clr('lse'), b.reduceLogSumExp(x, [-1], false)); // [B*T]
     },
   };
 }
@@ -57,18 +59,46 @@ export const attention: Analysis = {
   name: 'attention',
   description:
     'Past the softmax for one example: attention logits recovered from the probabilities, norm-based contributions of every key, and the centred log-ratio of the output distribution.',
-  taps: () => [],
+  options: [
+    {
+      name: 'attention_example',
+      type: 'integer',
+      min: 0,
+      default: 0,
+      help: 'the sequence (in dataset order) to look at',
+    },
+    {
+      name: 'attention_tokens',
+      type: 'integer',
+      min: 1,
+      max: 2048,
+      default: 64,
+      help: 'its first tokens kept',
+    },
+    {
+      name: 'attention_topk',
+      type: 'integer',
+      min: 1,
+      max: 1000,
+      default: 10,
+      help: 'output tokens kept per position',
+    },
+  ],
   start(ctx) {
-    const example = numberOption(ctx, 'attention_example', 0, { min: 0, integer: true });
-    const maxTokens = numberOption(ctx, 'attention_tokens', 64, { min: 1, integer: true });
-    const topk = numberOption(ctx, 'attention_topk', 10, { min: 1, integer: true });
+    const example = numberOption(ctx, 'attention_example');
+    const maxTokens = numberOption(ctx, 'attention_tokens');
+    const topk = numberOption(ctx, 'attention_topk');
     const L = ctx.config.numLayers;
     const H = ctx.config.numHeads;
     let seen = 0;
-    let captured: { ids: number[]; outputs: BatchOutputs } | null = null;
+    let captured: { ids: number[]; outputs: GraphOutputs } | null = null;
     return {
       consume(batch) {
         seen += batch.B;
+      },
+      toJSON: () => ({ seen }),
+      fromJSON(state) {
+        seen = (state as { seen: number }).seen;
       },
       passes() {
         if (example >= seen) {
@@ -94,20 +124,15 @@ export const attention: Analysis = {
         const metrics: MetricRow[] = [];
         const tensors: TensorRow[] = [];
         if (!captured) return { metrics, tensors };
-        const { ids, outputs } = captured as { ids: number[]; outputs: BatchOutputs };
+        const { ids, outputs } = captured as { ids: number[]; outputs: GraphOutputs };
         const T = ids.length;
-        const get = (name: string): OutputTensor => {
-          const t = outputs.get(name);
-          if (!t) throw new Error(`the graph has no output ${name}`);
-          return t;
-        };
         const pattern = new Float32Array(L * H * T * T); // [L, H, T, T]
         const recovered = new Float32Array(L * H * T * T);
         const contrib = new Float32Array(L * H * T * T);
         for (let l = 0; l < L; l++) {
-          const A = get(`tap/attn_pattern/${l}/raw`).data as Float32Array; // [1, H, T, T]
-          const S = get(`tap/attn_scores/${l}/raw`).data as Float32Array; // [1, H, T, T]
-          const fnorm = get(attentionStatName(l, 'fnorm')).data as Float32Array; // [1, H, T]
+          const A = outputs.f32(tap('attn_pattern', l, 'raw')); // [1, H, T, T]
+          const S = outputs.f32(tap('attn_scores', l, 'raw')); // [1, H, T, T]
+          const fnorm = outputs.f32(hookOut('attn', l, 'fnorm')); // [1, H, T]
           pattern.set(A.subarray(0, H * T * T), l * H * T * T);
           for (let h = 0; h < H; h++) {
             let worst = 0;
@@ -134,21 +159,21 @@ export const attention: Analysis = {
           }
         }
         const shape = [L, H, T, T];
-        tensors.push({ name: 'attention/pattern', dtype: 'float32', shape, data: pattern });
-        tensors.push({ name: 'attention/logits_recovered', dtype: 'float32', shape, data: recovered });
-        tensors.push({ name: 'attention/norm_contrib', dtype: 'float32', shape, data: contrib });
-        tensors.push({ name: 'attention/tokens', dtype: 'int32', shape: [T], data: Int32Array.from(ids) });
+        tensors.push({ name: 'attention/pattern', shape, data: pattern });
+        tensors.push({ name: 'attention/logits_recovered', shape, data: recovered });
+        tensors.push({ name: 'attention/norm_contrib', shape, data: contrib });
+        tensors.push({ name: 'attention/tokens', shape: [T], data: Int32Array.from(ids) });
 
-        const top = get(`${CLR}/top_values`);
+        const top = outputs.get(clr('top_values'));
         const K = top.dims[1];
-        const mean = get(`${CLR}/mean`).data as Float32Array; // [T]
-        const lse = get(`${CLR}/lse`).data as Float32Array; // [T]
-        const loss = get('token_loss').data as Float32Array; // [1, T-1]
+        const mean = outputs.f32(clr('mean')); // [T]
+        const lse = outputs.f32(clr('lse')); // [T]
+        const loss = outputs.f32(TOKEN_LOSS); // [1, T-1]
         const values = new Float32Array(T * K); // [T, K]
         const topIds = new Int32Array(T * K);
         const next = new Float32Array(T).fill(NaN); // [T]
         const zs = top.data as Float32Array;
-        const is = get(`${CLR}/top_ids`).data as BigInt64Array;
+        const is = outputs.i64(clr('top_ids'));
         for (let t = 0; t < T; t++) {
           for (let k = 0; k < K; k++) {
             values[t * K + k] = zs[t * K + k] - mean[t];
@@ -156,9 +181,9 @@ export const attention: Analysis = {
           }
           if (t + 1 < T) next[t] = lse[t] - loss[t] - mean[t]; // z_next = lse + log p_next
         }
-        tensors.push({ name: 'attention/clr_top_values', dtype: 'float32', shape: [T, K], data: values });
-        tensors.push({ name: 'attention/clr_top_ids', dtype: 'int32', shape: [T, K], data: topIds });
-        tensors.push({ name: 'attention/clr_next', dtype: 'float32', shape: [T], data: next });
+        tensors.push({ name: 'attention/clr_top_values', shape: [T, K], data: values });
+        tensors.push({ name: 'attention/clr_top_ids', shape: [T, K], data: topIds });
+        tensors.push({ name: 'attention/clr_next', shape: [T], data: next });
         metrics.push(metricRow('attention', 'example', null, null, example));
         metrics.push(metricRow('attention', 'example_tokens', null, null, T));
         return { metrics, tensors };
