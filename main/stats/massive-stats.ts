@@ -61,6 +61,29 @@ export class MassiveAccumulator {
     this.seqCount = new Float64Array(L);
   }
 
+  /** Folds in an accumulator of the same site and shape over other sequences. */
+  merge(other: MassiveAccumulator): void {
+    if (other.site !== this.site || other.L !== this.L || other.F !== this.F)
+      throw new Error('MassiveAccumulator.merge: different site or shape');
+    for (let l = 0; l < this.L; l++) {
+      for (let j = 0; j < 3; j++) this.topSum[l][j] += other.topSum[l][j];
+      this.medianSum[l] += other.medianSum[l];
+      this.seqCount[l] += other.seqCount[l];
+    }
+    this.entries.push(...other.entries);
+    for (const [dim, seqs] of other.dimSeqs) {
+      const have = this.dimSeqs.get(dim) ?? new Set<number>();
+      for (const s of seqs) have.add(s);
+      this.dimSeqs.set(dim, have);
+    }
+    for (const s of other.sequences) this.sequences.add(s);
+    for (const [key, c] of other.classSums) {
+      const have = this.classSums.get(key) ?? { sum: 0, count: 0 };
+      this.classSums.set(key, { sum: have.sum + c.sum, count: have.count + c.count });
+    }
+    this.truncated += other.truncated;
+  }
+
   toJSON(): State {
     return snapshot(this, FIELDS);
   }
