@@ -85,7 +85,7 @@ export async function runAnalyses(
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = (performance.now() - since) / 1000);
   const plan = await planRun(project, req, opts);
-  const { analyses, model, ctx, sequences } = plan;
+  const { analyses, model, contextOf, sequences } = plan;
   lap('load', t0);
 
   const existing = project.findCompleteRun(plan.hash);
@@ -108,13 +108,13 @@ export async function runAnalyses(
   opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
   const env = { model, device: plan.device, threads: req.threads, signal: opts.signal };
   const first = await openPass(env, {
-    taps: mergeTaps(analyses.flatMap((a) => a.taps?.(ctx) ?? [])),
-    hooks: analyses.flatMap((a) => a.hooks?.(ctx) ?? []),
-    gradients: mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(ctx)] : []))),
+    taps: mergeTaps(analyses.flatMap((a) => a.taps?.(contextOf(a)) ?? [])),
+    hooks: analyses.flatMap((a) => a.hooks?.(contextOf(a)) ?? []),
+    gradients: mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(contextOf(a))] : []))),
   });
   lap('build', tBuild);
 
-  const runs: AnalysisRun[] = analyses.map((a) => a.start(ctx));
+  const runs: AnalysisRun[] = analyses.map((a) => a.start(contextOf(a)));
   const canResume = resumable(runs);
   const resumed = canResume ? project.findResumableRun(plan.hash) : null;
   let runId: number;

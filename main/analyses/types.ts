@@ -32,6 +32,8 @@ export interface RunContext {
   seqLen?: number;
   /** Whether the run put <|endoftext|> first as a BOS. */
   prependBos?: boolean;
+  /** Each sequence's length in tokens, in dataset order (known before the first batch). */
+  sequenceLengths?: readonly number[];
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */

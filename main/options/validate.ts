@@ -18,6 +18,11 @@ export interface DeclaredOptions {
 export interface ValidatedOptions {
   /** Every declared option of the selected analyses, given or default (null defaults left out). */
   values: Record<string, OptionValue>;
+  /**
+   * Per analysis: its own declared options, given or its own default (two analyses may declare one
+   * name, e.g. `sites`, with different choices and defaults; a given value must suit both).
+   */
+  byAnalysis: Record<string, Record<string, OptionValue>>;
   /** The options given that differ from their defaults, canonical: what the configuration hash covers. */
   given: Record<string, OptionValue>;
 }
@@ -116,16 +121,29 @@ export function validateOptions(
       'pythia-atlas models lists every analysis with its options.',
     );
   }
+  const parsed = new Map<OptionSpec, OptionValue>();
   for (const [name, v] of Object.entries(raw ?? {})) {
     if (v === undefined || v === null || v === '') continue;
-    let value: OptionValue | undefined;
-    for (const spec of specs.get(name)!) value = parseOption(spec, v, numLayers);
-    values[name] = value!;
-    const spec = specs.get(name)![0];
-    const dflt = spec.default === null ? null : parseOption(spec, spec.default, numLayers);
-    if (value !== dflt) given[name] = value!;
+    let differs = false;
+    for (const spec of specs.get(name)!) {
+      const value = parseOption(spec, v, numLayers);
+      parsed.set(spec, value);
+      values[name] = value;
+      const dflt = spec.default === null ? null : parseOption(spec, spec.default, numLayers);
+      if (value !== dflt) differs = true;
+    }
+    if (differs) given[name] = values[name];
   }
-  return { values, given };
+  const byAnalysis: Record<string, Record<string, OptionValue>> = {};
+  for (const a of analyses) {
+    const own: Record<string, OptionValue> = {};
+    for (const o of a.options ?? []) {
+      const v = parsed.get(o) ?? o.default;
+      if (v !== null) own[o.name] = v;
+    }
+    byAnalysis[a.name] = own;
+  }
+  return { values, given, byAnalysis };
 }
 
 /** One line per option, for `pythia-atlas models` and help texts. */

@@ -25,7 +25,8 @@ export interface RunPlan {
   model: LoadedModel;
   data: { read: ReadResult; datasetId: number; name: string };
   sequences: TokenSequence[];
-  ctx: RunContext;
+  /** The run context each analysis sees (its own options). */
+  contextOf(a: Analysis): RunContext;
   options: ValidatedOptions;
   hash: string;
   n: number;
@@ -98,19 +99,31 @@ export async function planRun(
     options: options.given,
     tokenizer: model.tokenizer.sha256,
   });
-  const ctx: RunContext = {
-    config: model.config,
-    tokenizer: model.tokenizer,
-    options: options.values,
-    seqLen,
-    prependBos: req.prependBos ?? false,
+  const lengths = tok.sequences.map((q) => q.ids.length);
+  const contexts = new Map<Analysis, RunContext>(
+    analyses.map((a) => [
+      a,
+      {
+        config: model.config,
+        tokenizer: model.tokenizer,
+        options: options.byAnalysis[a.name],
+        seqLen,
+        prependBos: req.prependBos ?? false,
+        sequenceLengths: lengths,
+      },
+    ]),
+  );
+  const contextOf = (a: Analysis): RunContext => {
+    const c = contexts.get(a);
+    if (!c) throw new Error(`analysis ${a.name} is not part of this run`);
+    return c;
   };
   return {
     analyses,
     model,
     data,
     sequences: tok.sequences,
-    ctx,
+    contextOf,
     options,
     hash,
     n,
