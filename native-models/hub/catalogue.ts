@@ -14,7 +14,7 @@
 // reports "no model repository". A `pythia-14m`/`pythia-31m` snapshot cached before the split
 // holds the deduped weights; the commit hash in the cache tells them apart.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { NeoxConfig } from '../neox/config.ts';
 
 /** One model of a suite, as the rest of the app sees it. */

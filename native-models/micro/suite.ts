@@ -26,7 +26,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { findSuiteModel, neoxNonEmbeddingParams, registerSuite } from '../hub/catalogue.ts';
 import type { SuiteModel } from '../hub/catalogue.ts';
 import type { NeoxConfig } from '../neox/config.ts';

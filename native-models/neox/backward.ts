@@ -20,7 +20,7 @@
 //   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
 // The forward returns every site's value (forward.ts `siteValues`); those are what is differentiated.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { gradients, pruneDeadNodes } from '../graph/autodiff.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';

@@ -23,7 +23,7 @@
 // the logits unchanged. The built graph returns every site's value (`siteValues`), which the
 // backward (backward.ts) differentiates with respect to.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';

@@ -8,7 +8,7 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { fileSource, withSource } from './byte-source.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTorchBin } from './torch-bin.ts';
