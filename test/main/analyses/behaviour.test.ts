@@ -23,7 +23,7 @@ import { loadModel } from '../../../main/models.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { validateOptions } from '../../../main/options/validate.ts';
 import type { OptionValue } from '../../../preload/api.ts';
-import { probeSet } from '../../../native-models/micro/corpus.ts';
+import { probeSet } from '../../../main/probes/probe-set.ts';
 import { NAMES } from '../../../native-models/micro/lexicon.ts';
 import { MICRO_RECIPE } from '../../../native-models/micro/suite.ts';
 import { trainBpe } from '../../../native-models/micro/bpe.ts';
