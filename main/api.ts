@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type { AtlasApi, AtlasEvent, HostInfo, RunInfo, TensorInfo } from '../preload/api.ts';
 import type { Project } from './library/project.ts';
-import type { RunInfo as StoredRun } from './library/rows.ts';
+import type { StoredRun } from './library/rows.ts';
 import { hubCacheDir } from '../native-models/hub/cache.ts';
 import { cacheSize } from '../native-models/hub/cache-scan.ts';
 import * as catalogue from './engine/catalogue.ts';
