@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PROBE_COUNT, behaviour, behaviourProbes } from '../../../main/analyses/behaviour.ts';
 import { Project } from '../../../main/library/project.ts';
-import { loadModel } from '../../../main/models.ts';
+import { loadModel } from '../../../main/load-model.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { validateOptions } from '../../../main/options/validate.ts';
 import type { OptionValue } from '../../../preload/api.ts';
