@@ -150,7 +150,7 @@ export class Project {
   checkpoint(runId: number): RunCheckpoint | null {
     return loadCheckpoint(this.database, runId);
   }
-  findResumableRun(configHash: string): RunInfo | null {
+  findResumableRun(configHash: string): StoredRun | null {
     return findResumableRun(this.database, configHash);
   }
   reopenRun(runId: number): void {
