@@ -1,7 +1,8 @@
 // The behaviour probe set (main/probes/probe-set.ts): byte-identical to the set the micro corpus
-// generator used to draw before the probes moved out of it (sha256 of its JSON, recorded from
-// native-models/micro/corpus.ts `probeSet` at commit c7b34d2, for the analysis's default counts and
-// two other seeds and counts), deterministic, and well-formed against the templates it is drawn from.
+// generator drew before the probes moved out of it (sha256 of its JSON, recorded from
+// native-models/micro/corpus.ts `probeSet` just before the move, for the analysis's default counts
+// and two other seeds and counts), deterministic, and well-formed against the templates it is
+// drawn from.
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
