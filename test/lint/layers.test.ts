@@ -54,6 +54,15 @@ describe('layers/imports fails on imports against the table', () => {
     expect(errors).toEqual([expect.stringMatching(/^renderer\/ may not import main\/load-model\.ts/)]);
   });
 
+  it('the renderer reaching main/ through an import() type or a re-export', async () => {
+    const code = [
+      "export type M = import('../../../main/load-model.ts').LoadedModel;",
+      "export { AtlasError } from '../../../main/errors.ts';",
+    ].join('\n');
+    const errors = await layerErrors('renderer/src/lib/probe.ts', code);
+    expect(errors).toHaveLength(2);
+  });
+
   it('the renderer importing native-models/, in a .ts file and a Svelte component', async () => {
     const ts = await layerErrors(
       'renderer/src/lib/probe.ts',
