@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type { AtlasApi, AtlasEvent, HostInfo, RunInfo, TensorInfo } from '../preload/api.ts';
 import type { Project } from './library/project.ts';
-import type { RunInfo as StoredRun } from './library/rows.ts';
+import type { StoredRun } from './library/rows.ts';
 import { hubCacheDir } from '../native-models/hub/cache.ts';
 import { cacheSize } from '../native-models/hub/cache-scan.ts';
 import * as catalogue from './engine/catalogue.ts';
@@ -99,9 +99,6 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     return out;
   }
 
-  // Suites beyond Pythia (the offline micro suite) must be known before any `micro-*` run or listing.
-  catalogue.registerSuites();
-
   if (opts.project) {
     try {
       workspace.open(opts.project);
@@ -167,8 +164,8 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     tokenCounts: (a) =>
       attempt(() => data.tokenCounts(project(), a.datasetId, a.tokenizer ?? settings.settings.tokenizer)),
 
-    suites: () => attempt(() => (catalogue.registerSuites(), catalogue.suites())),
-    checkpoints: (a) => attempt(() => (catalogue.registerSuites(), catalogue.checkpoints(a.model))),
+    suites: () => attempt(() => catalogue.suites()),
+    checkpoints: (a) => attempt(() => catalogue.checkpoints(a.model)),
     cachedCheckpoints: (a) => attempt(() => catalogue.cachedCheckpoints(opts.cacheDir, a.model)),
     localModels: () => attempt(() => catalogue.localModels(settings.settings.modelDirs)),
     analyses: () => attempt(async () => (await import('./analyses/registry.ts')).listAnalyses()),

@@ -12,7 +12,7 @@ import { AtlasError } from './errors.ts';
 import type { Analysis, AnalysisRun } from './analyses/types.ts';
 import { makeBatches } from './data/batches.ts';
 import type { Project } from './library/project.ts';
-import type { LoadedModel } from './models.ts';
+import type { LoadedModel } from './load-model.ts';
 import type { TapSpec } from '../native-models/neox/forward.ts';
 import type { BackwardOptions } from '../native-models/neox/backward.ts';
 import type { Device } from '../native-models/runtime/session.ts';

@@ -1,4 +1,4 @@
-// `attention`: looking past the softmax for one example (METHODS.md "Beyond the softmax"). The
+// `attention`: looking past the softmax for one example (docs/METHODS.md "Beyond the softmax"). The
 // softmax hides scale: a row's pre-softmax scores are recoverable from its probabilities only up to
 // a constant, s_ij = log A_ij + c_i, so rows compare after centring over the visible keys. For the
 // sequence `attention_example` (default 0), cut to its first `attention_tokens` (64) tokens (causal

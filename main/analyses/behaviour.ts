@@ -1,9 +1,9 @@
 // `behaviour`: whether a checkpoint does the in-context tasks its training text teaches, as metrics
 // a checkpoint timeline can show. The analysis does not read the run's dataset for these: it asks a
-// fixed, labelled probe set (native-models/micro/corpus.ts `probeSet`, tokenised by
-// behaviour-probes.ts) in one extra pass with its own sequences, and reads at each prompt's last
-// position only the candidate tokens' logits and the log-sum-exp (neox/hooks/last-position.ts). Metrics
-// (site and layer NULL):
+// fixed, labelled probe set (main/probes/probe-set.ts `probeSet`, tokenised by
+// main/probes/behaviour-probes.ts) in one extra pass with its own sequences, and reads at each
+// prompt's last position only the candidate tokens' logits and the log-sum-exp
+// (native-models/neox/hooks/last-position.ts). Metrics (site and layer NULL):
 // - ioi_logit_diff: mean over IOI prompts of z(indirect object) - z(subject), first tokens, at the
 //   last prompt position; ioi_accuracy: share of prompts where it is positive (Wang et al. 2022,
 //   "Interpretability in the Wild").
@@ -18,7 +18,7 @@
 // Options: behaviour_seed (the probe set; default the micro corpus seed), behaviour_ioi,
 // behaviour_years, behaviour_induction (probe counts, default 32 each).
 
-import { probeSet } from '../../native-models/micro/corpus.ts';
+import { probeSet } from '../probes/probe-set.ts';
 import { MICRO_RECIPE } from '../../native-models/micro/suite.ts';
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import {
@@ -27,8 +27,8 @@ import {
   lastPositionHook,
 } from '../../native-models/neox/hooks/last-position.ts';
 import { numberOption } from '../options/read.ts';
-import { candidateIds, tokeniseProbes } from './behaviour-probes.ts';
-import type { BehaviourProbes } from './behaviour-probes.ts';
+import { candidateIds, tokeniseProbes } from '../probes/behaviour-probes.ts';
+import type { BehaviourProbes } from '../probes/behaviour-probes.ts';
 import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 

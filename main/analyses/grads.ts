@@ -8,7 +8,7 @@
 // Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
 // embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
 // each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
-// out of the dataset profile (METHODS.md "Gradients"); summaries and the examples that disagree
+// out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
 
 import { grad, paramGrad } from '../../native-models/neox/address.ts';

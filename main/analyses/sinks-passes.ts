@@ -1,4 +1,4 @@
-// Removing attention sinks (METHODS.md "Attention sinks"; Gu et al. 2025, "When Attention Sink
+// Removing attention sinks (docs/METHODS.md "Attention sinks"; Gu et al. 2025, "When Attention Sink
 // Emerges in Language Models"): in the chosen layers, (a) mask the first key for every query after
 // it and let the softmax renormalise over the rest (neox/interventions/mask-keys.ts), or (b) replace
 // the first token's value vector by the dataset mean value of that head over real tokens after the

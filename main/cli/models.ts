@@ -4,7 +4,6 @@
 import { listSuiteModels, PYTHIA_STEPS } from '../../native-models/hub/catalogue.ts';
 import { listAnalyses } from '../analyses/registry.ts';
 import { describeOption } from '../options/validate.ts';
-import { registerMicroSuite } from '../../native-models/micro/suite.ts';
 import { parse } from './args.ts';
 import type { Command } from './commands.ts';
 
@@ -25,7 +24,6 @@ export const modelsCommand: Command = {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    registerMicroSuite();
     const models = listSuiteModels();
     if (values.json) {
       process.stdout.write(

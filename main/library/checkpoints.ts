@@ -5,7 +5,7 @@
 // that marks it complete (runs.ts writeResults).
 
 import type Database from 'better-sqlite3';
-import type { RunInfo } from './rows.ts';
+import type { StoredRun } from './rows.ts';
 import { getRun } from './runs.ts';
 
 export interface RunCheckpoint {
@@ -50,7 +50,7 @@ export function loadCheckpoint(db: Database.Database, runId: number): RunCheckpo
 }
 
 /** The newest unfinished run (interrupted, failed or cancelled) of a configuration that has a checkpoint. */
-export function findResumableRun(db: Database.Database, configHash: string): RunInfo | null {
+export function findResumableRun(db: Database.Database, configHash: string): StoredRun | null {
   const row = db
     .prepare(
       `SELECT r.id FROM runs r JOIN run_checkpoints c ON c.run_id = r.id

@@ -37,16 +37,16 @@ import {
   type RunCheckpoint,
 } from './checkpoints.ts';
 import type {
-  DatasetInfo,
   MassiveEntryRow,
   MetricQuery,
   NewDataset,
   RunFinish,
-  RunInfo,
   RunResults,
   RunSpec,
   RunStatus,
+  StoredDataset,
   StoredMetricRow,
+  StoredRun,
   StoredTensor,
   StoredVector,
   VectorInfo,
@@ -101,13 +101,13 @@ export class Project {
   importDataset(d: { name: string; source: string; read: ReadResult; storeRecords?: boolean }): number {
     return importDataset(this.database, d);
   }
-  listDatasets(): DatasetInfo[] {
+  listDatasets(): StoredDataset[] {
     return listDatasets(this.database);
   }
-  dataset(id: number): DatasetInfo | null {
+  dataset(id: number): StoredDataset | null {
     return getDataset(this.database, id);
   }
-  findDataset(sha256: string, field: string | null = null): DatasetInfo | null {
+  findDataset(sha256: string, field: string | null = null): StoredDataset | null {
     return findDataset(this.database, sha256, field);
   }
   datasetRecords(id: number, offset = 0, limit = -1): DataRecord[] {
@@ -121,7 +121,7 @@ export class Project {
   // ---- runs ----
 
   /** A complete run with this configuration hash (config-hash.ts), to reuse instead of recomputing. */
-  findCompleteRun(configHash: string): RunInfo | null {
+  findCompleteRun(configHash: string): StoredRun | null {
     return findCompleteRun(this.database, configHash);
   }
   beginRun(spec: RunSpec): number {
@@ -150,7 +150,7 @@ export class Project {
   checkpoint(runId: number): RunCheckpoint | null {
     return loadCheckpoint(this.database, runId);
   }
-  findResumableRun(configHash: string): RunInfo | null {
+  findResumableRun(configHash: string): StoredRun | null {
     return findResumableRun(this.database, configHash);
   }
   reopenRun(runId: number): void {
@@ -162,10 +162,10 @@ export class Project {
   deleteRun(runId: number): void {
     deleteRun(this.database, runId);
   }
-  run(runId: number): RunInfo | null {
+  run(runId: number): StoredRun | null {
     return getRun(this.database, runId);
   }
-  listRuns(status?: RunStatus): RunInfo[] {
+  listRuns(status?: RunStatus): StoredRun[] {
     return listRuns(this.database, status);
   }
 

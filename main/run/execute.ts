@@ -15,7 +15,7 @@ import { interventionFeeds, type Intervention } from '../../native-models/neox/i
 import type { Device } from '../../native-models/runtime/session.ts';
 import type { BatchView, GraphOutputs } from '../analyses/types.ts';
 import type { Batch } from '../data/batches.ts';
-import type { LoadedModel } from '../models.ts';
+import type { LoadedModel } from '../load-model.ts';
 import { abortError, openGraphSession, type GraphSession } from './graph-session.ts';
 import { graphOutputs } from './outputs.ts';
 

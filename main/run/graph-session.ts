@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../native-models/runtime/index.ts';
 import type { Graph } from '../../native-models/graph/ir.ts';
 import { modelSource } from '../../native-models/runtime/model.ts';
 import { createSession, type Device } from '../../native-models/runtime/session.ts';

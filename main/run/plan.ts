@@ -14,7 +14,7 @@ import { tokenizeRecords, type TokenSequence } from '../data/tokenize.ts';
 import { AtlasError } from '../errors.ts';
 import { configHash } from '../library/config-hash.ts';
 import type { Project } from '../library/project.ts';
-import { loadModel, type LoadedModel } from '../models.ts';
+import { loadModel, type LoadedModel } from '../load-model.ts';
 import { validateOptions, type ValidatedOptions } from '../options/validate.ts';
 import type { RunProgress, RunRequest } from '../runner.ts';
 

@@ -1,7 +1,7 @@
 // The GPT-NeoX backward: the gradient of a scalar metric of the forward (neox/forward.ts) with
 // respect to activation sites and parameters, appended to the same ONNX graph by the project's
 // reverse-mode autodiff (graph/autodiff.ts), with the reductions done in the graph so only small
-// tensors leave it (DESIGN.md "Statistics live in the graph"; METHODS.md "Gradients").
+// tensors leave it (DESIGN.md "Statistics live in the graph"; docs/METHODS.md "Gradients").
 //
 // Metric (default): `loss_sum`, the next-token cross-entropy summed over the batch's real targets,
 // so one token's gradient does not depend on which batch it sits in; the dataset's overall
@@ -20,7 +20,7 @@
 //   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
 // The forward returns every site's value (forward.ts `siteValues`); those are what is differentiated.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { gradients, pruneDeadNodes } from '../graph/autodiff.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';

@@ -1,6 +1,6 @@
 // The GPT-NeoX (Pythia) forward pass as an ONNX graph, built from checkpoint weights, exactly as
-// Hugging Face computes it (transformers models/gpt_neox/modeling_gpt_neox.py; METHODS.md "Pythia
-// facts"): embed_in; per layer LN1 -> fused query_key_value viewed [B, T, H, 3*dh] and split per
+// Hugging Face computes it (transformers models/gpt_neox/modeling_gpt_neox.py; docs/METHODS.md
+// "Pythia facts"): embed_in; per layer LN1 -> fused query_key_value viewed [B, T, H, 3*dh] and split per
 // head into q | k | v; partial rotary (rotary.ts); scores q k^T * dh^-0.5; causal + padding mask
 // (additive finfo.min, as HF's eager attention); softmax; @ v; merge heads; dense; MLP on LN2 with
 // exact GELU; parallel residual x + attn + mlp; final LayerNorm; untied embed_out.
@@ -23,7 +23,7 @@
 // the logits unchanged. The built graph returns every site's value (`siteValues`), which the
 // backward (backward.ts) differentiates with respect to.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';

@@ -13,7 +13,7 @@
 //   fnorm       ||f_h(x_i)|| of token i; vnorm ||v_i||
 //   score_first s_{i,0} (no mask), and score_sum = sum_{j <= i, real} s_ij from a cumulative sum of
 //               the keys (O(T dh), no block needed): together the pre-softmax first-token score gap
-//               (METHODS.md "Beyond the softmax")
+//               (docs/METHODS.md "Beyond the softmax")
 // and optionally `vsum` [H, dh], the sum of v over real tokens after the first (a dataset mean value
 // for replacing the first token's value). Interventions at attn_scores (e.g. masking the first
 // key, neox/interventions/mask-keys.ts) are replayed on every block (AttentionValues.editScores),

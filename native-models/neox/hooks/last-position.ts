@@ -1,7 +1,7 @@
 // The in-graph read-out of the `behaviour` analysis (main/analyses/behaviour.ts): at each row's last real position (right
 // padding: position sum(mask) - 1) the logits of a fixed list of candidate tokens and the
 // log-sum-exp over the whole vocabulary, so only [B, K] + [B] floats leave the graph instead of
-// [B, T, V] logits. Logit differences come straight from the raw logits (exact, METHODS.md
+// [B, T, V] logits. Logit differences come straight from the raw logits (exact, docs/METHODS.md
 // "Recovering logits from probabilities"); probabilities are exp(z - lse) in Float64 in JavaScript.
 // The hook reads the `logits` site (forward.ts hooks), so it leaves the forward unchanged.
 

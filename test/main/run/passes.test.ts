@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { grad } from '../../../native-models/neox/address.ts';
 import { readDataset } from '../../../main/data/readers.ts';
 import { tokenizeRecords } from '../../../main/data/tokenize.ts';
-import { loadModel } from '../../../main/models.ts';
+import { loadModel } from '../../../main/load-model.ts';
 import { runExtraPass } from '../../../main/run/passes.ts';
 import { PositionStats } from '../../../main/stats/position-stats.ts';
 

@@ -8,8 +8,8 @@
 
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { candidateIds, tokeniseProbes, yearTokens } from '../../../main/analyses/behaviour-probes.ts';
-import { probeSet } from '../../../native-models/micro/corpus.ts';
+import { candidateIds, tokeniseProbes, yearTokens } from '../../../main/probes/behaviour-probes.ts';
+import { probeSet } from '../../../main/probes/probe-set.ts';
 import { loadTokenizer } from '../../../native-models/tokenizer/tokenizer.ts';
 import type { TextTokenizer } from '../../../native-models/tokenizer/types.ts';
 

@@ -1,6 +1,6 @@
 // The labelled prompts of the `behaviour` analysis, tokenised with the run's tokenizer. The probe
-// set comes from the micro corpus's templates (native-models/micro/corpus.ts `probeSet`), so the
-// same prompts are asked of every model and checkpoint:
+// set is drawn by probe-set.ts `probeSet` from a seed, so the same prompts are asked of every
+// model and checkpoint:
 // - IOI (Wang et al. 2022, "Interpretability in the Wild"): the prompt, and the first token of the
 //   right (indirect object) and wrong (subject) name as the tokenizer splits prompt + name. A prompt
 //   is used when both names start with different tokens and the prompt's tokens are a prefix of
@@ -16,7 +16,7 @@
 //   token span of each copy is recorded (a probe whose pieces do not join to the whole is left out).
 // With a BOS the sequences open with <|endoftext|>; a sequence longer than the context is left out.
 
-import type { ProbeSet } from '../../native-models/micro/corpus.ts';
+import type { ProbeSet } from './probe-set.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 
 export interface IoiItem {

@@ -23,7 +23,7 @@ import type { TextTokenizer } from '../native-models/tokenizer/types.ts';
 import { loadStateDict } from '../native-models/weights/load.ts';
 import { weightsFingerprint } from '../native-models/weights/fingerprint.ts';
 import type { StateDict } from '../native-models/weights/types.ts';
-import { microCheckpointDir, registerMicroSuite } from '../native-models/micro/suite.ts';
+import { microCheckpointDir } from '../native-models/micro/suite.ts';
 
 export interface LoadedModel {
   /** The canonical name recorded in runs: `pythia-70m`, `random:pythia-70m`, `micro-s`, or the directory. */
@@ -59,9 +59,6 @@ export function specKind(spec: string): ModelSpecKind {
   if (spec.startsWith('.') || spec.startsWith('/') || spec.includes('\\') || existsSync(spec)) return 'local';
   return 'hub';
 }
-
-// The offline micro suite is part of the catalogue wherever specs are resolved.
-registerMicroSuite();
 
 export async function loadModel(spec: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const kind = specKind(spec);
