@@ -50,15 +50,14 @@ const START = 3;
 export function dtw(x: Trajectory, y: Trajectory, options: DtwOptions = {}): number {
   const cost = options.cost ?? 'sqeuclidean';
   const [a, b] = prepareBoth(x, y, cost, options.std);
-  return dtwPrepared(a, b, cost, options.band, false).distance;
+  return dtwPrepared(a, b, cost, options.band);
 }
 
 /** The DTW distance and an optimal warping path between x [T1, d] and y [T2, d]. */
 export function dtwPath(x: Trajectory, y: Trajectory, options: DtwOptions = {}): DtwResult {
   const cost = options.cost ?? 'sqeuclidean';
   const [a, b] = prepareBoth(x, y, cost, options.std);
-  const r = dtwPrepared(a, b, cost, options.band, true);
-  return { distance: r.distance, path: r.path as WarpingPath };
+  return dtwPathPrepared(a, b, cost, options.band);
 }
 
 /** Both trajectories prepared for the cost (same feature weights; unit rows for cosine). */
@@ -73,8 +72,24 @@ export function prepareBoth(
   return [prepare(x, w, cost === 'cosine'), prepare(y, w, cost === 'cosine')];
 }
 
-/** DTW on trajectories prepared for `cost` (prepareBoth); the path only when asked. */
-export function dtwPrepared(
+/** The DTW distance of trajectories prepared for `cost` (prepareBoth). */
+export function dtwPrepared(a: Prepared, b: Prepared, cost: CostName, band: number | undefined): number {
+  return run(a, b, cost, band, false).distance;
+}
+
+/** The DTW distance and path of trajectories prepared for `cost` (prepareBoth). */
+export function dtwPathPrepared(
+  a: Prepared,
+  b: Prepared,
+  cost: CostName,
+  band: number | undefined,
+): DtwResult {
+  const r = run(a, b, cost, band, true);
+  if (r.path === undefined) throw new Error('dtw: no path recorded'); // unreachable
+  return { distance: r.distance, path: r.path };
+}
+
+function run(
   a: Prepared,
   b: Prepared,
   cost: CostName,
