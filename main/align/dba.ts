@@ -8,14 +8,16 @@
 //   1. align every s_n to A by DTW (optimal paths P_n);
 //   2. A[t] = mean of all points s_n[j] with (t, j) in some P_n (each t gets >= 1 point),
 //
-// until J stops decreasing by a relative tolerance (or is 0, a perfect fit), or an iteration cap. For the squared Euclidean
-// cost (also standardised, any band) step 2 is a descent step: the old paths stay valid for the new
-// A (same length, same band), and the mean minimises a sum of squared distances coordinate by
-// coordinate, so J(A_new) <= sum over the old paths of |A_new[t] - s_n[j]|^2 <= J(A). For euclidean
-// and cosine costs the mean is not that minimiser (the geometric median; the direction of the
-// mean of unit vectors), so a step may raise J; the mean is kept as the update all the same, since
-// the average is meant to be subtracted from activations. In every case the best A seen is
-// returned, `costs` is the best J so far (non-increasing) and `iterateCosts` each iterate's J.
+// until J stops decreasing by a relative tolerance (or is 0, a perfect fit), or an iteration cap.
+// For the squared Euclidean cost (also standardised, any band) step 2 is a descent step: the old
+// paths stay valid for the new A (same length, same band), and the mean minimises a sum of squared
+// distances coordinate by coordinate, so J(A_new) <= sum over the old paths of
+// |A_new[t] - s_n[j]|^2 <= J(A). For the euclidean and cosine costs the mean is not that minimiser
+// (it is the geometric median, and the direction of the mean of unit vectors), so a step may raise
+// J; the mean is kept as the update all the same, since the average is meant to be subtracted from
+// activations. In every case the best A seen is returned and the loop stops at the first step that
+// does not lower J enough: `costs` is the best J so far (non-increasing), `iterateCosts` each
+// iterate's J.
 //
 // Memory: the inputs (N T d, not copied) plus O(T d) for the average, the sums and two Float64
 // copies, plus O(T^2) bytes per alignment (its path); alignments run one after another.
