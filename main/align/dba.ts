@@ -19,8 +19,9 @@
 // does not lower J enough: `costs` is the best J so far (non-increasing), `iterateCosts` each
 // iterate's J.
 //
-// Memory: the inputs (N T d, not copied) plus O(T d) for the average, the sums and two Float64
-// copies, plus O(T^2) bytes per alignment (its path); alignments run one after another.
+// Memory: the inputs (N T d, not copied) plus O(T d) for the average, the sums and the Float64
+// copies of the average and of the sequence in hand (one scratch buffer), plus O(T^2) bytes per
+// alignment (its path); alignments run one after another.
 
 import { dtwPathPrepared, type DtwOptions } from './dtw.ts';
 import { DEFAULT_MEDOID_CANDIDATES, medoid, resample } from './medoid.ts';
@@ -77,12 +78,13 @@ export function dba(seqs: readonly Trajectory[], options: DbaOptions = {}): DbaR
   let avg = start.data; // [T, d]
   const sums = new Float64Array(T * d); // [T, d]
   const counts = new Int32Array(T); // [T]
+  const scratch = new Float64Array(seqs.reduce((m, s) => Math.max(m, s.length), 0) * d); // [max T_n, d]
   const costs: number[] = [];
   const iterateCosts: number[] = [];
   let best = { avg, counts: counts.slice(), cost: Infinity };
   let converged = false;
   for (let k = 0; ; k++) {
-    const cost = alignAll({ data: avg, length: T, dim: d }, seqs, options, sums, counts);
+    const cost = alignAll({ data: avg, length: T, dim: d }, seqs, options, sums, counts, scratch);
     const before = best.cost;
     if (cost < best.cost) best = { avg, counts: counts.slice(), cost };
     iterateCosts.push(cost);
@@ -130,7 +132,8 @@ function initialAverage(
 
 /**
  * Aligns every sequence to avg [T, d]; returns J = sum of DTW distances and fills
- * sums [T, d] (sum of the points aligned to each position) and counts [T].
+ * sums [T, d] (sum of the points aligned to each position) and counts [T]. Each sequence is
+ * prepared into `scratch` [max T_n, d] in turn.
  */
 function alignAll(
   avg: Trajectory,
@@ -138,6 +141,7 @@ function alignAll(
   options: DtwOptions,
   sums: Float64Array,
   counts: Int32Array,
+  scratch: Float64Array,
 ): number {
   const cost = options.cost ?? 'sqeuclidean';
   const unit = cost === 'cosine';
@@ -148,7 +152,7 @@ function alignAll(
   counts.fill(0);
   let total = 0;
   for (const s of seqs) {
-    const { distance, path } = dtwPathPrepared(a, prepare(s, weights, unit), cost, options.band);
+    const { distance, path } = dtwPathPrepared(a, prepare(s, weights, unit, scratch), cost, options.band);
     total += distance;
     for (let l = 0; l < path.i.length; l++) {
       const t = path.i[l];

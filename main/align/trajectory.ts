@@ -88,10 +88,17 @@ export function featureWeights(std: Floats | undefined, dim: number): Float64Arr
  * For the cosine cost the rows are scaled to unit length first (zero rows stay zero), so
  * 1 - g / sqrt(|x|^2 |y|^2) neither underflows on tiny vectors nor overflows on huge ones.
  */
-export function prepare(t: Trajectory, weights: Float64Array | undefined, unit = false): Prepared {
+export function prepare(
+  t: Trajectory,
+  weights: Float64Array | undefined,
+  unit = false,
+  scratch?: Float64Array,
+): Prepared {
   checkTrajectory('prepare', t);
   const { length: T, dim: d, data } = t;
-  const rows = new Float64Array(T * d);
+  // [T, d], in the caller's scratch when it is large enough (DBA reuses one for all alignments)
+  const rows =
+    scratch !== undefined && scratch.length >= T * d ? scratch.subarray(0, T * d) : new Float64Array(T * d);
   for (let i = 0; i < T * d; i++) {
     const v = data[i];
     if (!Number.isFinite(v))

@@ -2,13 +2,14 @@
 //   { case: 'machine', cpu, cores, node }
 //   { case: 'dtw', cost, T1, T2, d, distance_ms, path_ms }          medians of BENCH_DTW_REPS runs
 //   { case: 'dba', cost, sequences, T, d, input_mb, medoid_candidates, first_pass_s, iteration_s,
-//     iterations, converged, total_s, costs, peak_rss_mb, max_rss_mb }
+//     iterations, converged, total_s, costs, rss_before_dba_mb, peak_rss_mb, max_rss_mb }
 // Data: 256 sequences of 128 tokens at d = 512 (Float32, as activations arrive), each a random
 // monotone time warp of one smooth random template plus N(0, 0.05^2) noise, fixed seed. DBA runs
 // with its defaults (medoid over 32 candidates, tolerance 1e-5, at most 30 iterations).
 // first_pass_s is the medoid search plus the first alignment of all sequences; iteration_s is the
-// mean time of the later iterations (256 alignments with paths, then the update). peak_rss_mb is
-// process.memoryUsage().rss sampled at every iteration, max_rss_mb the OS's peak. Memory is the
+// mean time of the later iterations (256 alignments with paths, then the update). rss_before_dba_mb
+// is the RSS with the set in memory, peak_rss_mb process.memoryUsage().rss sampled at every
+// iteration, max_rss_mb the OS's peak. Memory is the
 // inputs (N T d floats) plus O(T d) for the average and O(T^2) bytes per alignment: no cost matrix
 // or copy of the set is kept. One thread. Not part of `npm test`.
 // Usage: node bin/run-ts.js test/bench/dba.ts [--sequences N] [--cost sqeuclidean|euclidean|cosine]
@@ -86,7 +87,8 @@ for (const c of COST_NAMES) {
   });
 }
 
-let peakRss = process.memoryUsage().rss;
+const rssBefore = process.memoryUsage().rss;
+let peakRss = rssBefore;
 const stamps: number[] = [];
 const t0 = performance.now();
 const r = dba(seqs, {
@@ -112,6 +114,7 @@ emit({
   converged: r.converged,
   total_s: +total.toFixed(2),
   costs: r.costs.map((c) => +c.toPrecision(6)),
+  rss_before_dba_mb: Math.round(rssBefore / 2 ** 20),
   peak_rss_mb: Math.round(peakRss / 2 ** 20),
   max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
 });
