@@ -90,6 +90,15 @@ describe('dba', () => {
     expect(relClose(g.iterateCosts[0], withinSetCost(init, seqs, {}))).toBe(true);
   });
 
+  it('gives the same average for Float32 inputs as for Float64 copies of their values', () => {
+    const u = rng(5);
+    const tmpl = smoothTemplate(u, 16, 3);
+    const sets = Array.from({ length: 5 }, () => warpedCopy(u, tmpl, 10 + Math.floor(10 * u()), 0.05));
+    const as32 = sets.map((s) => trajectory(Float32Array.from(s.data), 3));
+    const as64 = as32.map((s) => trajectory(Float64Array.from(s.data), 3));
+    expect(Array.from(dba(as32).average.data)).toEqual(Array.from(dba(as64).average.data));
+  });
+
   it('refuses an empty set and mixed dimensions', () => {
     expect(() => dba([])).toThrow(/empty/);
     const a = trajectory(new Float64Array(4), 2);
