@@ -9,10 +9,20 @@ import { massive } from './massive.ts';
 import { sinks } from './sinks.ts';
 import { attention } from './attention.ts';
 import { behaviour } from './behaviour.ts';
+import { means } from './means.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
-const ANALYSES: readonly Analysis[] = [modelLoss, profile, grads, massive, sinks, attention, behaviour];
+const ANALYSES: readonly Analysis[] = [
+  modelLoss,
+  profile,
+  grads,
+  massive,
+  sinks,
+  attention,
+  behaviour,
+  means,
+];
 
 export function listAnalyses(): AnalysisInfo[] {
   return ANALYSES.filter((a) => a !== modelLoss).map((a) => ({
