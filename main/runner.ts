@@ -139,6 +139,7 @@ export async function runAnalyses(
         n: plan.n,
         lossOn: plan.lossOn,
         device: plan.device,
+        tokenizerSha256: model.tokenizer.sha256,
       },
       weightsFingerprint: model.fingerprint,
       seqLen: plan.seqLen,

@@ -52,7 +52,7 @@ function stored(p: Project, runId: number): StoredMeans {
 describe('the mean store', () => {
   it('equals PyTorch global and per-position means over padded batches (1e-6 relative)', async () => {
     const { p, runId } = await store(join(FIX, 'tiny-pipeline/texts.jsonl'), 'all');
-    expect(Array.from(p.tensor(runId, 'means/count')!.data)).toEqual(expected.count);
+    expect(Array.from(p.tensor(runId, 'means/count')!.data as Float64Array)).toEqual(expected.count);
     let checked = 0;
     for (const s of SITES) {
       const g = p.tensor(runId, `means/global/${s}`)!;
