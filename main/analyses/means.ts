@@ -9,7 +9,8 @@
 // trajectories [T_i, F] are aligned by dynamic time warping and averaged into one aligned mean
 // trajectory per bucket and layer (DTW barycenter averaging, Petitjean et al. 2011; main/align/),
 // from at most `dba_sequences` sequences per bucket (the first ones in dataset order), so memory is
-// bounded by buckets x dba_sequences x T x F x layers floats.
+// bounded by buckets x dba_sequences x T x F x layers floats. Every layer's average of a bucket has
+// the length of the bucket's median sequence.
 //
 // Stored (tensors, Float64): `means/sum/<site>` [L', T, F] per-position sums and
 // `means/count` [T] the tokens at each position (so stores of several datasets combine exactly,
@@ -184,15 +185,16 @@ export const means: Analysis = {
           buckets.edges.forEach((_, k) => {
             const seqs = acc.kept[s][0][k];
             if (seqs.length === 0) return;
+            // One length for every layer of the bucket: the median length of its kept sequences.
+            const lens = seqs.map((x) => x.length / F).sort((a, b) => a - b);
+            const length = lens[Math.floor((lens.length - 1) / 2)];
             const averages: Float64Array[] = [];
-            let length = 0;
             for (let l = 0; l < Ls; l++) {
               const r = dba(
                 acc.kept[s][l][k].map((x) => trajectory(x, F)),
-                { maxIterations: o.dbaIterations, band: o.dtwBand || undefined },
+                { maxIterations: o.dbaIterations, band: o.dtwBand || undefined, targetLength: length },
               );
               averages.push(Float64Array.from(r.average.data));
-              length = r.average.length;
               metrics.push(
                 metricRow('means', 'dba_cost', s, layerArg(s, l), r.costs[r.costs.length - 1], { dim: k }),
               );

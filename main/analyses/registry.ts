@@ -10,6 +10,7 @@ import { sinks } from './sinks.ts';
 import { attention } from './attention.ts';
 import { behaviour } from './behaviour.ts';
 import { means } from './means.ts';
+import { ablate } from './ablate.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -22,6 +23,7 @@ const ANALYSES: readonly Analysis[] = [
   attention,
   behaviour,
   means,
+  ablate,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

@@ -12,6 +12,7 @@ import type { MetricRow, RunResults } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import type { OptionSpec, OptionValue } from '../../preload/api.ts';
+import type { StoreIdentity, StoreReader } from '../means/store.ts';
 
 /** One row of the project's `metrics` table (NULL where an index does not apply). */
 export type { MetricRow };
@@ -34,6 +35,10 @@ export interface RunContext {
   prependBos?: boolean;
   /** Each sequence's length in tokens, in dataset order (known before the first batch). */
   sequenceLengths?: readonly number[];
+  /** The project the run writes to, for reading earlier results (e.g. a mean store). */
+  project?: StoreReader;
+  /** What the run's model is, for checking that earlier results fit it. */
+  identity?: StoreIdentity;
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */
@@ -102,6 +107,12 @@ export interface ExtraPass {
   /** Only these sequences (indices in dataset order), each cut to maxTokens when given. */
   sequences?: number[];
   maxTokens?: number;
+  /**
+   * Paired rows: every batch is stacked twice ([2B, T]); rows [0, B) are the clean copies and
+   * [B, 2B) the same sequences for the interventions to edit (their feeds must leave the clean
+   * half alone), so one graph compares both in place (e.g. neox/hooks/pair-kl.ts).
+   */
+  paired?: boolean;
   consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
 }
 

@@ -5,7 +5,7 @@
 // stay inputs of the same model graph; no analysis copies model code.
 
 import type { ExtraPass } from '../analyses/types.ts';
-import { makeBatches } from '../data/batches.ts';
+import { makeBatches, type Batch } from '../data/batches.ts';
 import type { TokenSequence } from '../data/tokenize.ts';
 import type { RunProgress } from '../runner.ts';
 import { openPass, type PassEnv } from './execute.ts';
@@ -31,11 +31,12 @@ export async function runExtraPass(pass: ExtraPass, env: ExtraPassEnv): Promise<
   if (seqs.some((q) => q.ids.length === 0)) throw new Error(`pass ${pass.label}: an empty sequence`);
   const open = await openPass(env, pass);
   try {
-    const batches = makeBatches(seqs, {
+    const made = makeBatches(seqs, {
       batchSize: env.batchSize,
       padId: env.model.tokenizer.padId,
       lossOn: pass.inputs ? 'all' : env.lossOn,
     });
+    const batches = pass.paired ? made.map(stackTwice) : made;
     const variants = pass.variants ?? 1;
     const total = variants * batches.length;
     let done = 0;
@@ -51,4 +52,24 @@ export async function runExtraPass(pass: ExtraPass, env: ExtraPassEnv): Promise<
   } finally {
     await open.close();
   }
+}
+
+/** A batch stacked on itself: [2B, T], rows b and B + b the same sequence. */
+export function stackTwice(batch: Batch): Batch {
+  const two = <A extends BigInt64Array | Float32Array>(a: A): A => {
+    const out = new (a.constructor as { new (n: number): A })(a.length * 2);
+    out.set(a as never, 0);
+    out.set(a as never, a.length);
+    return out;
+  };
+  return {
+    ...batch,
+    B: batch.B * 2,
+    inputIds: two(batch.inputIds),
+    attentionMask: two(batch.attentionMask),
+    lossMask: two(batch.lossMask),
+    lengths: [...batch.lengths, ...batch.lengths],
+    responseStarts: [...batch.responseStarts, ...batch.responseStarts],
+    sequenceIndex: [...batch.sequenceIndex, ...batch.sequenceIndex],
+  };
 }

@@ -110,6 +110,13 @@ export async function planRun(
         seqLen,
         prependBos: req.prependBos ?? false,
         sequenceLengths: lengths,
+        project,
+        identity: {
+          model: model.name,
+          revision: model.revision,
+          fingerprint: model.fingerprint,
+          tokenizer: model.tokenizer.sha256,
+        },
       },
     ]),
   );

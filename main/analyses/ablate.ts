@@ -1,0 +1,228 @@
+// `ablate`: mean, zero and resample ablation in the forward pass (the owner's "do intervention
+// using causal analysis, by taking the mean of the embeddings and then sending them"; Zhang &
+// Nanda 2024, "Towards Best Practices of Activation Patching", on ablation baselines; Chan et al.
+// 2022 on resampling). `ablate=<site>:<layers>[:<head>][:<positions>]` picks a token site, the
+// layers (each ablated on its own: one variant per layer, so the results form a layer x site map),
+// and the positions (`all`, `K-` from position K on, or a list `1,3`); `ablate_with` = mean (the
+// mean store of run `ablate_store`, its `ablate_mean` = global or per-position mean), zero, or
+// resample (another sequence of the batch at the same position, neox/interventions/resample.ts).
+// The interventions are graph inputs of the same forward (neox/interventions/mean-edit.ts).
+//
+// Each variant is one paired pass: every batch runs twice in one graph, clean and ablated, so the
+// next-token KL(p_clean || p_ablated) per token comes from the graph (neox/hooks/pair-kl.ts).
+// Rows (site = the ablated site, layer = the ablated layer): `ablate/loss_base`,
+// `ablate/loss_ablated`, `ablate/loss_delta` (overall and per position), `ablate/kl` (mean over
+// the ablated run's real targets, and per position).
+
+import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
+import { pairKlHook, PAIR_KL } from '../../native-models/neox/hooks/pair-kl.ts';
+import type { BatchShape, Intervention } from '../../native-models/neox/intervention.ts';
+import { meanEdit } from '../../native-models/neox/interventions/mean-edit.ts';
+import { resample } from '../../native-models/neox/interventions/resample.ts';
+import { GLOBAL_SITES, isSite, type Site } from '../../native-models/neox/sites.ts';
+import { AtlasError } from '../errors.ts';
+import { metricRow } from '../library/metric-row.ts';
+import { checkStoreFits, loadMeanStore, siteMeans } from '../means/store.ts';
+import { stringOption } from '../options/read.ts';
+import { TokenLoss } from '../stats/token-loss.ts';
+import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
+
+export const ABLATE_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
+
+export interface AblateSpec {
+  site: Site;
+  layers: (number | null)[];
+  /** Which positions: from `from` on, or exactly `list`. */
+  positions: { from: number } | { list: number[] };
+}
+
+/** Parses `<site>:<layers>[:<head>][:<positions>]` for a model of `numLayers` layers. */
+export function parseAblateSpec(spec: string, numLayers: number): AblateSpec {
+  const bad = (why: string): never => {
+    throw new AtlasError(
+      `The option ablate='${spec}' ${why}.`,
+      "Write <site>:<layers>[:<head>][:<positions>], e.g. resid_post:all or mlp_out:0,2:-:1- (positions 'all', 'K-' or '1,3').",
+    );
+  };
+  const parts = spec.split(':').map((s) => s.trim());
+  if (parts.length < 2 || parts.length > 4) bad('does not have 2 to 4 parts');
+  const [siteName, layerPart] = parts;
+  if (!isSite(siteName) || !ABLATE_SITES.includes(siteName))
+    bad(`names the site '${siteName}'; ablation covers ${ABLATE_SITES.join(', ')}`);
+  const site = siteName as Site;
+  const head = parts.length === 4 ? parts[2] : undefined;
+  if (head !== undefined && head !== '-' && head !== '')
+    bad('asks for a head; ablating one head is not built yet (use - for none)');
+  const posPart = parts.length === 4 ? parts[3] : parts[2];
+  let layers: (number | null)[];
+  if (GLOBAL_SITES.includes(site)) layers = [null];
+  else if (layerPart === 'all') layers = Array.from({ length: numLayers }, (_, l) => l);
+  else {
+    layers = layerPart.split(',').map(Number);
+    if (layers.some((l) => !Number.isInteger(l) || l! < 0 || l! >= numLayers))
+      bad(`lists a layer outside 0..${numLayers - 1}`);
+    layers = [...new Set(layers)].sort((a, b) => a! - b!);
+  }
+  let positions: AblateSpec['positions'] = { from: 0 };
+  if (posPart !== undefined && posPart !== 'all' && posPart !== '') {
+    const from = /^(\d+)-$/.exec(posPart);
+    if (from) positions = { from: Number(from[1]) };
+    else {
+      const list = posPart.split(',').map(Number);
+      if (list.some((p) => !Number.isInteger(p) || p < 0)) bad(`has positions '${posPart}'`);
+      positions = { list };
+    }
+  }
+  return { site, layers, positions };
+}
+
+const selected = (p: AblateSpec['positions'], t: number) => ('from' in p ? t >= p.from : p.list.includes(t));
+
+/** Weight [2B, T]: 1 at the selected real tokens of the ablated half (rows [B, 2B)), 0 elsewhere. */
+function pairedWeights(spec: AblateSpec, batch: BatchShape, out: Float32Array): void {
+  const half = batch.B / 2;
+  for (let r = half; r < batch.B; r++)
+    for (let t = 0; t < batch.lengths[r]; t++) if (selected(spec.positions, t)) out[r * batch.T + t] = 1;
+}
+
+function intervention(ctx: RunContext, spec: AblateSpec, layer: number | null, how: string): Intervention {
+  const F = ctx.config.hiddenSize;
+  if (how === 'resample') {
+    return resample({
+      site: spec.site,
+      layer,
+      // Row r of the ablated half takes the next sequence of the batch (cyclically).
+      sources: (batch) => {
+        const half = batch.B / 2;
+        return Array.from({ length: batch.B }, (_, r) => (r < half ? r : half + ((r - half + 1) % half)));
+      },
+      weights(batch, _v, sources, out) {
+        pairedWeights(spec, batch, out);
+        for (let r = 0; r < batch.B; r++)
+          for (let t = batch.lengths[sources[r]]; t < batch.T; t++) out[r * batch.T + t] = 0;
+      },
+    });
+  }
+  let fill: (batch: BatchShape, out: Float32Array) => void = () => undefined; // zero
+  if (how === 'mean') {
+    const raw = ctx.options.ablate_store;
+    if (raw === undefined)
+      throw new AtlasError('ablate_with=mean needs a mean store: --option ablate_store=<run id>.');
+    if (!ctx.project || !ctx.identity) throw new Error('ablate: the run context has no project');
+    const store = loadMeanStore(ctx.project, Number(raw));
+    checkStoreFits(store, ctx.identity);
+    const m = siteMeans(store, spec.site);
+    const l = layer ?? 0;
+    const perPosition = stringOption(ctx, 'ablate_mean') === 'position';
+    const T = store.count.length;
+    fill = (batch, out) => {
+      for (let r = 0; r < batch.B; r++) {
+        for (let t = 0; t < batch.lengths[r]; t++) {
+          const at = (r * batch.T + t) * F;
+          if (perPosition && t < T && store.count[t] > 0)
+            for (let f = 0; f < F; f++) out[at + f] = m.position[(l * T + t) * F + f];
+          else for (let f = 0; f < F; f++) out[at + f] = m.global[l * F + f];
+        }
+      }
+    };
+  }
+  return meanEdit({
+    site: spec.site,
+    layer,
+    mode: 'replace',
+    width: F,
+    values: (batch, _v, out) => fill(batch, out),
+    weights: (batch, _v, out) => pairedWeights(spec, batch, out),
+  });
+}
+
+export const ablate: Analysis = {
+  name: 'ablate',
+  description:
+    'Mean, zero or resample ablation of a site at each chosen layer: loss change and next-token KL, overall and per position.',
+  options: [
+    {
+      name: 'ablate',
+      type: 'string',
+      default: 'resid_post:all',
+      help: '<site>:<layers>[:<head>][:<positions>], e.g. resid_post:all or mlp_out:0,2:-:1-',
+    },
+    {
+      name: 'ablate_with',
+      type: 'choice',
+      choices: ['mean', 'zero', 'resample'],
+      default: 'zero',
+      help: 'what replaces the activation',
+    },
+    {
+      name: 'ablate_store',
+      type: 'integer',
+      min: 1,
+      default: null,
+      help: 'the run id of the mean store (ablate_with=mean)',
+    },
+    {
+      name: 'ablate_mean',
+      type: 'choice',
+      choices: ['global', 'position'],
+      default: 'global',
+      help: "which of the store's means",
+    },
+  ],
+  start(ctx) {
+    const spec = parseAblateSpec(stringOption(ctx, 'ablate'), ctx.config.numLayers);
+    const how = stringOption(ctx, 'ablate_with');
+    const ivs = spec.layers.map((l) => intervention(ctx, spec, l, how)); // refuses a bad store now
+    const maxT = ctx.config.maxPositions;
+    const base = new TokenLoss(maxT);
+    const edited = spec.layers.map(() => new TokenLoss(maxT));
+    const kl = spec.layers.map(() => new TokenLoss(maxT)); // KL per token, under the loss mask
+    return {
+      consume() {},
+      toJSON: () => ({}),
+      fromJSON() {},
+      passes(): ExtraPass[] {
+        return spec.layers.map((layer, i) => ({
+          label: `ablate ${spec.site} ${layer ?? ''} (${how})`,
+          paired: true,
+          interventions: [ivs[i]],
+          hooks: [pairKlHook()],
+          consume(batch, outputs) {
+            const half = batch.B / 2;
+            const T = batch.T;
+            const loss = outputs.f32(TOKEN_LOSS); // [2B, T-1]
+            const split = (rows: number) => ({
+              B: half,
+              T,
+              lossMask: batch.lossMask.subarray(rows * T, (rows + half) * T),
+            });
+            if (i === 0) base.add(split(0), loss.subarray(0, half * (T - 1)));
+            edited[i].add(split(half), loss.subarray(half * (T - 1)));
+            const k = outputs.f32(PAIR_KL); // [B, T]: KL at position t of the next-token distributions
+            const asLoss = new Float32Array(half * (T - 1)); // laid out as token_loss, [B, T-1]
+            for (let b = 0; b < half; b++) asLoss.set(k.subarray(b * T, b * T + T - 1), b * (T - 1));
+            kl[i].add(split(half), asLoss);
+          },
+        }));
+      },
+      finish(): AnalysisResult {
+        const metrics: MetricRow[] = [];
+        spec.layers.forEach((layer, i) => {
+          const row = (metric: string, value: number, position: number | null = null) =>
+            metrics.push(metricRow('ablate', metric, spec.site, layer, value, { position }));
+          row('loss_base', base.mean());
+          row('loss_ablated', edited[i].mean());
+          row('loss_delta', edited[i].mean() - base.mean());
+          row('kl', kl[i].mean());
+          for (let t = 0; t < maxT; t++) {
+            const b = base.at(t);
+            if (b.count === 0) continue;
+            row('loss_delta', edited[i].at(t).mean - b.mean, t);
+            row('kl', kl[i].at(t).mean, t);
+          }
+        });
+        return { metrics, tensors: [] };
+      },
+    };
+  },
+};

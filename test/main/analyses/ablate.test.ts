@@ -1,0 +1,168 @@
+// Ablation in the forward pass through the runner, against PyTorch forward hooks on the same model
+// (test/fixtures/data/tiny-means): zero ablation of attn_out at layer 0, and mean ablation of
+// resid_pre at layer 2 from position 1 on with the per-position means of a store the `means`
+// analysis built from the same texts: the ablated loss equals PyTorch's to 1e-4. The paired pass's
+// in-graph KL is checked against a brute-force Float64 KL from the two runs' full logits; a store
+// of another model is refused naming the mismatch; bad specs are refused in one sentence.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAtlasError } from '../../../main/errors.ts';
+import { Project } from '../../../main/library/project.ts';
+import { parseAblateSpec } from '../../../main/analyses/ablate.ts';
+import { runAnalyses } from '../../../main/runner.ts';
+import type { OptionValue } from '../../../preload/api.ts';
+import * as ort from 'onnxruntime-node';
+import { serializeModel } from '../../../native-models/graph/onnx.ts';
+import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
+import { interventionFeeds, type Intervention } from '../../../native-models/neox/intervention.ts';
+import { meanEdit } from '../../../native-models/neox/interventions/mean-edit.ts';
+import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
+import { readDataset } from '../../../main/data/readers.ts';
+import { tokenizeRecords } from '../../../main/data/tokenize.ts';
+import { loadModel } from '../../../main/load-model.ts';
+
+const FIX = join(import.meta.dirname, '../../fixtures/data');
+const expected = JSON.parse(readFileSync(join(FIX, 'tiny-means/expected.json'), 'utf8')) as {
+  loss: Record<string, number>;
+};
+const dir = mkdtempSync(join(tmpdir(), 'atlas-ablate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (p: Project, analyses: string[], options: Record<string, OptionValue>, model = 'tiny-pipeline') =>
+  runAnalyses(p, {
+    model: join(FIX, model),
+    dataset: { path: join(FIX, 'tiny-pipeline/texts.jsonl'), field: 'text' },
+    analyses,
+    batchSize: 3,
+    options,
+  });
+
+const value = (p: Project, runId: number, metric: string, layer: number) =>
+  p
+    .metrics({ runIds: [runId], analysis: 'ablate', metric })
+    .find((m) => m.layer === layer && m.position === null)!.value;
+
+describe('ablate', () => {
+  it('zero ablation matches a PyTorch hook; KL is 0 for the untouched run and positive when ablated', async () => {
+    const p = Project.create(join(dir, 'zero.pythia-atlas'));
+    const out = await run(p, ['ablate'], { ablate: 'attn_out:0,2', ablate_with: 'zero' });
+    expect(Math.abs(value(p, out.runId, 'loss_base', 0) - expected.loss.base)).toBeLessThan(1e-4);
+    expect(Math.abs(value(p, out.runId, 'loss_ablated', 0) - expected.loss.zero_attn_out_0)).toBeLessThan(
+      1e-4,
+    );
+    expect(value(p, out.runId, 'kl', 0)).toBeGreaterThan(0);
+    expect(value(p, out.runId, 'kl', 2)).toBeGreaterThan(0);
+    p.close();
+  });
+
+  it("the paired pass's in-graph KL equals a brute-force Float64 KL from both runs' logits", async () => {
+    const p = Project.create(join(dir, 'kl.pythia-atlas'));
+    const out = await run(p, ['ablate'], { ablate: 'attn_out:0', ablate_with: 'zero' });
+    const got = value(p, out.runId, 'kl', 0);
+    p.close();
+    const model = await loadModel(join(FIX, 'tiny-pipeline'));
+    const read = await readDataset(join(FIX, 'tiny-pipeline/texts.jsonl'), { field: 'text' });
+    const { sequences } = tokenizeRecords(read.records, model.tokenizer, {
+      seqLen: 128,
+      n: 64,
+      prependBos: false,
+    });
+    const F = model.config.hiddenSize;
+    const V = model.config.vocabSize;
+    const zero = meanEdit({ site: 'attn_out', layer: 0, mode: 'replace', width: F, values: () => undefined });
+    const logitsOf = async (ivs: Intervention[], ids: number[]) => {
+      const built = buildNeoxGraph(model.config, model.weights, {
+        interventions: ivs,
+        outputs: { logits: true },
+      });
+      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
+      const T = ids.length;
+      const shape = { B: 1, T, lengths: [T], sequenceIndex: [0] };
+      const feeds = Object.fromEntries(
+        Object.entries(interventionFeeds(ivs, shape)).map(([k, t]) => [
+          k,
+          new ort.Tensor('float32', t.data, t.dims),
+        ]),
+      );
+      const res = await session.run({
+        ...batchFeeds(1, T, BigInt64Array.from(ids.map(BigInt)), new Float32Array(T).fill(1)),
+        ...feeds,
+      });
+      await session.release();
+      return res.logits.data as Float32Array; // [1, T, V]
+    };
+    const logSoftmax = (z: Float32Array, at: number): Float64Array => {
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) m = Math.max(m, z[at + v]);
+      let s = 0;
+      for (let v = 0; v < V; v++) s += Math.exp(z[at + v] - m);
+      const lse = m + Math.log(s);
+      return Float64Array.from({ length: V }, (_, v) => z[at + v] - lse);
+    };
+    let sum = 0;
+    let n = 0;
+    for (const q of sequences) {
+      const a = await logitsOf([], q.ids);
+      const b = await logitsOf([zero], q.ids);
+      for (let t = 0; t < q.ids.length - 1; t++) {
+        const la = logSoftmax(a, t * V);
+        const lb = logSoftmax(b, t * V);
+        let kl = 0;
+        for (let v = 0; v < V; v++) kl += Math.exp(la[v]) * (la[v] - lb[v]);
+        sum += kl;
+        n++;
+      }
+    }
+    expect(Math.abs(got - sum / n)).toBeLessThan(1e-5);
+  });
+
+  it('mean ablation from a store equals the PyTorch hook replacing by per-position means', async () => {
+    const p = Project.create(join(dir, 'mean.pythia-atlas'));
+    const store = await run(p, ['means'], {});
+    const out = await run(p, ['ablate'], {
+      ablate: 'resid_pre:2:-:1-',
+      ablate_with: 'mean',
+      ablate_store: store.runId,
+      ablate_mean: 'position',
+    });
+    expect(
+      Math.abs(value(p, out.runId, 'loss_ablated', 2) - expected.loss.replace_position_resid_pre_2_from_1),
+    ).toBeLessThan(1e-4);
+    // Position 0 is not ablated: no KL there.
+    const kl0 = p
+      .metrics({ runIds: [out.runId], analysis: 'ablate', metric: 'kl' })
+      .find((m) => m.position === 0)!;
+    expect(Math.abs(kl0.value)).toBeLessThan(1e-6);
+    p.close();
+  });
+
+  it('refuses a store of another model, naming the mismatch, and bad specs', async () => {
+    const p = Project.create(join(dir, 'bad.pythia-atlas'));
+    const other = await run(p, ['means'], {}, 'planted-control');
+    const err = await run(p, ['ablate'], {
+      ablate: 'resid_post:1',
+      ablate_with: 'mean',
+      ablate_store: other.runId,
+    }).catch((e: unknown) => e);
+    expect(isAtlasError(err)).toBe(true);
+    expect(String((err as Error).message)).toMatch(
+      /was made with the model .*planted-control.*but this run uses .*tiny-pipeline/,
+    );
+    const noStore = await run(p, ['ablate'], { ablate: 'resid_post:1', ablate_with: 'mean' }).catch(
+      (e: unknown) => e,
+    );
+    expect(String((noStore as Error).message)).toMatch(/needs a mean store/);
+    expect(() => parseAblateSpec('q:1', 3)).toThrow(/ablation covers embed, resid_pre/);
+    expect(() => parseAblateSpec('resid_post:7', 3)).toThrow(/outside 0\.\.2/);
+    expect(() => parseAblateSpec('resid_post:1:3:all', 3)).toThrow(/one head is not built yet/);
+    expect(parseAblateSpec('mlp_out:2,0:-:1-', 3)).toEqual({
+      site: 'mlp_out',
+      layers: [0, 2],
+      positions: { from: 1 },
+    });
+    p.close();
+  });
+});
