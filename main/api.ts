@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
-import type { AtlasApi, AtlasEvent, HostInfo, RunInfo, TensorInfo } from '../preload/api.ts';
+import type { AtlasApi, AtlasEvent, HostInfo, RunInfo, TensorInfo, TensorValue } from '../preload/api.ts';
 import type { Project } from './library/project.ts';
 import type { RunInfo as StoredRun } from './library/rows.ts';
 import { hubCacheDir } from '../native-models/hub/cache.ts';
@@ -65,6 +65,38 @@ function runInfo(r: StoredRun): RunInfo {
     created: r.created,
     error: r.error,
   };
+}
+
+/** The most values one `tensor` call returns (16 MiB of float32; preload/api.ts TensorArgs). */
+export const TENSOR_MAX_VALUES = 4 * 2 ** 20;
+
+/** The sub-tensor at leading indices `index` (e.g. [layer, head] of [L, H, T, T] -> [T, T]), as float32. */
+export function tensorSlice(
+  t: { name: string; dtype: string; shape: number[]; data: ArrayLike<number | bigint> },
+  index: readonly number[],
+): TensorValue {
+  if (index.length > t.shape.length)
+    throw new ApiFailure('invalid-argument', `${t.name} has ${t.shape.length} axes, not ${index.length}.`);
+  let offset = 0;
+  index.forEach((i, axis) => {
+    if (i >= t.shape[axis])
+      throw new ApiFailure('invalid-argument', `Index ${i} is past axis ${axis} of ${t.name} [${t.shape}].`);
+    offset = offset * t.shape[axis] + i;
+  });
+  const shape = t.shape.slice(index.length);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > TENSOR_MAX_VALUES)
+    throw new ApiFailure(
+      'user',
+      `${t.name} [${t.shape.join(', ')}] has ${size} values past index [${index.join(', ')}]; at most ${TENSOR_MAX_VALUES} are read at once.`,
+      'Read it a slice at a time (index its leading axes).',
+    );
+  offset *= size;
+  const data =
+    t.data instanceof Float32Array
+      ? t.data.slice(offset, offset + size)
+      : Float32Array.from({ length: size }, (_, i) => Number(t.data[offset + i]));
+  return { name: t.name, dtype: t.dtype, shape, data };
 }
 
 function tensorInfos(db: Database.Database, runId: number): TensorInfo[] {
@@ -219,11 +251,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       attempt(() => {
         const t = project().tensor(a.runId, a.name);
         if (!t) throw new ApiFailure('not-found', `Run ${a.runId} has no tensor ${a.name}.`);
-        const data =
-          t.data instanceof Float32Array
-            ? t.data
-            : Float32Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
-        return { name: t.name, dtype: t.dtype, shape: t.shape, data };
+        return tensorSlice(t, a.index ?? []);
       }),
     massiveEntries: (a) =>
       attempt(() =>

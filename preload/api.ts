@@ -360,7 +360,19 @@ export interface TensorInfo {
 }
 
 export interface TensorValue extends TensorInfo {
+  /** Row-major values of `shape` (the slice's shape when `index` was given). */
   data: Float32Array;
+}
+
+export interface TensorArgs {
+  runId: number;
+  name: string;
+  /**
+   * Leading indices selecting a sub-tensor: `[layer, head]` of an attention pattern [L, H, T, T]
+   * reads one [T, T] map. A slice (or whole tensor) of more than 4 Mi values (16 MiB of float32)
+   * is refused with a 'user' error naming the shape: read it a slice at a time.
+   */
+  index?: number[];
 }
 
 export interface MassiveEntry {
@@ -455,7 +467,7 @@ export interface AtlasApi {
   sliceOverRuns: Call<OverRunsArgs, Grid>;
   acrossSizes: Call<Omit<OverRunsArgs, 'rows'>, DepthSeries[]>;
   tensors: Call<{ runId: number }, TensorInfo[]>;
-  tensor: Call<{ runId: number; name: string }, TensorValue>;
+  tensor: Call<TensorArgs, TensorValue>;
   massiveEntries: Call<{ runId: number; limit?: number }, MassiveEntry[]>;
   shapeDescriptors: Call<{ runId: number }, ShapeDescriptor[]>;
 }

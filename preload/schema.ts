@@ -123,7 +123,11 @@ export const SCHEMAS: Record<Method, Schema> = {
     reduce: opt(reduce()),
   }),
   tensors: obj({ runId: id() }),
-  tensor: obj({ runId: id(), name: str({ min: 1, max: 1000 }) }),
+  tensor: obj({
+    runId: id(),
+    name: str({ min: 1, max: 1000 }),
+    index: opt(arr(num({ int: true, min: 0 }), { max: 8 })),
+  }),
   massiveEntries: obj({ runId: id(), limit: opt(num({ int: true, min: 1, max: 100_000 })) }),
   shapeDescriptors: obj({ runId: id() }),
 };
