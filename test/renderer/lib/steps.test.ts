@@ -11,7 +11,7 @@ import {
   stepAt,
   stepLabel,
 } from '../../../renderer/src/lib/steps.ts';
-import { PYTHIA_SCHEDULE } from '../synthetic.ts';
+import { PYTHIA_SCHEDULE } from '../../ui/synthetic.ts';
 
 describe('checkpoint steps', () => {
   it('maps steps to [0, 1] on a log scale and back', () => {
