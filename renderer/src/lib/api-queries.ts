@@ -30,7 +30,9 @@ export function api<M extends Method>(
     key: stableKey(method, args),
     quiet: opts.quiet,
     fetch: async () => {
-      const fn = host()[method] as (a: ArgsOf<M>) => Promise<{ ok: boolean; value?: unknown; error?: ApiError }>;
+      const fn = host()[method] as (
+        a: ArgsOf<M>,
+      ) => Promise<{ ok: boolean; value?: unknown; error?: ApiError }>;
       const r = await fn(args);
       if (!r.ok) throw new CallError(r.error ?? { code: 'internal', message: `${method} failed.` });
       return r.value as ValueOf<M>;
@@ -50,7 +52,10 @@ const ENDED = new Set(['done', 'error', 'cancelled']);
 export function staleOn(e: AtlasEvent): KeyFilter | null {
   const project = (m: string) => !CATALOGUE.has(m) && !CACHES.has(m);
   const results = (m: string) => project(m) && !DATASETS.has(m) && m !== 'recentProjects';
-  const by = (f: (m: string) => boolean): KeyFilter => (key) => f(methodOf(key));
+  const by =
+    (f: (m: string) => boolean): KeyFilter =>
+    (key) =>
+      f(methodOf(key));
   switch (e.type) {
     case 'project':
       return by(project);
@@ -75,4 +80,17 @@ export function followEvents(h: AtlasHost, cache: QueryCache = queryCache): () =
     const match = staleOn(e);
     if (match) cache.invalidate(match);
   });
+}
+
+/** One query of several calls of a method (answered together; each call cached on its own). */
+export function apiAll<M extends Method>(
+  method: M,
+  argsList: ArgsOf<M>[],
+  opts: { quiet?: boolean } = {},
+): QuerySpec<ValueOf<M>[]> {
+  return {
+    key: stableKey(method, argsList),
+    quiet: opts.quiet,
+    fetch: () => Promise.all(argsList.map((a) => queryCache.fetch(api(method, a, { quiet: true })))),
+  };
 }

@@ -23,6 +23,8 @@ export interface QueryState<T> {
   loading: boolean;
   /** The key whose value `data` is; null when nothing was read yet. */
   key: string | null;
+  /** Whether `data` is the selected key's value (false while another key's value stands in). */
+  current: boolean;
 }
 
 export type KeyFilter = (key: string) => boolean;
@@ -130,7 +132,13 @@ export interface Query<T> extends Readable<QueryState<T>> {
   dispose(): void;
 }
 
-const idle = <T>(): QueryState<T> => ({ data: undefined, error: null, loading: false, key: null });
+const idle = <T>(): QueryState<T> => ({
+  data: undefined,
+  error: null,
+  loading: false,
+  key: null,
+  current: false,
+});
 
 /** A store of one selected query at a time, with the stale-response guard. */
 export function createQuery<T>(cache: QueryCache): Query<T> {
@@ -141,11 +149,11 @@ export function createQuery<T>(cache: QueryCache): Query<T> {
   function load(s: QuerySpec<T>): void {
     const mine = ++ticket;
     const hit = cache.peek<T>(s.key);
-    if (hit) return store.set({ data: hit.value, error: null, loading: false, key: s.key });
-    store.update((st) => ({ ...st, loading: true, error: null }));
+    if (hit) return store.set({ data: hit.value, error: null, loading: false, key: s.key, current: true });
+    store.update((st) => ({ ...st, loading: true, error: null, current: st.key === s.key }));
     cache.fetch(s).then(
       (data) => {
-        if (mine === ticket) store.set({ data, error: null, loading: false, key: s.key });
+        if (mine === ticket) store.set({ data, error: null, loading: false, key: s.key, current: true });
       },
       (error: unknown) => {
         if (mine === ticket) store.update((st) => ({ ...st, error, loading: false }));
@@ -186,7 +194,9 @@ export function createQuery<T>(cache: QueryCache): Query<T> {
 export function stableKey(name: string, args: unknown): string {
   return `${name} ${JSON.stringify(args, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
       : v,
   )}`;
 }

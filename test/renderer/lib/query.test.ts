@@ -38,7 +38,7 @@ describe('QueryCache and createQuery', () => {
     q.select(d.spec('a'));
     expect(get(q)).toMatchObject({ loading: true, data: undefined });
     await d.release('a');
-    expect(get(q)).toEqual({ data: 'value of a', error: null, loading: false, key: 'a' });
+    expect(get(q)).toEqual({ data: 'value of a', error: null, loading: false, key: 'a', current: true });
     const other = createQuery<string>(cache);
     other.select(d.spec('a'));
     expect(get(other)).toMatchObject({ data: 'value of a', loading: false });
@@ -79,9 +79,9 @@ describe('QueryCache and createQuery', () => {
     q.select(d.spec('a'));
     await d.release('a');
     q.select(d.spec('b'));
-    expect(get(q)).toMatchObject({ data: 'value of a', key: 'a', loading: true });
+    expect(get(q)).toMatchObject({ data: 'value of a', key: 'a', loading: true, current: false });
     q.select(null);
-    expect(get(q)).toEqual({ data: undefined, error: null, loading: false, key: null });
+    expect(get(q)).toEqual({ data: undefined, error: null, loading: false, key: null, current: false });
     await d.release('b');
     expect(get(q).key).toBeNull();
   });
@@ -122,7 +122,9 @@ describe('QueryCache and createQuery', () => {
     expect(get(q1)).toMatchObject({ data: 42, error: null });
     expect(get(q2)).toMatchObject({ data: 42, error: null });
     const quiet = new QueryCache({ onError: (e) => reported.push(e) });
-    await quiet.fetch({ key: 'q', quiet: true, fetch: async () => Promise.reject(new Error('x')) }).catch(() => 0);
+    await quiet
+      .fetch({ key: 'q', quiet: true, fetch: async () => Promise.reject(new Error('x')) })
+      .catch(() => 0);
     expect(reported).toHaveLength(1);
   });
 
