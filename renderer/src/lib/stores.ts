@@ -19,6 +19,7 @@ import type {
   Settings,
   ValueOf,
 } from '../../../preload/api.ts';
+import type { FormValues } from './options.ts';
 
 export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
 
@@ -81,6 +82,37 @@ export const view = writable<View>('library');
 
 /** The models x checkpoints picked in the Models view, used when queueing runs. */
 export const selection = writable<{ models: string[]; steps: number[] }>({ models: [], steps: [] });
+
+/** The Runs form, kept while the user visits other views. */
+export interface RunForm {
+  modelsText: string;
+  revisionsText: string;
+  /** The Models view's selection last copied into the form (a newer one replaces models and checkpoints). */
+  fromSelection: string;
+  datasetId: number | null;
+  /** The analyses ticked; null until the form first sees the list (then `profile`). */
+  picked: string[] | null;
+  /** Null until filled from the settings' defaults. */
+  n: number | null;
+  seqLen: number | null;
+  batchSize: number | null;
+  tokenizer: string;
+  /** Option controls' values by option name (lib/options.ts). */
+  options: FormValues;
+}
+
+export const runForm = writable<RunForm>({
+  modelsText: '',
+  revisionsText: '',
+  fromSelection: '',
+  datasetId: null,
+  picked: null,
+  n: null,
+  seqLen: null,
+  batchSize: null,
+  tokenizer: '',
+  options: {},
+});
 
 /** The dataset shown in the Datasets view (the last one added, unless the user picks another). */
 export const selectedDataset = writable<number | null>(null);
