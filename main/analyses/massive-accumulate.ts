@@ -12,6 +12,7 @@ import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import { TOKEN_CLASSES, safeTokenText, tokenClass, type TokenClass } from './attention-delimiters.ts';
 import type { BatchView, MetricRow, TensorRow } from './types.ts';
 import { metricRow } from './util.ts';
+import { relativeDepth } from '../results/depth.ts';
 
 export interface MassiveCriteria {
   threshold: number;
@@ -148,7 +149,7 @@ export class MassiveAccumulator {
     row('num_layers', null, this.L);
     row('n_entries', null, this.entries.length);
     row('emergence_layer', null, first ?? NaN);
-    row('emergence_depth', null, first === null ? NaN : this.L > 1 ? first / (this.L - 1) : 0);
+    row('emergence_depth', null, first === null ? NaN : relativeDepth(first, this.L));
     row('last_layer', null, last ?? NaN);
     row('truncated', null, this.truncated);
     if (this.entries.length > 0)

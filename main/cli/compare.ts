@@ -3,7 +3,7 @@
 // the first checkpoint from which each model's profile keeps its final shape; from the project
 // file alone.
 
-import { layerByStep, depthBySize } from '../compare.ts';
+import { layerByStep, depthBySize } from '../results/comparison.ts';
 import { Project } from '../library/project.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
@@ -11,7 +11,7 @@ import type { Command } from './commands.ts';
 const USAGE =
   'usage: pythia-atlas compare --project FILE --metric M [--analysis profile] [--site resid_post] [--model M ...] [--step N] [--json]';
 
-const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(4) : '-');
+const fmt = (v: number | null) => (v !== null && Number.isFinite(v) ? v.toPrecision(4) : '-');
 
 export const compareCommand: Command = {
   name: 'compare',

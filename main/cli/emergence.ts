@@ -3,7 +3,7 @@
 // activations and attention sinks appear for each model, and the relative depth where they do
 // (Sun et al. 2024; Gu et al. 2025). Reads the project file only.
 
-import { emergenceOverTraining } from '../analyses/emergence.ts';
+import { emergenceOverTraining } from '../results/emergence-series.ts';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { parse, required } from './args.ts';

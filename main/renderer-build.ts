@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LOCK_STALE_MS = 5 * 60_000;
 
 export function rendererOutDir(): string {
@@ -70,7 +70,7 @@ export async function ensureRendererBuilt(): Promise<void> {
     if (!rendererStale()) return;
     const [{ build }, { rendererConfig }] = await Promise.all([
       import('vite'),
-      import('../../electron.vite.config.ts'),
+      import('../electron.vite.config.ts'),
     ]);
     await build({ ...rendererConfig(), configFile: false, logLevel: 'warn', mode: 'production' });
   } finally {

@@ -1,7 +1,7 @@
 // Slices of the tidy metrics table (DESIGN.md "Project files": one row per value, NULL where an
 // index does not apply) for the UI's pictures: a grid of one run over two index columns (layer x
-// position, layer x head), a grid over runs (layer x step), profiles at relative depth across sizes,
-// and which metrics a run has.
+// position, layer x head), a grid over runs (layer x step), profiles at relative depth across sizes
+// (depth.ts, the same numbers as the CLI's `compare`), and which metrics a run has.
 //
 // NULL policy. An analysis may write a metric both per position and as a total over positions
 // (position NULL), e.g. profile/rms. A slice that asks for an axis takes the rows that have it
@@ -24,7 +24,8 @@ import type {
   Reduce,
   SliceArgs,
 } from '../../preload/api.ts';
-import { ApiFailure } from './dispatch.ts';
+import { AtlasFailure } from '../failures.ts';
+import { relativeDepth } from './depth.ts';
 
 const AXES: readonly Axis[] = ['layer', 'head', 'position', 'dim'];
 const AGG: Record<Reduce, string> = { mean: 'AVG', max: 'MAX', min: 'MIN', sum: 'SUM' };
@@ -78,7 +79,7 @@ function sortedUnique(values: Iterable<number>): number[] {
 
 function checkRun(db: Database.Database, runId: number): void {
   const r = prepared(db, 'SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
-  if (!r) throw new ApiFailure('not-found', `The project has no run ${runId}.`);
+  if (!r) throw new AtlasFailure('not-found', `The project has no run ${runId}.`);
 }
 
 /** Which rows a slice keeps, per index column: those with a value, those without, or all. */
@@ -254,13 +255,13 @@ export async function sliceOverRuns(db: Database.Database, a: OverRunsArgs): Pro
   return { rows, cols, values, min: Number.isFinite(min) ? min : NaN, max: Number.isFinite(max) ? max : NaN };
 }
 
-/** Each run's profile over layers against relative depth (layer + 0.5) / L, L from the run's layers. */
+/** Each run's profile over layers against relative depth (depth.ts), L from the run's layers. */
 export function acrossSizes(db: Database.Database, a: Omit<OverRunsArgs, 'rows'>): DepthSeries[] {
   const out: DepthSeries[] = [];
   for (const runId of a.runIds) {
     const run = prepared(db, 'SELECT model FROM runs WHERE id = ?').get(runId) as
       { model: string } | undefined;
-    if (!run) throw new ApiFailure('not-found', `The project has no run ${runId}.`);
+    if (!run) throw new AtlasFailure('not-found', `The project has no run ${runId}.`);
     const g = slice(db, { ...a, runId, rows: 'layer' });
     const layers = g.rows.filter((l) => l >= 0);
     const L = layers.length ? Math.max(...layers) + 1 : 0;
@@ -268,7 +269,7 @@ export function acrossSizes(db: Database.Database, a: Omit<OverRunsArgs, 'rows'>
     const values: number[] = [];
     g.rows.forEach((l, i) => {
       if (l < 0) return;
-      depth.push((l + 0.5) / L);
+      depth.push(relativeDepth(l, L));
       values.push(g.values[i]);
     });
     out.push({ runId, model: run.model, layers: L, depth, values });

@@ -4,7 +4,7 @@
 // (Electron main) can use it without loading the engine's native modules.
 
 import type { AtlasEvent, Result, Unsubscribe } from '../../preload/api.ts';
-import type { ToEngine } from './protocol.ts';
+import type { ToEngine } from './engine-messages.ts';
 
 export interface EngineClient {
   call(method: string, args: unknown): Promise<Result<unknown>>;

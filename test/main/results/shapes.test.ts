@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { describeShape, type Shape } from '../../../main/analyses/shapes.ts';
+import { describeShape, type Shape } from '../../../main/results/shapes.ts';
 
 function profile(shape: Shape, L: number): number[] {
   return Array.from({ length: L }, (_, l) => {

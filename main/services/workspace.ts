@@ -7,7 +7,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ProjectSummary } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
-import { ApiFailure } from './dispatch.ts';
+import { AtlasFailure } from '../failures.ts';
 import { PROJECT_EXT } from './paths.ts';
 import type { SettingsStore } from './settings.ts';
 
@@ -55,7 +55,7 @@ export class Workspace {
   /** The open project, or a 'no-project' failure. */
   require(): Project {
     if (!this.current) {
-      throw new ApiFailure('no-project', 'No project is open.', 'Create a project or open one first.');
+      throw new AtlasFailure('no-project', 'No project is open.', 'Create a project or open one first.');
     }
     return this.current;
   }

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { depthBySize, layerByStep } from '../../main/compare.ts';
-import { Project } from '../../main/library/project.ts';
-import { metricRow } from '../../main/analyses/util.ts';
+import { depthBySize, layerByStep } from '../../../main/results/comparison.ts';
+import { Project } from '../../../main/library/project.ts';
+import { metricRow } from '../../../main/analyses/util.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-compare-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

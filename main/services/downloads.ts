@@ -7,8 +7,9 @@ import type { DownloadJob } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel } from '../../native-models/hub/catalogue.ts';
 import { ensureCheckpoint } from '../../native-models/hub/download.ts';
-import { ApiFailure, toApiError } from './dispatch.ts';
-import { SerialQueue, type QueueJob } from './queue.ts';
+import { toApiError } from '../api-result.ts';
+import { AtlasFailure } from '../failures.ts';
+import { SerialQueue, type QueueJob } from './job-queue.ts';
 
 const PROGRESS_EVERY_MS = 200;
 
@@ -97,7 +98,7 @@ export class DownloadManager {
 
   private get(id: string): Job {
     const j = this.jobs.get(id);
-    if (!j) throw new ApiFailure('not-found', `No download ${id}.`);
+    if (!j) throw new AtlasFailure('not-found', `No download ${id}.`);
     return j;
   }
 

@@ -14,7 +14,7 @@ import type { Project } from '../library/project.ts';
 import type { DatasetInfo as StoredDataset } from '../library/rows.ts';
 import { loadTokenizer } from '../../native-models/tokenizer/tokenizer.ts';
 import { toBase64, fromBase64 } from '../../preload/codec.ts';
-import { ApiFailure } from './dispatch.ts';
+import { AtlasFailure } from '../failures.ts';
 
 /** The pseudo-field of a `.json` Alpaca file: records rendered with the Alpaca template. */
 export const ALPACA_TEMPLATE = 'alpaca template';
@@ -151,7 +151,7 @@ export async function addDataset(
   args: { name: string; bytes?: Uint8Array; path?: string; field?: string },
 ): Promise<DatasetInfo> {
   if ((args.bytes === undefined) === (args.path === undefined)) {
-    throw new ApiFailure('invalid-argument', 'Give either the bytes of a file or its path.');
+    throw new AtlasFailure('invalid-argument', 'Give either the bytes of a file or its path.');
   }
   if (args.bytes)
     return store(project, basename(args.name), `dropped:${basename(args.name)}`, args.bytes, args.field);
@@ -170,7 +170,7 @@ export async function addDataset(
 
 function requireDataset(project: Project, id: number): StoredDataset {
   const d = project.dataset(id);
-  if (!d) throw new ApiFailure('not-found', `The project has no dataset ${id}.`);
+  if (!d) throw new AtlasFailure('not-found', `The project has no dataset ${id}.`);
   return d;
 }
 

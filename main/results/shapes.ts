@@ -1,4 +1,4 @@
-// Shape descriptors: a small deterministic classifier of a per-layer profile over relative depth,
+// Profile shapes: the one classifier of the project, a small deterministic one of a per-layer profile over relative depth,
 // so sweeps can say "MLP output U-shaped over depth" or "residual stream forms a block in the
 // middle layers" without a human reading every chart. The profile is min-max normalised and
 // compared (Pearson correlation) with one template per shape over relative depth x = l / (L - 1):
@@ -7,8 +7,14 @@
 // `flat` when the whole profile varies by less than `flatTolerance` of its magnitude. A spike wins
 // over a monotone trend only when every other layer sits below a third of the range. Ties resolve in the
 // order of SHAPES, so the result is a pure function of the numbers.
+// The analyses store its verdict at run time (`shape:<name>` rows, analyses/shape-rows.ts); the CLI's
+// `compare` and the UI's shape sentences (shape-text.ts) call it on the same numbers, so they agree.
+// A winning template whose correlation is below CLEAR_SHAPE_MIN_SCORE is reported, but described
+// as "no clear shape" in text.
 
-import { pearson } from './correlation.ts';
+import type { ProfileShape } from '../../preload/api.ts';
+import { pearson } from '../analyses/correlation.ts';
+import { relativeDepth } from './depth.ts';
 
 export const SHAPES = [
   'flat',
@@ -18,24 +24,32 @@ export const SHAPES = [
   'decreasing',
   'u_shaped',
   'middle_block',
-] as const;
+] as const satisfies readonly ProfileShape[];
 export type Shape = (typeof SHAPES)[number];
+
+/**
+ * Below this correlation with its best template a profile has no clear shape: the name is kept (the
+ * stored rows and `compare` report it) but text says "no clear shape". Flat profiles score 1.
+ */
+export const CLEAR_SHAPE_MIN_SCORE = 0.6;
 
 /** A spike layer must stand out: every other layer below this share of the min-max range. */
 const SPIKE_REST = 1 / 3;
 
-export interface ShapeDescriptor {
+export interface ShapeFit {
   shape: Shape;
   /** Correlation of the profile with the winning template (1 for flat). */
   score: number;
   argmaxLayer: number;
-  /** argmaxLayer / (L - 1). */
+  /** relativeDepth(argmaxLayer, L). */
   argmaxDepth: number;
   scores: Record<Exclude<Shape, 'flat'>, number>;
+  /** score >= CLEAR_SHAPE_MIN_SCORE (a flat verdict on fewer than three unequal layers is not clear). */
+  clear: boolean;
 }
 
 function templates(L: number): Record<Exclude<Shape, 'flat'>, number[]> {
-  const x = Array.from({ length: L }, (_, l) => (L === 1 ? 0 : l / (L - 1)));
+  const x = Array.from({ length: L }, (_, l) => relativeDepth(l, L));
   return {
     final_spike: x.map((_, l) => (l === L - 1 ? 1 : 0)),
     early_spike: x.map((_, l) => (l === 0 ? 1 : 0)),
@@ -46,7 +60,7 @@ function templates(L: number): Record<Exclude<Shape, 'flat'>, number[]> {
   };
 }
 
-export function describeShape(values: readonly number[], flatTolerance = 0.1): ShapeDescriptor {
+export function describeShape(values: readonly number[], flatTolerance = 0.1): ShapeFit {
   const L = values.length;
   if (L === 0) throw new Error('describeShape: empty profile');
   const finite = values.map((v) => (Number.isFinite(v) ? v : 0));
@@ -55,14 +69,16 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
   const max = Math.max(...finite);
   const min = Math.min(...finite);
   const magnitude = Math.max(Math.abs(max), Math.abs(min));
-  const base = { argmaxLayer: argmax, argmaxDepth: L > 1 ? argmax / (L - 1) : 0 };
+  const base = { argmaxLayer: argmax, argmaxDepth: relativeDepth(argmax, L) };
   const t = templates(L);
   const z = finite.map((v) => (max > min ? (v - min) / (max - min) : 0));
   const scores = Object.fromEntries(
     Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl) || 0]),
-  ) as ShapeDescriptor['scores'];
-  if (L < 3 || magnitude === 0 || (max - min) / magnitude < flatTolerance) {
-    return { shape: 'flat', score: 1, scores, ...base };
+  ) as ShapeFit['scores'];
+  const flat = magnitude === 0 || (max - min) / magnitude < flatTolerance;
+  if (L < 3 || flat) {
+    // Fewer than three layers have no shape but flat; it is a clear one only when the values agree.
+    return { shape: 'flat', score: 1, scores, clear: flat, ...base };
   }
   const othersLow = (skip: number) => z.every((v, l) => l === skip || v < SPIKE_REST);
   const ranked = (Object.keys(scores) as (keyof typeof scores)[])
@@ -72,5 +88,5 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
   // A qualifying spike is the better description of a single outlier layer than a trend.
   const spike = ranked.find((k) => k === 'final_spike' || k === 'early_spike');
   const shape = spike ?? ranked[0];
-  return { shape, score: scores[shape], scores, ...base };
+  return { shape, score: scores[shape], scores, clear: scores[shape] >= CLEAR_SHAPE_MIN_SCORE, ...base };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../../main/library/project.ts';
 import type { MetricRow } from '../../../main/library/rows.ts';
-import { acrossSizes, metricKeys, slice, sliceOverRuns } from '../../../main/engine/queries.ts';
+import { acrossSizes, metricKeys, slice, sliceOverRuns } from '../../../main/results/grids.ts';
 import type { Axis, Grid } from '../../../preload/api.ts';
 
 let dir: string;
@@ -264,7 +264,7 @@ describe('metric slices', () => {
     });
   });
 
-  it('acrossSizes maps layers to relative depth (layer + 0.5) / L', () => {
+  it('acrossSizes maps layers to relative depth layer / (L - 1)', () => {
     const db = project.database;
     const small = [...written.keys()].find((id) => runLayers.get(id) === 3) as number;
     const large = [...written.keys()].find((id) => runLayers.get(id) === 5) as number;
@@ -275,8 +275,8 @@ describe('metric slices', () => {
       site: 'resid_post',
     });
     expect(s.layers).toBe(3);
-    expect(s.depth).toEqual([0.5 / 3, 1.5 / 3, 2.5 / 3]);
-    expect(l.depth.map((d) => d * 5 - 0.5)).toEqual([0, 1, 2, 3, 4].map((x) => expect.closeTo(x, 9)));
+    expect(s.depth).toEqual([0, 0.5, 1]);
+    expect(l.depth).toEqual([0, 0.25, 0.5, 0.75, 1]);
     const perLayer = (written.get(large) as MetricRow[])
       .filter((r) => r.metric === 'per_layer')
       .map((r) => r.value);

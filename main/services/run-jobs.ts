@@ -5,8 +5,9 @@
 
 import type { QueueRunsArgs, RunJob } from '../../preload/api.ts';
 import type { Project } from '../library/project.ts';
-import { ApiFailure, toApiError } from './dispatch.ts';
-import { SerialQueue, type QueueJob } from './queue.ts';
+import { toApiError } from '../api-result.ts';
+import { AtlasFailure } from '../failures.ts';
+import { SerialQueue, type QueueJob } from './job-queue.ts';
 
 const PROGRESS_EVERY_MS = 150;
 
@@ -30,7 +31,7 @@ export class RunManager {
 
   queueRuns(project: Project, args: QueueRunsArgs, defaults: { tokenizer: string | null }): RunJob[] {
     if (!project.dataset(args.datasetId))
-      throw new ApiFailure('not-found', `The project has no dataset ${args.datasetId}.`);
+      throw new AtlasFailure('not-found', `The project has no dataset ${args.datasetId}.`);
     const revisions = args.revisions.length > 0 ? args.revisions : [null];
     const out: RunJob[] = [];
     for (const model of args.models) {
@@ -57,7 +58,7 @@ export class RunManager {
 
   cancel(id: string): RunJob {
     const job = this.jobs.get(id);
-    if (!job) throw new ApiFailure('not-found', `No run job ${id}.`);
+    if (!job) throw new AtlasFailure('not-found', `No run job ${id}.`);
     this.queue.stop(id, 'cancelled');
     return view(job);
   }
@@ -94,6 +95,7 @@ export class RunManager {
         prependBos: args.prependBos,
         ...(tok ? { tokenizer: tok } : {}),
         lossOn: args.lossOn,
+        ...(args.options ? { options: { ...args.options } } : {}),
       },
       {
         signal,

@@ -2,7 +2,7 @@
 // resume, failures recorded as values while the queue moves on.
 
 import { describe, expect, it } from 'vitest';
-import { SerialQueue, type QueueJob } from '../../../main/engine/queue.ts';
+import { SerialQueue, type QueueJob } from '../../../main/services/job-queue.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 

@@ -6,7 +6,7 @@
 
 import type { AtlasApi } from '../../preload/api.ts';
 import { dispatch } from './dispatch.ts';
-import { isToEngine, type FromEngine } from './protocol.ts';
+import { isToEngine, type FromEngine } from './engine-messages.ts';
 
 export interface EnginePort {
   post(message: FromEngine): void;

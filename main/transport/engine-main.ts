@@ -5,7 +5,7 @@
 
 import { createAtlasApi } from '../api.ts';
 import { processPort, serveEngine } from './host.ts';
-import type { EngineOptions } from './protocol.ts';
+import type { EngineOptions } from './engine-messages.ts';
 
 function readOptions(argv: string[]): EngineOptions {
   const arg = argv.find((a) => a.startsWith('--options='));

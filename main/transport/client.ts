@@ -1,5 +1,5 @@
 // The host side of the engine protocol: an EngineClient calls the AtlasApi wherever it runs.
-// `childProcessEngine` forks main/engine/main.ts as a Node child (browser mode), `inProcessEngine`
+// `childProcessEngine` forks main/transport/engine-main.ts as a Node child (browser mode), `inProcessEngine`
 // serves the API in this process (tests, small tools). Electron's utilityProcess client lives in
 // main/electron/engine-process.ts on the same protocol. A client never throws for a call: a dead
 // engine answers every pending and later call with an 'internal' error Result.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createAtlasApi } from '../api.ts';
 import { CallTable, EventHub, type EngineClient } from './calls.ts';
 import { dispatch } from './dispatch.ts';
-import { isFromEngine, type EngineOptions, type FromEngine, type ToEngine } from './protocol.ts';
+import { isFromEngine, type EngineOptions, type FromEngine, type ToEngine } from './engine-messages.ts';
 
 export type { EngineClient } from './calls.ts';
 
@@ -28,7 +28,7 @@ export function inProcessEngine(options: EngineOptions): EngineClient {
 export async function childProcessEngine(options: EngineOptions): Promise<EngineClient> {
   const here = fileURLToPath(import.meta.url);
   const fromSource = here.endsWith('.ts');
-  const entry = fileURLToPath(new URL(fromSource ? './main.ts' : './engine.js', import.meta.url));
+  const entry = fileURLToPath(new URL(fromSource ? './engine-main.ts' : './engine.js', import.meta.url));
   const child: ChildProcess = fork(entry, [`--options=${JSON.stringify(options)}`], {
     serialization: 'advanced',
     execArgv: fromSource ? ['--import', 'tsx'] : [],

@@ -11,48 +11,16 @@
 // emergence layer of resid_post; the shallowest layer with a sink head). The groups come back
 // ordered by depth (L) and name, so one list reads as "at each size".
 
+import type { EmergenceArgs, EmergenceCrossing, EmergencePoint, EmergenceSeries } from '../../preload/api.ts';
 import type { Project } from '../library/project.ts';
 import type { RunInfo, StoredMetricRow } from '../library/rows.ts';
+import { latestRunPerStep } from './checkpoint-runs.ts';
+import { relativeDepth } from './depth.ts';
 
-export interface EmergencePoint {
-  runId: number;
-  step: number;
-  revision: string | null;
-  /** Massive entries at the site over all layers (null: no massive analysis at this step). */
-  massiveCount: number | null;
-  /** First layer with an entry (null: none, or not measured). */
-  massiveLayer: number | null;
-  /** Sink rate over all heads (null: no sinks analysis at this step). */
-  sinkRate: number | null;
-  /** Shallowest layer with a sink head. */
-  sinkLayer: number | null;
-}
+export type { EmergenceCrossing, EmergencePoint, EmergenceSeries };
 
-export interface EmergenceCrossing {
-  step: number;
-  revision: string | null;
-  layer: number;
-  /** layer / (L - 1): 0 the first layer, 1 the last. */
-  depth: number;
-}
-
-export interface EmergenceSeries {
-  model: string;
-  datasetId: number | null;
-  numLayers: number | null;
-  points: EmergencePoint[];
-  massive: EmergenceCrossing | null;
-  sinks: EmergenceCrossing | null;
-}
-
-export interface EmergenceOptions {
-  /** Only runs on this dataset. */
-  datasetId?: number;
-  /** The site whose massive activations count (default resid_post). */
-  site?: string;
-  /** A checkpoint has sinks when its sink rate exceeds this (default 0). */
-  minSinkRate?: number;
-}
+/** The CLI's `emergence` options and the AtlasApi `emergence` arguments. */
+export type EmergenceOptions = EmergenceArgs;
 
 export function emergenceOverTraining(project: Project, opts: EmergenceOptions = {}): EmergenceSeries[] {
   const site = opts.site ?? 'resid_post';
@@ -65,17 +33,9 @@ export function emergenceOverTraining(project: Project, opts: EmergenceOptions =
         (r.analyses.includes('massive') || r.analyses.includes('sinks')) &&
         (opts.datasetId === undefined || r.datasetId === opts.datasetId),
     );
-  const groups = new Map<string, RunInfo[]>();
-  for (const r of runs) {
-    const key = JSON.stringify([r.model, r.datasetId]);
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
   const series: EmergenceSeries[] = [];
-  for (const group of groups.values()) {
-    // One run per step: the latest.
-    const byStep = new Map<number, RunInfo>();
-    for (const r of group) if ((byStep.get(r.step!)?.id ?? -1) < r.id) byStep.set(r.step!, r);
-    const picked = [...byStep.values()].sort((a, b) => a.step! - b.step!);
+  for (const group of latestRunPerStep(runs, { byDataset: true })) {
+    const picked = group.runs;
     const rows = project.metrics({ runIds: picked.map((r) => r.id) });
     let numLayers: number | null = null;
     const points = picked.map((r) => {
@@ -95,11 +55,11 @@ export function emergenceOverTraining(project: Project, opts: EmergenceOptions =
         ) ??
         numLayers ??
         1;
-      return { step: p.step, revision: p.revision, layer: l, depth: L > 1 ? l / (L - 1) : 0 };
+      return { step: p.step, revision: p.revision, layer: l, depth: relativeDepth(l, L) };
     };
     series.push({
-      model: group[0].model,
-      datasetId: group[0].datasetId,
+      model: group.model,
+      datasetId: group.datasetId,
       numLayers,
       points,
       massive: crossing(

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emergenceOverTraining } from '../../../main/analyses/emergence.ts';
+import { emergenceOverTraining } from '../../../main/results/emergence-series.ts';
 import type { MetricRow } from '../../../main/analyses/types.ts';
 import { metricRow } from '../../../main/analyses/util.ts';
 import { Project } from '../../../main/library/project.ts';
