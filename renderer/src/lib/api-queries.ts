@@ -2,7 +2,8 @@
 // of a call (keyed by method and arguments; a failure becomes a notice, as `call` does), and which
 // events make which answers stale. Catalogue answers (suites, schedules, analyses) never go stale;
 // a project event makes every project answer stale; run events (the runs list changed, a job
-// ended) the results; dataset events the datasets; downloads and settings the caches.
+// ended) the results; dataset events the datasets; downloads and settings the caches (settings
+// also token counts).
 
 import type { ApiError, ArgsOf, AtlasEvent, AtlasHost, Method, ValueOf } from '../../../preload/api.ts';
 import { QueryCache, stableKey, type KeyFilter, type QuerySpec } from './query.ts';
@@ -68,7 +69,8 @@ export function staleOn(e: AtlasEvent): KeyFilter | null {
     case 'download':
       return ENDED.has(e.job.state) ? by((m) => CACHES.has(m)) : null;
     case 'settings':
-      return by((m) => CACHES.has(m));
+      // The tokenizer setting changes token counts; model folders change the local models.
+      return by((m) => CACHES.has(m) || m === 'tokenCounts');
     default:
       return null;
   }

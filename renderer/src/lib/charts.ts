@@ -132,7 +132,7 @@ export function barOption(
       nameGap: 28,
       data: axes.xLabels ?? Array.from({ length: n }, (_, i) => String(i)),
     },
-    yAxis: { type: 'value', name: axes.yName, nameLocation: 'middle', nameGap: 48, scale: true },
+    yAxis: { type: 'value', name: axes.yName, nameLocation: 'middle', nameGap: 48 },
     series: [
       {
         type: 'bar',
