@@ -20,7 +20,7 @@ import * as results from './results/grids.ts';
 import { compare } from './results/comparison.ts';
 import { emergenceOverTraining } from './results/emergence-series.ts';
 import { shapeDescriptors } from './results/shape-text.ts';
-import { tensorInfos, tensorSlice } from './results/tensors.ts';
+import { tensorInfos, tensorSlice } from './results/tensor-reads.ts';
 import { listRuns, timelines } from './results/timelines.ts';
 import * as data from './services/dataset-import.ts';
 import { DownloadManager } from './services/downloads.ts';

@@ -22,7 +22,7 @@ import { PositionStats } from './position-stats.ts';
 import { shapeRows } from './shape-rows.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
 import { metricRow, optionSites } from './util.ts';
-import { spearman } from './correlation.ts';
+import { spearman } from '../stats/correlation.ts';
 
 export const GRAD_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
 /** How many of the most disagreeing examples are listed. */

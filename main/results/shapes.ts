@@ -13,7 +13,7 @@
 // as "no clear shape" in text.
 
 import type { ProfileShape } from '../../preload/api.ts';
-import { pearson } from '../analyses/correlation.ts';
+import { pearson } from '../stats/correlation.ts';
 import { relativeDepth } from './depth.ts';
 
 export const SHAPES = [

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { paramSiteLayer } from '../../../main/analyses/grads.ts';
-import { spearman, ranks } from '../../../main/analyses/correlation.ts';
+import { spearman, ranks } from '../../../main/stats/correlation.ts';
 import { Project } from '../../../main/library/project.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 

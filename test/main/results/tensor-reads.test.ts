@@ -2,7 +2,7 @@
 // [L, H, T, T]), other dtypes arrive as float32, and a read past the cap or the shape is refused.
 
 import { describe, expect, it } from 'vitest';
-import { TENSOR_MAX_VALUES, tensorSlice } from '../../../main/results/tensors.ts';
+import { TENSOR_MAX_VALUES, tensorSlice } from '../../../main/results/tensor-reads.ts';
 
 describe('tensorSlice', () => {
   const L = 2;
