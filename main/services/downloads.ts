@@ -7,28 +7,18 @@ import type { DownloadJob } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel } from '../../native-models/hub/catalogue.ts';
 import { ensureCheckpoint } from '../../native-models/hub/download.ts';
-import { toApiError } from '../api-result.ts';
-import { AtlasFailure } from '../failures.ts';
-import { SerialQueue, type QueueJob } from './job-queue.ts';
+import { JobBoard, jobError, throttle, type QueueJob } from './job-queue.ts';
 
 const PROGRESS_EVERY_MS = 200;
 
 type Job = DownloadJob & QueueJob;
 
-export class DownloadManager {
-  private readonly jobs = new Map<string, Job>();
-  private readonly queue: SerialQueue;
-  private next = 1;
-
+export class DownloadManager extends JobBoard<Job, DownloadJob> {
   constructor(
     private readonly emit: (job: DownloadJob) => void,
     private readonly cacheDir?: string,
   ) {
-    this.queue = new SerialQueue((j) => this.changed(j as Job));
-  }
-
-  list(): DownloadJob[] {
-    return [...this.jobs.values()].map((j) => this.view(j));
+    super('dl', 'download');
   }
 
   start(model: string, revision: string): DownloadJob {
@@ -41,7 +31,7 @@ export class DownloadManager {
     if (same) return this.view(same);
     const repo = m.repo;
     const job: Job = {
-      id: `dl-${this.next++}`,
+      id: this.newId(),
       model: m.name,
       revision,
       state: 'queued',
@@ -50,7 +40,7 @@ export class DownloadManager {
     };
     this.jobs.set(job.id, job);
     this.queue.add(job, async (signal) => {
-      let last = 0;
+      const due = throttle(PROGRESS_EVERY_MS);
       await ensureCheckpoint({
         repo,
         revision,
@@ -59,11 +49,7 @@ export class DownloadManager {
         onProgress: (p) => {
           job.bytesDone = p.bytes;
           job.bytesTotal = p.total || null;
-          const now = Date.now();
-          if (p.done || now - last >= PROGRESS_EVERY_MS) {
-            last = now;
-            this.emit(this.view(job));
-          }
+          if (due(p.done)) this.emit(this.view(job));
         },
       });
     });
@@ -86,36 +72,23 @@ export class DownloadManager {
     return this.view(job);
   }
 
-  cancel(id: string): DownloadJob {
-    const job = this.get(id);
-    this.queue.stop(id, 'cancelled');
-    return this.view(job);
-  }
-
   stopAll(): void {
     this.queue.stopAll();
   }
 
-  private get(id: string): Job {
-    const j = this.jobs.get(id);
-    if (!j) throw new AtlasFailure('not-found', `No download ${id}.`);
-    return j;
-  }
-
-  private changed(job: Job): void {
+  protected changed(job: Job): void {
     this.emit(this.view(job));
   }
 
-  private view(j: Job): DownloadJob {
-    const v: DownloadJob = {
+  protected view(j: Job): DownloadJob {
+    return {
       id: j.id,
       model: j.model,
       revision: j.revision,
       state: j.state,
       bytesDone: j.bytesDone,
       bytesTotal: j.bytesTotal,
+      ...jobError(j),
     };
-    if (j.state === 'error' && j.error !== undefined) v.error = toApiError(j.error);
-    return v;
   }
 }

@@ -4,7 +4,9 @@
 // stopped as "paused" (downloads keep their partial file) and put back in line later. Failures are
 // values: the queue records them on the job and moves on; it never throws at its caller.
 
-import type { JobState } from '../../preload/api.ts';
+import type { ApiError, JobState } from '../../preload/api.ts';
+import { toApiError } from '../api-result.ts';
+import { AtlasFailure } from '../failures.ts';
 
 export interface QueueJob {
   readonly id: string;
@@ -125,4 +127,60 @@ export class SerialQueue {
       this.pump();
     })();
   }
+}
+
+/**
+ * Jobs of one kind by id over one SerialQueue: the bookkeeping the download and run managers share
+ * (ids, listing, look-up, cancel, the error a failed job shows). Subclasses say how a job looks to
+ * the UI (`view`) and what a state change announces (`changed`).
+ */
+export abstract class JobBoard<J extends QueueJob, V> {
+  protected readonly jobs = new Map<string, J>();
+  protected readonly queue = new SerialQueue((j) => this.changed(j as J));
+  private next = 1;
+
+  /** `prefix` starts job ids (`dl-1`); `noun` names a job in messages ("No download dl-9."). */
+  constructor(
+    private readonly prefix: string,
+    private readonly noun: string,
+  ) {}
+
+  protected abstract view(job: J): V;
+  protected abstract changed(job: J): void;
+
+  protected newId(): string {
+    return `${this.prefix}-${this.next++}`;
+  }
+
+  list(): V[] {
+    return [...this.jobs.values()].map((j) => this.view(j));
+  }
+
+  cancel(id: string): V {
+    const job = this.get(id);
+    this.queue.stop(id, 'cancelled');
+    return this.view(job);
+  }
+
+  protected get(id: string): J {
+    const j = this.jobs.get(id);
+    if (!j) throw new AtlasFailure('not-found', `No ${this.noun} ${id}.`);
+    return j;
+  }
+}
+
+/** The error a job shows: its failure as an ApiError, only once it has failed. */
+export function jobError(job: QueueJob): { error?: ApiError } {
+  return job.state === 'error' && job.error !== undefined ? { error: toApiError(job.error) } : {};
+}
+
+/** A progress throttle: true at most once per `ms` (always when `force`). */
+export function throttle(ms: number): (force?: boolean) => boolean {
+  let last = 0;
+  return (force = false) => {
+    const now = Date.now();
+    if (!force && now - last < ms) return false;
+    last = now;
+    return true;
+  };
 }

@@ -5,28 +5,19 @@
 
 import type { QueueRunsArgs, RunJob } from '../../preload/api.ts';
 import type { Project } from '../library/project.ts';
-import { toApiError } from '../api-result.ts';
 import { AtlasFailure } from '../failures.ts';
-import { SerialQueue, type QueueJob } from './job-queue.ts';
+import { JobBoard, jobError, throttle, type QueueJob } from './job-queue.ts';
 
 const PROGRESS_EVERY_MS = 150;
 
 type Job = RunJob & QueueJob;
 
-export class RunManager {
-  private readonly jobs = new Map<string, Job>();
-  private readonly queue: SerialQueue;
-  private next = 1;
-
+export class RunManager extends JobBoard<Job, RunJob> {
   constructor(
     private readonly emitJob: (job: RunJob) => void,
     private readonly runsChanged: () => void,
   ) {
-    this.queue = new SerialQueue((j) => this.changed(j as Job));
-  }
-
-  list(): RunJob[] {
-    return [...this.jobs.values()].map(view);
+    super('run', 'run job');
   }
 
   queueRuns(project: Project, args: QueueRunsArgs, defaults: { tokenizer: string | null }): RunJob[] {
@@ -37,7 +28,7 @@ export class RunManager {
     for (const model of args.models) {
       for (const revision of revisions) {
         const job: Job = {
-          id: `run-${this.next++}`,
+          id: this.newId(),
           model,
           revision: revision ?? 'main',
           datasetId: args.datasetId,
@@ -50,17 +41,10 @@ export class RunManager {
         };
         this.jobs.set(job.id, job);
         this.queue.add(job, (signal) => this.work(project, job, args, revision, defaults.tokenizer, signal));
-        out.push(view(job));
+        out.push(this.view(job));
       }
     }
     return out;
-  }
-
-  cancel(id: string): RunJob {
-    const job = this.jobs.get(id);
-    if (!job) throw new AtlasFailure('not-found', `No run job ${id}.`);
-    this.queue.stop(id, 'cancelled');
-    return view(job);
   }
 
   /** Cancels everything and waits until the running job has stopped (before a project closes). */
@@ -77,7 +61,7 @@ export class RunManager {
     tokenizer: string | null,
     signal: AbortSignal,
   ): Promise<void> {
-    let last = 0;
+    const due = throttle(PROGRESS_EVERY_MS);
     // Loaded on first use: ONNX Runtime and the model code stay out of engine start-up.
     const { runAnalyses } = await import('../runner.ts');
     const tok = args.tokenizer ?? tokenizer ?? undefined;
@@ -101,11 +85,7 @@ export class RunManager {
         signal,
         onProgress: (p) => {
           job.progress = { ...p };
-          const now = Date.now();
-          if (now - last >= PROGRESS_EVERY_MS) {
-            last = now;
-            this.emitJob(view(job));
-          }
+          if (due()) this.emitJob(this.view(job));
         },
       },
     );
@@ -113,25 +93,24 @@ export class RunManager {
     job.reused = outcome.reused;
   }
 
-  private changed(job: Job): void {
-    this.emitJob(view(job));
+  protected changed(job: Job): void {
+    this.emitJob(this.view(job));
     if (job.state === 'done' || job.state === 'error' || job.state === 'cancelled') this.runsChanged();
   }
-}
 
-function view(j: Job): RunJob {
-  const v: RunJob = {
-    id: j.id,
-    model: j.model,
-    revision: j.revision,
-    datasetId: j.datasetId,
-    analyses: j.analyses,
-    state: j.state,
-    progress: j.progress,
-    runId: j.runId,
-    reused: j.reused,
-    queuedAt: j.queuedAt,
-  };
-  if (j.state === 'error' && j.error !== undefined) v.error = toApiError(j.error);
-  return v;
+  protected view(j: Job): RunJob {
+    return {
+      id: j.id,
+      model: j.model,
+      revision: j.revision,
+      datasetId: j.datasetId,
+      analyses: j.analyses,
+      state: j.state,
+      progress: j.progress,
+      runId: j.runId,
+      reused: j.reused,
+      queuedAt: j.queuedAt,
+      ...jobError(j),
+    };
+  }
 }
