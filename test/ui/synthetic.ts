@@ -4,7 +4,7 @@
 // scripts/screenshot.ts and the responsiveness spec (154 checkpoints x 24 layers x 512 positions).
 
 import { Project } from '../../main/library/project.ts';
-import type { MetricRow } from '../../main/library/rows.ts';
+import type { MetricRow, TensorRow } from '../../main/library/rows.ts';
 
 export interface SyntheticModel {
   name: string;
@@ -17,6 +17,8 @@ export interface SyntheticOptions {
   positions: number;
   /** Extra per-layer metrics of the same analysis and site (no position axis). */
   layerMetrics?: string[];
+  /** Also store tensors: attention maps [L, H, T, T] with token ids, and feature means [L, F]. */
+  tensors?: { heads: number; features: number };
 }
 
 /** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
@@ -30,6 +32,41 @@ export function planted(step: number, layer: number, layers: number, position: n
 /** A per-layer planted metric (e.g. kurtosis): index k shifts it so metrics differ. */
 export function plantedLayer(step: number, layer: number, layers: number, k: number): number {
   return (k + 1) * (1 + ((layer + 1) / layers) * Math.log10(step + 2));
+}
+
+/** The planted attention of head h in layer l from query i to key j: (1 + 10 l + h) / (i + 1), causal. */
+export function plantedAttention(l: number, h: number, i: number, j: number): number {
+  return j <= i ? (1 + 10 * l + h) / (i + 1) : 0;
+}
+
+/** The planted token id at position i. */
+export const plantedToken = (i: number): number => 100 + 7 * i;
+
+/** The planted mean of feature f of layer l at resid_post. */
+export const plantedFeature = (l: number, f: number, F: number): number => l + f / F;
+
+function* tensorRows(
+  layers: number,
+  T: number,
+  o: { heads: number; features: number },
+): Generator<TensorRow> {
+  const H = o.heads;
+  const F = o.features;
+  const pattern = new Float32Array(layers * H * T * T); // [L, H, T, T]
+  for (let l = 0; l < layers; l++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++) pattern[((l * H + h) * T + i) * T + j] = plantedAttention(l, h, i, j);
+  yield { name: 'attention/pattern', shape: [layers, H, T, T], data: pattern };
+  yield {
+    name: 'attention/tokens',
+    shape: [T],
+    data: Int32Array.from({ length: T }, (_, i) => plantedToken(i)),
+  };
+  yield { name: 'attention/clr_next', shape: [T], data: Float32Array.from({ length: T }, (_, i) => i / 2) };
+  const means = new Float64Array(layers * F); // [L, F]
+  for (let l = 0; l < layers; l++) for (let f = 0; f < F; f++) means[l * F + f] = plantedFeature(l, f, F);
+  yield { name: 'profile/feature_mean/resid_post', shape: [layers, F], data: means };
 }
 
 /** Writes the project at `path`; returns the run ids by model and step. */
@@ -59,7 +96,10 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
         });
         p.writeResults(
           runId,
-          { metrics: rows(m, step, o) },
+          {
+            metrics: rows(m, step, o),
+            tensors: o.tensors ? tensorRows(m.layers, o.positions, o.tensors) : [],
+          },
           { complete: true, nSequences: 1, nTokens: o.positions },
         );
         runIds.set(`${m.name}@${step}`, runId);

@@ -58,6 +58,8 @@ export interface Heatmap {
 export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
   const { min, max } = valueRange(grid);
   const xLabels = labels.xLabels ?? grid.cols.map(String);
+  // Text row labels (tokens) need a wider margin than layer numbers.
+  const box: Box = labels.yLabels ? { ...HEATMAP_BOX, left: 100 } : HEATMAP_BOX;
   const series: Record<string, unknown> = { type: 'heatmap', data: [], silent: true };
   if (labels.markColumn !== undefined && labels.markColumn >= 0) {
     series.markLine = {
@@ -71,7 +73,7 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
   }
   const option = {
     animation: false,
-    grid: { ...HEATMAP_BOX },
+    grid: { ...box },
     xAxis: {
       type: 'category',
       name: labels.xName,
@@ -85,7 +87,7 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
       type: 'category',
       name: labels.yName,
       nameLocation: 'middle',
-      nameGap: 36,
+      nameGap: box.left - 20,
       data: labels.yLabels ?? grid.rows.map(String),
       axisTick: { show: false },
     },
@@ -104,7 +106,7 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
     },
     series: [series],
   };
-  return { option, raster: { grid, min, max, palette: VIRIDIS, box: HEATMAP_BOX } };
+  return { option, raster: { grid, min, max, palette: VIRIDIS, box } };
 }
 
 /** "layer 3, position 17: 2.41" for the cell under the pointer. */
