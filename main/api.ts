@@ -16,7 +16,7 @@ import { hubCacheDir } from '../native-models/hub/cache.ts';
 import { cacheSize } from '../native-models/hub/cache-scan.ts';
 import { attempt } from './api-result.ts';
 import { AtlasFailure } from './failures.ts';
-import * as results from './results/grids.ts';
+import * as grids from './results/grids.ts';
 import { compare } from './results/comparison.ts';
 import { emergenceOverTraining } from './results/emergence-series.ts';
 import { shapeDescriptors } from './results/shape-text.ts';
@@ -177,10 +177,10 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     cancelJob: (a) => attempt(() => runs.cancel(a.id)),
     listRuns: (a) => attempt(() => listRuns(project(), a)),
 
-    metricKeys: (a) => attempt(() => results.metricKeys(db(), a.runIds)),
-    slice: (a) => attempt(() => results.slice(db(), a)),
-    sliceOverRuns: (a) => attempt(() => results.sliceOverRuns(db(), a)),
-    acrossSizes: (a) => attempt(() => results.acrossSizes(db(), a)),
+    metricKeys: (a) => attempt(() => grids.metricKeys(db(), a.runIds)),
+    slice: (a) => attempt(() => grids.slice(db(), a)),
+    sliceOverRuns: (a) => attempt(() => grids.sliceOverRuns(db(), a)),
+    acrossSizes: (a) => attempt(() => grids.acrossSizes(db(), a)),
     tensors: (a) => attempt(() => tensorInfos(db(), a.runId)),
     tensor: (a) =>
       attempt(() => {

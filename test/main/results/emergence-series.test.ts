@@ -149,4 +149,19 @@ describe('emergenceOverTraining', () => {
     });
     project.close();
   });
+
+  it('is what the AtlasApi emergence call answers', async () => {
+    const path = join(dir, 'datasets.pythia-atlas');
+    const { createAtlasApi } = await import('../../../main/api.ts');
+    const api = createAtlasApi({ host: 'test', emit: () => {}, settingsFile: join(dir, 'settings.json') });
+    try {
+      expect((await api.openProject({ path })).ok).toBe(true);
+      const project = Project.open(path, { readonly: true });
+      const direct = emergenceOverTraining(project, { datasetId: 1, minSinkRate: 0.1 });
+      project.close();
+      expect(await api.emergence({ datasetId: 1, minSinkRate: 0.1 })).toEqual({ ok: true, value: direct });
+    } finally {
+      await api.dispose();
+    }
+  });
 });
