@@ -14,8 +14,8 @@ describe('shareTensors', () => {
   ];
 
   it('gives each panel its claimed tensors and the generic list the rest', () => {
-    const heads = { id: 'heads', claims: /^attention\/(pattern|tokens)$/ };
-    const plain = { id: 'plain' };
+    const heads: { id: string; claims?: RegExp } = { id: 'heads', claims: /^attention\/(pattern|tokens)$/ };
+    const plain: { id: string; claims?: RegExp } = { id: 'plain' };
     const r = shareTensors('attention', all, [heads, plain]);
     expect(r.panels.map((p) => [p.entry.id, p.tensors.map((x) => x.name)])).toEqual([
       ['heads', ['attention/pattern', 'attention/tokens']],
