@@ -1,44 +1,11 @@
-// Generic reading of results: runs grouped into timelines, the picture each metric gets from its
-// index columns, the default timeline metric, and shape-descriptor rows kept out of the drawings.
+// Generic reading of results: the picture each metric gets from its index columns, the default
+// timeline metric, and shape-descriptor rows kept out of the drawings.
 
 import { describe, expect, it } from 'vitest';
-import { drawableKeys, groupRuns, panelFor, pickKey } from '../../../renderer/src/lib/results.ts';
-import type { MetricKey, RunInfo } from '../../../preload/api.ts';
-
-const run = (id: number, model: string, step: number, status = 'complete', datasetId = 1): RunInfo => ({
-  id,
-  model,
-  revision: `step${step}`,
-  step,
-  datasetId,
-  analyses: ['profile'],
-  status,
-  nSequences: 1,
-  nTokens: 1,
-  seqLen: 1,
-  device: 'cpu',
-  executionProvider: 'cpu',
-  created: '',
-  error: null,
-});
+import { drawableKeys, panelFor, pickKey } from '../../../renderer/src/lib/results.ts';
+import type { MetricKey } from '../../../preload/api.ts';
 
 describe('results', () => {
-  it('groups complete runs by model and dataset, one per step (latest wins), by step', () => {
-    const groups = groupRuns([
-      run(1, 'a', 1000),
-      run(2, 'a', 0),
-      run(3, 'a', 1000),
-      run(4, 'a', 512, 'failed'),
-      run(5, 'b', 0),
-      run(6, 'a', 0, 'complete', 2),
-    ]);
-    expect(groups.map((g) => [g.model, g.datasetId, g.runs.map((r) => r.id)])).toEqual([
-      ['a', 1, [2, 3]],
-      ['a', 2, [6]],
-      ['b', 1, [5]],
-    ]);
-  });
-
   it('draws by index columns', () => {
     const k = (axes: MetricKey['axes']): MetricKey => ({ analysis: 'x', metric: 'm', site: null, axes });
     expect(panelFor(k(['layer', 'position']))).toEqual({ kind: 'heatmap', rows: 'layer', cols: 'position' });
