@@ -2,8 +2,9 @@
 // where they are stored. A synthetic project plants attention maps [L, H, T, T] (head h of layer l
 // peaks at 1 + 10 l + h), token ids and feature means [L, F]; the attention tab draws the picked
 // layer and head as a heatmap with the planted peak, bars of one query labelled with its token id,
-// the profile tab draws feature means, and a tensor no panel claims is drawn on demand. No console
-// errors.
+// the profile tab draws feature means, a tensor no panel claims is drawn on demand, and the
+// massive tab shows when massive activations appear over training and their entries (token text
+// as text). No console errors.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
 import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
-import { plantedAttention, plantedFeature, plantedToken, writeSyntheticProject } from './synthetic.ts';
+import {
+  PLANTED_TOKEN_TEXT,
+  plantedAttention,
+  plantedFeature,
+  plantedToken,
+  writeSyntheticProject,
+} from './synthetic.ts';
 
 const LAYERS = 3;
 const HEADS = 4;
@@ -40,6 +47,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
         models: [{ name: 'pythia-14m', layers: LAYERS, steps: [0, 1000] }],
         positions: T,
         tensors: { heads: HEADS, features: F },
+        massive: true,
       });
       s = await openSession();
       await openByPath(s.page, path);
@@ -98,6 +106,22 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const listed = s.page.locator('li', { hasText: 'attention/clr_next' });
       await listed.getByRole('button', { name: 'Draw' }).click();
       await listed.getByRole('img', { name: /^Bar chart of attention\/clr_next over axis0/ }).waitFor();
+    });
+
+    it('shows massive activations: their emergence over training and the entries, token text as text', async () => {
+      await s.page.getByRole('tab', { name: 'massive', exact: true }).click();
+      const emergence = s.page.getByTestId('emergence');
+      await emergence
+        .getByText(/^First at step 1000 \(.* tokens\), layer 1 \(relative depth 0\.5\)\.$/)
+        .waitFor();
+      await emergence
+        .getByRole('img', { name: /^Line chart of massive activations over 2 checkpoints/ })
+        .waitFor();
+      const table = s.page.getByTestId('massive-table');
+      await expect(table.locator('tbody td.mono').textContent()).resolves.toContain(
+        JSON.stringify(PLANTED_TOKEN_TEXT),
+      );
+      await expect(table.locator('img').count()).resolves.toBe(0);
     });
 
     it('logged no console errors', () => {

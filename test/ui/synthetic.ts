@@ -19,7 +19,12 @@ export interface SyntheticOptions {
   layerMetrics?: string[];
   /** Also store tensors: attention maps [L, H, T, T] with token ids, and feature means [L, F]. */
   tensors?: { heads: number; features: number };
+  /** Also run `massive`: entries from step 1000 on at layers >= 1 (one table entry whose token is markup). */
+  massive?: boolean;
 }
+
+/** The token text of the planted massive entry: markup that must show as text. */
+export const PLANTED_TOKEN_TEXT = '<img src=x onerror=alert(1)>';
 
 /** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
 export function planted(step: number, layer: number, layers: number, position: number): number {
@@ -88,7 +93,7 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
           revision: `step${step}`,
           step,
           datasetId,
-          analyses: ['profile'],
+          analyses: o.massive ? ['profile', 'massive'] : ['profile'],
           seqLen: o.positions,
           prependBos: false,
           dtype: 'float32',
@@ -99,6 +104,21 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
           {
             metrics: rows(m, step, o),
             tensors: o.tensors ? tensorRows(m.layers, o.positions, o.tensors) : [],
+            massiveEntries:
+              o.massive && step >= 1000
+                ? [
+                    {
+                      layer: 1,
+                      site: 'resid_post',
+                      sequence: 0,
+                      position: 0,
+                      tokenId: 42,
+                      token: PLANTED_TOKEN_TEXT,
+                      dim: 7,
+                      value: 321.5,
+                    },
+                  ]
+                : [],
           },
           { complete: true, nSequences: 1, nTokens: o.positions },
         );
@@ -139,6 +159,21 @@ function* rows(m: SyntheticModel, step: number, o: SyntheticOptions): Generator<
         value: plantedLayer(step, layer, m.layers, k),
       };
     }
+  }
+  if (o.massive) {
+    const row = (metric: string, layer: number | null, value: number): MetricRow => ({
+      analysis: 'massive',
+      metric,
+      site: 'resid_post',
+      layer,
+      head: null,
+      position: null,
+      dim: null,
+      value,
+    });
+    for (let layer = 0; layer < m.layers; layer++)
+      yield row('massive_count', layer, step >= 1000 && layer >= 1 ? 2 : 0);
+    yield row('num_layers', null, m.layers);
   }
   yield {
     analysis: 'model',

@@ -13,6 +13,7 @@ import TensorsPanel from './TensorsPanel.svelte';
 import MassivePanel from './MassivePanel.svelte';
 import AttentionPanel from './AttentionPanel.svelte';
 import FeaturesPanel from './FeaturesPanel.svelte';
+import EmergencePanel from './EmergencePanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -40,7 +41,11 @@ export const PANELS: Record<string, PanelEntry[]> = {
     },
   ],
   profile: [{ id: 'feature-moments', component: FeaturesPanel, claims: /^profile\/feature_(mean|var)\// }],
-  massive: [{ id: 'massive-entries', component: MassivePanel }],
+  massive: [
+    { id: 'massive-emergence', component: EmergencePanel },
+    { id: 'massive-entries', component: MassivePanel },
+  ],
+  sinks: [{ id: 'sinks-emergence', component: EmergencePanel }],
 };
 
 const SHAPES: PanelEntry = { id: 'shapes', component: ShapesPanel };
