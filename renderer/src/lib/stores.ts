@@ -1,7 +1,8 @@
 // The UI's state, in Svelte stores (never in charts or components): the host, the open project,
-// its datasets and runs, the job queues, the current view and the model x checkpoint selection.
-// `call` is the one way components reach the engine: it unwraps a Result, and an error becomes a
-// notice the user sees (never an exception and never a console error).
+// its datasets and runs, the job queues, the current view, the model x checkpoint selection and the
+// Runs form. `call` is how components act on the engine (queue, cancel, open, save; reads go
+// through the query store, api-queries.ts): it unwraps a Result, and an error becomes a notice the
+// user sees (never an exception and never a console error).
 
 import { get, writable } from 'svelte/store';
 import type {
