@@ -33,11 +33,15 @@ interface Entry {
   promise: Promise<unknown>;
   settled: boolean;
   value?: unknown;
+  /** Approximate size of the value in bytes (bytesOf). */
+  bytes: number;
 }
 
 export interface QueryCacheOptions {
-  /** Settled values kept (least recently used dropped first). */
+  /** Values kept (least recently used dropped first). */
   capacity?: number;
+  /** Approximate bytes of settled values kept (attention maps are megabytes); the newest is always kept. */
+  maxBytes?: number;
   /** Called once per failed fetch that is not quiet (the app shows a notice). */
   onError?: (error: unknown) => void;
 }
@@ -46,15 +50,23 @@ export class QueryCache {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(match: KeyFilter) => void>();
   readonly capacity: number;
+  readonly maxBytes: number;
   private readonly onError: (error: unknown) => void;
+  private bytes = 0;
 
   constructor(opts: QueryCacheOptions = {}) {
     this.capacity = opts.capacity ?? 256;
+    this.maxBytes = opts.maxBytes ?? 256 * 2 ** 20;
     this.onError = opts.onError ?? (() => undefined);
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Approximate bytes of the settled values held. */
+  get heldBytes(): number {
+    return this.bytes;
   }
 
   /** The settled value of a key, if cached (and marks it recently used). */
@@ -72,18 +84,21 @@ export class QueryCache {
       this.touch(spec.key, have);
       return have.settled ? Promise.resolve(have.value as T) : (have.promise as Promise<T>);
     }
-    const entry: Entry = { promise: Promise.resolve(), settled: false };
+    const entry: Entry = { promise: Promise.resolve(), settled: false, bytes: 0 };
     entry.promise = spec.fetch().then(
       (value) => {
         // Stored only if this entry is still the key's (not invalidated or evicted meanwhile).
         if (this.entries.get(spec.key) === entry) {
           entry.settled = true;
           entry.value = value;
+          entry.bytes = bytesOf(value);
+          this.bytes += entry.bytes;
+          this.evict();
         }
         return value;
       },
       (error: unknown) => {
-        if (this.entries.get(spec.key) === entry) this.entries.delete(spec.key);
+        if (this.entries.get(spec.key) === entry) this.drop(spec.key);
         if (!spec.quiet) this.onError(error);
         throw error;
       },
@@ -100,7 +115,7 @@ export class QueryCache {
 
   /** Drops the matching keys (all when no filter) and tells the queries showing them to refetch. */
   invalidate(match: KeyFilter = () => true): void {
-    for (const key of [...this.entries.keys()]) if (match(key)) this.entries.delete(key);
+    for (const key of [...this.entries.keys()]) if (match(key)) this.drop(key);
     for (const l of this.listeners) l(match);
   }
 
@@ -115,12 +130,31 @@ export class QueryCache {
     this.entries.set(key, e);
   }
 
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.bytes -= e.bytes;
+    this.entries.delete(key);
+  }
+
+  /** Drops least recently used entries while over either bound, never the newest. */
   private evict(): void {
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= this.capacity) break;
-      this.entries.delete(key);
+    let left = this.entries.size - 1;
+    for (const key of [...this.entries.keys()]) {
+      if (left-- <= 0 || (this.entries.size <= this.capacity && this.bytes <= this.maxBytes)) break;
+      this.drop(key);
     }
   }
+}
+
+/** The approximate size of an answer: typed arrays by their bytes, strings two bytes a character. */
+export function bytesOf(v: unknown, depth = 0): number {
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (typeof v === 'string') return 2 * v.length;
+  if (v === null || typeof v !== 'object' || depth > 4) return 8;
+  let n = 16;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += bytesOf(x, depth + 1);
+  return n;
 }
 
 export interface Query<T> extends Readable<QueryState<T>> {

@@ -4,7 +4,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { get } from 'svelte/store';
-import { QueryCache, createQuery, stableKey, type QuerySpec } from '../../../renderer/src/lib/query.ts';
+import {
+  QueryCache,
+  bytesOf,
+  createQuery,
+  stableKey,
+  type QuerySpec,
+} from '../../../renderer/src/lib/query.ts';
 import { methodOf, staleOn } from '../../../renderer/src/lib/api-queries.ts';
 import type { RunJob } from '../../../preload/api.ts';
 
@@ -97,6 +103,23 @@ describe('QueryCache and createQuery', () => {
     expect(cache.peek('b')).toBeUndefined();
     expect(cache.peek('a')).toEqual({ value: 'a' });
     expect(cache.peek('c')).toEqual({ value: 'c' });
+  });
+
+  it('drops the least recently used values beyond its bytes, keeping the newest however large', async () => {
+    const cache = new QueryCache({ maxBytes: 1000 });
+    const spec = (key: string, n: number) => ({ key, fetch: async () => ({ data: new Float32Array(n) }) });
+    await cache.fetch(spec('a', 100)); // ~400 bytes
+    await cache.fetch(spec('b', 100));
+    expect(cache.size).toBe(2);
+    await cache.fetch(spec('c', 100));
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.size).toBe(2);
+    await cache.fetch(spec('huge', 10_000));
+    expect(cache.size).toBe(1);
+    expect(cache.peek('huge')).toBeDefined();
+    cache.invalidate();
+    expect(cache.heldBytes).toBe(0);
+    expect(bytesOf({ values: new Float32Array(4), rows: [1, 2] })).toBeGreaterThanOrEqual(16);
   });
 
   it('holds an error, reports it once, and does not cache it', async () => {
