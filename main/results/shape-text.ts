@@ -12,7 +12,7 @@ import type Database from 'better-sqlite3';
 import type { ProfileShape, ShapeDescriptor } from '../../preload/api.ts';
 import { relativeDepth } from './depth.ts';
 import { metricKeys, slice } from './grids.ts';
-import { CLEAR_SHAPE_MIN_SCORE, describeShape } from './shapes.ts';
+import { CLEAR_SHAPE_MIN_SCORE, MIN_SHAPE_LAYERS, describeShape } from './shapes.ts';
 
 const fmt = (v: number): string => {
   const a = Math.abs(v);
@@ -30,8 +30,12 @@ const SHAPE_WORDS: Record<ProfileShape, string> = {
   middle_block: 'middle block',
 };
 
-/** The classifier's verdict in words: "increasing, template correlation 0.97" or "no clear shape; ...". */
-export function shapeVerdict(shape: ProfileShape, score: number, clear: boolean): string {
+/**
+ * The classifier's verdict in words: "increasing, template correlation 0.97", "no clear shape: ...",
+ * or "too few layers for a shape" below MIN_SHAPE_LAYERS.
+ */
+export function shapeVerdict(shape: ProfileShape, score: number, clear: boolean, layers: number): string {
+  if (layers < MIN_SHAPE_LAYERS) return 'too few layers for a shape';
   const fit = `template correlation ${score.toFixed(2)}`;
   if (clear) return shape === 'flat' ? 'flat' : `${SHAPE_WORDS[shape]}, ${fit}`;
   return `no clear shape: closest ${SHAPE_WORDS[shape]}, ${fit} < ${CLEAR_SHAPE_MIN_SCORE}`;
@@ -96,16 +100,23 @@ export function describeProfile(layers: readonly number[], values: readonly numb
   if (diffs.length > 2 && Math.abs(diffs[jump]) > 0.5 * (max - min)) {
     text += `, with an abrupt ${diffs[jump] > 0 ? 'jump' : 'drop'} between layers ${pts[jump].l} and ${pts[jump + 1].l}`;
   }
-  const verdict =
-    pts.length < 3 && !fit.clear
-      ? 'too few layers for a shape'
-      : shapeVerdict(fit.shape, fit.score, fit.clear);
-  return result(`${text} (${verdict})`);
+  return result(`${text} (${shapeVerdict(fit.shape, fit.score, fit.clear, pts.length)})`);
 }
 
 /** Metric rows that are descriptors themselves (main/analyses/shape-rows.ts), not profiles. */
 export function isDescriptorMetric(metric: string): boolean {
   return metric.startsWith('shape:') || metric === 'shape_score';
+}
+
+/** How many layers an analysis' profiles at a site have (what its stored shape was classified over). */
+function layerCount(db: Database.Database, runId: number, analysis: string, site: string | null): number {
+  const r = db
+    .prepare(
+      `SELECT MAX(layer) AS top FROM metrics WHERE run_id = ? AND analysis = ? AND site IS ?
+       AND layer IS NOT NULL AND metric NOT LIKE 'shape:%' AND metric != 'shape_score'`,
+    )
+    .get(runId, analysis, site) as { top: number | null };
+  return r.top === null ? 0 : r.top + 1;
 }
 
 const isShape = (name: string): name is ProfileShape =>
@@ -137,8 +148,11 @@ export function shapeDescriptors(db: Database.Database, runId: number): ShapeDes
       (x) => x.metric === 'shape_score' && x.analysis === r.analysis && x.site === r.site,
     );
     const score = scoreRow?.value ?? null;
-    const clear = score === null || name === 'flat' || score >= CLEAR_SHAPE_MIN_SCORE;
-    const verdict = score === null ? SHAPE_WORDS[name] : shapeVerdict(name, score, clear);
+    const layers = layerCount(db, runId, r.analysis, r.site);
+    const clear =
+      layers >= MIN_SHAPE_LAYERS && (score === null || name === 'flat' || score >= CLEAR_SHAPE_MIN_SCORE);
+    const verdict =
+      score === null && clear ? SHAPE_WORDS[name] : shapeVerdict(name, score ?? 0, clear, layers);
     const peak =
       r.layer !== null && r.value !== null
         ? `; highest at layer ${r.layer} (relative depth ${r.value.toFixed(2)})`

@@ -33,6 +33,9 @@ export type Shape = (typeof SHAPES)[number];
  */
 export const CLEAR_SHAPE_MIN_SCORE = 0.6;
 
+/** Fewer layers than this have no shape: the classifier says flat, never clearly. */
+export const MIN_SHAPE_LAYERS = 3;
+
 /** A spike layer must stand out: every other layer below this share of the min-max range. */
 const SPIKE_REST = 1 / 3;
 
@@ -44,7 +47,7 @@ export interface ShapeFit {
   /** relativeDepth(argmaxLayer, L). */
   argmaxDepth: number;
   scores: Record<Exclude<Shape, 'flat'>, number>;
-  /** score >= CLEAR_SHAPE_MIN_SCORE (a flat verdict on fewer than three unequal layers is not clear). */
+  /** score >= CLEAR_SHAPE_MIN_SCORE, and at least three layers (MIN_SHAPE_LAYERS). */
   clear: boolean;
 }
 
@@ -76,9 +79,9 @@ export function describeShape(values: readonly number[], flatTolerance = 0.1): S
     Object.entries(t).map(([k, tpl]) => [k, pearson(z, tpl) || 0]),
   ) as ShapeFit['scores'];
   const flat = magnitude === 0 || (max - min) / magnitude < flatTolerance;
-  if (L < 3 || flat) {
-    // Fewer than three layers have no shape but flat; it is a clear one only when the values agree.
-    return { shape: 'flat', score: 1, scores, clear: flat, ...base };
+  if (L < MIN_SHAPE_LAYERS || flat) {
+    // Fewer than three layers have no shape but flat, and that is never a clear verdict.
+    return { shape: 'flat', score: 1, scores, clear: L >= MIN_SHAPE_LAYERS, ...base };
   }
   const othersLow = (skip: number) => z.every((v, l) => l === skip || v < SPIKE_REST);
   const ranked = (Object.keys(scores) as (keyof typeof scores)[])

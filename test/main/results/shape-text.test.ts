@@ -148,4 +148,61 @@ describe('shapeDescriptors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('agrees with the shape the analysis stored for the same profile, at every size', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Project } = await import('../../../main/library/project.ts');
+    const { shapeDescriptors } = await import('../../../main/results/shape-text.ts');
+    const { shapeRows } = await import('../../../main/analyses/shape-rows.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-shapes-'));
+    const p = Project.create(join(dir, 'agree.pythia-atlas'));
+    try {
+      const profiles = [
+        [0.02, 0.0338],
+        [1, 2, 3],
+        [3, 1, 4, 1, 5, 2],
+        [5, 1, 1, 1, 5],
+        [2, 2, 2.01, 2],
+        [9, 1, 1, 1, 1],
+      ];
+      for (const [i, values] of profiles.entries()) {
+        const runId = p.beginRun({
+          model: `m${i}`,
+          revision: null,
+          step: null,
+          datasetId: null,
+          analyses: ['profile'],
+          seqLen: 4,
+          prependBos: false,
+          dtype: 'float32',
+          config: { i },
+        });
+        const rms = values.map((value, layer) => ({
+          analysis: 'profile',
+          metric: 'rms',
+          site: 'resid_post',
+          layer,
+          head: null,
+          position: null,
+          dim: null,
+          value,
+        }));
+        p.writeResults(
+          runId,
+          { metrics: [...rms, ...shapeRows('profile', 'resid_post', values)] },
+          { complete: true },
+        );
+        const [stored, sentence] = shapeDescriptors(p.database, runId);
+        expect(stored.metric).toBe('shape');
+        expect(sentence.metric).toBe('rms');
+        expect([stored.shape, stored.clear], sentence.text).toEqual([sentence.shape, sentence.clear]);
+        if (values.length < 3) expect(stored.text).toMatch(/^too few layers for a shape/);
+      }
+    } finally {
+      p.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
