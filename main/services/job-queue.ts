@@ -2,7 +2,8 @@
 // "Processes", onnxruntime #24486, #20084), the others wait in order. Each job gets an AbortSignal;
 // cancelling a queued job drops it, cancelling a running one aborts its signal. A job can also be
 // stopped as "paused" (downloads keep their partial file) and put back in line later. Failures are
-// values: the queue records them on the job and moves on; it never throws at its caller.
+// values: the queue records them on the job and moves on; it never throws at its caller. `JobBoard`
+// is the bookkeeping over one queue that the download and run managers share.
 
 import type { ApiError, JobState } from '../../preload/api.ts';
 import { toApiError } from '../api-result.ts';

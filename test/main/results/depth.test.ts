@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAtlasApi } from '../../../main/api.ts';
 import { Project } from '../../../main/library/project.ts';
-import { metricRow } from '../../../main/analyses/util.ts';
 import { relativeDepth } from '../../../main/results/depth.ts';
 import type { DepthBySize, Result } from '../../../preload/api.ts';
 
@@ -43,9 +42,16 @@ function plant(path: string): void {
         dtype: 'float32',
         config: { model, step },
       });
-      const rows = Array.from({ length: L }, (_, l) =>
-        metricRow('profile', 'rms', 'resid_post', l, 1 + l + step),
-      );
+      const rows = Array.from({ length: L }, (_, l) => ({
+        analysis: 'profile',
+        metric: 'rms',
+        site: 'resid_post',
+        layer: l,
+        head: null,
+        position: null,
+        dim: null,
+        value: 1 + l + step,
+      }));
       p.writeResults(id, { metrics: rows }, { complete: true });
     }
   }
