@@ -1,9 +1,12 @@
-// ESLint flat config: strict TypeScript everywhere, Svelte in the renderer, and the layer rules
-// of ARCHITECTURE.md (only main/electron may import electron; the renderer sees only AtlasApi).
+// ESLint flat config: strict TypeScript everywhere, Svelte in the renderer, and the layer table
+// of ARCHITECTURE.md enforced by the local rule `layers/imports` (eslint.layers.js): native-models/
+// imports nothing of the app, only main/electron/ and the preload import electron, the renderer
+// sees only the contract. test/, scripts/ and bin/ may import anything.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
+import { layersPlugin } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'test/fixtures/data/', '**/*.d.ts'] },
@@ -12,20 +15,14 @@ export default tseslint.config(
   ...svelte.configs['flat/recommended'],
   {
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    plugins: { layers: layersPlugin },
     rules: {
+      'layers/imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-eval': 'error',
       'no-new-func': 'error',
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'electron', message: 'Only main/electron/ may import electron.' }] },
-      ],
     },
-  },
-  {
-    files: ['main/electron/**', 'preload/**', 'electron.vite.config.ts', 'test/electron/**'],
-    rules: { 'no-restricted-imports': 'off' },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],

@@ -76,9 +76,6 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     return out;
   }
 
-  // Suites beyond Pythia (the offline micro suite) must be known before any `micro-*` run or listing.
-  catalogue.registerSuites();
-
   if (opts.project) {
     try {
       workspace.open(opts.project);
@@ -144,8 +141,8 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     tokenCounts: (a) =>
       attempt(() => data.tokenCounts(project(), a.datasetId, a.tokenizer ?? settings.settings.tokenizer)),
 
-    suites: () => attempt(() => (catalogue.registerSuites(), catalogue.suites())),
-    checkpoints: (a) => attempt(() => (catalogue.registerSuites(), catalogue.checkpoints(a.model))),
+    suites: () => attempt(() => catalogue.suites()),
+    checkpoints: (a) => attempt(() => catalogue.checkpoints(a.model)),
     cachedCheckpoints: (a) => attempt(() => catalogue.cachedCheckpoints(opts.cacheDir, a.model)),
     localModels: () => attempt(() => catalogue.localModels(settings.settings.modelDirs)),
     analyses: () => attempt(async () => (await import('./analyses/registry.ts')).listAnalyses()),

@@ -1,9 +1,12 @@
 // The headless CLI (contract, DESIGN.md "Headless CLI"): `pythia-atlas models | run | demo |
 // serve | compare`. Every user error is one clear sentence on stderr and a non-zero exit, never a
-// stack trace; progress goes to stderr so stdout stays machine-readable.
+// stack trace; progress goes to stderr so stdout stays machine-readable. `main` is the CLI's
+// composition root: it builds the model catalogue and installs it before any command runs.
 
 import { AtlasError, isAtlasError } from './errors.ts';
 import { COMMANDS } from './cli/commands.ts';
+import { installCatalogue } from '../native-models/hub/catalogue.ts';
+import { buildCatalogue } from '../native-models/suites.ts';
 
 const USAGE = `usage: pythia-atlas <command> [options]
 
@@ -15,6 +18,7 @@ Run 'pythia-atlas <command> --help' for a command's options.
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  installCatalogue(buildCatalogue());
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);

@@ -1,17 +1,5 @@
-// User-facing errors. Anything a user can cause (a missing file, a bad revision, a malformed
-// dataset, an unreachable hub) is thrown as an AtlasError with one clear sentence; the CLI prints
-// the message (and hint) without a stack trace, the UI shows it on the job, and anything else is a
-// bug that surfaces with its stack.
+// User-facing errors, as main/ code has always imported them. The type lives in the lowest layer
+// (native-models/errors.ts) so that native-models/ can throw it without importing main/
+// (ARCHITECTURE.md "Layers"); this module re-exports it unchanged.
 
-export class AtlasError extends Error {
-  readonly hint: string | undefined;
-  constructor(message: string, hint?: string) {
-    super(message);
-    this.name = 'AtlasError';
-    this.hint = hint;
-  }
-}
-
-export function isAtlasError(e: unknown): e is AtlasError {
-  return e instanceof AtlasError;
-}
+export { AtlasError, isAtlasError } from '../native-models/errors.ts';

@@ -1,31 +1,26 @@
-// One pass over a dataset feeds every selected analysis (DESIGN.md "main/"). The runner resolves
-// the model, reads and tokenises the dataset, builds ONE forward graph carrying the union of the
-// analyses' taps and in-graph reductions, runs it batch by batch (progress, cancel), hands the
-// small output tensors to each analysis, and writes every result row and the run's `complete`
-// status in a single transaction. An identical configuration that already completed is reused.
+// One pass over a dataset feeds every selected analysis (DESIGN.md "main/"). The runner composes
+// three parts: plan (run/plan.ts: options validated, model and dataset loaded, the configuration
+// hash), execute (run/execute.ts: ONE graph carrying the union of the analyses' taps, hooks and
+// gradients, run batch by batch with progress and cancel; then the extra passes the analyses ask
+// for, through the same batch loop, run/passes.ts) and persist (run/persist.ts: every result row
+// and the run's `complete` status in a single transaction; checkpoints of the analyses' state
+// while it runs). An identical configuration that completed is reused; one that was interrupted
+// resumes from its last checkpoint.
 
 import { createRequire } from 'node:module';
-import { basename, resolve } from 'node:path';
 import { AtlasError } from './errors.ts';
-import { resolveAnalyses } from './analyses/registry.ts';
-import type { Analysis, AnalysisRun, MetricRow, RunContext, TensorRow } from './analyses/types.ts';
-import type { MassiveEntryRow } from './library/rows.ts';
-import { readDataset, type ReadResult } from './data/readers.ts';
-import { tokenizeRecords } from './data/tokenize.ts';
+import type { Analysis, AnalysisRun } from './analyses/types.ts';
 import { makeBatches } from './data/batches.ts';
-import { configHash } from './library/config-hash.ts';
 import type { Project } from './library/project.ts';
-import { loadModel, type LoadedModel } from './models.ts';
-import {
-  buildNeoxGraph,
-  tapOutputName,
-  type BuiltGraph,
-  type TapSpec,
-} from '../native-models/neox/forward.ts';
-import { buildNeoxGradientGraph, type BackwardOptions } from '../native-models/neox/backward.ts';
+import type { LoadedModel } from './load-model.ts';
+import type { TapSpec } from '../native-models/neox/forward.ts';
+import type { BackwardOptions } from '../native-models/neox/backward.ts';
 import type { Device } from '../native-models/runtime/session.ts';
-import { abortError, openGraphSession } from './graph-session.ts';
-import { runExtraPass } from './extra-pass.ts';
+import type { OptionValue } from '../preload/api.ts';
+import { openPass } from './run/execute.ts';
+import { runExtraPass } from './run/passes.ts';
+import { planRun } from './run/plan.ts';
+import { collectResults, restoreCheckpoint, resumable, saveCheckpoint } from './run/persist.ts';
 
 export interface RunRequest {
   model: string;
@@ -40,9 +35,11 @@ export interface RunRequest {
   prependBos?: boolean;
   tokenizer?: string;
   lossOn?: 'all' | 'response';
-  /** Per-analysis options, e.g. { sites: 'resid_post' }. */
-  options?: Record<string, unknown>;
+  /** Analysis options, e.g. { sites: 'resid_post' }, validated against the analyses' declarations. */
+  options?: Record<string, OptionValue | string[]>;
   seed?: number;
+  /** Persist a checkpoint every this many batches (default: by time, see runAnalyses). */
+  checkpointEvery?: number;
 }
 
 export interface RunProgress {
@@ -62,8 +59,6 @@ export interface RunOutcome {
   executionProvider: string;
   timings: Record<string, number>;
 }
-
-const DEFAULTS = { n: 64, seqLen: 256, batchSize: 8 };
 
 function appVersions(): Record<string, string> {
   const require = createRequire(import.meta.url);
@@ -89,64 +84,11 @@ export async function runAnalyses(
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = (performance.now() - since) / 1000);
-  const analyses = resolveAnalyses(req.analyses);
-  const batchSize = req.batchSize ?? DEFAULTS.batchSize;
-  const n = req.n ?? DEFAULTS.n;
-  const lossOn = req.lossOn ?? 'all';
-  const device: Device = req.device ?? 'cpu';
-  opts.onProgress?.({ phase: 'load', done: 0, total: 1, message: req.model });
-
-  const model = await loadModel(req.model, {
-    revision: req.revision,
-    tokenizer: req.tokenizer,
-    seed: req.seed,
-    signal: opts.signal,
-    onProgress: (p) =>
-      opts.onProgress?.({
-        phase: 'load',
-        done: p.bytes,
-        total: p.total ?? 0,
-        message: `downloading ${p.file}`,
-      }),
-  });
-  const seqLen = req.seqLen ?? Math.min(DEFAULTS.seqLen, model.config.maxPositions);
-  if (seqLen > model.config.maxPositions) {
-    throw new AtlasError(
-      `--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`,
-    );
-  }
-  const data = await loadRunDataset(project, req);
-  const tok = tokenizeRecords(data.read.records, model.tokenizer, {
-    seqLen,
-    n,
-    prependBos: req.prependBos ?? false,
-  });
-  if (tok.sequences.length === 0)
-    throw new AtlasError(`The dataset ${data.name} has no record with any token.`);
-  const maxId = tok.sequences.reduce((m, q) => q.ids.reduce((a, b) => (b > a ? b : a), m), 0);
-  if (maxId >= model.config.vocabSize) {
-    throw new AtlasError(
-      `The tokenizer gives token id ${maxId}, but ${model.name} has only ${model.config.vocabSize} embedding rows.`,
-      "Use the model's own tokenizer (--tokenizer PATH).",
-    );
-  }
+  const plan = await planRun(project, req, opts);
+  const { analyses, model, contextOf, sequences } = plan;
   lap('load', t0);
 
-  const hash = configHash({
-    model: model.name,
-    revision: model.revision,
-    fingerprint: model.fingerprint,
-    dataset: data.read.sha256,
-    field: data.read.field,
-    analyses: analyses.map((a) => a.name).sort(),
-    n,
-    seqLen,
-    prependBos: req.prependBos ?? false,
-    lossOn,
-    options: req.options ?? {},
-    tokenizer: model.tokenizer.sha256,
-  });
-  const existing = project.findCompleteRun(hash);
+  const existing = project.findCompleteRun(plan.hash);
   if (existing) {
     const loss = project
       .metrics({ runIds: [existing.id], analysis: 'model', metric: 'loss' })
@@ -164,114 +106,129 @@ export async function runAnalyses(
 
   const tBuild = performance.now();
   opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
-  const ctx: RunContext = {
-    config: model.config,
-    tokenizer: model.tokenizer,
-    options: req.options ?? {},
-    seqLen,
-    prependBos: req.prependBos ?? false,
-  };
-  const taps = mergeTaps(analyses.flatMap((a) => a.taps(ctx)));
-  const hooks = analyses.flatMap((a) => a.hooks?.(ctx) ?? []);
-  const grad = mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(ctx)] : [])));
-  const forward = { taps, hooks, outputs: { loss: true, logits: false } };
-  let built: BuiltGraph;
-  let gradFetches: string[] = [];
-  if (grad) {
-    const bw = buildNeoxGradientGraph(model.config, model.weights, { ...grad, forward });
-    built = bw;
-    gradFetches = bw.gradOutputs.map((o) => o.name);
-  } else {
-    built = buildNeoxGraph(model.config, model.weights, forward);
-  }
-  // Weights over 2 GB go to ONNX external data in a scratch directory, removed on close.
-  const sess = await openGraphSession(built.graph, device, req.threads);
-  const fetches = [
-    ...built.outputs.map((o) => o.name),
-    ...(built.hookOutputs ?? []),
-    ...gradFetches,
-    'token_loss',
-  ];
+  const env = { model, device: plan.device, threads: req.threads, signal: opts.signal };
+  const first = await openPass(env, {
+    taps: mergeTaps(analyses.flatMap((a) => a.taps?.(contextOf(a)) ?? [])),
+    hooks: analyses.flatMap((a) => a.hooks?.(contextOf(a)) ?? []),
+    gradients: mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(contextOf(a))] : []))),
+  });
   lap('build', tBuild);
 
-  const runId = project.beginRun({
-    model: model.name,
-    revision: model.revision,
-    step: model.step,
-    datasetId: data.datasetId,
-    analyses: analyses.map((a) => a.name),
-    configHash: hash,
-    config: { ...req, seqLen, batchSize, n, lossOn, device },
-    weightsFingerprint: model.fingerprint,
-    seqLen,
-    dtype: 'float32',
-    device,
-    executionProvider: sess.executionProvider,
-    prependBos: req.prependBos ?? false,
-    versions: appVersions(),
-  });
+  const runs: AnalysisRun[] = analyses.map((a) => a.start(contextOf(a)));
+  const canResume = resumable(runs);
+  const resumed = canResume ? project.findResumableRun(plan.hash) : null;
+  let runId: number;
+  let from = 0;
+  if (resumed) {
+    runId = resumed.id;
+    project.reopenRun(runId);
+    from = restoreCheckpoint(project, runId, runs);
+  } else {
+    runId = project.beginRun({
+      model: model.name,
+      revision: model.revision,
+      step: model.step,
+      datasetId: plan.data.datasetId,
+      analyses: analyses.map((a) => a.name),
+      configHash: plan.hash,
+      config: {
+        ...req,
+        options: plan.options.given,
+        seqLen: plan.seqLen,
+        batchSize: plan.batchSize,
+        n: plan.n,
+        lossOn: plan.lossOn,
+        device: plan.device,
+      },
+      weightsFingerprint: model.fingerprint,
+      seqLen: plan.seqLen,
+      dtype: 'float32',
+      device: plan.device,
+      executionProvider: first.executionProvider,
+      prependBos: req.prependBos ?? false,
+      versions: appVersions(),
+    });
+  }
   try {
     const tRun = performance.now();
-    const runs: AnalysisRun[] = analyses.map((a) => a.start(ctx));
-    const batches = makeBatches(tok.sequences, { batchSize, padId: model.tokenizer.padId, lossOn });
-    const total = tok.sequences.reduce((s, q) => s + q.ids.length, 0);
-    let done = 0;
-    for (const batch of batches) {
-      if (opts.signal?.aborted) throw abortError();
-      const outputs = await sess.run(batch, fetches);
-      for (const r of runs) r.consume(batch, outputs, { name: tapOutputName });
-      done += batch.lengths.reduce((s, l) => s + l, 0);
-      const secs = (performance.now() - tRun) / 1000;
-      opts.onProgress?.({ phase: 'run', done, total, tokensPerSecond: done / Math.max(secs, 1e-9) });
-    }
-    lap('run', tRun);
-    for (const r of runs) {
-      for (const pass of r.passes?.() ?? []) {
-        const tPass = performance.now();
-        await runExtraPass(pass, {
-          model,
-          sequences: tok.sequences,
-          batchSize,
-          lossOn,
-          device,
-          threads: req.threads,
-          opts,
+    const batches = makeBatches(sequences, {
+      batchSize: plan.batchSize,
+      padId: model.tokenizer.padId,
+      lossOn: plan.lossOn,
+    });
+    const total = sequences.reduce((s, q) => s + q.ids.length, 0);
+    const tokensIn = (k: number) =>
+      batches.slice(0, k).reduce((s, b) => s + b.lengths.reduce((a, l) => a + l, 0), 0);
+    const resumedTokens = tokensIn(from);
+    let done = resumedTokens;
+    // Checkpoints: every `checkpointEvery` batches when asked, else at most every 60 s and never
+    // more than ~10% of the run's time (a large state, e.g. parameter-gradient sums, is rarer).
+    let lastSave = performance.now();
+    let saveCost = 0;
+    const save = (k: number) => {
+      const t = performance.now();
+      saveCheckpoint(project, runId, k, runs);
+      saveCost = performance.now() - t;
+      lastSave = performance.now();
+    };
+    await first.run(batches, {
+      from,
+      consume: (batch, outputs) => {
+        for (const r of runs) r.consume(batch, outputs);
+      },
+      after(k, batch) {
+        done += batch.lengths.reduce((s, l) => s + l, 0);
+        const secs = (performance.now() - tRun) / 1000;
+        opts.onProgress?.({
+          phase: 'run',
+          done,
+          total,
+          tokensPerSecond: (done - resumedTokens) / Math.max(secs, 1e-9),
         });
-        lap(`pass:${pass.label}`, tPass);
-      }
+        if (!canResume || k === batches.length) return;
+        const every = req.checkpointEvery;
+        const since = performance.now() - lastSave;
+        if (every !== undefined ? k % every === 0 : since > Math.max(60_000, 10 * saveCost)) save(k);
+      },
+    });
+    await first.close();
+    lap('run', tRun);
+    const extra = runs.flatMap((r) => r.passes?.() ?? []);
+    if (canResume && extra.length > 0 && from < batches.length) save(batches.length);
+    for (const pass of extra) {
+      const tPass = performance.now();
+      await runExtraPass(pass, {
+        ...env,
+        sequences,
+        batchSize: plan.batchSize,
+        lossOn: plan.lossOn,
+        onProgress: opts.onProgress,
+      });
+      lap(`pass:${pass.label}`, tPass);
     }
     const tWrite = performance.now();
     opts.onProgress?.({ phase: 'write', done: 0, total: 1 });
-    const metrics: MetricRow[] = [];
-    const tensors: TensorRow[] = [];
-    const massiveEntries: MassiveEntryRow[] = [];
-    for (const r of runs) {
-      const res = r.finish();
-      metrics.push(...res.metrics);
-      tensors.push(...res.tensors);
-      if (res.massiveEntries) massiveEntries.push(...res.massiveEntries);
-    }
+    const results = collectResults(runs.map((r) => r.finish()));
     lap('finish', tWrite); // the analyses' finish(); the write itself is the transaction below
     timings.total = (performance.now() - t0) / 1000;
-    project.writeResults(
-      runId,
-      { metrics, tensors, massiveEntries },
-      {
-        complete: true,
-        nSequences: tok.sequences.length,
-        nTokens: total,
-        timings,
-      },
-    );
+    if (from > 0) timings.resumed_batches = from;
+    project.writeResults(runId, results, {
+      complete: true,
+      nSequences: sequences.length,
+      nTokens: total,
+      timings,
+    });
     opts.onProgress?.({ phase: 'write', done: 1, total: 1 });
-    const loss = metrics.find((m) => m.analysis === 'model' && m.metric === 'loss' && m.position === null);
+    const loss = results.metrics.find(
+      (m) => m.analysis === 'model' && m.metric === 'loss' && m.position === null,
+    );
     return {
       runId,
       reused: false,
       loss: loss?.value ?? null,
       tokens: total,
-      sequences: tok.sequences.length,
-      executionProvider: sess.executionProvider,
+      sequences: sequences.length,
+      executionProvider: first.executionProvider,
       timings,
     };
   } catch (e) {
@@ -282,7 +239,7 @@ export async function runAnalyses(
     );
     throw e;
   } finally {
-    await sess.close();
+    await first.close();
   }
 }
 
@@ -330,28 +287,6 @@ export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null 
       }
     : undefined;
   return { metric, sites: [...sites.values()], params };
-}
-
-async function loadRunDataset(
-  project: Project,
-  req: RunRequest,
-): Promise<{ read: ReadResult; datasetId: number; name: string }> {
-  if (req.dataset.datasetId !== undefined) {
-    const ds = project.dataset(req.dataset.datasetId);
-    if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
-    return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
-  }
-  if (!req.dataset.path)
-    throw new AtlasError('A run needs a dataset: a file path or a dataset of the project.');
-  const path = resolve(req.dataset.path);
-  const read = await readDataset(path, { field: req.dataset.field });
-  if (read.records.length === 0) {
-    throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
-  }
-  const datasetId =
-    project.findDataset(read.sha256, read.field)?.id ??
-    project.importDataset({ name: basename(path), source: path, read });
-  return { read, datasetId, name: basename(path) };
 }
 
 export type { Analysis, LoadedModel };

@@ -1,9 +1,9 @@
 // `behaviour`: whether a checkpoint does the in-context tasks its training text teaches, as metrics
 // a checkpoint timeline can show. The analysis does not read the run's dataset for these: it asks a
-// fixed, labelled probe set (native-models/micro/corpus.ts `probeSet`, tokenised by
-// behaviour-probes.ts) in one extra pass with its own sequences, and reads at each prompt's last
-// position only the candidate tokens' logits and the log-sum-exp (behaviour-graph.ts). Metrics
-// (site and layer NULL):
+// fixed, labelled probe set (main/probes/probe-set.ts `probeSet`, tokenised by
+// main/probes/behaviour-probes.ts) in one extra pass with its own sequences, and reads at each
+// prompt's last position only the candidate tokens' logits and the log-sum-exp
+// (native-models/neox/hooks/last-position.ts). Metrics (site and layer NULL):
 // - ioi_logit_diff: mean over IOI prompts of z(indirect object) - z(subject), first tokens, at the
 //   last prompt position; ioi_accuracy: share of prompts where it is positive (Wang et al. 2022,
 //   "Interpretability in the Wild").
@@ -18,22 +18,27 @@
 // Options: behaviour_seed (the probe set; default the micro corpus seed), behaviour_ioi,
 // behaviour_years, behaviour_induction (probe counts, default 32 each).
 
-import { probeSet } from '../../native-models/micro/corpus.ts';
+import { probeSet } from '../probes/probe-set.ts';
 import { MICRO_RECIPE } from '../../native-models/micro/suite.ts';
-import { numberOption } from './attention-options.ts';
-import { CANDIDATE_LOGITS, LAST_LSE, lastPositionHook } from './behaviour-graph.ts';
-import { candidateIds, tokeniseProbes } from './behaviour-probes.ts';
-import type { BehaviourProbes } from './behaviour-probes.ts';
-import type { Analysis, AnalysisResult, ExtraPass, MetricRow, OutputTensor, RunContext } from './types.ts';
-import { metricRow } from './util.ts';
+import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
+import {
+  CANDIDATE_LOGITS,
+  LAST_LSE,
+  lastPositionHook,
+} from '../../native-models/neox/hooks/last-position.ts';
+import { numberOption } from '../options/read.ts';
+import { candidateIds, tokeniseProbes } from '../probes/behaviour-probes.ts';
+import type { BehaviourProbes } from '../probes/behaviour-probes.ts';
+import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 /** Probe counts when no option is given. */
 export const DEFAULT_PROBE_COUNT = 32;
 
 /** The probe set of a run's options, tokenised for its tokenizer and context. */
 export function behaviourProbes(ctx: RunContext): BehaviourProbes {
-  const count = (name: string) => numberOption(ctx, name, DEFAULT_PROBE_COUNT, { min: 0, integer: true });
-  const set = probeSet(numberOption(ctx, 'behaviour_seed', MICRO_RECIPE.corpus.seed, { integer: true }), {
+  const count = (name: string) => numberOption(ctx, name);
+  const set = probeSet(numberOption(ctx, 'behaviour_seed'), {
     ioi: count('behaviour_ioi'),
     yearSpan: count('behaviour_years'),
     induction: count('behaviour_induction'),
@@ -114,11 +119,6 @@ export class BehaviourTally {
   }
 }
 
-function floats(t: OutputTensor | undefined, name: string): Float32Array {
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`the behaviour pass has no output ${name}`);
-  return t.data;
-}
-
 /** The one extra pass over every probe, feeding `tally`. Null when no probe is left. */
 export function behaviourPass(probes: BehaviourProbes, tally: BehaviourTally): ExtraPass | null {
   const { ioi, years, induction } = probes;
@@ -135,9 +135,9 @@ export function behaviourPass(probes: BehaviourProbes, tally: BehaviourTally): E
     hooks: K > 0 ? [lastPositionHook(candidates)] : [],
     consume(batch, outputs) {
       const { B, T } = batch;
-      const z = K > 0 ? floats(outputs.get(CANDIDATE_LOGITS), CANDIDATE_LOGITS) : null; // [B, K]
-      const lse = K > 0 ? floats(outputs.get(LAST_LSE), LAST_LSE) : null; // [B]
-      const tokenLoss = floats(outputs.get('token_loss'), 'token_loss'); // [B, T-1]
+      const z = K > 0 ? outputs.f32(CANDIDATE_LOGITS) : null; // [B, K]
+      const lse = K > 0 ? outputs.f32(LAST_LSE) : null; // [B]
+      const tokenLoss = outputs.f32(TOKEN_LOSS); // [B, T-1]
       const zy = new Float64Array(100);
       for (let b = 0; b < B; b++) {
         const i = batch.sequenceIndex[b];
@@ -160,12 +160,45 @@ export const behaviour: Analysis = {
   name: 'behaviour',
   description:
     'In-context behaviour on fixed probes: IOI logit difference and accuracy, greater-than probability on year spans, and induction loss on the repeat of repeated runs.',
-  taps: () => [],
+  options: [
+    {
+      name: 'behaviour_seed',
+      type: 'integer',
+      default: MICRO_RECIPE.corpus.seed,
+      help: 'the seed of the probe set (default: the micro corpus seed)',
+    },
+    {
+      name: 'behaviour_ioi',
+      type: 'integer',
+      min: 0,
+      max: 10000,
+      default: DEFAULT_PROBE_COUNT,
+      help: 'IOI prompts',
+    },
+    {
+      name: 'behaviour_years',
+      type: 'integer',
+      min: 0,
+      max: 10000,
+      default: DEFAULT_PROBE_COUNT,
+      help: 'year-span prompts',
+    },
+    {
+      name: 'behaviour_induction',
+      type: 'integer',
+      min: 0,
+      max: 10000,
+      default: DEFAULT_PROBE_COUNT,
+      help: 'repeated random runs',
+    },
+  ],
   start(ctx) {
     const probes = behaviourProbes(ctx);
     const tally = new BehaviourTally();
     return {
       consume() {},
+      toJSON: () => ({}),
+      fromJSON() {},
       passes() {
         const pass = behaviourPass(probes, tally);
         return pass ? [pass] : [];

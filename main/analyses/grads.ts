@@ -8,20 +8,19 @@
 // Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
 // embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
 // each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
-// out of the dataset profile (METHODS.md "Gradients"); summaries and the examples that disagree
+// out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
 
-import {
-  paramGradOutputName,
-  gradOutputName,
-  type BackwardOptions,
-} from '../../native-models/neox/backward.ts';
+import { grad, paramGrad } from '../../native-models/neox/address.ts';
+import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { PositionStats } from './position-stats.ts';
+import { sitesOption } from '../options/read.ts';
+import { PositionStats } from '../stats/position-stats.ts';
+import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
-import { metricRow, optionSites } from './util.ts';
+import { metricRow } from '../library/metric-row.ts';
 import { spearman } from '../stats/correlation.ts';
 
 export const GRAD_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
@@ -50,12 +49,19 @@ function quantile(sorted: number[], q: number): number {
 export const grads: Analysis = {
   name: 'grads',
   description: 'Gradient profiles of the summed next-token loss: per site, layer, position and parameter.',
-  needsLoss: true,
-  taps: () => [],
+  options: [
+    {
+      name: 'sites',
+      type: 'list',
+      choices: [...GRAD_SITES],
+      default: GRAD_SITES.join(','),
+      help: 'the sites whose gradients are profiled (also the sites of profile)',
+    },
+  ],
   gradients(ctx): BackwardOptions {
     return {
       metric: { kind: 'loss_sum' },
-      sites: optionSites(ctx, GRAD_SITES, 'grads').map((site) => ({
+      sites: sitesOption(ctx, 'sites').map((site) => ({
         site,
         reductions: ['token_sumsq', 'seq_sumsq'],
       })),
@@ -63,39 +69,48 @@ export const grads: Analysis = {
     };
   },
   start(ctx) {
-    const sites = optionSites(ctx, GRAD_SITES, 'grads');
+    const sites = sitesOption(ctx, 'sites');
     const L = ctx.config.numLayers;
     const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
     const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
     const params = neoxParamSpecs(ctx.config);
     const paramSums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
-    let targets = 0;
-    // Per example: sum of squares per (site, layer) key, and its token count.
-    const exampleSumsq: Float64Array[] = [];
-    const exampleTokens: number[] = [];
-    const exampleIndex: number[] = [];
+    // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
+    const acc = {
+      targets: 0,
+      exampleSumsq: [] as Float64Array[],
+      exampleTokens: [] as number[],
+      exampleIndex: [] as number[],
+    };
+    const FIELDS = ['targets', 'exampleSumsq', 'exampleTokens', 'exampleIndex'];
     return {
+      toJSON: () => ({ acc: snapshot(acc, FIELDS), pos: pos.map((p) => p.toJSON()), paramSums }),
+      fromJSON(state) {
+        const s = state as { acc: unknown; pos: unknown[]; paramSums: Float64Array[] };
+        restore(acc, s.acc, FIELDS);
+        s.pos.forEach((p, i) => pos[i].fromJSON(p));
+        s.paramSums.forEach((p, i) => paramSums[i].set(p));
+      },
       consume(batch, outputs) {
         const { B, T, attentionMask, lossMask } = batch;
-        for (let i = 0; i < B * T; i++) targets += lossMask[i];
+        for (let i = 0; i < B * T; i++) acc.targets += lossMask[i];
         const rows = Array.from({ length: B }, () => new Float64Array(keys.length));
         keys.forEach(({ site, layer }, k) => {
-          const tok = outputs.get(gradOutputName(site, layer, 'token_sumsq'))!.data as Float32Array;
-          pos[k].add(batch, tok);
-          const seq = outputs.get(gradOutputName(site, layer, 'seq_sumsq'))!.data as Float32Array;
+          pos[k].add(batch, outputs.f32(grad(site, layer, 'token_sumsq')));
+          const seq = outputs.f32(grad(site, layer, 'seq_sumsq'));
           for (let b = 0; b < B; b++) rows[b][k] = seq[b];
         });
         for (let b = 0; b < B; b++) {
           let n = 0;
           for (let t = 0; t < T; t++) n += attentionMask[b * T + t];
-          exampleSumsq.push(rows[b]);
-          exampleTokens.push(n);
-          exampleIndex.push(batch.sequenceIndex[b]);
+          acc.exampleSumsq.push(rows[b]);
+          acc.exampleTokens.push(n);
+          acc.exampleIndex.push(batch.sequenceIndex[b]);
         }
         params.forEach((p, i) => {
-          const g = outputs.get(paramGradOutputName(p.name, 'full'))!.data as Float32Array;
-          const acc = paramSums[i];
-          for (let j = 0; j < g.length; j++) acc[j] += g[j];
+          const g = outputs.f32(paramGrad(p.name));
+          const sum = paramSums[i];
+          for (let j = 0; j < g.length; j++) sum[j] += g[j];
         });
       },
       finish(): AnalysisResult {
@@ -123,9 +138,9 @@ export const grads: Analysis = {
             ),
           );
         params.forEach((p, i) => {
-          const acc = paramSums[i];
+          const sum = paramSums[i];
           let sq = 0;
-          for (let j = 0; j < acc.length; j++) sq += (acc[j] / targets) ** 2;
+          for (let j = 0; j < sum.length; j++) sq += (sum[j] / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
         });
@@ -136,23 +151,23 @@ export const grads: Analysis = {
 
     /** Each example's rms profile against the leave-one-out dataset profile. */
     function agreementRows(): MetricRow[] {
-      const N = exampleSumsq.length;
+      const N = acc.exampleSumsq.length;
       if (N < 2) return [];
       const K = keys.length;
       const F = keys.map(({ site }) => featureSize(ctx, site));
       const totalSq = new Float64Array(K);
       let totalTok = 0;
       for (let e = 0; e < N; e++) {
-        for (let k = 0; k < K; k++) totalSq[k] += exampleSumsq[e][k];
-        totalTok += exampleTokens[e];
+        for (let k = 0; k < K; k++) totalSq[k] += acc.exampleSumsq[e][k];
+        totalTok += acc.exampleTokens[e];
       }
       const cos: { e: number; c: number; s: number }[] = [];
       for (let e = 0; e < N; e++) {
         const ex = Array.from({ length: K }, (_, k) =>
-          Math.sqrt(exampleSumsq[e][k] / (exampleTokens[e] * F[k])),
+          Math.sqrt(acc.exampleSumsq[e][k] / (acc.exampleTokens[e] * F[k])),
         );
         const rest = Array.from({ length: K }, (_, k) =>
-          Math.sqrt((totalSq[k] - exampleSumsq[e][k]) / ((totalTok - exampleTokens[e]) * F[k])),
+          Math.sqrt((totalSq[k] - acc.exampleSumsq[e][k]) / ((totalTok - acc.exampleTokens[e]) * F[k])),
         );
         let dot = 0;
         let na = 0;
@@ -182,10 +197,10 @@ export const grads: Analysis = {
       // The examples that disagree most (lowest cosine): dim = the example's index in the dataset order.
       for (const w of [...cos].sort((a, b) => a.c - b.c).slice(0, WORST)) {
         rows.push(
-          metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: exampleIndex[w.e] }),
+          metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: acc.exampleIndex[w.e] }),
         );
         rows.push(
-          metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: exampleIndex[w.e] }),
+          metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: acc.exampleIndex[w.e] }),
         );
       }
       return rows;

@@ -4,28 +4,23 @@
 // each sequence's hidden state, averaged over sequences; every entry with |a| > `massive_threshold`
 // (100) and |a| >= `massive_ratio` (1000) x that median goes to the project's massive_entries table
 // with its token; per layer the count; the emergence and last layer; dims that recur across
-// sequences; shares at the first position, at delimiters and elsewhere (attention-delimiters.ts);
+// sequences; shares at the first position, at delimiters and elsewhere (data/token-classes.ts);
 // the mean of each (layer, dim, token class) as `massive/class_mean/<site>`. Then, unless
 // `massive_intervene` is false, a second pass sets the entries at the emergence layer of resid_post
-// to zero and to their class mean and records the loss of each (massive-intervention.ts).
+// to zero and to their class mean and records the loss of each (massive-passes.ts).
 // The per-sequence top-K (`massive_topk`, 64) and median are computed in the graph
-// (massive-graph.ts); only [B, K] and [B] tensors reach JavaScript.
+// (neox/hooks/massive-topk.ts); only [B, K] and [B] tensors reach JavaScript.
 
+import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
+import { massiveHook, massiveOutput } from '../../native-models/neox/hooks/massive-topk.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { delimiterIds } from './attention-delimiters.ts';
-import { booleanOption, numberOption } from './attention-options.ts';
-import { MassiveAccumulator } from './massive-accumulate.ts';
-import { massiveHook, massiveOutputName } from './massive-graph.ts';
-import {
-  addLoss,
-  massiveInterventionPass,
-  type ReplacedEntry,
-  type VariantLoss,
-} from './massive-intervention.ts';
+import { delimiterIds } from '../data/token-classes.ts';
+import { booleanOption, numberOption, sitesOption } from '../options/read.ts';
+import { MassiveAccumulator } from '../stats/massive-stats.ts';
+import { TokenLoss } from '../stats/token-loss.ts';
+import { massiveInterventionPass, type ReplacedEntry } from './massive-passes.ts';
 import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
-import { metricRow } from './util.ts';
-import { AtlasError } from '../errors.ts';
-import { isSite } from '../../native-models/neox/sites.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 export const MASSIVE_SITES: readonly Site[] = ['resid_post', 'resid_pre', 'attn_out', 'mlp_out'];
 
@@ -38,25 +33,12 @@ export interface MassiveOptions {
 }
 
 export function massiveOptions(ctx: RunContext): MassiveOptions {
-  const raw = ctx.options.massive_sites;
-  let sites: Site[] = ['resid_post'];
-  if (raw !== undefined && raw !== null && raw !== '') {
-    const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
-      .map((s) => s.trim())
-      .filter(Boolean);
-    for (const s of list) {
-      if (!isSite(s) || !MASSIVE_SITES.includes(s)) {
-        throw new AtlasError(`massive cannot use the site '${s}'; it covers ${MASSIVE_SITES.join(', ')}.`);
-      }
-    }
-    sites = [...new Set(list)] as Site[];
-  }
   return {
-    sites,
-    threshold: numberOption(ctx, 'massive_threshold', 100, { min: 0 }),
-    ratio: numberOption(ctx, 'massive_ratio', 1000, { min: 0 }),
-    k: numberOption(ctx, 'massive_topk', 64, { min: 1, integer: true }),
-    intervene: booleanOption(ctx, 'massive_intervene', true),
+    sites: sitesOption(ctx, 'massive_sites'),
+    threshold: numberOption(ctx, 'massive_threshold'),
+    ratio: numberOption(ctx, 'massive_ratio'),
+    k: numberOption(ctx, 'massive_topk'),
+    intervene: booleanOption(ctx, 'massive_intervene'),
   };
 }
 
@@ -64,8 +46,43 @@ export const massive: Analysis = {
   name: 'massive',
   description:
     'Massive activations: top-1/2/3 and median |a| per layer, every entry > 100 and >= 1000x the median, where they emerge, and the loss with them set to zero or to their mean.',
-  needsLoss: true,
-  taps: () => [],
+  options: [
+    {
+      name: 'massive_sites',
+      type: 'list',
+      choices: [...MASSIVE_SITES],
+      default: 'resid_post',
+      help: 'the sites searched for massive activations',
+    },
+    {
+      name: 'massive_threshold',
+      type: 'number',
+      min: 0,
+      default: 100,
+      help: 'an entry is massive above this |a|',
+    },
+    {
+      name: 'massive_ratio',
+      type: 'number',
+      min: 0,
+      default: 1000,
+      help: '... and at least this many times the median |a| of its sequence and layer',
+    },
+    {
+      name: 'massive_topk',
+      type: 'integer',
+      min: 1,
+      max: 65536,
+      default: 64,
+      help: 'entries per sequence and layer kept by the graph',
+    },
+    {
+      name: 'massive_intervene',
+      type: 'boolean',
+      default: true,
+      help: 'a second pass sets the entries at the emergence layer to zero and to their mean',
+    },
+  ],
   hooks(ctx) {
     const o = massiveOptions(ctx);
     return o.sites.map((site) => massiveHook(site, o.k));
@@ -76,29 +93,30 @@ export const massive: Analysis = {
     const F = ctx.config.hiddenSize;
     const delims = new Set(delimiterIds(ctx.tokenizer));
     const accs = o.sites.map((site) => new MassiveAccumulator(site, L, F, o, ctx.tokenizer, delims));
-    const base: VariantLoss = { sum: 0, count: 0 };
-    const losses: VariantLoss[] = [];
+    const base = new TokenLoss();
+    const losses: TokenLoss[] = [];
     let intervened: { site: Site; layer: number } | null = null;
     return {
       consume(batch, outputs) {
-        addLoss(base, batch.B, batch.T, batch.lossMask, outputs.get('token_loss')?.data as Float32Array);
+        base.add(batch, outputs.f32(TOKEN_LOSS));
         for (const acc of accs) {
           const site = acc.site as Site;
           for (let l = 0; l < L; l++) {
-            const get = (part: 'signed' | 'indices' | 'median') => {
-              const t = outputs.get(massiveOutputName(site, l, part));
-              if (!t) throw new Error(`the graph has no output ${massiveOutputName(site, l, part)}`);
-              return t.data;
-            };
             acc.add(
               l,
               batch,
-              get('signed') as Float32Array,
-              get('indices') as BigInt64Array,
-              get('median') as Float32Array,
+              outputs.f32(massiveOutput(site, l, 'signed')),
+              outputs.i64(massiveOutput(site, l, 'indices')),
+              outputs.f32(massiveOutput(site, l, 'median')),
             );
           }
         }
+      },
+      toJSON: () => ({ base: base.toJSON(), accs: accs.map((a) => a.toJSON()) }),
+      fromJSON(state) {
+        const s = state as { base: unknown; accs: unknown[] };
+        base.fromJSON(s.base);
+        s.accs.forEach((a, i) => accs[i].fromJSON(a));
       },
       passes(): ExtraPass[] {
         const acc = accs.find((a) => a.site === 'resid_post');
@@ -125,7 +143,7 @@ export const massive: Analysis = {
         }
         if (intervened && losses.length === 2) {
           const { site, layer } = intervened;
-          const mean = (v: VariantLoss) => (v.count > 0 ? v.sum / v.count : NaN);
+          const mean = (v: TokenLoss) => v.mean();
           const lb = mean(base);
           const row = (metric: string, value: number) =>
             metrics.push(metricRow('massive', metric, site, layer, value));
@@ -135,7 +153,7 @@ export const massive: Analysis = {
           row('loss_delta_zero', mean(losses[0]) - lb);
           row('loss_delta_mean', mean(losses[1]) - lb);
         }
-        return { metrics, tensors, massiveEntries: accs.flatMap((a) => a.rows()) };
+        return { metrics, tensors, tables: { massiveEntries: accs.flatMap((a) => a.rows()) } };
       },
     };
   },

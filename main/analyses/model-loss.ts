@@ -1,48 +1,35 @@
 // `model`: recorded by every run. `model/loss` is the mean next-token cross-entropy over real
 // target tokens (position t predicts t+1 where both are real), `model/loss` per position, and
 // `model/tokens` (targets counted). The graph computes log-softmax stably from the logits and
-// returns the per-token loss [B, T-1]; JavaScript sums it in Float64 under the loss mask.
+// returns the per-token loss [B, T-1]; JavaScript sums it in Float64 under the loss mask
+// (stats/token-loss.ts).
 
+import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
+import { TokenLoss } from '../stats/token-loss.ts';
 import type { Analysis, AnalysisResult, MetricRow } from './types.ts';
-import { metricRow } from './util.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 export const modelLoss: Analysis = {
   name: 'model',
   description: 'Mean next-token loss over real targets (recorded by every run).',
-  needsLoss: true,
-  taps: () => [],
   start(ctx) {
-    const maxT = ctx.config.maxPositions;
-    const sum = new Float64Array(maxT);
-    const count = new Float64Array(maxT);
+    const loss = new TokenLoss(ctx.config.maxPositions);
     return {
       consume(batch, outputs) {
-        const tok = outputs.get('token_loss');
-        if (!tok) throw new Error('the graph has no token_loss output');
-        const loss = tok.data as Float32Array; // [B, T-1]
-        const { B, T, lossMask } = batch;
-        for (let b = 0; b < B; b++) {
-          for (let t = 0; t < T - 1; t++) {
-            if (lossMask[b * T + t] === 0) continue;
-            sum[t] += loss[b * (T - 1) + t];
-            count[t] += 1;
-          }
-        }
+        loss.add(batch, outputs.f32(TOKEN_LOSS));
       },
       finish(): AnalysisResult {
-        let s = 0;
-        let n = 0;
         const metrics: MetricRow[] = [];
-        for (let t = 0; t < maxT; t++) {
-          if (count[t] === 0) continue;
-          s += sum[t];
-          n += count[t];
-          metrics.push(metricRow('model', 'loss', null, null, sum[t] / count[t], { position: t }));
+        for (let t = 0; t < loss.maxT; t++) {
+          const p = loss.at(t);
+          if (p.count > 0) metrics.push(metricRow('model', 'loss', null, null, p.mean, { position: t }));
         }
-        metrics.push(metricRow('model', 'loss', null, null, n > 0 ? s / n : NaN));
-        metrics.push(metricRow('model', 'tokens', null, null, n));
+        metrics.push(metricRow('model', 'loss', null, null, loss.mean()));
+        metrics.push(metricRow('model', 'tokens', null, null, loss.count));
         return { metrics, tensors: [] };
       },
+      toJSON: () => loss.toJSON(),
+      fromJSON: (s) => loss.fromJSON(s),
     };
   },
 };

@@ -12,13 +12,15 @@
 // Reference: the activation-norm profiles of Sun et al. 2024 ("Massive Activations in Large
 // Language Models") and the residual-stream norm growth discussed in Heimersheim & Turner 2023.
 
-import { Moments } from '../stats/moments.ts';
+import { tap } from '../../native-models/neox/address.ts';
+import { Moments, type MomentsJSON } from '../stats/moments.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import type { TapSpec } from '../../native-models/neox/forward.ts';
-import { PositionStats } from './position-stats.ts';
+import { sitesOption } from '../options/read.ts';
+import { PositionStats } from '../stats/position-stats.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
 import { shapeRows } from './shape-rows.ts';
-import { metricRow, optionSites } from './util.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 export const PROFILE_SITES: readonly Site[] = [
   'resid_pre',
@@ -43,14 +45,23 @@ function featureSize(ctx: RunContext, site: Site): number {
 export const profile: Analysis = {
   name: 'profile',
   description: 'Activation profiles: rms, mean norm, mean |a| and max |a| per site, layer and position.',
+  options: [
+    {
+      name: 'sites',
+      type: 'list',
+      choices: [...PROFILE_SITES],
+      default: PROFILE_SITES.join(','),
+      help: 'the sites to profile (also the sites of grads)',
+    },
+  ],
   taps(ctx) {
-    return optionSites(ctx, PROFILE_SITES, 'profile').map((site) => ({
+    return sitesOption(ctx, 'sites').map((site) => ({
       site,
       reductions: PROFILE_REDUCTIONS,
     }));
   },
   start(ctx) {
-    const sites = optionSites(ctx, PROFILE_SITES, 'profile');
+    const sites = sitesOption(ctx, 'sites');
     const L = ctx.config.numLayers;
     const maxT = ctx.config.maxPositions;
     const pos = new Map<string, PositionStats>();
@@ -63,27 +74,29 @@ export const profile: Analysis = {
       }
     }
     return {
-      consume(batch, outputs, index) {
+      consume(batch, outputs) {
         for (const site of sites) {
           for (let l = 0; l < L; l++) {
-            const get = (red: string, part?: string) => outputs.get(index.name(site, l, red, part))?.data;
-            pos
-              .get(key(site, l))!
-              .add(
-                batch,
-                get('token_sumsq') as Float32Array,
-                get('token_sumabs') as Float32Array,
-                get('token_absmax') as Float32Array,
-              );
-            const count = Number((get('feature_moments', 'count') as Float32Array)[0]);
+            const get = (red: string, part?: string) => outputs.f32(tap(site, l, red, part));
+            pos.get(key(site, l))!.add(batch, get('token_sumsq'), get('token_sumabs'), get('token_absmax'));
+            const count = Number(get('feature_moments', 'count')[0]);
             if (count > 0) {
-              const sum = get('feature_moments', 'sum') as Float32Array;
+              const sum = get('feature_moments', 'sum');
               const mean = new Float64Array(sum.length);
               for (let f = 0; f < sum.length; f++) mean[f] = sum[f] / count;
-              moments.get(key(site, l))!.addBatch(count, mean, get('feature_moments', 'm2') as Float32Array);
+              moments.get(key(site, l))!.addBatch(count, mean, get('feature_moments', 'm2'));
             }
           }
         }
+      },
+      toJSON: () => ({
+        pos: [...pos].map(([k, p]) => [k, p.toJSON()]),
+        moments: [...moments].map(([k, m]) => [k, m.toJSON()]),
+      }),
+      fromJSON(state) {
+        const s = state as { pos: [string, unknown][]; moments: [string, MomentsJSON][] };
+        for (const [k, p] of s.pos) pos.get(k)!.fromJSON(p);
+        for (const [k, m] of s.moments) moments.set(k, Moments.fromJSON(m));
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
@@ -118,11 +131,11 @@ export const profile: Analysis = {
           metrics.push(...shapeRows('profile', site, rmsByLayer));
           tensors.push({
             name: `profile/feature_mean/${site}`,
-            dtype: 'float64',
+
             shape: [L, F],
             data: meanT,
           });
-          tensors.push({ name: `profile/feature_var/${site}`, dtype: 'float64', shape: [L, F], data: varT });
+          tensors.push({ name: `profile/feature_var/${site}`, shape: [L, F], data: varT });
         }
         return { metrics, tensors };
       },

@@ -7,7 +7,7 @@ import { grads } from './grads.ts';
 import { profile } from './profile.ts';
 import { massive } from './massive.ts';
 import { sinks } from './sinks.ts';
-import { attention } from './attention-softmax.ts';
+import { attention } from './attention.ts';
 import { behaviour } from './behaviour.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';

@@ -5,7 +5,7 @@
 
 import { describeShape } from '../results/shapes.ts';
 import type { MetricRow } from './types.ts';
-import { metricRow } from './util.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 export function shapeRows(analysis: string, site: string, perLayer: readonly number[]): MetricRow[] {
   if (perLayer.length === 0 || perLayer.some((v) => !Number.isFinite(v))) return [];

@@ -1,29 +1,30 @@
 // `sinks`: attention sinks, computed inside the graph from each layer's q, k, v in blocks of queries
-// (native-models/neox/attention-stats.ts), so a 2048-token sequence never holds a second full
+// (native-models/neox/hooks/attention-stats.ts), so a 2048-token sequence never holds a second full
 // attention pattern. Per (layer, head): the sink score alpha_1 (Gu et al. 2025, "When Attention Sink
 // Emerges in Language Models"), the first token's norm-based contribution next to its weight and its
 // value norms against the other tokens' (Kobayashi et al. 2020, "Attention is Not Only a Weight"),
 // the pre-softmax first-token score gap, the mean attention entropy, and where the attention goes
-// (first, previous, delimiter, other keys); see sinks-accumulate.ts for the definitions. The sink
+// (first, previous, delimiter, other keys); see stats/head-stats.ts for the definitions. The sink
 // rate at eps (`sink_eps`, 0.3) is the share of heads with alpha_1 > eps, per layer and overall.
 // Runs with and without --prepend-bos both work (the run records which); with a BOS the first key
 // is the BOS. Unless `sinks_remove` is false, two more passes remove the sink in the layers of
 // `sinks_remove_layers` (default all) by masking the first key or replacing its value with the
-// mean value, and record the loss change and where the attention goes instead (sinks-removal.ts).
-// `sink_block` sets the query block size (128).
+// mean value, and record the loss change and where the attention goes instead (sinks-passes.ts).
+// `sink_block` sets the query block size (128). Options are declared below.
 
+import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import {
   attentionStatsHook,
   DEFAULT_BLOCK,
   type AttentionStatsOptions,
-} from '../../native-models/neox/attention-stats.ts';
-import { delimiterIds } from './attention-delimiters.ts';
-import { booleanOption, layersOption, numberOption } from './attention-options.ts';
-import { addLoss, type VariantLoss } from './massive-intervention.ts';
-import { HeadMeans, SHARE_METRICS, SINK_METRICS, ValueSums, addSinkBatch } from './sinks-accumulate.ts';
-import { REMOVALS, sinkRemovalPasses, type Removal, type RemovalResult } from './sinks-removal.ts';
+} from '../../native-models/neox/hooks/attention-stats.ts';
+import { delimiterIds } from '../data/token-classes.ts';
+import { booleanOption, layersOption, numberOption } from '../options/read.ts';
+import { HeadMeans, SHARE_METRICS, SINK_METRICS, ValueSums, addSinkBatch } from '../stats/head-stats.ts';
+import { TokenLoss } from '../stats/token-loss.ts';
+import { REMOVALS, sinkRemovalPasses, type Removal, type RemovalResult } from './sinks-passes.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
-import { metricRow } from './util.ts';
+import { metricRow } from '../library/metric-row.ts';
 
 export interface SinkOptions {
   eps: number;
@@ -34,9 +35,9 @@ export interface SinkOptions {
 
 export function sinkOptions(ctx: RunContext): SinkOptions {
   return {
-    eps: numberOption(ctx, 'sink_eps', 0.3, { min: 0 }),
-    block: numberOption(ctx, 'sink_block', DEFAULT_BLOCK, { min: 1, integer: true }),
-    remove: booleanOption(ctx, 'sinks_remove', true),
+    eps: numberOption(ctx, 'sink_eps'),
+    block: numberOption(ctx, 'sink_block'),
+    remove: booleanOption(ctx, 'sinks_remove'),
     removeLayers: layersOption(ctx, 'sinks_remove_layers'),
   };
 }
@@ -54,8 +55,36 @@ export const sinks: Analysis = {
   name: 'sinks',
   description:
     'Attention sinks per layer and head: sink score and rate, norm-based first-token contribution, value norms, score gap, entropy, and the loss when the sink is removed.',
-  needsLoss: true,
-  taps: () => [],
+  options: [
+    {
+      name: 'sink_eps',
+      type: 'number',
+      min: 0,
+      max: 1,
+      default: 0.3,
+      help: 'a head is a sink head when its sink score exceeds this',
+    },
+    {
+      name: 'sink_block',
+      type: 'integer',
+      min: 1,
+      max: 4096,
+      default: DEFAULT_BLOCK,
+      help: 'queries per block of the in-graph attention statistics',
+    },
+    {
+      name: 'sinks_remove',
+      type: 'boolean',
+      default: true,
+      help: 'two more passes remove the sink (mask the first key; mean first value)',
+    },
+    {
+      name: 'sinks_remove_layers',
+      type: 'layers',
+      default: 'all',
+      help: 'the layers where the sink is removed',
+    },
+  ],
   hooks(ctx) {
     const o = sinkOptions(ctx);
     return [attentionStatsHook(ctx.config, { ...sinkStatsOptions(ctx, o), valueSums: o.remove })];
@@ -68,13 +97,20 @@ export const sinks: Analysis = {
     const delims = new Set(delimiterIds(ctx.tokenizer));
     const heads = new HeadMeans(L, H);
     const values = new ValueSums(L, ctx.config.hiddenSize);
-    const base: VariantLoss = { sum: 0, count: 0 };
+    const base = new TokenLoss();
     const removed = new Map<Removal, RemovalResult>();
     return {
       consume(batch, outputs) {
         addSinkBatch(heads, batch, outputs, layers, delims);
-        addLoss(base, batch.B, batch.T, batch.lossMask, outputs.get('token_loss')?.data as Float32Array);
+        base.add(batch, outputs.f32(TOKEN_LOSS));
         if (o.remove) values.add(batch, outputs, layers);
+      },
+      toJSON: () => ({ heads: heads.toJSON(), values: values.toJSON(), base: base.toJSON() }),
+      fromJSON(state) {
+        const s = state as { heads: unknown; values: unknown; base: unknown };
+        heads.fromJSON(s.heads);
+        values.fromJSON(s.values);
+        base.fromJSON(s.base);
       },
       passes() {
         if (!o.remove || o.removeLayers.length === 0) return [];
@@ -103,7 +139,7 @@ export const sinks: Analysis = {
         }
         row('sink_rate', null, sinkHeads / (L * H));
         row('sink_eps', null, o.eps);
-        const mean = (v: VariantLoss) => (v.count > 0 ? v.sum / v.count : NaN);
+        const mean = (v: TokenLoss) => v.mean();
         if (removed.size > 0) row('loss_base', null, mean(base));
         for (const removal of REMOVALS) {
           const r = removed.get(removal);

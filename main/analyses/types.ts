@@ -5,34 +5,35 @@
 // (runner.ts). The accumulator surface follows baukit's runningstats: add, results, state.
 
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
-import type { Site } from '../../native-models/neox/sites.ts';
-import type { GraphHook, Intervention, TapSpec } from '../../native-models/neox/forward.ts';
-import type { MassiveEntryRow, MetricRow } from '../library/rows.ts';
+import type { GraphAddress } from '../../native-models/neox/address.ts';
+import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
+import type { Intervention } from '../../native-models/neox/intervention.ts';
+import type { MetricRow, RunResults } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
-import type { OptionSpec } from '../../preload/api.ts';
+import type { OptionSpec, OptionValue } from '../../preload/api.ts';
 
 /** One row of the project's `metrics` table (NULL where an index does not apply). */
 export type { MetricRow };
-
 /** One array too big for rows, named `analysis/what/site`. */
-export interface TensorRow {
-  name: string;
-  dtype: 'float32' | 'float64' | 'int32';
-  shape: number[];
-  data: Float32Array | Float64Array | Int32Array;
-}
+export type { TensorRow } from '../library/rows.ts';
+import type { TensorRow } from '../library/rows.ts';
 
 /** What every analysis may read about the run it is part of. */
 export interface RunContext {
   config: NeoxConfig;
   tokenizer: TextTokenizer;
-  /** Analysis options from the request (e.g. sites, thresholds), already validated by the analysis. */
-  options: Record<string, unknown>;
+  /**
+   * The run's options, validated against the analyses' declarations (main/options/), with every
+   * declared default filled in; read them with main/options/read.ts.
+   */
+  options: Readonly<Record<string, OptionValue>>;
   /** The run's longest sequence (tokens per row, BOS included), when known. */
   seqLen?: number;
   /** Whether the run put <|endoftext|> first as a BOS. */
   prependBos?: boolean;
+  /** Each sequence's length in tokens, in dataset order (known before the first batch). */
+  sequenceLengths?: readonly number[];
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */
@@ -54,31 +55,33 @@ export interface OutputTensor {
   data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
-export type BatchOutputs = ReadonlyMap<string, OutputTensor>;
-
-/** Where graph outputs of a tap live: the builder's output names for (site, layer, reduction[, part]). */
-export interface OutputIndex {
-  name(site: Site, layer: number | null, reduction: string, part?: string): string;
-}
-
-export interface AnalysisResult {
-  metrics: MetricRow[];
-  tensors: TensorRow[];
-  /** Rows of the project's massive_entries table (Sun et al. 2024). */
-  massiveEntries?: MassiveEntryRow[];
-}
-
-/** One graph input's value for a batch (float32, row-major). */
-export interface FeedTensor {
-  dims: number[];
-  data: Float32Array;
+/**
+ * One batch's graph outputs, read by graph address (native-models/neox/address.ts). Reading an
+ * address the graph did not compute is an error (it names the address), never zeros.
+ */
+export interface GraphOutputs {
+  get(address: GraphAddress): OutputTensor;
+  f32(address: GraphAddress): Float32Array;
+  i64(address: GraphAddress): BigInt64Array;
+  has(address: GraphAddress): boolean;
 }
 
 /**
- * A further pass over the run's data with its own graph (interventions as graph inputs, its own
- * taps and hooks), asked for after the first pass, before finish(). The runner builds the graph
- * once (with the loss outputs), runs it `variants` times over the batches, feeding what `feeds`
- * returns for the intervention inputs, and hands every batch's outputs to `consume`.
+ * An analysis' results: metric rows, named tensors, and rows of per-analysis tables of the project
+ * file (library/rows.ts RunResults, e.g. `massiveEntries`), written by the runner without knowing
+ * which analysis made them.
+ */
+export interface AnalysisResult {
+  metrics: MetricRow[];
+  tensors: TensorRow[];
+  tables?: Omit<RunResults, 'metrics' | 'tensors'>;
+}
+
+/**
+ * A further pass over the run's data with its own graph (interventions, taps, hooks and, if asked,
+ * gradients), asked for after the first pass, before finish(). The runner builds the graph once
+ * (with the loss outputs), runs it `variants` times over the batches, feeding each intervention's
+ * own inputs (intervention.ts `feeds`), and hands every batch's outputs to `consume`.
  */
 export interface ExtraPass {
   /** Shown in progress and recorded in timings (`pass:<label>`). */
@@ -86,6 +89,8 @@ export interface ExtraPass {
   interventions?: Intervention[];
   taps?: TapSpec[];
   hooks?: GraphHook[];
+  /** Gradients this pass needs (the backward appended to its graph, as for the first pass). */
+  gradients?: BackwardOptions;
   /** How many times to go over the data with this graph, fed differently (default 1). */
   variants?: number;
   /**
@@ -97,16 +102,22 @@ export interface ExtraPass {
   /** Only these sequences (indices in dataset order), each cut to maxTokens when given. */
   sequences?: number[];
   maxTokens?: number;
-  /** Values for the intervention inputs (names as forward.ts makes them) of one batch. */
-  feeds?(batch: BatchView, variant: number): Record<string, FeedTensor>;
-  consume(batch: BatchView, outputs: BatchOutputs, index: OutputIndex, variant: number): void;
+  consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
 }
 
+/** A running analysis: what it consumes, and its state for resuming an interrupted run. */
 export interface AnalysisRun {
-  consume(batch: BatchView, outputs: BatchOutputs, index: OutputIndex): void;
+  consume(batch: BatchView, outputs: GraphOutputs): void;
   /** Further passes this analysis needs, given what the first pass found (optional). */
   passes?(): ExtraPass[];
   finish(): AnalysisResult;
+  /**
+   * Its accumulated state after the batches consumed so far (main/stats/state.ts State: JSON
+   * values and typed arrays), and the restore of one, so an interrupted run resumes from its last
+   * persisted batch. Both or neither; a run whose analyses all have them is resumable.
+   */
+  toJSON?(): unknown;
+  fromJSON?(state: unknown): void;
 }
 
 export interface Analysis {
@@ -115,10 +126,8 @@ export interface Analysis {
   /** Declared options (preload/api.ts OptionSpec): validated by the runner before the run starts. */
   readonly options?: readonly OptionSpec[];
   /** The taps this analysis needs, given the run. */
-  taps(ctx: RunContext): TapSpec[];
-  /** Whether the graph must compute the next-token loss outputs. */
-  readonly needsLoss?: boolean;
-  /** Custom in-graph statistics (forward.ts hooks) this analysis reads in the first pass. */
+  taps?(ctx: RunContext): TapSpec[];
+  /** Custom in-graph statistics (neox/hooks/) this analysis reads in the first pass. */
   hooks?(ctx: RunContext): GraphHook[];
   /**
    * Gradients this analysis needs (sites and parameters, with in-graph reductions). When any

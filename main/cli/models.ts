@@ -3,7 +3,7 @@
 
 import { listSuiteModels, PYTHIA_STEPS } from '../../native-models/hub/catalogue.ts';
 import { listAnalyses } from '../analyses/registry.ts';
-import { registerMicroSuite } from '../../native-models/micro/suite.ts';
+import { describeOption } from '../options/validate.ts';
 import { parse } from './args.ts';
 import type { Command } from './commands.ts';
 
@@ -24,7 +24,6 @@ export const modelsCommand: Command = {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    registerMicroSuite();
     const models = listSuiteModels();
     if (values.json) {
       process.stdout.write(
@@ -55,11 +54,11 @@ export const modelsCommand: Command = {
         `then every 1000 up to ${PYTHIA_STEPS[PYTHIA_STEPS.length - 1]}; 'main' = step143000.\n`,
     );
     process.stdout.write(`Steps: ${PYTHIA_STEPS.join(' ')}\n\n`);
-    process.stdout.write(
-      `Analyses: ${listAnalyses()
-        .map((a) => a.name)
-        .join(', ')}\n`,
-    );
+    process.stdout.write('Analyses (options go through --option key=value):\n');
+    for (const a of listAnalyses()) {
+      process.stdout.write(`  ${a.name}: ${a.description}\n`);
+      for (const o of a.options) process.stdout.write(`      ${describeOption(o)}\n`);
+    }
     return 0;
   },
 };

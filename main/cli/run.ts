@@ -14,26 +14,25 @@ import { progressPrinter } from './progress.ts';
 const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PATH [--field F] --analyses a,b
                         --project FILE [--n N] [--seq-len T] [--batch-size B] [--device cpu|cuda|dml|webgpu]
                         [--threads N] [--prepend-bos] [--tokenizer PATH] [--loss-on all|response] [--sites s1,s2]
-                        [--option key=value ...]   (analysis options, e.g. sink_eps=0.3 massive_threshold=100)`;
+                        [--option key=value ...]   (analysis options, e.g. sink_eps=0.3 massive_threshold=100;
+                                                    \`pythia-atlas models\` lists them)
+                        [--checkpoint-every B]     (persist the run's state every B batches; default by time)`;
 
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml', 'webgpu'];
 
-/** `--option key=value` (repeatable): analysis options such as massive_threshold=50; numbers and booleans parsed. */
-export function analysisOptions(pairs: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/**
+ * `--option key=value` (repeatable): analysis options such as massive_threshold=50. Values stay
+ * text here; the runner parses them against each analysis' declared options (main/options/).
+ */
+export function analysisOptions(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new AtlasError(`--option takes key=value, not '${p}'.`);
     const key = p.slice(0, eq).trim();
     const raw = p.slice(eq + 1).trim();
-    out[key] =
-      raw === 'true'
-        ? true
-        : raw === 'false'
-          ? false
-          : raw !== '' && Number.isFinite(Number(raw))
-            ? Number(raw)
-            : raw;
+    if (key in out) throw new AtlasError(`--option ${key} is given twice.`);
+    out[key] = raw;
   }
   return out;
 }
@@ -62,6 +61,7 @@ export const runCommand: Command = {
         sites: { type: 'string' },
         option: { type: 'string', multiple: true },
         seed: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
       },
       USAGE,
     );
@@ -93,6 +93,7 @@ export const runCommand: Command = {
       tokenizer: values.tokenizer,
       lossOn,
       seed: intOption(values.seed, 'seed', 0),
+      checkpointEvery: intOption(values['checkpoint-every'], 'checkpoint-every'),
       options: { ...analysisOptions(values.option ?? []), ...(values.sites ? { sites: values.sites } : {}) },
     };
     const project = existsSync(projectPath) ? Project.open(projectPath) : Project.create(projectPath);

@@ -1,7 +1,7 @@
 // Token sequences -> right-padded batches with masks for the ONNX graph.
 //
 // Masks come from the sequence lengths, never from comparing ids with a pad id: Pythia has no pad
-// token and <|endoftext|> (0) is a real token (METHODS.md "Pythia facts"). With right padding the
+// token and <|endoftext|> (0) is a real token (docs/METHODS.md "Pythia facts"). With right padding the
 // positions of real tokens are 0..len-1, so rotary position ids need no correction.
 // lossMask[b, t] = 1 where position t predicts a real target t + 1 (next-token loss); with
 // lossOn 'response' only targets at or after the response start count (the IGNORE_INDEX masking of

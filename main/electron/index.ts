@@ -12,7 +12,7 @@ import { startEngineProcess } from './engine-process.ts';
 import { allowedOrigins, APP_ORIGIN } from './guard.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenu, sendCommand } from './menu.ts';
-import { registerAppScheme, serveRenderer } from './protocol.ts';
+import { registerAppScheme, serveRenderer } from './app-scheme.ts';
 import { projectPathsFromArgv } from './security.ts';
 import { createMainWindow, denyPermissions, lockDown } from './window.ts';
 

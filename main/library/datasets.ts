@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import type { DataRecord, ReadResult } from '../data/readers.ts';
 import { stmt } from './result-tables.ts';
-import type { DatasetInfo, NewDataset } from './rows.ts';
+import type { StoredDataset, NewDataset } from './rows.ts';
 
 interface DatasetSqlRow {
   id: number;
@@ -22,7 +22,7 @@ interface DatasetSqlRow {
   records_stored: number;
 }
 
-function toInfo(r: DatasetSqlRow): DatasetInfo {
+function toInfo(r: DatasetSqlRow): StoredDataset {
   return {
     id: r.id,
     name: r.name,
@@ -84,11 +84,11 @@ export function importDataset(
   });
 }
 
-export function listDatasets(db: Database.Database): DatasetInfo[] {
+export function listDatasets(db: Database.Database): StoredDataset[] {
   return (stmt(db, 'SELECT * FROM datasets ORDER BY id').all() as DatasetSqlRow[]).map(toInfo);
 }
 
-export function getDataset(db: Database.Database, id: number): DatasetInfo | null {
+export function getDataset(db: Database.Database, id: number): StoredDataset | null {
   const r = stmt(db, 'SELECT * FROM datasets WHERE id = ?').get(id) as DatasetSqlRow | undefined;
   return r === undefined ? null : toInfo(r);
 }
@@ -98,7 +98,7 @@ export function findDataset(
   db: Database.Database,
   sha256: string,
   field: string | null = null,
-): DatasetInfo | null {
+): StoredDataset | null {
   const r = stmt(db, 'SELECT * FROM datasets WHERE sha256 = ? AND field IS ? ORDER BY id DESC LIMIT 1').get(
     sha256,
     field,
@@ -129,7 +129,7 @@ export function datasetRecords(db: Database.Database, id: number, offset = 0, li
  */
 export function storedDatasetAsRead(db: Database.Database, id: number): ReadResult {
   const records = datasetRecords(db, id);
-  const info = getDataset(db, id) as DatasetInfo;
+  const info = getDataset(db, id) as StoredDataset;
   const bytes = info.options.bytes;
   return {
     kind: info.kind as ReadResult['kind'],

@@ -112,6 +112,15 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: the last persisted state of an unfinished run (checkpoints.ts), so it can resume.
+  `
+  CREATE TABLE run_checkpoints (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    batches_done INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    updated TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes and reads. */

@@ -29,17 +29,24 @@ import {
   writeResults,
 } from './runs.ts';
 import { fromBlob, toBlob } from './tensor-codec.ts';
+import {
+  findResumableRun,
+  loadCheckpoint,
+  reopenRun,
+  saveCheckpoint,
+  type RunCheckpoint,
+} from './checkpoints.ts';
 import type {
-  DatasetInfo,
   MassiveEntryRow,
   MetricQuery,
   NewDataset,
   RunFinish,
-  RunInfo,
   RunResults,
   RunSpec,
   RunStatus,
+  StoredDataset,
   StoredMetricRow,
+  StoredRun,
   StoredTensor,
   StoredVector,
   VectorInfo,
@@ -94,13 +101,13 @@ export class Project {
   importDataset(d: { name: string; source: string; read: ReadResult; storeRecords?: boolean }): number {
     return importDataset(this.database, d);
   }
-  listDatasets(): DatasetInfo[] {
+  listDatasets(): StoredDataset[] {
     return listDatasets(this.database);
   }
-  dataset(id: number): DatasetInfo | null {
+  dataset(id: number): StoredDataset | null {
     return getDataset(this.database, id);
   }
-  findDataset(sha256: string, field: string | null = null): DatasetInfo | null {
+  findDataset(sha256: string, field: string | null = null): StoredDataset | null {
     return findDataset(this.database, sha256, field);
   }
   datasetRecords(id: number, offset = 0, limit = -1): DataRecord[] {
@@ -114,7 +121,7 @@ export class Project {
   // ---- runs ----
 
   /** A complete run with this configuration hash (config-hash.ts), to reuse instead of recomputing. */
-  findCompleteRun(configHash: string): RunInfo | null {
+  findCompleteRun(configHash: string): StoredRun | null {
     return findCompleteRun(this.database, configHash);
   }
   beginRun(spec: RunSpec): number {
@@ -136,16 +143,29 @@ export class Project {
     endRun(this.database, runId, 'cancelled', message);
   }
   /** Marks runs left 'running' by a process that died as failed; returns their ids. */
+  /** Persists an unfinished run's state after `batchesDone` batches (checkpoints.ts). */
+  saveCheckpoint(runId: number, batchesDone: number, state: Uint8Array): void {
+    saveCheckpoint(this.database, runId, batchesDone, state);
+  }
+  checkpoint(runId: number): RunCheckpoint | null {
+    return loadCheckpoint(this.database, runId);
+  }
+  findResumableRun(configHash: string): StoredRun | null {
+    return findResumableRun(this.database, configHash);
+  }
+  reopenRun(runId: number): void {
+    reopenRun(this.database, runId);
+  }
   markInterrupted(): number[] {
     return markInterrupted(this.database);
   }
   deleteRun(runId: number): void {
     deleteRun(this.database, runId);
   }
-  run(runId: number): RunInfo | null {
+  run(runId: number): StoredRun | null {
     return getRun(this.database, runId);
   }
-  listRuns(status?: RunStatus): RunInfo[] {
+  listRuns(status?: RunStatus): StoredRun[] {
     return listRuns(this.database, status);
   }
 

@@ -1,7 +1,12 @@
 // The typed rows of a project file (DESIGN.md "Project files (contract)"): what callers write and
-// what queries return. Column names in SQL are snake_case; these are their camelCase mirrors.
+// what queries return. Column names in SQL are snake_case; these are their camelCase mirrors. A
+// stored run or dataset is the AtlasApi's RunInfo / DatasetInfo (preload/api.ts, the one
+// definition of each) plus the columns the API does not show.
 
+import type { DatasetInfo, RunInfo } from '../../preload/api.ts';
 import type { DataRecord, DatasetKind } from '../data/readers.ts';
+
+export type { DatasetInfo, RunInfo };
 
 export type RunStatus = 'running' | 'complete' | 'failed' | 'cancelled';
 
@@ -73,15 +78,11 @@ export interface NewDataset {
   nRecords?: number;
 }
 
-export interface DatasetInfo {
-  id: number;
-  name: string;
-  kind: string;
-  source: string;
-  nRecords: number;
-  sha256: string;
-  added: string;
-  field: string | null;
+/**
+ * A dataset as the project file holds it. `field` is the stored column (the API shows Alpaca's
+ * prompt template there); the API's `fields` come from `options.fields` (services/dataset-import.ts).
+ */
+export interface StoredDataset extends Omit<DatasetInfo, 'fields'> {
   options: Record<string, unknown>;
   recordsStored: boolean;
 }
@@ -119,29 +120,18 @@ export interface RunFinish {
   weightsFingerprint?: string | null;
 }
 
-export interface RunInfo {
-  id: number;
-  model: string;
-  revision: string | null;
-  step: number | null;
-  datasetId: number | null;
-  analyses: string[];
+/** A run as the project file holds it: the API's RunInfo, typed narrower where the file knows more. */
+export interface StoredRun extends RunInfo {
   status: RunStatus;
+  seqLen: number;
   configHash: string;
   config: unknown;
   weightsFingerprint: string | null;
-  nSequences: number | null;
-  nTokens: number | null;
-  seqLen: number;
   dtype: string;
-  device: string | null;
-  executionProvider: string | null;
   prependBos: boolean;
-  created: string;
   finished: string | null;
   timings: Record<string, number> | null;
   versions: Record<string, string> | null;
-  error: string | null;
 }
 
 export interface RunResults {

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import { configHash, canonicalJson } from './config-hash.ts';
 import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt } from './result-tables.ts';
-import type { RunFinish, RunInfo, RunResults, RunSpec, RunStatus } from './rows.ts';
+import type { RunFinish, StoredRun, RunResults, RunSpec, RunStatus } from './rows.ts';
 
 interface RunSqlRow {
   id: number;
@@ -34,7 +34,7 @@ interface RunSqlRow {
   error: string | null;
 }
 
-function toInfo(r: RunSqlRow): RunInfo {
+function toInfo(r: RunSqlRow): StoredRun {
   return {
     id: r.id,
     model: r.model,
@@ -88,12 +88,12 @@ export function beginRun(db: Database.Database, spec: RunSpec): number {
   return Number(lastInsertRowid);
 }
 
-export function getRun(db: Database.Database, runId: number): RunInfo | null {
+export function getRun(db: Database.Database, runId: number): StoredRun | null {
   const r = stmt(db, 'SELECT * FROM runs WHERE id = ?').get(runId) as RunSqlRow | undefined;
   return r === undefined ? null : toInfo(r);
 }
 
-export function listRuns(db: Database.Database, status?: RunStatus): RunInfo[] {
+export function listRuns(db: Database.Database, status?: RunStatus): StoredRun[] {
   const rows =
     status === undefined
       ? stmt(db, 'SELECT * FROM runs ORDER BY id').all()
@@ -102,7 +102,7 @@ export function listRuns(db: Database.Database, status?: RunStatus): RunInfo[] {
 }
 
 /** The most recent complete run with this configuration hash, or null. */
-export function findCompleteRun(db: Database.Database, hash: string): RunInfo | null {
+export function findCompleteRun(db: Database.Database, hash: string): StoredRun | null {
   const r = stmt(
     db,
     "SELECT * FROM runs WHERE config_hash = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
@@ -137,6 +137,7 @@ export function writeResults(
     };
     if (finish !== undefined) {
       if (finish.complete !== true) throw new Error('writeResults: finish.complete must be true');
+      stmt(db, 'DELETE FROM run_checkpoints WHERE run_id = ?').run(runId);
       stmt(
         db,
         `UPDATE runs SET status = 'complete', finished = ?, n_sequences = COALESCE(?, n_sequences),

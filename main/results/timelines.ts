@@ -3,7 +3,7 @@
 
 import type { RunInfo, Timeline } from '../../preload/api.ts';
 import type { Project } from '../library/project.ts';
-import type { RunInfo as StoredRun } from '../library/rows.ts';
+import type { StoredRun } from '../library/rows.ts';
 import { latestRunPerStep } from './checkpoint-runs.ts';
 
 export function toRunInfo(r: StoredRun): RunInfo {

@@ -11,7 +11,7 @@ import { AtlasError } from '../errors.ts';
 import { parseCsv } from '../data/csv.ts';
 import { detectKind, parseDataset, type DatasetKind, type ReadResult } from '../data/readers.ts';
 import type { Project } from '../library/project.ts';
-import type { DatasetInfo as StoredDataset } from '../library/rows.ts';
+import type { StoredDataset } from '../library/rows.ts';
 import { loadTokenizer } from '../../native-models/tokenizer/tokenizer.ts';
 import { toBase64, fromBase64 } from '../../preload/codec.ts';
 import { AtlasFailure } from '../failures.ts';

@@ -1,5 +1,5 @@
-// What the Models view lists: the suites of the catalogue (native-models/hub/catalogue.ts, with
-// the offline micro suite registered beside Pythia), each model's checkpoint schedule, the
+// What the Models view lists: the suites of the catalogue the composition root installed (Pythia
+// and the offline micro suite, native-models/suites.ts), each model's checkpoint schedule, the
 // checkpoints already in the Hugging Face cache (Python's layout, so downloads made with Python
 // count as present), and local model folders (config.json + weights) under the user's folders.
 
@@ -9,11 +9,7 @@ import type { CachedCheckpoint, LocalModel, ModelSize, Suite } from '../../prelo
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel, listSuiteModels, type SuiteModel } from '../../native-models/hub/catalogue.ts';
 import { listCached } from '../../native-models/hub/cache-scan.ts';
-import {
-  listCachedMicroCheckpoints,
-  microCheckpointDir,
-  registerMicroSuite,
-} from '../../native-models/micro/suite.ts';
+import { listCachedMicroCheckpoints, microCheckpointDir } from '../../native-models/micro/suite.ts';
 
 const SUITE_TEXT: Record<string, { name: string; description: string }> = {
   pythia: {
@@ -22,11 +18,6 @@ const SUITE_TEXT: Record<string, { name: string; description: string }> = {
   },
   micro: { name: 'Micro suite', description: 'tiny GPT-NeoX models trained offline by `npm run demo`' },
 };
-
-/** Registers the suites beyond Pythia (the offline micro suite); idempotent. */
-export function registerSuites(): void {
-  registerMicroSuite();
-}
 
 function size(m: SuiteModel): ModelSize {
   return {
@@ -66,7 +57,6 @@ export async function cachedCheckpoints(
   model?: string,
 ): Promise<CachedCheckpoint[]> {
   const out: CachedCheckpoint[] = [];
-  registerSuites();
   for (const m of listSuiteModels()) {
     if (m.family !== 'micro' || (model && m.name !== model)) continue;
     for (const step of await listCachedMicroCheckpoints(m.name)) {

@@ -4,7 +4,7 @@
 // co-moments, C += (x - mu_old)(x - mu_new)^T; two parts merge by Chan, Golub & LeVeque (1979):
 // n = nA + nB, delta = muB - muA, mu = muA + delta nB / n, C = CA + CB + delta delta^T nA nB / n.
 // Never E[xx^T] - mu mu^T: on residual streams with outlier dimensions (means of 1e3-1e4) that
-// formula cancels catastrophically, in float32 completely (METHODS.md "Representation geometry").
+// formula cancels catastrophically, in float32 completely (docs/METHODS.md "Streaming statistics").
 // Correlation R = D^{-1/2} S D^{-1/2}, with entries of a zero-variance feature set to 0.
 
 import { checkDim, checkType, toFloat64 } from './json.ts';

@@ -8,7 +8,8 @@
 // |x| (the element of rank floor(q (n - 1)) in sorted order) whenever that element is >= minValue.
 // Values below minValue count in a zero bucket (represented by 0). Merging adds bucket counts, so a
 // merged histogram is identical to one built over all values. Non-finite values are counted apart.
-// Massive-activation analysis uses it for the median |a| of a layer (METHODS.md, Sun et al. 2024).
+// Formulas: docs/METHODS.md "Log-binned histograms"; massive activations (docs/METHODS.md
+// "Massive activations", Sun et al. 2024) are judged against a median |a|.
 
 import { checkType, finiteOrNull } from './json.ts';
 

@@ -1,8 +1,10 @@
 // The engine process entry: an Electron utilityProcess in the app, a Node child process in
 // browser mode. It builds the one AtlasApi (main/api.ts) that owns the project file and every
 // ONNX Runtime session, and serves it over the process's parent channel (host.ts). It exits when
-// its parent goes away.
+// its parent goes away. As the engine's composition root it installs the model catalogue first.
 
+import { installCatalogue } from '../../native-models/hub/catalogue.ts';
+import { buildCatalogue } from '../../native-models/suites.ts';
 import { createAtlasApi } from '../api.ts';
 import { processPort, serveEngine } from './host.ts';
 import type { EngineOptions } from './engine-messages.ts';
@@ -24,6 +26,7 @@ if (!port) {
   process.stderr.write('pythia-atlas engine: started without a parent channel; exiting.\n');
   process.exit(2);
 }
+installCatalogue(buildCatalogue());
 const options = readOptions(process.argv);
 const api = createAtlasApi({ ...options, emit: (event) => port.post({ kind: 'event', event }) });
 let stopping = false;

@@ -18,6 +18,7 @@ export type Reduction =
   | { kind: 'token_absmax' } // [B,T]  max over features of |a|
   | { kind: 'feature_moments' } // 'count' [] real tokens, 'sum' [F] masked sum, 'm2' [F] masked sum of (a - batch mean)^2
   | { kind: 'topk_abs'; k: number } // 'values' [k], 'indices' [k] int64 flat index into the tap's full shape (padding -1 before TopK; needs k <= numel)
+  | { kind: 'position_sum' } // [T,F] (heads: [H,T,X]) masked sum over the batch at each position
   | { kind: 'raw' }; // the full tensor ([B,T,F] for 'tokens')
 
 export type ReductionKind = Reduction['kind'];
@@ -134,6 +135,14 @@ export class TapStats {
           { part: 'values', value: values },
           { part: 'indices', value: indices },
         ];
+      }
+      case 'position_sum': {
+        // Per-position means (and their counts, from the mask in JavaScript) over a dataset.
+        if (layout === 'tokens') {
+          const m3 = b.unsqueeze(this.mask, [2]); // [B, T, 1]
+          return [{ part: '', value: b.reduceSum(b.mul(this.unflatten(x), m3), [0], false) }]; // [T, F]
+        }
+        return [{ part: '', value: b.reduceSum(b.mul(x, this.headMask4), [0], false) }]; // [H, T, X]
       }
       case 'raw':
         return [{ part: '', value: layout === 'tokens' ? this.unflatten(x) : x }];

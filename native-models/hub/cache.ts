@@ -26,7 +26,7 @@ import {
 } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { checkShardIndex, planCheckpoint } from './formats.ts';
 import type { CheckpointPlan } from './formats.ts';
 

@@ -1,8 +1,10 @@
 // The model catalogue: every suite model the app knows by name, its exact GPT-NeoX architecture,
 // its hub repository and its checkpoint schedule, plus the parsing of revision specs (`stepN`, `N`,
 // `main`). The Pythia rows come from Biderman et al. 2023, "Pythia: A Suite for Analyzing Large
-// Language Models Across Training and Scaling" (Table 1 and the model cards on the hub). Other
-// suites (the offline `micro-*` suite) add themselves with `registerSuite` without editing this file.
+// Language Models Across Training and Scaling" (Table 1 and the model cards on the hub). A
+// `Catalogue` is an immutable list of suites; the app's (Pythia and the offline `micro-*` suite) is
+// built by native-models/suites.ts and installed once by each composition root (main/cli.ts,
+// main/engine/main.ts, test/setup.ts). Nothing registers itself at import time.
 //
 // Hub naming (checked against the model cards as mirrored in 2026; the hub itself is unreachable
 // here): all ten sizes have `EleutherAI/pythia-<size>` and `EleutherAI/pythia-<size>-deduped`.
@@ -14,7 +16,7 @@
 // reports "no model repository". A `pythia-14m`/`pythia-31m` snapshot cached before the split
 // holds the deduped weights; the commit hash in the cache tells them apart.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { NeoxConfig } from '../neox/config.ts';
 
 /** One model of a suite, as the rest of the app sees it. */
@@ -184,7 +186,8 @@ const SMALL_NOTES: Record<string, string> = {
     'Its card described one deduped-only model at EleutherAI/pythia-31m; the -deduped split is assumed, not verified.',
 };
 
-function pythiaModels(): SuiteModel[] {
+/** The Pythia suite: every size, standard and deduplicated, in the order of the model cards. */
+export function pythiaSuite(): SuiteModel[] {
   const out: SuiteModel[] = [];
   for (const r of PYTHIA_ROWS) {
     for (const deduped of [false, true]) {
@@ -207,50 +210,88 @@ function pythiaModels(): SuiteModel[] {
   return out;
 }
 
-/**
- * The registry. Pythia is registered here; other suites call `registerSuite` from their own module
- * (imported once at engine start-up), e.g. `registerSuite([{ name: 'micro-2l', repo: null, ... }])`.
- */
-const registry: SuiteModel[] = pythiaModels();
+/** Suites of models by name and hub id: built once from its suites, never changed afterwards. */
+export class Catalogue {
+  readonly #models: readonly SuiteModel[];
 
-/** Adds models to the catalogue. Names and repos must be new (case-insensitive). */
-export function registerSuite(models: readonly SuiteModel[]): void {
-  for (const m of models) {
-    const name = m.name.toLowerCase();
-    if (registry.some((r) => r.name === name)) throw new Error(`suite model ${name} is already registered`);
-    if (m.repo !== null && registry.some((r) => r.repo?.toLowerCase() === m.repo?.toLowerCase())) {
-      throw new Error(`repository ${m.repo} is already registered`);
+  /** Names and repos must be unique (case-insensitive); every model needs checkpoint steps. */
+  constructor(suites: readonly (readonly SuiteModel[])[]) {
+    const models: SuiteModel[] = [];
+    for (const m of suites.flat()) {
+      const name = m.name.toLowerCase();
+      if (models.some((r) => r.name === name)) throw new Error(`suite model ${name} is listed twice`);
+      if (m.repo !== null && models.some((r) => r.repo?.toLowerCase() === m.repo?.toLowerCase())) {
+        throw new Error(`repository ${m.repo} is listed twice`);
+      }
+      if (m.steps.length === 0) throw new Error(`suite model ${name} has no checkpoint steps`);
+      models.push({ ...m, name, steps: [...m.steps].sort((a, b) => a - b) });
     }
-    if (m.steps.length === 0) throw new Error(`suite model ${name} has no checkpoint steps`);
-    registry.push({ ...m, name, steps: [...m.steps].sort((a, b) => a - b) });
+    this.#models = Object.freeze(models);
+  }
+
+  /** Every model, suite by suite, in the order given. */
+  list(): readonly SuiteModel[] {
+    return this.#models;
+  }
+
+  /** The entry for a suite name or hub id (any case), or undefined. */
+  find(nameOrRepo: string): SuiteModel | undefined {
+    const key = nameOrRepo.trim().toLowerCase();
+    return this.#models.find((m) => m.name === key || (m.repo !== null && m.repo.toLowerCase() === key));
+  }
+
+  /**
+   * `pythia-70m`, `pythia-70m-deduped`, `EleutherAI/pythia-70m` (any case) -> the entry. Unknown
+   * names throw an AtlasError listing the valid ones.
+   */
+  resolve(name: string): SuiteModel {
+    const m = this.find(name);
+    if (m) return m;
+    const names = this.#models.map((r) => r.name).join(', ');
+    throw new AtlasError(`Unknown model "${name}"; the known models are ${names}.`);
   }
 }
 
-/** Every registered model, Pythia first, in registration order. */
-export function listSuiteModels(): readonly SuiteModel[] {
-  return registry;
-}
+const PYTHIA_SUITE: readonly SuiteModel[] = new Catalogue([pythiaSuite()]).list();
 
-/** The Pythia rows only. */
-export function pythiaModelsList(): readonly SuiteModel[] {
-  return registry.filter((m) => m.family === 'pythia');
-}
-
-/** The catalogue entry for a suite name or hub id, or undefined. */
-export function findSuiteModel(nameOrRepo: string): SuiteModel | undefined {
-  const key = nameOrRepo.trim().toLowerCase();
-  return registry.find((m) => m.name === key || (m.repo !== null && m.repo.toLowerCase() === key));
-}
+let installed: Catalogue | undefined;
 
 /**
- * `pythia-70m`, `pythia-70m-deduped`, `EleutherAI/pythia-70m` (any case) -> the catalogue entry.
- * Unknown names throw an AtlasError listing the valid ones.
+ * Makes `catalogue` the one this process resolves model names with. Called once by each
+ * composition root (the CLI, the engine process, the test setup), before anything resolves a spec.
  */
+export function installCatalogue(catalogue: Catalogue): void {
+  installed = catalogue;
+}
+
+/** The installed catalogue; throws if no composition root installed one (a bug, not a user error). */
+export function suiteCatalogue(): Catalogue {
+  if (installed === undefined) {
+    throw new Error(
+      'The model catalogue was not composed: the entry point must call installCatalogue(buildCatalogue()) (native-models/suites.ts) first.',
+    );
+  }
+  return installed;
+}
+
+/** Every model of the installed catalogue, Pythia first. */
+export function listSuiteModels(): readonly SuiteModel[] {
+  return suiteCatalogue().list();
+}
+
+/** The Pythia rows only (whatever else the app composes). */
+export function pythiaModelsList(): readonly SuiteModel[] {
+  return PYTHIA_SUITE;
+}
+
+/** The installed catalogue's entry for a suite name or hub id, or undefined. */
+export function findSuiteModel(nameOrRepo: string): SuiteModel | undefined {
+  return suiteCatalogue().find(nameOrRepo);
+}
+
+/** The installed catalogue's entry for `name`, or an AtlasError listing the known models. */
 export function resolveSuiteName(name: string): SuiteModel {
-  const m = findSuiteModel(name);
-  if (m) return m;
-  const names = registry.map((r) => r.name).join(', ');
-  throw new AtlasError(`Unknown model "${name}"; the known models are ${names}.`);
+  return suiteCatalogue().resolve(name);
 }
 
 /** A parsed revision: the training step and its hub branch name. */

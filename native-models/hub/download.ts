@@ -7,7 +7,7 @@
 // unreachable and nothing cached, one clear sentence says so.
 
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { findSuiteModel, parseRevision } from './catalogue.ts';
 import {
   COMMIT_RE,

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { stepOfRevision } from './catalogue.ts';
 import { planCheckpoint } from './formats.ts';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { HubUnreachable, hubEndpoint, listRevisionFiles } from './hub-api.ts';
 
 /** A revision and the sha256 of its weights (one file: its LFS oid; shards: see weightsDigest). */

@@ -6,7 +6,7 @@
 // `config.json` (required) and `tokenizer.json` (when present). The same plan is made from a hub
 // file listing and from a cached snapshot directory, so online and offline agree.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 
 export type WeightFormat = 'safetensors' | 'safetensors-sharded' | 'pytorch' | 'pytorch-sharded';
 

@@ -7,7 +7,7 @@
 // blobs. Files are fetched from `{hub}/{repo}/resolve/{commit}/{path}` (redirects to the CDN).
 
 import { listFiles } from '@huggingface/hub';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { COMMIT_RE, checkRepoPath } from './cache.ts';
 import type { ExpectedDigest } from './transfer.ts';
 

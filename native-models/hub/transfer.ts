@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 
 export interface ExpectedDigest {
   /** `sha256` of the content (LFS oid) or `git-sha1` (git blob object id). */

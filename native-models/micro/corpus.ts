@@ -1,17 +1,14 @@
 // The micro suite's training text: a deterministic generator of English-like documents built from
 // the sentence generators in templates.ts (IOI, year spans, repeated random runs, facts, lists,
-// narrative filler), with a held-out split, and a labelled probe set drawn from the same templates
-// so analyses can record in-context metrics across checkpoints (IOI logit difference, Wang et al.
-// 2022; greater-than probability, Hanna et al. 2023; induction loss on the repeat, Olsson et al.
-// 2022). The Pile plays this role for Pythia (Gao et al. 2020); nothing here is downloaded.
+// narrative filler), with a held-out split. The `behaviour` analysis asks its probes in the same
+// templates (main/probes/probe-set.ts), so the micro suite meets in training what it is asked. The
+// Pile plays this role for Pythia (Gao et al. 2020); nothing here is downloaded.
 // Documents are plain strings; the training stream separates them with <|endoftext|> as Pythia's
 // does (see data-order.ts).
 
 import { createRng, deriveSeed } from './rng.ts';
 import type { Rng } from './rng.ts';
 import {
-  IOI_TEMPLATES,
-  YEAR_TEMPLATES,
   allFacts,
   ioiSentence,
   narrativeParagraph,
@@ -20,7 +17,6 @@ import {
   repeatedRun,
   yearSpanSentence,
 } from './templates.ts';
-import type { Fact, IoiSentence, OrderedList, RepeatedRun, YearSpanSentence } from './templates.ts';
 
 /** The separator between documents in a joined text stream (token id 0). */
 export const END_OF_TEXT = '<|endoftext|>';
@@ -121,61 +117,4 @@ export function generateCorpus(options: CorpusOptions): Corpus {
 /** Documents joined into one stream, each followed by <|endoftext|> (the tokenised stream appends id 0 the same way). */
 export function joinDocuments(docs: readonly string[]): string {
   return docs.map((d) => d + END_OF_TEXT).join('');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Probes
-
-export type IoiProbe = IoiSentence;
-export type YearSpanProbe = YearSpanSentence;
-export type InductionProbe = RepeatedRun;
-export type FactProbe = Fact;
-export type ListProbe = OrderedList;
-
-/** Labelled prompts for in-context metrics, drawn from the corpus templates. */
-export interface ProbeSet {
-  seed: number;
-  /** IOI prompts, ABBA and BABA alternating, every template used. */
-  ioi: IoiProbe[];
-  /** Year-span prompts ending in the end year's century; correct completions are > startYY. */
-  yearSpan: YearSpanProbe[];
-  /** Repeated runs (no filler between the copies); the repeat starts at boundaryChar. */
-  induction: InductionProbe[];
-  /** Every fact in the corpus's table, prompt -> answer. */
-  facts: FactProbe[];
-  /** Ordered lists, prompt -> next item. */
-  lists: ListProbe[];
-}
-
-export interface ProbeCounts {
-  ioi?: number;
-  yearSpan?: number;
-  induction?: number;
-  lists?: number;
-}
-
-/**
- * A labelled probe set from `seed` (its own stream, so it does not depend on the corpus size).
- * IOI probes cycle through templates and alternate name orders so every combination is covered.
- */
-export function probeSet(seed: number, counts: ProbeCounts = {}): ProbeSet {
-  const rng = createRng(deriveSeed(seed, 'probes'));
-  const nIoi = counts.ioi ?? 64;
-  const ioi: IoiProbe[] = [];
-  for (let i = 0; i < nIoi; i++) {
-    const template = i % IOI_TEMPLATES.length;
-    // Balance the name orders exactly: redraw until this probe has the order it is due.
-    const want = Math.floor(i / IOI_TEMPLATES.length) % 2 === 0 ? 'ABBA' : 'BABA';
-    let p = ioiSentence(rng, template);
-    while (p.order !== want) p = ioiSentence(rng, template);
-    ioi.push(p);
-  }
-  const yearSpan = Array.from({ length: counts.yearSpan ?? 64 }, (_, i) =>
-    yearSpanSentence(rng, i % YEAR_TEMPLATES.length),
-  );
-  const induction = Array.from({ length: counts.induction ?? 32 }, () =>
-    repeatedRun(rng, { length: rng.range(8, 16), distinct: true }),
-  );
-  const lists = Array.from({ length: counts.lists ?? 40 }, () => orderedList(rng));
-  return { seed, ioi, yearSpan, induction, facts: allFacts(), lists };
 }

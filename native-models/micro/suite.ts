@@ -26,8 +26,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
-import { findSuiteModel, neoxNonEmbeddingParams, registerSuite } from '../hub/catalogue.ts';
+import { AtlasError } from '../errors.ts';
+import { neoxNonEmbeddingParams } from '../hub/catalogue.ts';
 import type { SuiteModel } from '../hub/catalogue.ts';
 import type { NeoxConfig } from '../neox/config.ts';
 import { CHECKPOINT_FILES } from './checkpoint.ts';
@@ -162,7 +162,7 @@ export function microTrainRecipe(name: string, recipe: MicroRecipe = MICRO_RECIP
   };
 }
 
-/** The catalogue rows of the micro suite (family `micro`, no hub repository). */
+/** The catalogue rows of the micro suite (family `micro`, no hub repository); native-models/suites.ts composes them. */
 export function microSuiteModels(): SuiteModel[] {
   return MICRO_SIZES.map((s) => {
     const config = microNeoxConfig(s.name);
@@ -180,11 +180,6 @@ export function microSuiteModels(): SuiteModel[] {
       note: 'Offline micro suite, trained on this machine from the generated corpus.',
     };
   });
-}
-
-/** Adds the micro suite to the model catalogue once (later calls do nothing). */
-export function registerMicroSuite(): void {
-  if (findSuiteModel(MICRO_SIZES[0].name) === undefined) registerSuite(microSuiteModels());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 // normal loading path (@huggingface/tokenizers `new Tokenizer(json, config)`, or Python's
 // `tokenizers.Tokenizer.from_file`) reads a micro checkpoint's tokenizer like Pythia's.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { BpeEncoder, FIRST_MERGE_ID, SPECIAL_TOKENS } from './bpe.ts';
 import type { BpeModel } from './bpe.ts';
 

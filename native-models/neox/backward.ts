@@ -1,7 +1,7 @@
 // The GPT-NeoX backward: the gradient of a scalar metric of the forward (neox/forward.ts) with
 // respect to activation sites and parameters, appended to the same ONNX graph by the project's
 // reverse-mode autodiff (graph/autodiff.ts), with the reductions done in the graph so only small
-// tensors leave it (DESIGN.md "Statistics live in the graph"; METHODS.md "Gradients").
+// tensors leave it (DESIGN.md "Statistics live in the graph"; docs/METHODS.md "Gradients").
 //
 // Metric (default): `loss_sum`, the next-token cross-entropy summed over the batch's real targets,
 // so one token's gradient does not depend on which batch it sits in; the dataset's overall
@@ -10,7 +10,7 @@
 // fed as int64 [B] inputs `metric/position`, `metric/target`, `metric/foil`. `custom`: any scalar
 // built from site values.
 //
-// Outputs (names are a contract for the analyses):
+// Outputs, named by their graph addresses (address.ts `grad(...)`, `paramGrad(...)`):
 //   grad/<site>/<layer | g>/token_sumsq   [B, T] (heads: [B, H, T])  sum of squares over features
 //   grad/<site>/<layer | g>/seq_sumsq     [B]    per-sequence sum of squares (per-example norms^2)
 //   grad/<site>/<layer | g>/feature_sum   [F] (heads: [H, X])  masked sum over real tokens
@@ -18,23 +18,23 @@
 //   grad/<site>/<layer | g>/raw           [B, T, F] (heads: [B, H, T, X])  the whole gradient
 //   param_grad/<hf name>                  the parameter's shape: the gradient summed over the batch
 //   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
-// Site values are located through raw taps of the forward (stats.ts 'raw': Identity of the value,
-// behind a free Reshape for token sites); the raw outputs the caller did not ask for are removed.
+// The forward returns every site's value (forward.ts `siteValues`); those are what is differentiated.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { gradients, pruneDeadNodes } from '../graph/autodiff.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';
 import type { NeoxConfig } from './config.ts';
-import { buildNeoxGraph, siteLayout, tapOutputName } from './forward.ts';
-import type { BuildOptions, BuiltGraph, TapSpec } from './forward.ts';
+import { addressName, grad, paramGrad, siteKey, type GradReduction } from './address.ts';
+import { buildNeoxGraph } from './forward.ts';
+import type { BuildOptions, BuiltGraph } from './forward.ts';
 import { neoxParamSpecs } from './params.ts';
-import { GLOBAL_SITES, SITES } from './sites.ts';
+import { GLOBAL_SITES, siteLayout } from './sites.ts';
 import type { Site } from './sites.ts';
 import type { StateDict } from '../weights/types.ts';
 
-export type GradReduction = 'token_sumsq' | 'seq_sumsq' | 'feature_sum' | 'feature_sumsq' | 'raw';
+export type { GradReduction } from './address.ts';
 
 export interface GradSiteSpec {
   site: Site;
@@ -79,14 +79,6 @@ export const METRIC_INPUTS = {
   foil: 'metric/foil',
 } as const;
 
-export function gradOutputName(site: Site, layer: number | null, reduction: GradReduction): string {
-  return `grad/${site}/${layer === null ? 'g' : layer}/${reduction}`;
-}
-
-export function paramGradOutputName(param: string, reduction: 'full' | 'sumsq'): string {
-  return reduction === 'full' ? `param_grad/${param}` : `param_grad/${param}/sumsq`;
-}
-
 function siteLayers(cfg: NeoxConfig, site: Site, layers: number[] | undefined): (number | null)[] {
   if (GLOBAL_SITES.includes(site)) return [null];
   const ls = layers ?? Array.from({ length: cfg.numLayers }, (_, l) => l);
@@ -95,19 +87,6 @@ function siteLayers(cfg: NeoxConfig, site: Site, layers: number[] | undefined): 
       throw new AtlasError(`Gradient layer ${l} at '${site}' is outside 0..${cfg.numLayers - 1}.`);
   }
   return ls;
-}
-
-/** The site's value behind its raw tap output (Identity, then a Reshape for token sites). */
-function siteValueFromRawTap(b: GraphBuilder, site: Site, layer: number | null): Value {
-  const name = tapOutputName(site, layer, 'raw');
-  const id = b.producer(name);
-  if (!id || id.op !== 'Identity') throw new Error(`backward: no raw tap '${name}' in the forward graph`);
-  const v = b.value(id.inputs[0]);
-  if (siteLayout(site) === 'heads') return v;
-  const reshape = b.producer(v.name);
-  if (!reshape || reshape.op !== 'Reshape')
-    throw new Error(`backward: raw tap '${name}' is not a reshape of the site value`);
-  return b.value(reshape.inputs[0]);
 }
 
 /** Rename node output `v` to `name` everywhere and make it a graph output (v must be node-made). */
@@ -192,7 +171,7 @@ function logitDiff(b: GraphBuilder, logits: Value, bt: Value): Value {
 
 /**
  * Append the backward to a forward built by buildNeoxGraph (with `loss` outputs for the loss_sum
- * metric, and raw taps at every site the gradients or metric need). Returns the gradient outputs.
+ * metric; with `final` for metrics that read the logits). Returns the gradient outputs.
  */
 export function appendNeoxBackward(
   built: BuiltGraph,
@@ -202,14 +181,9 @@ export function appendNeoxBackward(
   const b = new GraphBuilder(built.graph);
   const mask = b.value('attention_mask'); // [B, T]
   const bt = b.shapeOf(mask); // int64 [2]
-  const siteCache = new Map<string, Value>();
   const site = (s: Site, layer: number | null): Value => {
-    const key = `${s}/${layer}`;
-    let v = siteCache.get(key);
-    if (!v) {
-      v = siteValueFromRawTap(b, s, layer);
-      siteCache.set(key, v);
-    }
+    const v = built.siteValues.get(siteKey(s, layer));
+    if (!v) throw new Error(`backward: the forward has no value at ${siteKey(s, layer)}`);
     return v;
   };
 
@@ -244,7 +218,7 @@ export function appendNeoxBackward(
   for (const t of siteTargets) {
     const g = grads.get(t.value.name) as Value;
     for (const red of t.reductions) {
-      const name = gradOutputName(t.site, t.layer, red);
+      const name = addressName(grad(t.site, t.layer, red));
       if (seen.has(name)) continue;
       seen.add(name);
       const v = reduceSiteGrad(b, g, t.site, red, mask, bt, memo);
@@ -255,7 +229,7 @@ export function appendNeoxBackward(
   for (const p of paramNames) {
     const g = grads.get(p) as Value;
     for (const red of opts.params?.reductions ?? []) {
-      const name = paramGradOutputName(p, red);
+      const name = addressName(paramGrad(p, red));
       const v = red === 'full' ? g : b.reduceSumSquare(g, undefined, false);
       pending.push([v, name]);
       gradOutputs.push({ name, kind: 'param', param: p, reduction: red, shape: v.shape });
@@ -281,10 +255,7 @@ export interface GradientGraphOptions extends BackwardOptions {
   forward?: BuildOptions;
 }
 
-/**
- * Build the forward with what the backward needs (the loss, raw taps at the gradient sites), append
- * the backward, and drop the helper raw taps the caller did not ask for.
- */
+/** Build the forward with what the backward needs (the loss, or the logits), then append the backward. */
 export function buildNeoxGradientGraph(
   cfg: NeoxConfig,
   weights: StateDict,
@@ -292,35 +263,15 @@ export function buildNeoxGradientGraph(
 ): BuiltBackward {
   const fwd = opts.forward ?? {};
   const metric = opts.metric ?? { kind: 'loss_sum' };
-  const helperTaps: TapSpec[] = (opts.sites ?? []).map((s) => ({
-    site: s.site,
-    layers: s.layers,
-    reductions: [{ kind: 'raw' }],
-  }));
-  if (metric.kind !== 'loss_sum') helperTaps.push({ site: 'logits', reductions: [{ kind: 'raw' }] });
-  if (metric.kind === 'custom') {
-    // A custom metric may read any site: tap them all (unused helper taps are pruned below).
-    for (const s of SITES) if (s !== 'logits') helperTaps.push({ site: s, reductions: [{ kind: 'raw' }] });
-  }
   const built = buildNeoxGraph(cfg, weights, {
     ...fwd,
-    taps: [...(fwd.taps ?? []), ...helperTaps],
+    final: metric.kind !== 'loss_sum' || (fwd.final ?? false),
     outputs: {
       logits: fwd.outputs?.logits ?? false,
       loss: metric.kind === 'loss_sum' || (fwd.outputs?.loss ?? false),
     },
   });
-  // Raw taps the caller asked for themselves stay.
-  const callerBuilt = new Set<string>();
-  for (const t of fwd.taps ?? []) {
-    if (!t.reductions.some((r) => r.kind === 'raw')) continue;
-    for (const l of siteLayers(cfg, t.site, t.layers)) callerBuilt.add(tapOutputName(t.site, l, 'raw'));
-  }
   const result = appendNeoxBackward(built, cfg, opts);
-  const helperNames = new Set(
-    built.outputs.filter((o) => o.reduction === 'raw' && !callerBuilt.has(o.name)).map((o) => o.name),
-  );
-  result.graph.outputs = result.graph.outputs.filter((o) => !helperNames.has(o.name));
   pruneDeadNodes(result.graph);
-  return { ...result, outputs: result.outputs.filter((o) => !helperNames.has(o.name)) };
+  return result;
 }

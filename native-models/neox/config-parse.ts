@@ -4,7 +4,7 @@
 // (tuned-lens habit); a different architecture is refused by name. Reference: transformers
 // `GPTNeoXConfig` (models/gpt_neox/configuration_gpt_neox.py).
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { NeoxConfig } from './config.ts';
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // The GPT-NeoX (Pythia) forward pass as an ONNX graph, built from checkpoint weights, exactly as
-// Hugging Face computes it (transformers models/gpt_neox/modeling_gpt_neox.py; METHODS.md "Pythia
-// facts"): embed_in; per layer LN1 -> fused query_key_value viewed [B, T, H, 3*dh] and split per
+// Hugging Face computes it (transformers models/gpt_neox/modeling_gpt_neox.py; docs/METHODS.md
+// "Pythia facts"): embed_in; per layer LN1 -> fused query_key_value viewed [B, T, H, 3*dh] and split per
 // head into q | k | v; partial rotary (rotary.ts); scores q k^T * dh^-0.5; causal + padding mask
 // (additive finfo.min, as HF's eager attention); softmax; @ v; merge heads; dense; MLP on LN2 with
 // exact GELU; parallel residual x + attn + mlp; final LayerNorm; untied embed_out.
@@ -10,19 +10,20 @@
 // every batch shape. Token-wise tensors live as [B*T, F] (2-D Gemm with transB reads HF's [out, in]
 // weights directly); attention runs in [B, H, T, *].
 //
-// Taps: at every site (sites.ts) the builder can append statistic subgraphs (graph/stats.ts) named
-// `tap/<site>/<layer | 'g'>/<reduction>[/<part>]`, e.g. `tap/resid_post/3/token_sumsq`,
-// `tap/mlp_out/0/feature_moments/m2`, `tap/q/1/topk_abs/indices`, `tap/logits/g/raw`. Taps only
-// read: a graph with taps computes the same logits bit for bit. Interventions (interventions.ts)
-// are graph inputs applied at a site before its taps read it.
+// Taps: at every site (sites.ts) the builder can append statistic subgraphs (graph/stats.ts), each
+// output named by its graph address (address.ts), e.g. `tap/resid_post/3/token_sumsq`,
+// `tap/mlp_out/0/feature_moments/m2`. Taps only read: a graph with taps computes the same logits bit
+// for bit. Interventions (intervention.ts, one object per kind in interventions/) are applied at a
+// site before its taps and hooks read it; their inputs are graph inputs fed per batch.
 //
-// Hooks (`BuildOptions.hooks`) append custom read-only subgraphs for statistics that stats.ts does
-// not offer: a site hook reads a site's value (after interventions), an attention hook reads a
-// layer's q, k, v (after rotary and interventions) and the add_vector interventions at attn_scores
-// (so it can mirror them). Their outputs are named
-// `hook/<name>` and listed in `hookOutputs`; like taps, they leave the logits unchanged.
+// Hooks (`BuildOptions.hooks`, neox/hooks/) append custom read-only subgraphs for statistics that
+// stats.ts does not offer: a site hook reads a site's value (after interventions), an attention
+// hook reads a layer's q, k, v (after rotary and interventions) and can replay the layer's score
+// interventions on blocks of queries. Their outputs are `hook/...` addresses; like taps, they leave
+// the logits unchanged. The built graph returns every site's value (`siteValues`), which the
+// backward (backward.ts) differentiates with respect to.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';
@@ -31,8 +32,13 @@ import type { Reduction } from '../graph/stats.ts';
 import type { StateDict } from '../weights/types.ts';
 import type { NeoxConfig } from './config.ts';
 import { headDim, rotaryDims } from './config-parse.ts';
-import { applyIntervention, interventionInputName, interventionKey } from './interventions.ts';
-import type { Intervention } from './interventions.ts';
+import { addressName, siteKey, tap, type GraphAddress } from './address.ts';
+import {
+  interventionInput,
+  type Intervention,
+  type InterventionContext,
+  type ScoreBlock,
+} from './intervention.ts';
 import {
   EMBED_IN,
   EMBED_OUT,
@@ -44,13 +50,11 @@ import {
 } from './params.ts';
 import { applyRotary, rotaryTables } from './rotary.ts';
 import type { RotaryTables } from './rotary.ts';
-import { GLOBAL_SITES } from './sites.ts';
-import { siteLayout, tapOutputName } from './taps.ts';
+import { GLOBAL_SITES, siteLayout } from './sites.ts';
 import type { Site } from './sites.ts';
 
 export type { Reduction } from '../graph/stats.ts';
-export type { Intervention } from './interventions.ts';
-export { siteLayout, tapOutputName } from './taps.ts';
+export type { Intervention } from './intervention.ts';
 
 export interface TapSpec {
   site: Site;
@@ -75,10 +79,12 @@ export interface BuildOptions {
    * which returns bytes or a written model path for createSession.
    */
   externalData?: { dir: string; force?: boolean };
-  /** Intervention inputs (interventions.ts); applied at the site before taps read it. */
-  interventions?: Intervention[];
+  /** Interventions (intervention.ts); applied at their site before taps and hooks read it. */
+  interventions?: readonly Intervention[];
   /** Custom read-only subgraphs at sites and attention (see the header). */
-  hooks?: GraphHook[];
+  hooks?: readonly GraphHook[];
+  /** Build the final LayerNorm and logits even when no output needs them (a backward metric reads them). */
+  final?: boolean;
 }
 
 /** What a hook may use: the builder, the batch's ids and mask, parameters, and its outputs. */
@@ -94,8 +100,8 @@ export interface HookContext {
   stats: TapStats;
   /** A model parameter by its checkpoint name. */
   param(name: string): Value;
-  /** Mark `v` as the graph output `hook/<name>`; returns the output name. */
-  output(name: string, v: Value): string;
+  /** Mark `v` as the graph output at a hook address; returns the output name. */
+  output(address: GraphAddress, v: Value): string;
 }
 
 /** A layer's attention inputs as the forward uses them. */
@@ -104,10 +110,14 @@ export interface AttentionValues {
   q: Value;
   k: Value;
   v: Value;
-  /** add_vector interventions at this layer's attn_scores: scores += scale[b, i] * vector[h, j]. */
-  scoreAdds: { scale: Value; vector: Value }[];
-  /** True when a replace intervention at attn_scores or attn_pattern changes what q, k imply. */
-  replaced: boolean;
+  /** Replays this layer's attn_scores interventions on a block of scores [B, H, rows, keys]. */
+  editScores(scores: Value, block: ScoreBlock): Value;
+  /**
+   * False when an intervention at attn_scores cannot replay itself on blocks, or one at
+   * attn_pattern changes what q and k imply: statistics recomputed from q and k would not describe
+   * the forward.
+   */
+  mirrored: boolean;
 }
 
 export type GraphHook =
@@ -130,10 +140,12 @@ export interface BuiltGraph {
   inputNames: string[];
   /** Parameter input names when weights: 'inputs' (HF names), else empty. */
   paramInputs?: string[];
-  /** Intervention input names, keyed `<site>/<layer | 'g'>`. */
+  /** Intervention input names, keyed `<site>/<layer | 'g'>` (address.ts siteKey). */
   interventionInputs?: Record<string, string[]>;
-  /** Output names the hooks added (`hook/<name>`). */
+  /** Output names the hooks added (`hook/...`). */
   hookOutputs?: string[];
+  /** Every site's value as the forward computed it (after interventions), keyed by siteKey. */
+  siteValues: Map<string, Value>;
 }
 
 /** finfo(float32).min, the additive mask value HF uses. */
@@ -188,14 +200,35 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   for (const iv of opts.interventions ?? []) {
     const global = GLOBAL_SITES.includes(iv.site);
     if (
-      !global &&
-      (iv.layer === undefined || !Number.isInteger(iv.layer) || iv.layer < 0 || iv.layer >= cfg.numLayers)
+      global ? iv.layer !== null : !Number.isInteger(iv.layer) || iv.layer! < 0 || iv.layer! >= cfg.numLayers
     ) {
-      throw new AtlasError(`An intervention at '${iv.site}' needs a layer in 0..${cfg.numLayers - 1}.`);
+      throw new AtlasError(
+        global
+          ? `An intervention at '${iv.site}' takes no layer.`
+          : `An intervention at '${iv.site}' needs a layer in 0..${cfg.numLayers - 1}.`,
+      );
     }
-    const key = interventionKey(iv.site, global ? null : (iv.layer ?? null));
-    interventions.set(key, [...(interventions.get(key) ?? []), iv]);
+    const key = siteKey(iv.site, iv.layer);
+    const here = interventions.get(key) ?? [];
+    if (here.some((o) => o.id === iv.id))
+      throw new Error(`two interventions at ${key} share the id '${iv.id}'`);
+    interventions.set(key, [...here, iv]);
   }
+  /** The build context of one intervention (its inputs declared once, by address). */
+  const ivContext = (iv: Intervention): InterventionContext => ({
+    b,
+    cfg,
+    layout: siteLayout(iv.site),
+    bt: stats.bt,
+    mask,
+    input(part, shape) {
+      const name = interventionInput(iv, part);
+      if (b.graph.values.has(name)) return b.value(name);
+      const key = siteKey(iv.site, iv.layer);
+      interventionInputs[key] = [...(interventionInputs[key] ?? []), name];
+      return b.input(name, 'float32', shape);
+    },
+  });
 
   const hooks = opts.hooks ?? [];
   const hookOutputs: string[] = [];
@@ -207,8 +240,9 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     mask,
     stats,
     param: p,
-    output(name, v) {
-      const outName = `hook/${name}`;
+    output(address, v) {
+      if (address.kind !== 'hook') throw new Error(`a hook may only write hook outputs`);
+      const outName = addressName(address);
       if (hookOutputs.includes(outName)) throw new Error(`two hooks write the output ${outName}`);
       hookOutputs.push(outName);
       b.output(v, outName);
@@ -217,20 +251,16 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   });
   /** Attention hooks of layer l, given its q, k, v. */
   const attend = (l: number, q: Value, k: Value, v: Value): void => {
-    const scoreIvs = interventions.get(interventionKey('attn_scores', l)) ?? [];
+    const scoreIvs = interventions.get(siteKey('attn_scores', l)) ?? [];
     const att: AttentionValues = {
       q,
       k,
       v,
-      scoreAdds: scoreIvs
-        .filter((iv) => iv.kind === 'add_vector')
-        .map(() => ({
-          scale: b.value(interventionInputName('attn_scores', l, 'scale')),
-          vector: b.value(interventionInputName('attn_scores', l, 'vector')),
-        })),
-      replaced:
-        scoreIvs.some((iv) => iv.kind === 'replace') ||
-        (interventions.get(interventionKey('attn_pattern', l)) ?? []).length > 0,
+      editScores: (scores, block) =>
+        scoreIvs.reduce((s, iv) => iv.editScoreBlock!(ivContext(iv), s, block), scores),
+      mirrored:
+        scoreIvs.every((iv) => iv.editScoreBlock !== undefined) &&
+        (interventions.get(siteKey('attn_pattern', l)) ?? []).length === 0,
     };
     for (const h of hooks) {
       if (h.kind !== 'attention' || (h.layers && !h.layers.includes(l))) continue;
@@ -238,16 +268,13 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     }
   };
 
-  /** A site: apply interventions, then append the taps that read it. */
+  const siteValues = new Map<string, Value>();
+  /** A site: apply interventions, then append the taps and hooks that read it. */
   const site = (name: Site, layer: number | null, x: Value): Value => {
     const layout = siteLayout(name);
     let y = x;
-    const key = interventionKey(name, layer);
-    for (const iv of interventions.get(key) ?? []) {
-      const applied = applyIntervention(b, y, layout, name, layer, iv);
-      y = applied.value;
-      interventionInputs[key] = [...(interventionInputs[key] ?? []), ...applied.inputs];
-    }
+    for (const iv of interventions.get(siteKey(name, layer)) ?? []) y = iv.apply(ivContext(iv), y);
+    siteValues.set(siteKey(name, layer), y);
     for (const h of hooks) {
       if (h.kind !== 'site' || h.site !== name) continue;
       if (layer !== null && h.layers && !h.layers.includes(layer)) continue;
@@ -258,7 +285,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
       if (layer !== null && t.layers && !t.layers.includes(layer)) continue;
       for (const red of t.reductions) {
         for (const { part, value } of stats.reduce(y, layout, red)) {
-          const outName = tapOutputName(name, layer, red.kind, part || undefined);
+          const outName = addressName(tap(name, layer, red.kind, part || undefined));
           if (outputNames.has(outName)) continue;
           outputNames.add(outName);
           const out = b.output(value, outName);
@@ -292,6 +319,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   const needFinal =
     wantLogits ||
     wantLoss ||
+    (opts.final ?? false) ||
     taps.some((t) => isFinal(t.site)) ||
     (opts.interventions ?? []).some((iv) => isFinal(iv.site));
   if (needFinal) {
@@ -305,7 +333,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     if (lossMask) appendLoss(b, ids, logits, lossMask, stats);
   }
   const inputNames = b.graph.inputs.map((v) => v.name);
-  return { graph: b.graph, outputs, inputNames, paramInputs, interventionInputs, hookOutputs };
+  return { graph: b.graph, outputs, inputNames, paramInputs, interventionInputs, hookOutputs, siteValues };
 }
 
 type SiteFn = (name: Site, layer: number | null, x: Value) => Value;

@@ -2,7 +2,7 @@
 // its shape, as data (one place for the architecture's naming). Linear weights are [out, in] as in
 // torch.nn.Linear. Reference: transformers models/gpt_neox/modeling_gpt_neox.py.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { StateDict } from '../weights/types.ts';
 import type { NeoxConfig } from './config.ts';
 

@@ -1,5 +1,10 @@
 // Activation sites (contract, DESIGN.md "Sites"). Layer is a separate field. Each maps one-to-one
-// onto a TransformerLens hook name so users can move between the two tools.
+// onto a TransformerLens hook name so users can move between the two tools. Per-head sites (q, k, v
+// [B, H, T, dh]; attn_scores, attn_pattern [B, H, T, T]) use the 'heads' layout of graph/stats.ts:
+// token reductions keep heads ([B, H, T]); every other site is a token site ([B, T, F]; F =
+// d_model, d_mlp for mlp_hidden, vocab for logits).
+
+import type { TapLayout } from '../graph/stats.ts';
 
 export const SITES = [
   'embed',
@@ -18,6 +23,12 @@ export const SITES = [
 ] as const;
 
 export type Site = (typeof SITES)[number];
+
+export const HEAD_SITES: readonly Site[] = ['q', 'k', 'v', 'attn_scores', 'attn_pattern'];
+
+export function siteLayout(site: Site): TapLayout {
+  return HEAD_SITES.includes(site) ? 'heads' : 'tokens';
+}
 
 /** Sites that exist once per model rather than once per layer. */
 export const GLOBAL_SITES: readonly Site[] = ['embed', 'ln_final', 'logits'];

@@ -4,7 +4,7 @@
 // Pythia-12b shards are ~10 GB and their ZIP64 offsets pass 2^32.
 
 import { open, type FileHandle } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 
 export interface ByteSource {
   /** Total size in bytes. */

@@ -7,7 +7,7 @@
 // All input is little-endian, as safetensors (https://github.com/huggingface/safetensors) and
 // torch.save's `byteorder: little` store it.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { StorageDType } from './types.ts';
 
 const BYTES: Record<StorageDType, number> = {

@@ -3,7 +3,7 @@
 // one tensor of a hub checkpoint, is read without downloading the whole file. `fetch` is
 // injectable so the hub module can add auth, retries or progress.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { checkRange, type ByteSource } from './byte-source.ts';
 
 export interface HttpRangeOptions {

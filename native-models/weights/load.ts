@@ -4,11 +4,11 @@
 // through `pytorch_model.bin.index.json` (the index format of transformers' `save_pretrained`:
 // {"metadata": {...}, "weight_map": {name: shard file}}). Buffers some conversions saved alongside
 // the parameters (`attention.bias`, `attention.masked_bias`, `rotary_emb.inv_freq`; see
-// METHODS.md) are never read.
+// docs/METHODS.md "Pythia facts") are never read.
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { fileSource, withSource } from './byte-source.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTorchBin } from './torch-bin.ts';

@@ -7,7 +7,7 @@
 // calls code. Persistent ids (torch's zip format, `torch/serialization.py` `persistent_id`) become
 // TorchStorageRefs that torch-bin.ts resolves to archive entries.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { PyDict, PyGlobal, PySet, PyTuple, TorchTensorRef, type PyValue } from './pickle-values.ts';
 import { ALLOWED_GLOBALS, asNumber, reduce, torchPersistentLoad } from './torch-globals.ts';
 

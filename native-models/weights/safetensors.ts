@@ -8,7 +8,7 @@
 // tensors' byte ranges, so it works over HTTP range reads too.
 
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { decodeToFloat32, isStorageDType } from './dtype.ts';
 import type { StateDict, StorageDType, Tensor } from './types.ts';

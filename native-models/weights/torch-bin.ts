@@ -7,7 +7,7 @@
 // so shared storages and transposed views are copied out contiguous here. The legacy pre-1.6
 // format (a bare pickle stream or a tar file) is refused.
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { byteswapInPlace, decodeToFloat32, dtypeSize } from './dtype.ts';
 import { PyDict, TorchTensorRef, unpickle } from './pickle.ts';

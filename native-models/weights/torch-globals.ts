@@ -5,7 +5,7 @@
 // Persistent ids follow torch/serialization.py (`persistent_id`): ('storage', <storage class>,
 // key, location, numel).
 
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import { PyDict, PyGlobal, PyTuple, TorchStorageRef, TorchTensorRef, type PyValue } from './pickle-values.ts';
 import type { StorageDType } from './types.ts';
 

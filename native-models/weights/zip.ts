@@ -8,7 +8,7 @@
 // refused.
 
 import { crc32, inflateRawSync } from 'node:zlib';
-import { AtlasError } from '../../main/errors.ts';
+import { AtlasError } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 
 export interface ZipEntry {

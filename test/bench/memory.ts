@@ -15,6 +15,10 @@ const MODEL = process.env.BENCH_MEMORY_MODEL ?? 'random:pythia-70m';
 
 if (process.argv[2] === '--child') {
   const n = Number(process.argv[3]);
+  // The bench child is a composition root: it installs the model catalogue the runner resolves with.
+  const { installCatalogue } = await import('../../native-models/hub/catalogue.ts');
+  const { buildCatalogue } = await import('../../native-models/suites.ts');
+  installCatalogue(buildCatalogue());
   const { Project } = await import('../../main/library/project.ts');
   const { runAnalyses } = await import('../../main/runner.ts');
   const dir = mkdtempSync(join(tmpdir(), 'atlas-mem-'));

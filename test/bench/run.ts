@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { findSuiteModel } from '../../native-models/hub/catalogue.ts';
+import { buildCatalogue } from '../../native-models/suites.ts';
 import { buildNeoxGraph, type TapSpec } from '../../native-models/neox/forward.ts';
 import { randomNeoxWeights } from '../../native-models/neox/random.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
@@ -101,7 +101,7 @@ function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null
 const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS }));
 
 for (const name of MODELS) {
-  const entry = findSuiteModel(name);
+  const entry = buildCatalogue().find(name);
   if (!entry) throw new Error(`unknown model ${name}`);
   const cfg = entry.config;
   const weights = randomNeoxWeights(cfg, 0);

@@ -26,18 +26,20 @@ interface ChildResult {
 
 async function child(kind: 'plain' | 'sinks'): Promise<ChildResult> {
   const ort = await import('onnxruntime-node');
-  const { findSuiteModel } = await import('../../native-models/hub/catalogue.ts');
+  const { buildCatalogue } = await import('../../native-models/suites.ts');
   const { randomNeoxWeights } = await import('../../native-models/neox/random.ts');
   const { buildNeoxGraph } = await import('../../native-models/neox/forward.ts');
   const { serializeModel } = await import('../../native-models/graph/onnx.ts');
   const { createSession } = await import('../../native-models/runtime/session.ts');
   const { loadTokenizer } = await import('../../native-models/tokenizer/tokenizer.ts');
   const { sinks } = await import('../../main/analyses/sinks.ts');
-  const entry = findSuiteModel(MODEL);
+  const entry = buildCatalogue().find(MODEL);
   if (!entry) throw new Error(`unknown model ${MODEL}`);
   const cfg = entry.config;
   const tokenizer = await loadTokenizer(TOKENIZER); // both cases: the runner always loads it
-  const options = process.env.BENCH_SINK_BLOCK ? { sink_block: process.env.BENCH_SINK_BLOCK } : {};
+  const { validateOptions } = await import('../../main/options/validate.ts');
+  const raw = process.env.BENCH_SINK_BLOCK ? { sink_block: process.env.BENCH_SINK_BLOCK } : {};
+  const options = validateOptions([sinks], raw).values;
   const ctx = { config: cfg, tokenizer, options, seqLen: T, prependBos: false };
   const hooks = kind === 'sinks' ? sinks.hooks!(ctx) : [];
   const built = buildNeoxGraph(cfg, randomNeoxWeights(cfg, 0), {

@@ -1,5 +1,6 @@
 // Checkpoint steps on a log scale (Pythia's schedule is log-spaced to step 512, then linear every
-// 1000 to 143000; METHODS.md "Pythia facts"), for the timeline scrubber and the schedule picture.
+// 1000 to 143000; docs/METHODS.md "Pythia facts"), for the timeline scrubber and the schedule
+// picture.
 // Step 0 sits at the left end: positions use log10(step + 1).
 
 export const TOKENS_PER_STEP = 2_097_152;

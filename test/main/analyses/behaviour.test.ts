@@ -17,11 +17,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PROBE_COUNT, behaviourProbes } from '../../../main/analyses/behaviour.ts';
+import { DEFAULT_PROBE_COUNT, behaviour, behaviourProbes } from '../../../main/analyses/behaviour.ts';
 import { Project } from '../../../main/library/project.ts';
-import { loadModel } from '../../../main/models.ts';
+import { loadModel } from '../../../main/load-model.ts';
 import { runAnalyses } from '../../../main/runner.ts';
-import { probeSet } from '../../../native-models/micro/corpus.ts';
+import { validateOptions } from '../../../main/options/validate.ts';
+import type { OptionValue } from '../../../preload/api.ts';
+import { probeSet } from '../../../main/probes/probe-set.ts';
 import { NAMES } from '../../../native-models/micro/lexicon.ts';
 import { MICRO_RECIPE } from '../../../native-models/micro/suite.ts';
 import { trainBpe } from '../../../native-models/micro/bpe.ts';
@@ -45,10 +47,15 @@ type Metrics = Record<string, number>;
 async function bruteForce(
   model: string,
   prependBos: boolean,
-  options: Record<string, unknown>,
+  options: Record<string, OptionValue>,
 ): Promise<Metrics> {
   const m = await loadModel(model);
-  const probes = behaviourProbes({ config: m.config, tokenizer: m.tokenizer, options, prependBos });
+  const probes = behaviourProbes({
+    config: m.config,
+    tokenizer: m.tokenizer,
+    options: validateOptions([behaviour], options).values,
+    prependBos,
+  });
   const built = buildNeoxGraph(m.config, m.weights, { outputs: { logits: true } });
   const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
   const V = m.config.vocabSize;
@@ -121,7 +128,7 @@ async function bruteForce(
 let nProject = 0;
 async function runBehaviour(
   model: string,
-  opts: { batchSize?: number; prependBos?: boolean; options?: Record<string, unknown> } = {},
+  opts: { batchSize?: number; prependBos?: boolean; options?: Record<string, OptionValue> } = {},
 ): Promise<Metrics> {
   const project = Project.create(join(dir, `p${nProject++}.pythia-atlas`));
   try {

@@ -10,8 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { massiveHook, massiveOutputName } from '../../../main/analyses/massive-graph.ts';
+import { massiveHook, massiveOutput } from '../../../native-models/neox/hooks/massive-topk.ts';
+import { addressName } from '../../../native-models/neox/address.ts';
 import { Project } from '../../../main/library/project.ts';
+import type { OptionValue } from '../../../preload/api.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { isAtlasError } from '../../../main/errors.ts';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
@@ -61,9 +63,9 @@ describe('in-graph per-sequence top-k and median of |a|', () => {
     for (let l = 0; l < fx.config.numLayers; l++) {
       const raw = out[`tap/resid_post/${l}/raw`].data as Float32Array; // [B, T, F]
       const torch = tensor(fx.expected, `resid_post.${l}`).data as Float32Array;
-      const signed = out[massiveOutputName('resid_post', l, 'signed')].data as Float32Array; // [B, K]
-      const indices = out[massiveOutputName('resid_post', l, 'indices')].data as BigInt64Array;
-      const median = out[massiveOutputName('resid_post', l, 'median')].data as Float32Array; // [B]
+      const signed = out[addressName(massiveOutput('resid_post', l, 'signed'))].data as Float32Array; // [B, K]
+      const indices = out[addressName(massiveOutput('resid_post', l, 'indices'))].data as BigInt64Array;
+      const median = out[addressName(massiveOutput('resid_post', l, 'median'))].data as Float32Array; // [B]
       lengths.forEach((n, b) => {
         const row = (a: Float32Array) => Array.from(a.subarray(b * fx.T * F, (b * fx.T + n) * F));
         const mine = row(raw);
@@ -92,7 +94,7 @@ describe('massive end to end on planted models', () => {
   });
   afterAll(() => project.close());
 
-  const runOn = (name: string, options: Record<string, unknown> = {}) =>
+  const runOn = (name: string, options: Record<string, OptionValue> = {}) =>
     runAnalyses(project, {
       model: join(DATA, name),
       dataset: { path: join(DATA, name, 'texts.jsonl'), field: 'text' },
@@ -177,8 +179,14 @@ describe('massive end to end on planted models', () => {
   it('refuses bad options with one clear sentence', async () => {
     const err = await runOn('planted-control', { massive_sites: 'q' }).catch((e: unknown) => e);
     expect(isAtlasError(err)).toBe(true);
-    expect(String((err as Error).message)).toMatch(/massive cannot use the site 'q'/);
+    expect(String((err as Error).message)).toMatch(/massive_sites must be a list of resid_post.*got 'q'/);
     const bad = await runOn('planted-control', { massive_ratio: 'lots' }).catch((e: unknown) => e);
     expect(isAtlasError(bad)).toBe(true);
+    expect(String((bad as Error).message)).toMatch(/massive_ratio must be a number >= 0; got 'lots'/);
+    const typo = await runOn('planted-control', { massive_treshold: 5 }).catch((e: unknown) => e);
+    expect(isAtlasError(typo)).toBe(true);
+    expect(String((typo as Error).message)).toMatch(
+      /Unknown option 'massive_treshold'.*valid options: .*massive_threshold/,
+    );
   });
 });

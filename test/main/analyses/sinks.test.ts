@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../../main/library/project.ts';
 import type { StoredMetricRow } from '../../../main/library/rows.ts';
+import type { OptionValue } from '../../../preload/api.ts';
 import { runAnalyses } from '../../../main/runner.ts';
-import { delimiterIds } from '../../../main/analyses/attention-delimiters.ts';
+import { delimiterIds } from '../../../main/data/token-classes.ts';
 import { loadTokenizer } from '../../../native-models/tokenizer/tokenizer.ts';
 
 const DATA = join(import.meta.dirname, '../../fixtures/data');
@@ -43,7 +44,7 @@ beforeAll(() => {
 });
 afterAll(() => project.close());
 
-const runOn = (model: string, prependBos: boolean, options: Record<string, unknown> = {}) =>
+const runOn = (model: string, prependBos: boolean, options: Record<string, OptionValue> = {}) =>
   runAnalyses(project, {
     model,
     dataset: { path: join(DATA, 'planted-sink', 'texts.jsonl'), field: 'text' },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depthBySize, layerByStep } from '../../../main/results/comparison.ts';
 import { Project } from '../../../main/library/project.ts';
-import { metricRow } from '../../../main/analyses/util.ts';
+import { metricRow } from '../../../main/library/metric-row.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-compare-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

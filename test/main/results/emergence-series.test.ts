@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emergenceOverTraining } from '../../../main/results/emergence-series.ts';
 import type { MetricRow } from '../../../main/analyses/types.ts';
-import { metricRow } from '../../../main/analyses/util.ts';
+import { metricRow } from '../../../main/library/metric-row.ts';
 import { Project } from '../../../main/library/project.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-emergence-'));

@@ -1,17 +1,18 @@
 // Tests for the suite catalogue: architectures against the formula and the model cards' published
 // parameter counts, the checkpoint schedule against its definition, revision parsing and its
-// errors, name resolution, and registration of another suite.
-import { describe, expect, it } from 'vitest';
+// errors, name resolution, a catalogue composed of several suites, and the installed catalogue.
+import { describe, expect, it, vi } from 'vitest';
 import { AtlasError } from '../../../main/errors.ts';
 import {
   PYTHIA_CARD_PARAMS,
   PYTHIA_STEPS,
+  Catalogue,
   findSuiteModel,
   listSuiteModels,
   parseRevision,
   pythiaConfig,
   pythiaModelsList,
-  registerSuite,
+  pythiaSuite,
   resolveSuiteName,
   stepOfRevision,
 } from '../../../native-models/hub/catalogue.ts';
@@ -144,10 +145,9 @@ describe('resolveSuiteName', () => {
   });
 });
 
-describe('registerSuite', () => {
-  it('adds an offline suite that resolves by name and rejects duplicates', () => {
-    const base = listSuiteModels().length;
-    registerSuite([
+describe('Catalogue', () => {
+  it('composes an offline suite beside Pythia that resolves by name, and rejects duplicates', () => {
+    const xs = [
       {
         name: 'micro-test-xs',
         repo: null,
@@ -159,12 +159,32 @@ describe('registerSuite', () => {
         nonEmbeddingParams: 0,
         totalParams: 0,
       },
-    ]);
-    expect(listSuiteModels()).toHaveLength(base + 1);
-    const m = resolveSuiteName('MICRO-test-xs');
+    ];
+    const catalogue = new Catalogue([pythiaSuite(), xs]);
+    expect(catalogue.list()).toHaveLength(pythiaSuite().length + 1);
+    const m = catalogue.resolve('MICRO-test-xs');
     expect(m.steps).toEqual([0, 50, 100]);
     expect(parseRevision('main', m.steps)).toEqual({ step: 100, revision: 'step100' });
-    expect(findSuiteModel('micro-test-xs')?.family).toBe('micro');
-    expect(() => registerSuite([{ ...m }])).toThrow(/already registered/);
+    expect(catalogue.find('micro-test-xs')?.family).toBe('micro');
+    expect(catalogue.find('EleutherAI/Pythia-70m')?.name).toBe('pythia-70m');
+    expect(() => new Catalogue([xs, [{ ...m }]])).toThrow(/listed twice/);
+    expect(() => new Catalogue([pythiaSuite(), pythiaSuite().slice(0, 1)])).toThrow(/listed twice/);
+    expect(() => new Catalogue([[{ ...m, steps: [] }]])).toThrow(/no checkpoint steps/);
+  });
+});
+
+describe('the installed catalogue', () => {
+  it('is the one the test setup composed: Pythia, then the micro suite', () => {
+    const names = listSuiteModels().map((m) => m.name);
+    expect(names.slice(0, pythiaModelsList().length)).toEqual(pythiaModelsList().map((m) => m.name));
+    expect(names.slice(-3)).toEqual(['micro-s', 'micro-m', 'micro-l']);
+    expect(findSuiteModel('micro-s')?.family).toBe('micro');
+  });
+
+  it('is an error to resolve before a composition root installed one', async () => {
+    vi.resetModules();
+    const fresh = await import('../../../native-models/hub/catalogue.ts');
+    expect(() => fresh.findSuiteModel('pythia-70m')).toThrow(/not composed/);
+    vi.resetModules();
   });
 });

@@ -2,7 +2,8 @@
 // stream that decodes back to the corpus, and probes whose answers are single tokens.
 import { describe, expect, it } from 'vitest';
 import { buildMicroData } from '../../../native-models/micro/build.ts';
-import { END_OF_TEXT, joinDocuments, probeSet } from '../../../native-models/micro/corpus.ts';
+import { END_OF_TEXT, joinDocuments } from '../../../native-models/micro/corpus.ts';
+import { probeSet } from '../../../main/probes/probe-set.ts';
 import { NAMES } from '../../../native-models/micro/lexicon.ts';
 import { MICRO_RECIPE } from '../../../native-models/micro/suite.ts';
 import type { MicroRecipe } from '../../../native-models/micro/suite.ts';

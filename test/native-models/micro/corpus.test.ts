@@ -1,10 +1,9 @@
 // The generated corpus: determinism, a clean held-out split, and regularities checked by an
 // independent reading of the text (regular expressions over the finished documents, not the
-// generator's own labels), plus well-formed probes.
+// generator's own labels). The probes drawn in its templates: test/main/probes/probe-set.test.ts.
 import { describe, expect, it } from 'vitest';
-import { END_OF_TEXT, generateCorpus, joinDocuments, probeSet } from '../../../native-models/micro/corpus.ts';
-import { DAYS, MONTHS, NAMES, RUN_WORDS } from '../../../native-models/micro/lexicon.ts';
-import { IOI_TEMPLATES } from '../../../native-models/micro/templates.ts';
+import { END_OF_TEXT, generateCorpus, joinDocuments } from '../../../native-models/micro/corpus.ts';
+import { DAYS, RUN_WORDS } from '../../../native-models/micro/lexicon.ts';
 
 const corpus = generateCorpus({ seed: 11, nDocs: 1500 });
 const allText = [...corpus.train, ...corpus.heldOut].join('\n');
@@ -128,76 +127,5 @@ describe('generateCorpus', () => {
   it('rejects bad options', () => {
     expect(() => generateCorpus({ seed: 1, nDocs: 0 })).toThrow();
     expect(() => generateCorpus({ seed: 1, nDocs: 10, heldOutFraction: 1 })).toThrow();
-  });
-});
-
-describe('probeSet', () => {
-  const probes = probeSet(5);
-
-  it('is deterministic and independent of corpus size', () => {
-    expect(probeSet(5)).toEqual(probes);
-    expect(probeSet(6).ioi).not.toEqual(probes.ioi);
-  });
-
-  it('IOI probes: prompt + correct name + "." is the sentence; orders balanced; every template used', () => {
-    expect(probes.ioi).toHaveLength(64);
-    for (const p of probes.ioi) {
-      expect(`${p.prompt}${p.correct}.`).toBe(p.text);
-      expect(p.correct).toBe(` ${p.io}`);
-      expect(p.incorrect).toBe(` ${p.subject}`);
-      expect(p.io).not.toBe(p.subject);
-      expect(NAMES).toContain(p.io);
-      // The subject is named twice in the prompt, the indirect object once.
-      const count = (name: string): number => p.prompt.split(new RegExp(`\\b${name}\\b`)).length - 1;
-      expect(count(p.subject)).toBe(2);
-      expect(count(p.io)).toBe(1);
-      // ABBA introduces the indirect object first.
-      const first = p.prompt.indexOf(p.io) < p.prompt.indexOf(p.subject) ? 'io' : 's';
-      expect(first).toBe(p.order === 'ABBA' ? 'io' : 's');
-      // ABC corruption: the second subject mention replaced by a third name, nothing else changed.
-      const at = p.prompt.lastIndexOf(p.subject);
-      expect(p.corruptedPrompt).toBe(
-        p.prompt.slice(0, at) + p.thirdName + p.prompt.slice(at + p.subject.length),
-      );
-      expect([p.io, p.subject]).not.toContain(p.thirdName);
-    }
-    expect(probes.ioi.filter((p) => p.order === 'ABBA')).toHaveLength(32);
-    expect(new Set(probes.ioi.map((p) => p.template)).size).toBe(IOI_TEMPLATES.length);
-  });
-
-  it('year-span probes end on the century and have a later end year', () => {
-    for (const p of probes.yearSpan) {
-      expect(p.text.startsWith(p.prompt)).toBe(true);
-      expect(p.prompt.endsWith(` the year ${p.century}`)).toBe(true);
-      expect(p.text.slice(p.prompt.length)).toBe(`${String(p.endYY).padStart(2, '0')}.`);
-      expect(p.prompt).toContain(` ${p.startYear} `);
-      expect(p.startYear).toBe(p.century * 100 + p.startYY);
-      expect(p.endYY).toBeGreaterThan(p.startYY);
-      expect(p.startYY).toBeGreaterThanOrEqual(2);
-      expect(p.corruptedPrompt).toBe(p.prompt.replace(String(p.startYear), `${p.century}01`));
-    }
-  });
-
-  it('induction probes repeat their run right at the boundary', () => {
-    for (const p of probes.induction) {
-      const run = p.words.join(' ');
-      expect(p.boundaryChar).toBe(p.prefix.length);
-      expect(p.prefix.endsWith(` ${run}`)).toBe(true);
-      expect(p.text.slice(p.boundaryChar)).toBe(` ${run}.`);
-      expect(new Set(p.words).size).toBe(p.words.length);
-      for (const w of p.words) expect(RUN_WORDS).toContain(w);
-    }
-  });
-
-  it('list probes ask for the next item; fact probes are sentences of the corpus', () => {
-    for (const p of probes.lists) {
-      expect(`${p.prompt}${p.answer}.`).toBe(p.text);
-      if (p.kind === 'months') {
-        const i = MONTHS.indexOf(p.items[p.items.length - 2]);
-        expect(p.answer).toBe(` ${MONTHS[(i + 1) % 12]}`);
-      }
-    }
-    for (const f of probes.facts) expect(`${f.prompt}${f.answer}.`).toBe(f.text);
-    expect(allText).toContain('The capital of France is Paris.');
   });
 });

@@ -1,5 +1,5 @@
 // The micro suite catalogue: Pythia's architecture scaled down, the recipe, the cache location and
-// checkpoint layout (against a temporary directory), and registration in the model catalogue.
+// checkpoint layout (against a temporary directory), and its place in the composed catalogue.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,8 @@ import {
   microSuiteModels,
   microTrainRecipe,
   microTrainingFlops,
-  registerMicroSuite,
 } from '../../../native-models/micro/suite.ts';
+import { buildCatalogue } from '../../../native-models/suites.ts';
 import { MICRO_STEPS } from '../../../native-models/micro/schedule.ts';
 
 /** Parameter shapes of a GPT-NeoX model in Hugging Face names, from the architecture alone. */
@@ -138,11 +138,10 @@ describe('cache layout', () => {
   });
 });
 
-describe('registerMicroSuite', () => {
-  it('adds the sizes to the model catalogue once, with the micro schedule', () => {
-    registerMicroSuite();
-    registerMicroSuite();
-    const m = findSuiteModel('micro-m');
+describe('the composed catalogue', () => {
+  it('holds the sizes after Pythia, with the micro schedule, and is what specs resolve with', () => {
+    const m = buildCatalogue().find('micro-m');
+    expect(findSuiteModel('micro-m')).toEqual(m);
     expect(m?.family).toBe('micro');
     expect(m?.repo).toBeNull();
     expect(parseRevision('main', m?.steps).step).toBe(MICRO_RECIPE.steps);

@@ -4,15 +4,11 @@
 // position including padding (where both are zero). The in-graph reductions are checked against
 // float64 reductions of the PyTorch gradients; the logit-difference metric against its closed form.
 
+import { addressName, grad, paramGrad } from '../../../native-models/neox/address.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
-import {
-  METRIC_INPUTS,
-  buildNeoxGradientGraph,
-  gradOutputName,
-  paramGradOutputName,
-} from '../../../native-models/neox/backward.ts';
+import { METRIC_INPUTS, buildNeoxGradientGraph } from '../../../native-models/neox/backward.ts';
 import type { BuiltBackward, GradSiteSpec } from '../../../native-models/neox/backward.ts';
 import { EMBED_OUT } from '../../../native-models/neox/params.ts';
 import type { Site } from '../../../native-models/neox/sites.ts';
@@ -89,7 +85,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
           : Array.from({ length: fx.config.numLayers }, (_, l) => l);
         for (const l of layers) {
           const ref = tensor(fx.expected, fixtureKey(site, l));
-          const got = out[gradOutputName(site, l, 'raw')];
+          const got = out[addressName(grad(site, l, 'raw'))];
           expect(got.dims, `${site}.${l}`).toEqual(ref.shape);
           const e = relErr(got.data as Float32Array, ref.data);
           expect(e, `${site}.${l}`).toBeLessThan(1e-4);
@@ -102,12 +98,12 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
     it('parameter gradients (summed over the batch) match PyTorch within 1e-4 relative error, and their squared norms', () => {
       for (const p of fx.manifest.parameter_names) {
         const ref = tensor(fx.expected, `param_grad.${p}`);
-        const got = out[paramGradOutputName(p, 'full')];
+        const got = out[addressName(paramGrad(p, 'full'))];
         expect(got.dims, p).toEqual(ref.shape);
         expect(relErr(got.data as Float32Array, ref.data), p).toBeLessThan(1e-4);
         const sumsq = ref.data.reduce((s, v) => s + v * v, 0);
         expect(
-          Math.abs((out[paramGradOutputName(p, 'sumsq')].data as Float32Array)[0] - sumsq) / sumsq,
+          Math.abs((out[addressName(paramGrad(p, 'sumsq'))].data as Float32Array)[0] - sumsq) / sumsq,
           p,
         ).toBeLessThan(1e-4);
       }
@@ -136,19 +132,19 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
           }
           const what = `${site}.${l}`;
           expect(
-            relErr(out[gradOutputName(site, l, 'token_sumsq')].data as Float32Array, tok),
+            relErr(out[addressName(grad(site, l, 'token_sumsq'))].data as Float32Array, tok),
             what,
           ).toBeLessThan(1e-4);
           expect(
-            relErr(out[gradOutputName(site, l, 'seq_sumsq')].data as Float32Array, seq),
+            relErr(out[addressName(grad(site, l, 'seq_sumsq'))].data as Float32Array, seq),
             what,
           ).toBeLessThan(1e-4);
           expect(
-            relErr(out[gradOutputName(site, l, 'feature_sum')].data as Float32Array, fsum),
+            relErr(out[addressName(grad(site, l, 'feature_sum'))].data as Float32Array, fsum),
             what,
           ).toBeLessThan(1e-4);
           expect(
-            relErr(out[gradOutputName(site, l, 'feature_sumsq')].data as Float32Array, fsq),
+            relErr(out[addressName(grad(site, l, 'feature_sumsq'))].data as Float32Array, fsq),
             what,
           ).toBeLessThan(1e-4);
         }
@@ -167,8 +163,8 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       const { B, T } = fx;
       const H = fx.config.numHeads;
       const P = res['tap/attn_pattern/1/raw'].data as Float32Array; // [B, H, T, T]
-      const gP = res[gradOutputName('attn_pattern', 1, 'raw')].data as Float32Array;
-      const gS = res[gradOutputName('attn_scores', 1, 'raw')].data as Float32Array;
+      const gP = res[addressName(grad('attn_pattern', 1, 'raw'))].data as Float32Array;
+      const gS = res[addressName(grad('attn_scores', 1, 'raw'))].data as Float32Array;
       const want = new Float64Array(gS.length);
       for (let row = 0; row < B * H * T; row++) {
         let dot = 0;
@@ -178,7 +174,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       expect(relErr(gS, want)).toBeLessThan(1e-4);
       expect(gS.every(Number.isFinite)).toBe(true);
       for (const site of heads) {
-        const raw = res[gradOutputName(site, 1, 'raw')];
+        const raw = res[addressName(grad(site, 1, 'raw'))];
         const [, , , X] = raw.dims as number[];
         const x = raw.data as Float32Array;
         const tok = new Float64Array(B * H * T);
@@ -194,17 +190,17 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
           fsum[(Math.floor(row / T) % H) * X + (i % X)] += x[i];
           fabs[(Math.floor(row / T) % H) * X + (i % X)] += Math.abs(x[i]);
         }
-        expect(res[gradOutputName(site, 1, 'token_sumsq')].dims, site).toEqual([B, H, T]);
+        expect(res[addressName(grad(site, 1, 'token_sumsq'))].dims, site).toEqual([B, H, T]);
         expect(
-          relErr(res[gradOutputName(site, 1, 'token_sumsq')].data as Float32Array, tok),
+          relErr(res[addressName(grad(site, 1, 'token_sumsq'))].data as Float32Array, tok),
           `${site} token_sumsq`,
         ).toBeLessThan(1e-5);
         expect(
-          relErr(res[gradOutputName(site, 1, 'seq_sumsq')].data as Float32Array, seq),
+          relErr(res[addressName(grad(site, 1, 'seq_sumsq'))].data as Float32Array, seq),
           `${site} seq_sumsq`,
         ).toBeLessThan(1e-5);
         // Sums over tokens of d/dk vanish exactly (softmax VJP rows sum to 0): compare on the |g| scale.
-        const got = res[gradOutputName(site, 1, 'feature_sum')].data as Float32Array;
+        const got = res[addressName(grad(site, 1, 'feature_sum'))].data as Float32Array;
         const scale = Math.max(...fabs);
         fsum.forEach((v, f) =>
           expect(Math.abs(got[f] - v) / scale, `${site} feature_sum`).toBeLessThan(1e-5),
@@ -230,7 +226,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       const ref = tensor(fx.expected, 'ln_final'); // [B, T, d]
       const d = ref.shape[2];
       const want = ref.data.map((v, i) => (fx.attentionMask[Math.floor(i / d)] ? 2 * v : 0));
-      expect(relErr(res[gradOutputName('ln_final', null, 'raw')].data as Float32Array, want)).toBeLessThan(
+      expect(relErr(res[addressName(grad('ln_final', null, 'raw'))].data as Float32Array, want)).toBeLessThan(
         1e-4,
       );
       expect(g.graph.outputs.filter((o) => o.name.startsWith('tap/'))).toEqual([]);
@@ -266,7 +262,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
         want +=
           logitsRef.data[(b * T + pos[b]) * V + target[b]] - logitsRef.data[(b * T + pos[b]) * V + foil[b]];
       expect(Math.abs((res.metric.data as Float32Array)[0] - want)).toBeLessThan(1e-4 * (1 + Math.abs(want)));
-      const gl = res[gradOutputName('logits', null, 'raw')].data as Float32Array;
+      const gl = res[addressName(grad('logits', null, 'raw'))].data as Float32Array;
       const wantL = new Float32Array(B * T * V);
       for (let b = 0; b < B; b++) {
         wantL[(b * T + pos[b]) * V + target[b]] += 1;
@@ -274,7 +270,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       }
       expect(Array.from(gl)).toEqual(Array.from(wantL));
       const wU = tensor(fx.weights, EMBED_OUT).data; // [V, d]
-      const gf = res[gradOutputName('ln_final', null, 'raw')].data as Float32Array;
+      const gf = res[addressName(grad('ln_final', null, 'raw'))].data as Float32Array;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
           for (let k = 0; k < d; k++) {

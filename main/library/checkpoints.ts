@@ -1,0 +1,73 @@
+// Checkpoints of unfinished runs: the analyses' accumulated state after the last persisted batch
+// (stats/state.ts, encoded with the structured-clone format, which executes nothing when read),
+// written in one transaction, so a run interrupted by a crash, a kill or a cancel resumes from
+// there when the same configuration is run again. A run's checkpoint is deleted in the transaction
+// that marks it complete (runs.ts writeResults).
+
+import type Database from 'better-sqlite3';
+import type { StoredRun } from './rows.ts';
+import { getRun } from './runs.ts';
+
+export interface RunCheckpoint {
+  runId: number;
+  batchesDone: number;
+  state: Buffer;
+  updated: string;
+}
+
+/** Replaces the run's checkpoint (the run must not be complete). */
+export function saveCheckpoint(
+  db: Database.Database,
+  runId: number,
+  batchesDone: number,
+  state: Uint8Array,
+): void {
+  db.transaction(() => {
+    const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as
+      { status: string } | undefined;
+    if (!row) throw new Error(`saveCheckpoint: no run ${runId}`);
+    if (row.status === 'complete') throw new Error(`saveCheckpoint: run ${runId} is complete`);
+    db.prepare(
+      `INSERT INTO run_checkpoints (run_id, batches_done, state, updated) VALUES (?, ?, ?, ?)
+       ON CONFLICT(run_id) DO UPDATE SET batches_done = excluded.batches_done, state = excluded.state,
+         updated = excluded.updated`,
+    ).run(
+      runId,
+      batchesDone,
+      Buffer.from(state.buffer, state.byteOffset, state.byteLength),
+      new Date().toISOString(),
+    );
+  })();
+}
+
+export function loadCheckpoint(db: Database.Database, runId: number): RunCheckpoint | null {
+  const row = db
+    .prepare('SELECT run_id, batches_done, state, updated FROM run_checkpoints WHERE run_id = ?')
+    .get(runId) as { run_id: number; batches_done: number; state: Buffer; updated: string } | undefined;
+  return row
+    ? { runId: row.run_id, batchesDone: row.batches_done, state: row.state, updated: row.updated }
+    : null;
+}
+
+/** The newest unfinished run (interrupted, failed or cancelled) of a configuration that has a checkpoint. */
+export function findResumableRun(db: Database.Database, configHash: string): StoredRun | null {
+  const row = db
+    .prepare(
+      `SELECT r.id FROM runs r JOIN run_checkpoints c ON c.run_id = r.id
+       WHERE r.config_hash = ? AND r.status IN ('interrupted', 'failed', 'cancelled')
+       ORDER BY r.id DESC LIMIT 1`,
+    )
+    .get(configHash) as { id: number } | undefined;
+  return row ? getRun(db, row.id) : null;
+}
+
+/** Marks an unfinished run running again (its error cleared) to continue from its checkpoint. */
+export function reopenRun(db: Database.Database, runId: number): void {
+  const r = db
+    .prepare(
+      `UPDATE runs SET status = 'running', error = NULL, finished = NULL
+       WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')`,
+    )
+    .run(runId);
+  if (r.changes !== 1) throw new Error(`reopenRun: run ${runId} is not an unfinished run`);
+}

@@ -1,0 +1,116 @@
+// Executing a pass: build its graph once (the forward with the pass's taps, hooks, interventions
+// and loss outputs, with the backward appended when it asks for gradients), open one ONNX Runtime
+// session, and run the batches through it: the one batch loop the first pass and every extra pass
+// share (progress, cancel, intervention feeds, outputs read by address).
+
+import { addressName, TOKEN_LOSS } from '../../native-models/neox/address.ts';
+import { buildNeoxGradientGraph, type BackwardOptions } from '../../native-models/neox/backward.ts';
+import {
+  buildNeoxGraph,
+  type BuiltGraph,
+  type GraphHook,
+  type TapSpec,
+} from '../../native-models/neox/forward.ts';
+import { interventionFeeds, type Intervention } from '../../native-models/neox/intervention.ts';
+import type { Device } from '../../native-models/runtime/session.ts';
+import type { BatchView, GraphOutputs } from '../analyses/types.ts';
+import type { Batch } from '../data/batches.ts';
+import type { LoadedModel } from '../load-model.ts';
+import { abortError, openGraphSession, type GraphSession } from './graph-session.ts';
+import { graphOutputs } from './outputs.ts';
+
+/** What a pass's graph carries. */
+export interface PassSpec {
+  taps?: readonly TapSpec[];
+  hooks?: readonly GraphHook[];
+  interventions?: readonly Intervention[];
+  gradients?: BackwardOptions | null;
+}
+
+export interface PassEnv {
+  model: LoadedModel;
+  device: Device;
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+/** The pass's graph and every output name its readers may fetch. */
+export function buildPassGraph(model: LoadedModel, spec: PassSpec): { built: BuiltGraph; fetches: string[] } {
+  const forward = {
+    taps: [...(spec.taps ?? [])],
+    hooks: [...(spec.hooks ?? [])],
+    interventions: [...(spec.interventions ?? [])],
+    outputs: { loss: true, logits: false },
+  };
+  if (spec.gradients) {
+    const bw = buildNeoxGradientGraph(model.config, model.weights, { ...spec.gradients, forward });
+    return {
+      built: bw,
+      fetches: fetchesOf(
+        bw,
+        bw.gradOutputs.map((o) => o.name),
+      ),
+    };
+  }
+  const built = buildNeoxGraph(model.config, model.weights, forward);
+  return { built, fetches: fetchesOf(built, []) };
+}
+
+function fetchesOf(built: BuiltGraph, grads: string[]): string[] {
+  return [
+    ...built.outputs.map((o) => o.name),
+    ...(built.hookOutputs ?? []),
+    ...grads,
+    addressName(TOKEN_LOSS),
+  ];
+}
+
+export interface OpenPass {
+  executionProvider: string;
+  /**
+   * Runs `batches[from..]`, `variants` times (variant-major), feeding the interventions' inputs;
+   * `consume` gets each batch (as `view` maps it) and its outputs; `after` runs after each batch
+   * with the number of batches of that variant done.
+   */
+  run(
+    batches: readonly Batch[],
+    o: {
+      variants?: number;
+      from?: number;
+      view?: (b: Batch) => BatchView;
+      consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
+      after?(batchesDone: number, batch: Batch, variant: number): void | Promise<void>;
+    },
+  ): Promise<void>;
+  /** Releases the session (idempotent). */
+  close(): Promise<void>;
+}
+
+/** Builds the pass's graph and opens its session (close it when done). */
+export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> {
+  const { built, fetches } = buildPassGraph(env.model, spec);
+  const sess: GraphSession = await openGraphSession(built.graph, env.device, env.threads);
+  const ivs = spec.interventions ?? [];
+  let closed = false;
+  return {
+    executionProvider: sess.executionProvider,
+    async run(batches, o) {
+      const variants = o.variants ?? 1;
+      for (let variant = 0; variant < variants; variant++) {
+        for (let i = o.from ?? 0; i < batches.length; i++) {
+          if (env.signal?.aborted) throw abortError();
+          const batch = batches[i];
+          const view = o.view ? o.view(batch) : batch;
+          const out = await sess.run(batch, fetches, interventionFeeds(ivs, view, variant));
+          o.consume(view, graphOutputs(out), variant);
+          await o.after?.(i + 1, batch, variant);
+        }
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await sess.close();
+    },
+  };
+}
