@@ -2,11 +2,12 @@
 // byte what it was before they moved into main/results/. The golden file holds the stdout of the
 // commands as they were (commit ac615ea) on the project planted here: four sizes (1, 2, 4, 6
 // layers), a null step, a step run twice, two datasets, a missing layer, a NaN value, an
-// incomplete run, and profile, grads, massive and sinks rows.
+// incomplete run, and profile, grads, massive and sinks rows, in the first project format.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { compareCommand } from '../../../main/cli/compare.ts';
 import { emergenceCommand } from '../../../main/cli/emergence.ts';
@@ -105,6 +106,12 @@ describe('compare and emergence output', () => {
   it('is byte-identical to the contract', async () => {
     const path = join(dir, 'planted.pythia-atlas');
     plant(path);
+    // Stamped as the first project format (users' files from before run checkpoints): the commands
+    // open it read-only and read it as it is.
+    const db = new Database(path);
+    db.exec('DROP TABLE run_checkpoints');
+    db.pragma('user_version = 1');
+    db.close();
     expect(GOLDEN).toHaveLength(9);
     for (const { args, stdout } of GOLDEN) {
       const [name, ...rest] = args;
