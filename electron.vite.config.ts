@@ -1,11 +1,11 @@
 // electron-vite build (DESIGN.md "Processes"): three bundles from the top-level folders.
-//   main:     main/electron/index.ts (the shell) and main/engine/main.ts (the engine process,
+//   main:     main/electron/index.ts (the shell) and main/transport/engine-main.ts (the engine process,
 //             started as an Electron utilityProcess) -> out/main/{index,engine}.js, ESM; native
 //             and npm packages stay external.
 //   preload:  preload/index.ts -> out/preload/index.cjs, CommonJS and self-contained, as a
 //             sandboxed preload must be (Electron "Process Sandboxing").
 //   renderer: renderer/index.html (Svelte 5) -> out/renderer, also served by browser mode.
-// `rendererConfig` is exported so main/engine/renderer-build.ts can build the renderer alone.
+// `rendererConfig` is exported so main/renderer-build.ts can build the renderer alone.
 
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ export default defineConfig({
       lib: {
         entry: {
           index: resolve(root, 'main/electron/index.ts'),
-          engine: resolve(root, 'main/engine/main.ts'),
+          engine: resolve(root, 'main/transport/engine-main.ts'),
         },
         formats: ['es'],
       },

@@ -2,26 +2,33 @@
 // (dataset readers), hub (catalogue, cache, downloads) and runner (analyses). Every host serves
 // this object: the Electron engine utilityProcess, the browser-mode server's child process, tests.
 // It owns the open project, the run queue and the download queue; each method is short and
-// returns a Result (dispatch.ts turns throws into error values). Plain Node: never imports electron.
+// returns a Result (api-result.ts turns throws into error values). The services (services/) and the
+// results module (results/) are plain functions and classes over a Project that throw AtlasError;
+// the transport (transport/) carries this object between processes. Plain Node: never imports
+// electron.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
-import type { AtlasApi, AtlasEvent, HostInfo, RunInfo, TensorInfo } from '../preload/api.ts';
+import type { AtlasApi, AtlasEvent, HostInfo } from '../preload/api.ts';
 import type { Project } from './library/project.ts';
-import type { StoredRun } from './library/rows.ts';
 import { hubCacheDir } from '../native-models/hub/cache.ts';
 import { cacheSize } from '../native-models/hub/cache-scan.ts';
-import * as catalogue from './engine/catalogue.ts';
-import * as data from './engine/datasets.ts';
-import { ApiFailure, attempt } from './engine/dispatch.ts';
-import { DownloadManager } from './engine/downloads.ts';
-import { defaultSamplePath, settingsPath } from './engine/paths.ts';
-import * as queries from './engine/queries.ts';
-import { RunManager } from './engine/run-jobs.ts';
-import { SettingsStore } from './engine/settings.ts';
-import { shapeDescriptors } from './engine/shapes.ts';
-import { Workspace } from './engine/workspace.ts';
+import { attempt } from './api-result.ts';
+import { AtlasFailure } from './failures.ts';
+import * as grids from './results/grids.ts';
+import { compare } from './results/comparison.ts';
+import { emergenceOverTraining } from './results/emergence-series.ts';
+import { shapeDescriptors } from './results/shape-text.ts';
+import { tensorInfos, tensorSlice } from './results/tensor-reads.ts';
+import { listRuns, timelines } from './results/timelines.ts';
+import * as data from './services/dataset-import.ts';
+import { DownloadManager } from './services/downloads.ts';
+import * as catalogue from './services/model-sources.ts';
+import { defaultSamplePath, settingsPath } from './services/paths.ts';
+import { RunManager } from './services/run-jobs.ts';
+import { SettingsStore } from './services/settings.ts';
+import { Workspace } from './services/workspace.ts';
 
 export interface AtlasApiOptions {
   host: HostInfo['host'];
@@ -46,36 +53,6 @@ function appVersion(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-function runInfo(r: StoredRun): RunInfo {
-  return {
-    id: r.id,
-    model: r.model,
-    revision: r.revision,
-    step: r.step,
-    datasetId: r.datasetId,
-    analyses: r.analyses,
-    status: r.status,
-    nSequences: r.nSequences,
-    nTokens: r.nTokens,
-    seqLen: r.seqLen,
-    device: r.device,
-    executionProvider: r.executionProvider,
-    created: r.created,
-    error: r.error,
-  };
-}
-
-function tensorInfos(db: Database.Database, runId: number): TensorInfo[] {
-  const rows = db
-    .prepare('SELECT name, dtype, shape FROM tensors WHERE run_id = ? ORDER BY name')
-    .all(runId) as {
-    name: string;
-    dtype: string;
-    shape: string;
-  }[];
-  return rows.map((r) => ({ name: r.name, dtype: r.dtype, shape: JSON.parse(r.shape) as number[] }));
 }
 
 export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
@@ -130,7 +107,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       }),
     chooseFile: () =>
       attempt((): string | null => {
-        throw new ApiFailure('unsupported', 'This host has no file dialog; type a path instead.');
+        throw new AtlasFailure('unsupported', 'This host has no file dialog; type a path instead.');
       }),
 
     newProject: (a) => attempt(() => switching(() => workspace.create(a))),
@@ -195,32 +172,18 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       }),
     runJobs: () => attempt(() => runs.list()),
     cancelJob: (a) => attempt(() => runs.cancel(a.id)),
-    listRuns: (a) =>
-      attempt(() =>
-        project()
-          .listRuns()
-          .filter(
-            (r) =>
-              (a.model === undefined || r.model === a.model) &&
-              (a.datasetId === undefined || r.datasetId === a.datasetId),
-          )
-          .map(runInfo),
-      ),
+    listRuns: (a) => attempt(() => listRuns(project(), a)),
 
-    metricKeys: (a) => attempt(() => queries.metricKeys(db(), a.runIds)),
-    slice: (a) => attempt(() => queries.slice(db(), a)),
-    sliceOverRuns: (a) => attempt(() => queries.sliceOverRuns(db(), a)),
-    acrossSizes: (a) => attempt(() => queries.acrossSizes(db(), a)),
+    metricKeys: (a) => attempt(() => grids.metricKeys(db(), a.runIds)),
+    slice: (a) => attempt(() => grids.slice(db(), a)),
+    sliceOverRuns: (a) => attempt(() => grids.sliceOverRuns(db(), a)),
+    acrossSizes: (a) => attempt(() => grids.acrossSizes(db(), a)),
     tensors: (a) => attempt(() => tensorInfos(db(), a.runId)),
     tensor: (a) =>
       attempt(() => {
         const t = project().tensor(a.runId, a.name);
-        if (!t) throw new ApiFailure('not-found', `Run ${a.runId} has no tensor ${a.name}.`);
-        const data =
-          t.data instanceof Float32Array
-            ? t.data
-            : Float32Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
-        return { name: t.name, dtype: t.dtype, shape: t.shape, data };
+        if (!t) throw new AtlasFailure('not-found', `Run ${a.runId} has no tensor ${a.name}.`);
+        return tensorSlice(t, a.index ?? []);
       }),
     massiveEntries: (a) =>
       attempt(() =>
@@ -229,6 +192,9 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
           .slice(0, a.limit ?? 1000),
       ),
     shapeDescriptors: (a) => attempt(() => shapeDescriptors(db(), a.runId)),
+    timelines: (a) => attempt(() => timelines(project(), a)),
+    compare: (a) => attempt(() => compare(project(), a)),
+    emergence: (a) => attempt(() => emergenceOverTraining(project(), a)),
 
     dispose: async () => {
       downloads.stopAll();

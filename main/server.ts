@@ -15,8 +15,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { checkCall } from '../preload/schema.ts';
 import { decode, encode } from '../preload/codec.ts';
 import type { Result } from '../preload/api.ts';
-import { childProcessEngine, inProcessEngine, type EngineClient } from './engine/client.ts';
-import { ensureRendererBuilt, rendererOutDir } from './engine/renderer-build.ts';
+import { childProcessEngine, inProcessEngine, type EngineClient } from './transport/client.ts';
+import { ensureRendererBuilt, rendererOutDir } from './renderer-build.ts';
 
 export interface ServeOptions {
   port?: number;

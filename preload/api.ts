@@ -348,9 +348,108 @@ export interface DepthSeries {
   runId: number;
   model: string;
   layers: number;
-  /** Relative depth (layer + 0.5) / L in (0, 1). */
+  /**
+   * Relative depth of each layer, layer / (L - 1): 0 the first layer, 1 the last, 0 when L = 1
+   * (ARCHITECTURE.md "Relative depth"; the same numbers as `compare`'s depthBySize).
+   */
   depth: number[];
   values: number[];
+}
+
+/** A run per checkpoint of one model (and dataset): what a timeline scrubs through. */
+export interface Timeline {
+  model: string;
+  datasetId: number | null;
+  /**
+   * One complete run per step, the latest (highest id) where a step has several; a run without a
+   * step (random weights, a local folder) has step null and comes first, then ascending steps.
+   */
+  runs: RunInfo[];
+}
+
+/** The profile shapes over depth that the one classifier tells apart (main/results/shapes.ts). */
+export type ProfileShape =
+  'flat' | 'final_spike' | 'early_spike' | 'increasing' | 'decreasing' | 'u_shaped' | 'middle_block';
+
+/** One per-layer metric compared across checkpoints and sizes (the CLI's `compare`, same numbers). */
+export interface CompareArgs {
+  analysis: string;
+  metric: string;
+  site: string | null;
+  /** Only these models (default: every model with complete runs that have the metric). */
+  models?: string[];
+  /** Only runs over this dataset. */
+  datasetId?: number;
+  /** The step of the across-sizes view (default: each model's last step). */
+  step?: number;
+}
+
+export interface LayerByStep {
+  model: string;
+  steps: number[];
+  layers: number;
+  /** values[s][l]: the metric at steps[s], layer l (null where missing). */
+  values: (number | null)[][];
+  /** The profile's shape at each step. */
+  shapes: ProfileShape[];
+  /** The last step's shape, and the first step from which every later step has it. */
+  finalShape: ProfileShape | null;
+  finalShapeFrom: number | null;
+}
+
+export interface DepthBySize {
+  model: string;
+  step: number;
+  layers: number;
+  /** Relative depth layer / (L - 1) (as DepthSeries). */
+  depth: number[];
+  values: (number | null)[];
+}
+
+export interface Comparison {
+  layerByStep: LayerByStep[];
+  depthBySize: DepthBySize[];
+}
+
+/** When massive activations and attention sinks appear over training (the CLI's `emergence`). */
+export interface EmergenceArgs {
+  /** Only runs on this dataset. */
+  datasetId?: number;
+  /** The site whose massive activations count (default resid_post). */
+  site?: string;
+  /** A checkpoint has sinks when its sink rate exceeds this (default 0). */
+  minSinkRate?: number;
+}
+
+export interface EmergencePoint {
+  runId: number;
+  step: number;
+  revision: string | null;
+  /** Massive entries at the site over all layers (null: no massive analysis at this step). */
+  massiveCount: number | null;
+  /** First layer with an entry (null: none, or not measured). */
+  massiveLayer: number | null;
+  /** Sink rate over all heads (null: no sinks analysis at this step). */
+  sinkRate: number | null;
+  /** Shallowest layer with a sink head. */
+  sinkLayer: number | null;
+}
+
+export interface EmergenceCrossing {
+  step: number;
+  revision: string | null;
+  layer: number;
+  /** Relative depth layer / (L - 1): 0 the first layer, 1 the last. */
+  depth: number;
+}
+
+export interface EmergenceSeries {
+  model: string;
+  datasetId: number | null;
+  numLayers: number | null;
+  points: EmergencePoint[];
+  massive: EmergenceCrossing | null;
+  sinks: EmergenceCrossing | null;
 }
 
 export interface TensorInfo {
@@ -360,7 +459,19 @@ export interface TensorInfo {
 }
 
 export interface TensorValue extends TensorInfo {
+  /** Row-major values of `shape` (the slice's shape when `index` was given). */
   data: Float32Array;
+}
+
+export interface TensorArgs {
+  runId: number;
+  name: string;
+  /**
+   * Leading indices selecting a sub-tensor: `[layer, head]` of an attention pattern [L, H, T, T]
+   * reads one [T, T] map. A slice (or whole tensor) of more than 4 Mi values (16 MiB of float32)
+   * is refused with a 'user' error naming the shape: read it a slice at a time.
+   */
+  index?: number[];
 }
 
 export interface MassiveEntry {
@@ -380,6 +491,12 @@ export interface ShapeDescriptor {
   site: string | null;
   /** One sentence describing the profile over depth, e.g. "rises to a peak at layer 3 (0.58 depth)". */
   text: string;
+  /** The classifier's shape (null: fewer than two values); the sentence renders this verdict. */
+  shape: ProfileShape | null;
+  /** Correlation with the shape's template (1 for flat; null without a shape). */
+  score: number | null;
+  /** Whether the score reaches the clear-shape threshold (the text says "no clear shape" otherwise). */
+  clear: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,9 +572,15 @@ export interface AtlasApi {
   sliceOverRuns: Call<OverRunsArgs, Grid>;
   acrossSizes: Call<Omit<OverRunsArgs, 'rows'>, DepthSeries[]>;
   tensors: Call<{ runId: number }, TensorInfo[]>;
-  tensor: Call<{ runId: number; name: string }, TensorValue>;
+  tensor: Call<TensorArgs, TensorValue>;
   massiveEntries: Call<{ runId: number; limit?: number }, MassiveEntry[]>;
   shapeDescriptors: Call<{ runId: number }, ShapeDescriptor[]>;
+  /** Complete runs grouped into timelines, one run per checkpoint (the CLI's and compare's choice). */
+  timelines: Call<{ model?: string; datasetId?: number }, Timeline[]>;
+  /** One per-layer metric over (layer x step) per model and (relative depth x size): the CLI's `compare`. */
+  compare: Call<CompareArgs, Comparison>;
+  /** First checkpoint and depth of massive activations and sinks per model: the CLI's `emergence`. */
+  emergence: Call<EmergenceArgs, EmergenceSeries[]>;
 }
 
 export type Method = keyof AtlasApi;

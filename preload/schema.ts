@@ -4,7 +4,21 @@
 // METHODS is the runtime list the preload exposes (one method per call, never ipcRenderer).
 
 import type { Method } from './api.ts';
-import { arr, bool, bytes, id, num, obj, opt, partial, str, nullable, type Schema } from './validate.ts';
+import {
+  anyOf,
+  arr,
+  bool,
+  bytes,
+  id,
+  num,
+  obj,
+  opt,
+  partial,
+  record,
+  str,
+  nullable,
+  type Schema,
+} from './validate.ts';
 
 const MAX_DATASET_BYTES = 512 * 2 ** 20;
 const MAX_PROJECT_BYTES = 2 * 2 ** 30 - 1;
@@ -25,6 +39,17 @@ const fix = () =>
   });
 const device = () => str({ oneOf: ['cpu', 'cuda', 'dml', 'webgpu'] });
 const runIds = () => arr(id(), { min: 1, max: 5000 });
+/**
+ * Analysis options (QueueRunsArgs.options): identifier keys to scalar values, at most 64. The runner
+ * checks names, types and bounds against each analysis' declared OptionSpec.
+ */
+const MAX_OPTIONS = 64;
+const options = () =>
+  record(anyOf([str({ max: 4096 }), num(), bool()], 'a string, a finite number or true/false'), {
+    max: MAX_OPTIONS,
+    keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
+    keyWhat: 'an identifier (letters, digits, _; at most 64 characters)',
+  });
 
 export const SCHEMAS: Record<Method, Schema> = {
   hostInfo: empty,
@@ -89,6 +114,7 @@ export const SCHEMAS: Record<Method, Schema> = {
     prependBos: opt(bool()),
     tokenizer: opt(path()),
     lossOn: opt(str({ oneOf: ['all', 'response'] })),
+    options: opt(options()),
   }),
   runJobs: empty,
   cancelJob: obj({ id: ident() }),
@@ -123,9 +149,27 @@ export const SCHEMAS: Record<Method, Schema> = {
     reduce: opt(reduce()),
   }),
   tensors: obj({ runId: id() }),
-  tensor: obj({ runId: id(), name: str({ min: 1, max: 1000 }) }),
+  tensor: obj({
+    runId: id(),
+    name: str({ min: 1, max: 1000 }),
+    index: opt(arr(num({ int: true, min: 0 }), { max: 8 })),
+  }),
   massiveEntries: obj({ runId: id(), limit: opt(num({ int: true, min: 1, max: 100_000 })) }),
   shapeDescriptors: obj({ runId: id() }),
+  timelines: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),
+  compare: obj({
+    analysis: ident(),
+    metric: ident(),
+    site: nullable(ident()),
+    models: opt(arr(str({ min: 1, max: 4096 }), { min: 1, max: 64 })),
+    datasetId: opt(id()),
+    step: opt(num({ int: true, min: 0 })),
+  }),
+  emergence: obj({
+    datasetId: opt(id()),
+    site: opt(ident()),
+    minSinkRate: opt(num({ min: 0, max: 1 })),
+  }),
 };
 
 export const METHODS = Object.keys(SCHEMAS) as Method[];

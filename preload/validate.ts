@@ -123,3 +123,33 @@ export function partial(shape: Record<string, Schema>): Schema {
   for (const [k, s] of Object.entries(shape)) o[k] = opt(s);
   return obj(o);
 }
+
+/** One of several schemas (the first that accepts wins; the problem reported is `what`'s). */
+export function anyOf(schemas: readonly Schema[], what: string): Schema {
+  return {
+    check(v, path) {
+      return schemas.some((s) => s.check(v, path) === null) ? null : `${path} must be ${what}`;
+    },
+  };
+}
+
+/**
+ * A record: at most `max` keys, each matching `key` (checked with `keyPattern`, a fixed regex, never
+ * one built from input), each value matching `value`. Plain objects only, as `obj`.
+ */
+export function record(value: Schema, opts: { max: number; keyPattern: RegExp; keyWhat: string }): Schema {
+  return {
+    check(v, path) {
+      if (!isPlainObject(v)) return `${path} must be an object, not ${describe(v)}`;
+      const keys = Object.keys(v);
+      if (keys.length > opts.max) return `${path} has more than ${opts.max} entries`;
+      for (const k of keys) {
+        if (!opts.keyPattern.test(k))
+          return `${path} has a key "${k.slice(0, 40)}" that is not ${opts.keyWhat}`;
+        const e = value.check(v[k], `${path}.${k}`);
+        if (e) return e;
+      }
+      return null;
+    },
+  };
+}

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { serve } from '../main/server.ts';
-import { defaultSamplePath } from '../main/engine/paths.ts';
+import { defaultSamplePath } from '../main/services/paths.ts';
 import { PYTHIA_SCHEDULE, writeSyntheticProject } from '../test/ui/synthetic.ts';
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@
 // site) profile; the analysis chooses which per-layer metric it describes (rms for `profile`,
 // grad_rms for `grads`).
 
-import { describeShape } from './shapes.ts';
+import { describeShape } from '../results/shapes.ts';
 import type { MetricRow } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 

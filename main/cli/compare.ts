@@ -1,9 +1,9 @@
 // `pythia-atlas compare --project FILE --metric M [--analysis A] [--site S] [--model M ...]
 // [--step N] [--json]`: one metric over (layer x step) per model, over (relative depth x size), and
 // the first checkpoint from which each model's profile keeps its final shape; from the project
-// file alone.
+// file alone. The numbers are the AtlasApi `compare` call's (main/results/comparison.ts).
 
-import { layerByStep, depthBySize } from '../compare.ts';
+import { compare } from '../results/comparison.ts';
 import { Project } from '../library/project.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
@@ -11,7 +11,7 @@ import type { Command } from './commands.ts';
 const USAGE =
   'usage: pythia-atlas compare --project FILE --metric M [--analysis profile] [--site resid_post] [--model M ...] [--step N] [--json]';
 
-const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(4) : '-');
+const fmt = (v: number | null) => (v !== null && Number.isFinite(v) ? v.toPrecision(4) : '-');
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -44,8 +44,10 @@ export const compareCommand: Command = {
     };
     const project = Project.open(path, { readonly: true });
     try {
-      const byStep = layerByStep(project, q);
-      const bySize = depthBySize(project, q, intOption(values.step, 'step', 0));
+      const { layerByStep: byStep, depthBySize: bySize } = compare(project, {
+        ...q,
+        step: intOption(values.step, 'step', 0),
+      });
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ query: q, layerByStep: byStep, depthBySize: bySize })}\n`);
         return 0;

@@ -1,9 +1,10 @@
 // `pythia-atlas emergence --project FILE [--site S] [--min-sink-rate X] [--json]`: from the
 // project's `massive` and `sinks` runs across revisions, the first checkpoint at which massive
 // activations and attention sinks appear for each model, and the relative depth where they do
-// (Sun et al. 2024; Gu et al. 2025). Reads the project file only.
+// (Sun et al. 2024; Gu et al. 2025). Reads the project file only; the numbers are the AtlasApi
+// `emergence` call's (main/results/emergence-series.ts).
 
-import { emergenceOverTraining } from '../analyses/emergence.ts';
+import { emergenceOverTraining } from '../results/emergence-series.ts';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { parse, required } from './args.ts';

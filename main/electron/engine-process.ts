@@ -1,12 +1,12 @@
 // The engine as an Electron utilityProcess (DESIGN.md "Processes"): a Node process without a
 // window that owns the project file and every ONNX Runtime session, off the main process so the
 // UI never waits on inference. Same protocol as the browser mode's child process
-// (main/engine/protocol.ts), over Electron's parentPort.
+// (main/transport/engine-messages.ts), over Electron's parentPort.
 
 import { utilityProcess } from 'electron';
 import type { AtlasEvent, Result, Unsubscribe } from '../../preload/api.ts';
-import { CallTable, EventHub, type EngineClient } from '../engine/calls.ts';
-import { isFromEngine, type EngineOptions } from '../engine/protocol.ts';
+import { CallTable, EventHub, type EngineClient } from '../transport/calls.ts';
+import { isFromEngine, type EngineOptions } from '../transport/engine-messages.ts';
 
 export function startEngineProcess(entry: string, options: EngineOptions): Promise<EngineClient> {
   const child = utilityProcess.fork(entry, [`--options=${JSON.stringify(options)}`], {

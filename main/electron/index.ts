@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, Menu, type WebContents } from 'electron';
 import type { RecentProject, Result } from '../../preload/api.ts';
-import type { EngineClient } from '../engine/calls.ts';
+import type { EngineClient } from '../transport/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
 import { allowedOrigins, APP_ORIGIN } from './guard.ts';
 import { registerIpc } from './ipc.ts';

@@ -6,7 +6,7 @@
 import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { Result } from '../../preload/api.ts';
 import { METHODS } from '../../preload/schema.ts';
-import type { EngineClient } from '../engine/calls.ts';
+import type { EngineClient } from '../transport/calls.ts';
 import { guardCall, type Sender } from './guard.ts';
 
 function senderOf(event: IpcMainInvokeEvent, windows: ReadonlySet<number>): Sender {

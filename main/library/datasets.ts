@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import type { DataRecord, ReadResult } from '../data/readers.ts';
-import { stmt } from './results.ts';
+import { stmt } from './result-tables.ts';
 import type { StoredDataset, NewDataset } from './rows.ts';
 
 interface DatasetSqlRow {

@@ -126,6 +126,13 @@ export const MIGRATIONS: readonly string[] = [
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * The oldest format a read-only opener (`compare`, `emergence`, a shared file) reads as it is, without
+ * migrating: every migration after it only adds what writers use (2: run_checkpoints, read by the
+ * runner alone). A migration that readers need raises it to its own number.
+ */
+export const READABLE_FROM = 1;
+
 /** Applies every migration after the file's user_version, each in one transaction. */
 export function migrate(db: Database.Database): number {
   const from = db.pragma('user_version', { simple: true }) as number;

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
-import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.ts';
+import { APPLICATION_ID, READABLE_FROM, SCHEMA_VERSION, migrate } from './migrations.ts';
 
 const MAGIC = 'SQLite format 3\0';
 
@@ -49,7 +49,10 @@ function applyPragmas(db: Database.Database, readonly: boolean): void {
   db.pragma('synchronous = FULL');
 }
 
-/** Opens an existing project file, migrating it to the current schema unless read-only. */
+/**
+ * Opens an existing project file, migrating it to the current schema unless read-only (a read-only
+ * open reads formats from READABLE_FROM on as they are).
+ */
 export function openProjectDb(path: string, options: OpenOptions = {}): Database.Database {
   const { readonly = false, check = true } = options;
   if (!existsSync(path)) throw new AtlasError(`Project file not found: ${path}`);
@@ -77,12 +80,12 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
       if (problems.length > 0) throw notProject(path, `the file is damaged: ${problems[0]}`);
     }
     if (version < SCHEMA_VERSION) {
-      if (readonly) {
+      if (!readonly) migrate(db);
+      else if (version < READABLE_FROM) {
         throw new AtlasError(
           `${path} uses an older project format (${version}) and was opened read-only, so it cannot be upgraded.`,
         );
       }
-      migrate(db);
     }
     return db;
   } catch (e) {

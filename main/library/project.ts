@@ -1,7 +1,7 @@
 // A Pythia Atlas project: one SQLite file (`.pythia-atlas`), the document users save and share
 // (DESIGN.md "Project files (contract)"). This class is the one writer of that file and a thin
 // facade over the modules that do the work: open.ts (validation, migrations), datasets.ts,
-// runs.ts (run life cycle, complete-in-one-transaction), results.ts (rows), copy.ts (save as).
+// runs.ts (run life cycle, complete-in-one-transaction), result-tables.ts (rows), copy.ts (save as).
 
 import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
@@ -17,7 +17,7 @@ import {
   storedDatasetAsRead,
 } from './datasets.ts';
 import { createProjectDb, openProjectDb, type OpenOptions } from './open.ts';
-import { queryMetrics, readMassiveEntries, readTensor, stmt, tensorNames } from './results.ts';
+import { queryMetrics, readMassiveEntries, readTensor, stmt, tensorNames } from './result-tables.ts';
 import {
   beginRun,
   deleteRun,

@@ -80,7 +80,7 @@ export interface NewDataset {
 
 /**
  * A dataset as the project file holds it. `field` is the stored column (the API shows Alpaca's
- * prompt template there); the API's `fields` come from `options.fields` (engine/datasets.ts).
+ * prompt template there); the API's `fields` come from `options.fields` (services/dataset-import.ts).
  */
 export interface StoredDataset extends Omit<DatasetInfo, 'fields'> {
   options: Record<string, unknown>;

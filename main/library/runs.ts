@@ -6,7 +6,7 @@
 
 import type Database from 'better-sqlite3';
 import { configHash, canonicalJson } from './config-hash.ts';
-import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt } from './results.ts';
+import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt } from './result-tables.ts';
 import type { RunFinish, StoredRun, RunResults, RunSpec, RunStatus } from './rows.ts';
 
 interface RunSqlRow {

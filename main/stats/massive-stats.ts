@@ -24,6 +24,7 @@ const FIELDS = [
   'truncated',
 ];
 import { metricRow } from '../library/metric-row.ts';
+import { relativeDepth } from '../results/depth.ts';
 
 export interface MassiveCriteria {
   threshold: number;
@@ -197,7 +198,7 @@ export class MassiveAccumulator {
     row('num_layers', null, this.L);
     row('n_entries', null, this.entries.length);
     row('emergence_layer', null, first ?? NaN);
-    row('emergence_depth', null, first === null ? NaN : this.L > 1 ? first / (this.L - 1) : 0);
+    row('emergence_depth', null, first === null ? NaN : relativeDepth(first, this.L));
     row('last_layer', null, last ?? NaN);
     row('truncated', null, this.truncated);
     if (this.entries.length > 0)

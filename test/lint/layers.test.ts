@@ -141,7 +141,7 @@ describe('layers/imports passes allowed imports', () => {
   it('main/electron/ importing electron and main/; the preload importing electron and the contract', async () => {
     const shell = [
       "import { app } from 'electron';",
-      "import type { EngineClient } from '../engine/calls.ts';",
+      "import type { EngineClient } from '../transport/calls.ts';",
       'export const a = app;',
       'export type C = EngineClient;',
     ].join('\n');

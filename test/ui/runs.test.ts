@@ -91,6 +91,43 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await expect(job.getByRole('alert').textContent()).resolves.toMatch(/no-such-model/);
     });
 
+    it('keeps the form when the user leaves the tab and comes back', async () => {
+      await goTo(s.page, 'Runs');
+      await s.page.getByRole('checkbox', { name: 'grads' }).check();
+      await s.page.getByLabel('Sequences', { exact: true }).fill('3');
+      await goTo(s.page, 'Datasets');
+      await goTo(s.page, 'Runs');
+      await expect(s.page.getByRole('checkbox', { name: 'grads' }).isChecked()).resolves.toBe(true);
+      await expect(s.page.getByLabel('Sequences', { exact: true }).inputValue()).resolves.toBe('3');
+      await s.page.getByRole('checkbox', { name: 'grads' }).uncheck();
+    });
+
+    it('renders declared options as controls and refuses a value out of bounds', async (ctx) => {
+      await goTo(s.page, 'Runs');
+      await s.page.getByRole('checkbox', { name: 'profile' }).waitFor();
+      const boxes = s.page.locator('fieldset:has(legend:text-is("Analyses")) input[type="checkbox"]');
+      for (const box of await boxes.all()) await box.check();
+      const bounded = s.page.locator('.option input[type="number"][max]').first();
+      if ((await bounded.count()) === 0) {
+        for (const box of await boxes.all()) await box.uncheck();
+        await s.page.getByRole('checkbox', { name: 'profile' }).check();
+        return ctx.skip('no analysis declares a bounded number option yet');
+      }
+      const name = (await bounded.getAttribute('name'))!.replace(/^option-/, '');
+      const option = s.page.locator(`[data-option="${name}"]`);
+      const max = Number(await bounded.getAttribute('max'));
+      await bounded.fill(String(max + 1));
+      await option
+        .getByRole('alert')
+        .filter({ hasText: `must be at most ${max}` })
+        .waitFor();
+      await expect(s.page.getByRole('button', { name: 'Run analyses' }).isDisabled()).resolves.toBe(true);
+      await bounded.fill(String(max));
+      await option.getByRole('alert').waitFor({ state: 'detached' });
+      for (const box of await boxes.all()) await box.uncheck();
+      await s.page.getByRole('checkbox', { name: 'profile' }).check();
+    });
+
     it('logged no console errors', () => {
       expect(s.errors).toEqual([]);
     });

@@ -4,7 +4,7 @@
 // scripts/screenshot.ts and the responsiveness spec (154 checkpoints x 24 layers x 512 positions).
 
 import { Project } from '../../main/library/project.ts';
-import type { MetricRow } from '../../main/library/rows.ts';
+import type { MetricRow, TensorRow } from '../../main/library/rows.ts';
 
 export interface SyntheticModel {
   name: string;
@@ -17,7 +17,14 @@ export interface SyntheticOptions {
   positions: number;
   /** Extra per-layer metrics of the same analysis and site (no position axis). */
   layerMetrics?: string[];
+  /** Also store tensors: attention maps [L, H, T, T] with token ids, and feature means [L, F]. */
+  tensors?: { heads: number; features: number };
+  /** Also run `massive`: entries from step 1000 on at layers >= 1 (one table entry whose token is markup). */
+  massive?: boolean;
 }
+
+/** The token text of the planted massive entry: markup that must show as text. */
+export const PLANTED_TOKEN_TEXT = '<img src=x onerror=alert(1)>';
 
 /** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
 export function planted(step: number, layer: number, layers: number, position: number): number {
@@ -30,6 +37,41 @@ export function planted(step: number, layer: number, layers: number, position: n
 /** A per-layer planted metric (e.g. kurtosis): index k shifts it so metrics differ. */
 export function plantedLayer(step: number, layer: number, layers: number, k: number): number {
   return (k + 1) * (1 + ((layer + 1) / layers) * Math.log10(step + 2));
+}
+
+/** The planted attention of head h in layer l from query i to key j: (1 + 10 l + h) / (i + 1), causal. */
+export function plantedAttention(l: number, h: number, i: number, j: number): number {
+  return j <= i ? (1 + 10 * l + h) / (i + 1) : 0;
+}
+
+/** The planted token id at position i. */
+export const plantedToken = (i: number): number => 100 + 7 * i;
+
+/** The planted mean of feature f of layer l at resid_post. */
+export const plantedFeature = (l: number, f: number, F: number): number => l + f / F;
+
+function* tensorRows(
+  layers: number,
+  T: number,
+  o: { heads: number; features: number },
+): Generator<TensorRow> {
+  const H = o.heads;
+  const F = o.features;
+  const pattern = new Float32Array(layers * H * T * T); // [L, H, T, T]
+  for (let l = 0; l < layers; l++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++) pattern[((l * H + h) * T + i) * T + j] = plantedAttention(l, h, i, j);
+  yield { name: 'attention/pattern', shape: [layers, H, T, T], data: pattern };
+  yield {
+    name: 'attention/tokens',
+    shape: [T],
+    data: Int32Array.from({ length: T }, (_, i) => plantedToken(i)),
+  };
+  yield { name: 'attention/clr_next', shape: [T], data: Float32Array.from({ length: T }, (_, i) => i / 2) };
+  const means = new Float64Array(layers * F); // [L, F]
+  for (let l = 0; l < layers; l++) for (let f = 0; f < F; f++) means[l * F + f] = plantedFeature(l, f, F);
+  yield { name: 'profile/feature_mean/resid_post', shape: [layers, F], data: means };
 }
 
 /** Writes the project at `path`; returns the run ids by model and step. */
@@ -51,7 +93,7 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
           revision: `step${step}`,
           step,
           datasetId,
-          analyses: ['profile'],
+          analyses: o.massive ? ['profile', 'massive'] : ['profile'],
           seqLen: o.positions,
           prependBos: false,
           dtype: 'float32',
@@ -59,7 +101,25 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
         });
         p.writeResults(
           runId,
-          { metrics: rows(m, step, o) },
+          {
+            metrics: rows(m, step, o),
+            tensors: o.tensors ? tensorRows(m.layers, o.positions, o.tensors) : [],
+            massiveEntries:
+              o.massive && step >= 1000
+                ? [
+                    {
+                      layer: 1,
+                      site: 'resid_post',
+                      sequence: 0,
+                      position: 0,
+                      tokenId: 42,
+                      token: PLANTED_TOKEN_TEXT,
+                      dim: 7,
+                      value: 321.5,
+                    },
+                  ]
+                : [],
+          },
           { complete: true, nSequences: 1, nTokens: o.positions },
         );
         runIds.set(`${m.name}@${step}`, runId);
@@ -99,6 +159,21 @@ function* rows(m: SyntheticModel, step: number, o: SyntheticOptions): Generator<
         value: plantedLayer(step, layer, m.layers, k),
       };
     }
+  }
+  if (o.massive) {
+    const row = (metric: string, layer: number | null, value: number): MetricRow => ({
+      analysis: 'massive',
+      metric,
+      site: 'resid_post',
+      layer,
+      head: null,
+      position: null,
+      dim: null,
+      value,
+    });
+    for (let layer = 0; layer < m.layers; layer++)
+      yield row('massive_count', layer, step >= 1000 && layer >= 1 ? 2 : 0);
+    yield row('num_layers', null, m.layers);
   }
   yield {
     analysis: 'model',

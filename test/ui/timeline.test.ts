@@ -109,10 +109,21 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await slider.focus();
       await s.page.keyboard.press('Home');
       await s.page.getByRole('button', { name: 'Play' }).click();
-      await s.page.locator('[data-rendered="step-8"]').waitFor();
-      await s.page.getByRole('button', { name: 'Pause' }).click();
+      // The slider only moves forward while playing, so waiting for it to pass step 8 misses
+      // nothing however slow the machine is (a transient picture could be missed).
+      await s.page.waitForFunction(
+        () =>
+          Number(
+            document.querySelector('[role="slider"][aria-label="Checkpoint"]')?.getAttribute('aria-valuenow'),
+          ) >= 8,
+      );
+      const toggle = s.page.getByRole('button', { name: /^(Play|Pause)$/ });
+      if ((await toggle.textContent()) === 'Pause') await toggle.click();
+      await s.page.getByRole('button', { name: 'Play' }).waitFor();
       const now = Number(await slider.getAttribute('aria-valuenow'));
       expect(STEPS.indexOf(now)).toBeGreaterThanOrEqual(2);
+      // Stopped, the heatmap shows the step the slider is at.
+      expect(await heatmapAt(s.page, now)).toContain(`mean ${expectedMean(now, 6)}`);
     });
 
     it('saves as a copy and shows the same results when the copy is reopened', async () => {

@@ -23,6 +23,8 @@ export interface HeatmapLabels {
   yName: string;
   /** Column labels (e.g. steps) instead of the grid's column index values. */
   xLabels?: string[];
+  /** Row labels (e.g. tokens), one per grid row, instead of the grid's row index values. */
+  yLabels?: string[];
   /** Column to mark with a vertical line (e.g. the current step in the overview). */
   markColumn?: number;
   valueName?: string;
@@ -56,6 +58,8 @@ export interface Heatmap {
 export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
   const { min, max } = valueRange(grid);
   const xLabels = labels.xLabels ?? grid.cols.map(String);
+  // Text row labels (tokens) need a wider margin than layer numbers.
+  const box: Box = labels.yLabels ? { ...HEATMAP_BOX, left: 100 } : HEATMAP_BOX;
   const series: Record<string, unknown> = { type: 'heatmap', data: [], silent: true };
   if (labels.markColumn !== undefined && labels.markColumn >= 0) {
     series.markLine = {
@@ -69,7 +73,7 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
   }
   const option = {
     animation: false,
-    grid: { ...HEATMAP_BOX },
+    grid: { ...box },
     xAxis: {
       type: 'category',
       name: labels.xName,
@@ -83,8 +87,8 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
       type: 'category',
       name: labels.yName,
       nameLocation: 'middle',
-      nameGap: 36,
-      data: grid.rows.map(String),
+      nameGap: box.left - 20,
+      data: labels.yLabels ?? grid.rows.map(String),
       axisTick: { show: false },
     },
     visualMap: {
@@ -102,14 +106,44 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
     },
     series: [series],
   };
-  return { option, raster: { grid, min, max, palette: VIRIDIS, box: HEATMAP_BOX } };
+  return { option, raster: { grid, min, max, palette: VIRIDIS, box } };
 }
 
 /** "layer 3, position 17: 2.41" for the cell under the pointer. */
 export function cellText(grid: Grid, labels: HeatmapLabels, row: number, col: number): string {
   const xLabels = labels.xLabels ?? grid.cols.map(String);
+  const yLabels = labels.yLabels ?? grid.rows.map(String);
   const v = grid.values[row * grid.cols.length + col];
-  return `${labels.yName} ${grid.rows[row]}, ${labels.xName} ${xLabels[col]}: ${formatValue(v)}`;
+  return `${labels.yName} ${yLabels[row]}, ${labels.xName} ${xLabels[col]}: ${formatValue(v)}`;
+}
+
+/** Bars of one vector (a tensor's row: feature means of a layer, one query's attention). */
+export function barOption(
+  values: ArrayLike<number>,
+  axes: { xName: string; yName: string; xLabels?: string[] },
+): Record<string, unknown> {
+  const n = values.length;
+  return {
+    animation: false,
+    grid: { left: 64, right: 24, top: 16, bottom: 44 },
+    tooltip: { trigger: 'axis' },
+    xAxis: {
+      type: 'category',
+      name: axes.xName,
+      nameLocation: 'middle',
+      nameGap: 28,
+      data: axes.xLabels ?? Array.from({ length: n }, (_, i) => String(i)),
+    },
+    yAxis: { type: 'value', name: axes.yName, nameLocation: 'middle', nameGap: 48 },
+    series: [
+      {
+        type: 'bar',
+        name: axes.yName,
+        large: n > 400,
+        data: Array.from(values, (v) => (Number.isFinite(v) ? v : null)),
+      },
+    ],
+  };
 }
 
 export interface LineSeries {

@@ -1,35 +1,16 @@
-// Generic reading of results: runs grouped into timelines (one model, one dataset, its
-// checkpoints), metric keys ordered and chosen, and which picture a metric gets from the index
-// columns it has. New analyses appear in the UI through these rules, without new code.
+// Generic reading of results: timelines (one model, one dataset, its checkpoints) named, metric
+// keys ordered and chosen, and which picture a metric gets from the index columns it has. New analyses appear in the UI through these rules, without new code.
 
-import type { Axis, MetricKey, RunInfo } from '../../../preload/api.ts';
+import type { Axis, MetricKey, Timeline } from '../../../preload/api.ts';
 
-export interface RunGroup {
-  id: string;
-  model: string;
-  datasetId: number | null;
-  /** Completed runs, one per step (the latest run of a step wins), ascending by step. */
-  runs: RunInfo[];
-}
+/**
+ * A timeline: one model on one dataset, one complete run per checkpoint, as the engine chooses
+ * them (AtlasApi `timelines`, the same choice as the CLI's `compare`; a run without a step keeps
+ * step null and comes first).
+ */
+export type RunGroup = Timeline;
 
-export function groupRuns(runs: readonly RunInfo[]): RunGroup[] {
-  const groups = new Map<string, Map<number, RunInfo>>();
-  for (const r of runs) {
-    if (r.status !== 'complete') continue;
-    const id = `${r.model}|${r.datasetId ?? ''}`;
-    const bySteps = groups.get(id) ?? new Map<number, RunInfo>();
-    const step = r.step ?? 0;
-    const have = bySteps.get(step);
-    if (!have || have.id < r.id) bySteps.set(step, r);
-    groups.set(id, bySteps);
-  }
-  return [...groups.entries()]
-    .map(([id, bySteps]) => {
-      const list = [...bySteps.values()].sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
-      return { id, model: list[0].model, datasetId: list[0].datasetId, runs: list };
-    })
-    .sort((a, b) => b.runs.length - a.runs.length || a.model.localeCompare(b.model));
-}
+export const timelineId = (t: Timeline): string => `${t.model}|${t.datasetId ?? ''}`;
 
 /** Metric rows that are shape descriptors (`shape:<name>`, `shape_score`), shown as text, not drawn. */
 export const isDescriptor = (k: MetricKey): boolean =>

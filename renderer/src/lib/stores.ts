@@ -1,7 +1,8 @@
 // The UI's state, in Svelte stores (never in charts or components): the host, the open project,
-// its datasets and runs, the job queues, the current view and the model x checkpoint selection.
-// `call` is the one way components reach the engine: it unwraps a Result, and an error becomes a
-// notice the user sees (never an exception and never a console error).
+// its datasets and runs, the job queues, the current view, the model x checkpoint selection and the
+// Runs form. `call` is how components act on the engine (queue, cancel, open, save; reads go
+// through the query store, api-queries.ts): it unwraps a Result, and an error becomes a notice the
+// user sees (never an exception and never a console error).
 
 import { get, writable } from 'svelte/store';
 import type {
@@ -19,6 +20,7 @@ import type {
   Settings,
   ValueOf,
 } from '../../../preload/api.ts';
+import type { FormValues } from './options.ts';
 
 export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
 
@@ -81,6 +83,37 @@ export const view = writable<View>('library');
 
 /** The models x checkpoints picked in the Models view, used when queueing runs. */
 export const selection = writable<{ models: string[]; steps: number[] }>({ models: [], steps: [] });
+
+/** The Runs form, kept while the user visits other views. */
+export interface RunForm {
+  modelsText: string;
+  revisionsText: string;
+  /** The Models view's selection last copied into the form (a newer one replaces models and checkpoints). */
+  fromSelection: string;
+  datasetId: number | null;
+  /** The analyses ticked; null until the form first sees the list (then `profile`). */
+  picked: string[] | null;
+  /** Null until filled from the settings' defaults. */
+  n: number | null;
+  seqLen: number | null;
+  batchSize: number | null;
+  tokenizer: string;
+  /** Option controls' values by option name (lib/options.ts). */
+  options: FormValues;
+}
+
+export const runForm = writable<RunForm>({
+  modelsText: '',
+  revisionsText: '',
+  fromSelection: '',
+  datasetId: null,
+  picked: null,
+  n: null,
+  seqLen: null,
+  batchSize: null,
+  tokenizer: '',
+  options: {},
+});
 
 /** The dataset shown in the Datasets view (the last one added, unless the user picks another). */
 export const selectedDataset = writable<number | null>(null);

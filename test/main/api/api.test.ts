@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAtlasApi, type AtlasEngine } from '../../../main/api.ts';
 import type { AtlasEvent, Result } from '../../../preload/api.ts';
-import { dispatch } from '../../../main/engine/dispatch.ts';
+import { dispatch } from '../../../main/transport/dispatch.ts';
 import { loadTokenizer } from '../../../native-models/tokenizer/tokenizer.ts';
 
 const TOKENIZER = resolve(__dirname, '../../../../shared/data/20B_tokenizer.json');
@@ -159,7 +159,7 @@ describe('AtlasApi', () => {
 describe('sample project path', () => {
   it('is where `pythia-atlas demo` writes it', async () => {
     const { sampleProjectPath } = await import('../../../main/cli/demo.ts');
-    const { defaultSamplePath } = await import('../../../main/engine/paths.ts');
+    const { defaultSamplePath } = await import('../../../main/services/paths.ts');
     expect(defaultSamplePath()).toBe(sampleProjectPath());
     const info = value(await api.hostInfo({}));
     expect(info.samplePath).toBe(sampleProjectPath());

@@ -62,6 +62,9 @@ const GOOD: Record<string, unknown> = {
   tensor: { runId: 1, name: 'profile/x/resid_post' },
   massiveEntries: { runId: 1, limit: 10 },
   shapeDescriptors: { runId: 1 },
+  timelines: { datasetId: 1 },
+  compare: { analysis: 'grads', metric: 'grad_rms', site: 'mlp_out', models: ['micro-m'], step: 512 },
+  emergence: { site: 'resid_post', minSinkRate: 0.1 },
 };
 
 describe('call schemas', () => {
@@ -132,6 +135,23 @@ describe('call schemas', () => {
     expect(checkCall('slice', { ...(GOOD.slice as object), fix: { head: 'x' } })).toBe(
       'arguments.fix.head must be a finite number',
     );
+  });
+
+  it('take analysis options as identifier keys to scalars, bounded', () => {
+    const q = (options: unknown) => checkCall('queueRuns', { ...(GOOD.queueRuns as object), options });
+    expect(q({ sink_eps: 0.3, massive_threshold: 100, sites: 'resid_post,mlp_out', bos: true })).toBeNull();
+    expect(q({})).toBeNull();
+    expect(q({ 'not-an-id': 1 })).toMatch(/key "not-an-id" that is not an identifier/);
+    expect(q({ __proto__x: 1, '1abc': 2 })).toMatch(/key "1abc"/);
+    expect(q({ eps: [0.1] })).toBe('arguments.options.eps must be a string, a finite number or true/false');
+    expect(q({ eps: { v: 1 } })).toMatch(/options.eps must be a string, a finite number/);
+    expect(q({ eps: NaN })).toMatch(/options.eps must be/);
+    expect(q({ eps: null })).toMatch(/options.eps must be/);
+    expect(q({ s: 'x'.repeat(5000) })).toMatch(/options.s must be/);
+    expect(q(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`o${i}`, i])))).toMatch(
+      /more than 64 entries/,
+    );
+    expect(q([1])).toMatch(/options must be an object, not an array/);
   });
 
   it('bound sizes', () => {

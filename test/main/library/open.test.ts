@@ -17,7 +17,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AtlasError } from '../../../main/errors.ts';
-import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../../main/library/migrations.ts';
+import {
+  APPLICATION_ID,
+  MIGRATIONS,
+  READABLE_FROM,
+  SCHEMA_VERSION,
+} from '../../../main/library/migrations.ts';
 import { Project } from '../../../main/library/project.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-open-'));
@@ -148,6 +153,35 @@ describe('project schema', () => {
     expect(p.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(p.listRuns()).toEqual([]);
     p.close();
+  });
+
+  it('reads an older format read-only as it is, and migrates it when opened for writing', () => {
+    const path = fresh();
+    const p0 = Project.create(path);
+    p0.beginRun({
+      model: 'm',
+      revision: null,
+      step: null,
+      datasetId: null,
+      analyses: ['profile'],
+      seqLen: 4,
+      prependBos: false,
+      dtype: 'float32',
+      config: {},
+    });
+    p0.close();
+    // A file as format 1 wrote it: no run_checkpoints table.
+    const db = new Database(path);
+    db.exec('DROP TABLE run_checkpoints');
+    db.pragma(`user_version = ${READABLE_FROM}`);
+    db.close();
+    const ro = Project.open(path, { readonly: true });
+    expect(ro.database.pragma('user_version', { simple: true })).toBe(READABLE_FROM);
+    expect(ro.listRuns().map((r) => r.model)).toEqual(['m']);
+    ro.close();
+    const rw = Project.open(path);
+    expect(rw.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    rw.close();
   });
 
   it('refuses a project from a newer version with a clear message', () => {

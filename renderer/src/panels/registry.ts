@@ -1,0 +1,67 @@
+// Which panels the Results view shows for an analysis: a small registry from analysis name to panel
+// components, around a generic fallback that serves every analysis (shape descriptors, every
+// metric drawn by its index columns, the stored tensors no panel claims, each drawable on demand).
+// Adding a view for an analysis is one panel component and one line here (ARCHITECTURE.md).
+
+import type { Component } from 'svelte';
+import type { MetricKey, RunInfo, TensorInfo } from '../../../preload/api.ts';
+import type { RunGroup } from '../lib/results.ts';
+import { shareTensors, type Claimant } from './claims.ts';
+import ShapesPanel from './ShapesPanel.svelte';
+import MetricsPanel from './MetricsPanel.svelte';
+import TensorsPanel from './TensorsPanel.svelte';
+import MassivePanel from './MassivePanel.svelte';
+import AttentionPanel from './AttentionPanel.svelte';
+import FeaturesPanel from './FeaturesPanel.svelte';
+import EmergencePanel from './EmergencePanel.svelte';
+
+/** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
+export interface PanelProps {
+  run: RunInfo;
+  group: RunGroup | undefined;
+  analysis: string;
+  /** Drawable metric keys of this analysis. */
+  keys: MetricKey[];
+  /** The stored tensors this panel draws (the generic one: those no other panel claims). */
+  tensors: TensorInfo[];
+}
+
+export interface PanelEntry extends Claimant {
+  id: string;
+  component: Component<PanelProps>;
+}
+
+/** Panels of particular analyses, shown after the metrics and before the generic tensor list. */
+export const PANELS: Record<string, PanelEntry[]> = {
+  attention: [
+    {
+      id: 'attention-patterns',
+      component: AttentionPanel,
+      claims: /^attention\/(pattern|logits_recovered|norm_contrib|tokens)$/,
+    },
+  ],
+  profile: [{ id: 'feature-moments', component: FeaturesPanel, claims: /^profile\/feature_(mean|var)\// }],
+  massive: [
+    { id: 'massive-emergence', component: EmergencePanel },
+    { id: 'massive-entries', component: MassivePanel },
+  ],
+  sinks: [{ id: 'sinks-emergence', component: EmergencePanel }],
+};
+
+const SHAPES: PanelEntry = { id: 'shapes', component: ShapesPanel };
+const METRICS: PanelEntry = { id: 'metrics', component: MetricsPanel };
+const TENSORS: PanelEntry = { id: 'tensors', component: TensorsPanel };
+
+/** The panels of an analysis in order, each with the tensors it draws. */
+export function panelsFor(
+  analysis: string,
+  allTensors: readonly TensorInfo[],
+): { entry: PanelEntry; tensors: TensorInfo[] }[] {
+  const shared = shareTensors(analysis, allTensors, PANELS[analysis] ?? []);
+  return [
+    { entry: SHAPES, tensors: [] },
+    { entry: METRICS, tensors: [] },
+    ...shared.panels,
+    { entry: TENSORS, tensors: shared.unclaimed },
+  ];
+}

@@ -1,0 +1,53 @@
+// The run queue carries a run request to the runner as the API received it, analysis options
+// included (QueueRunsArgs.options -> RunRequest.options), one job per (model, revision).
+
+import { describe, expect, it, vi } from 'vitest';
+import type { Project } from '../../../main/library/project.ts';
+import type { RunJob } from '../../../preload/api.ts';
+
+const runAnalyses = vi.fn(async () => ({ runId: 7, reused: false }));
+vi.mock('../../../main/runner.ts', () => ({ runAnalyses }));
+
+describe('RunManager', () => {
+  it('passes the options and the run settings to the runner', async () => {
+    const { RunManager } = await import('../../../main/services/run-jobs.ts');
+    const seen: RunJob[] = [];
+    const runs = new RunManager(
+      (j) => seen.push(j),
+      () => {},
+    );
+    const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
+    const jobs = runs.queueRuns(
+      project,
+      {
+        models: ['micro-s'],
+        revisions: ['step1', 'step2'],
+        datasetId: 3,
+        analyses: ['massive'],
+        n: 4,
+        options: { massive_threshold: 50, sites: 'resid_post', causal: true },
+      },
+      { tokenizer: null },
+    );
+    expect(jobs.map((j) => [j.id, j.revision])).toEqual([
+      ['run-1', 'step1'],
+      ['run-2', 'step2'],
+    ]);
+    await vi.waitFor(() => expect(runAnalyses).toHaveBeenCalledTimes(2));
+    await runs.stopAll();
+    const [, request] = runAnalyses.mock.calls[0] as unknown as [unknown, Record<string, unknown>];
+    expect(request).toMatchObject({
+      model: 'micro-s',
+      revision: 'step1',
+      dataset: { datasetId: 3 },
+      analyses: ['massive'],
+      n: 4,
+      options: { massive_threshold: 50, sites: 'resid_post', causal: true },
+    });
+    expect(runs.list().map((j) => [j.id, j.state, j.runId])).toEqual([
+      ['run-1', 'done', 7],
+      ['run-2', 'done', 7],
+    ]);
+    expect(() => runs.cancel('run-99')).toThrow(/No run job run-99/);
+  });
+});

@@ -1,0 +1,131 @@
+// Browser mode, Results: panels chosen per analysis from the registry, and stored tensors drawn
+// where they are stored. A synthetic project plants attention maps [L, H, T, T] (head h of layer l
+// peaks at 1 + 10 l + h), token ids and feature means [L, F]; the attention tab draws the picked
+// layer and head as a heatmap with the planted peak, bars of one query labelled with its token id,
+// the profile tab draws feature means, a tensor no panel claims is drawn on demand, and the
+// massive tab shows when massive activations appear over training and their entries (token text
+// as text). No console errors.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { formatValue } from '../../renderer/src/lib/charts.ts';
+import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
+import {
+  PLANTED_TOKEN_TEXT,
+  plantedAttention,
+  plantedFeature,
+  plantedToken,
+  writeSyntheticProject,
+} from './synthetic.ts';
+
+const LAYERS = 3;
+const HEADS = 4;
+const T = 8;
+const F = 16;
+
+async function openByPath(page: Page, path: string): Promise<void> {
+  await page.getByRole('button', { name: 'Open project' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Project file').fill(path);
+  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
+describe.skipIf(!HAVE_CHROMIUM)(
+  `results panels and stored tensors in browser mode${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
+  () => {
+    let s: Session;
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'atlas-results-'));
+      const path = join(dir, 'tensors.pythia-atlas');
+      writeSyntheticProject(path, {
+        models: [{ name: 'pythia-14m', layers: LAYERS, steps: [0, 1000] }],
+        positions: T,
+        tensors: { heads: HEADS, features: F },
+        massive: true,
+      });
+      s = await openSession();
+      await openByPath(s.page, path);
+      await goTo(s.page, 'Results');
+    });
+
+    afterAll(async () => {
+      await s?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('draws the picked layer and head of the attention pattern', async () => {
+      await s.page.getByRole('tab', { name: 'attention', exact: true }).click();
+      const panel = s.page.getByTestId('attention-patterns');
+      const map = (l: number, h: number) =>
+        panel.getByRole('img', {
+          name: new RegExp(`^Heatmap of attention pattern at layer ${l}, head ${h}, query by key, run \\d+`),
+        });
+      await map(0, 0).waitFor();
+      await expect(map(0, 0).getAttribute('aria-label')).resolves.toContain(
+        `max ${formatValue(plantedAttention(0, 0, 0, 0))}`,
+      );
+      await panel.getByLabel('layer', { exact: true }).selectOption('2');
+      await panel.getByLabel('head', { exact: true }).selectOption('3');
+      await map(2, 3).waitFor();
+      await expect(map(2, 3).getAttribute('aria-label')).resolves.toContain(
+        `max ${formatValue(plantedAttention(2, 3, 0, 0))}`,
+      );
+      await panel.locator(`[data-rendered$="|attention/pattern|2|2.3"]`).waitFor();
+    });
+
+    it('draws one query as bars, its positions labelled with token ids', async () => {
+      const panel = s.page.getByTestId('attention-patterns');
+      await panel.getByLabel('Draw').selectOption('1');
+      const query = panel.getByLabel('query', { exact: true });
+      await expect(query.locator('option').first().textContent()).resolves.toBe(`0 (#${plantedToken(0)})`);
+      await query.selectOption({ label: `5 (#${plantedToken(5)})` });
+      await panel
+        .getByRole('img', {
+          name: /^Bar chart of attention pattern at layer 2, head 3, query 5 \(#135\) over key/,
+        })
+        .waitFor();
+    });
+
+    it('draws feature means on the profile tab, and unclaimed tensors on demand', async () => {
+      await s.page.getByRole('tab', { name: 'profile', exact: true }).click();
+      const features = s.page.getByTestId('feature-moments');
+      const heatmap = features.getByRole('img', {
+        name: /^Heatmap of feature mean at resid_post, layer by feature/,
+      });
+      await heatmap.waitFor();
+      await expect(heatmap.getAttribute('aria-label')).resolves.toContain(
+        `max ${formatValue(plantedFeature(LAYERS - 1, F - 1, F))}`,
+      );
+      await s.page.getByRole('tab', { name: 'attention', exact: true }).click();
+      const listed = s.page.locator('li', { hasText: 'attention/clr_next' });
+      await listed.getByRole('button', { name: 'Draw' }).click();
+      await listed.getByRole('img', { name: /^Bar chart of attention\/clr_next over axis0/ }).waitFor();
+    });
+
+    it('shows massive activations: their emergence over training and the entries, token text as text', async () => {
+      await s.page.getByRole('tab', { name: 'massive', exact: true }).click();
+      const emergence = s.page.getByTestId('emergence');
+      await emergence
+        .getByText(/^First at step 1000 \(.* tokens\), layer 1 \(relative depth 0\.5\)\.$/)
+        .waitFor();
+      await emergence
+        .getByRole('img', { name: /^Line chart of massive activations over 2 checkpoints/ })
+        .waitFor();
+      const table = s.page.getByTestId('massive-table');
+      await expect(table.locator('tbody td.mono').textContent()).resolves.toContain(
+        JSON.stringify(PLANTED_TOKEN_TEXT),
+      );
+      await expect(table.locator('img').count()).resolves.toBe(0);
+    });
+
+    it('logged no console errors', () => {
+      expect(s.errors).toEqual([]);
+    });
+  },
+);
