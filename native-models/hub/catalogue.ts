@@ -4,7 +4,7 @@
 // Language Models Across Training and Scaling" (Table 1 and the model cards on the hub). A
 // `Catalogue` is an immutable list of suites; the app's (Pythia and the offline `micro-*` suite) is
 // built by native-models/suites.ts and installed once by each composition root (main/cli.ts,
-// main/engine/main.ts, test/setup.ts). Nothing registers itself at import time.
+// main/transport/engine-main.ts, test/setup.ts). Nothing registers itself at import time.
 //
 // Hub naming (checked against the model cards as mirrored in 2026; the hub itself is unreachable
 // here): all ten sizes have `EleutherAI/pythia-<size>` and `EleutherAI/pythia-<size>-deduped`.
