@@ -12,10 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { checkCall } from '../preload/schema.ts';
+import { checkCall, MAX_FRAME_BYTES } from '../preload/schema.ts';
 import { decode, encode } from '../preload/codec.ts';
 import type { Result } from '../preload/api.ts';
 import { childProcessEngine, inProcessEngine, type EngineClient } from './engine/client.ts';
+import { checkPort, listenError, openAtStart } from './serve-start.ts';
 import { ensureRendererBuilt, rendererOutDir } from './engine/renderer-build.ts';
 
 export interface ServeOptions {
@@ -39,7 +40,7 @@ export interface Served {
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 700 * 2 ** 20;
+const MAX_MESSAGE_BYTES = MAX_FRAME_BYTES;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -86,8 +87,9 @@ function originAllowed(req: IncomingMessage, port: number): boolean {
   return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
 }
 
-function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
-  const headers = {
+/** Headers on every HTTP reply, refusals included. */
+export function securityHeaders(port: number): Record<string, string> {
+  return {
     'Content-Security-Policy': browserCsp(port),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
@@ -95,6 +97,10 @@ function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, po
     'X-Frame-Options': 'DENY',
     'Cache-Control': 'no-store',
   };
+}
+
+function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
+  const headers = securityHeaders(port);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, headers).end();
     return;
@@ -130,14 +136,16 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     throw new Error(`no built renderer in ${root}; run 'npm run build' first`);
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const engineOptions = { host: 'browser' as const, project: opts.project };
+  checkPort(opts.port);
+  const engineOptions = { host: 'browser' as const };
   const engine: EngineClient =
     opts.engine === 'inline' ? inProcessEngine(engineOptions) : await childProcessEngine(engineOptions);
+  if (opts.project !== undefined) await openAtStart(engine, opts.project);
 
   let port = 0;
   const http = createServer((req, res) => {
     if (!hostAllowed(req, port)) {
-      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden host');
+      res.writeHead(403, { ...securityHeaders(port), 'Content-Type': 'text/plain' }).end('Forbidden host');
       return;
     }
     serveStatic(root, req, res, port);
@@ -151,7 +159,10 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
       originAllowed(req, port) &&
       tokenMatches(url.searchParams.get('token'), token);
     if (!ok) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      const extra = Object.entries(securityHeaders(port))
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      socket.write(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\n${extra}\r\n`);
       socket.destroy();
       return;
     }
@@ -163,8 +174,13 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     const text = encode({ event });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
   });
+  // A malformed frame (invalid UTF-8, a length over maxPayload, a bad opcode) is an 'error' on
+  // that socket only: ws closes it; without a listener the error would end this process.
+  wss.on('error', () => undefined);
+  http.on('clientError', (_e, socket) => socket.destroy());
   wss.on('connection', (ws: WebSocket) => {
     sockets.add(ws);
+    ws.on('error', () => ws.terminate());
     ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data, isBinary) => {
       void answer(engine, isBinary ? null : data.toString()).then((text) => {
@@ -173,10 +189,15 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     });
   });
 
-  await new Promise<void>((resolveListen, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, bind, () => resolveListen());
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port ?? 0, bind, () => resolveListen());
+    });
+  } catch (e) {
+    await engine.close();
+    throw listenError(e, opts.port ?? 0);
+  }
   port = (http.address() as AddressInfo).port;
   return {
     url: `http://${bind}:${port}/?token=${token}`,
