@@ -53,7 +53,7 @@ export const SCHEMAS: Record<Method, Schema> = {
   newProject: obj({ path: opt(path()), name: opt(name()) }),
   openProject: obj({ path: path() }),
   openProjectBytes: obj({ name: name(), bytes: bytes(MAX_PROJECT_BYTES) }),
-  saveProjectAs: obj({ path: opt(path()), name: opt(name()) }),
+  saveProjectAs: obj({ path: opt(path()), name: opt(name()), overwrite: opt(bool()) }),
   closeProject: empty,
   currentProject: empty,
   recentProjects: empty,

@@ -87,6 +87,10 @@ export class Workspace {
         'Choose another name, or open it with Open project.',
       );
     }
+    // Only the projects folder is created on demand; any other missing folder is refused.
+    if (args.path && !existsSync(dirname(path))) {
+      throw new AtlasError(`Cannot create ${path}: the folder ${dirname(path)} does not exist.`);
+    }
     mkdirSync(dirname(path), { recursive: true });
     return this.adopt(Project.create(path));
   }
@@ -112,12 +116,13 @@ export class Workspace {
     return this.adopt(Project.open(path));
   }
 
-  saveAs(args: { path?: string; name?: string }): ProjectSummary {
+  saveAs(args: { path?: string; name?: string; overwrite?: boolean }): ProjectSummary {
     const p = this.require();
     const path = this.target(args);
     if (path === p.path) throw new AtlasError('That is the file the project is already in.');
-    mkdirSync(dirname(path), { recursive: true });
-    p.saveAs(path);
+    // Only the projects folder is created on demand; any other missing folder is refused.
+    if (!args.path) mkdirSync(dirname(path), { recursive: true });
+    p.saveAs(path, { overwrite: args.overwrite });
     this.settings.touchRecent(path);
     return this.summary() as ProjectSummary;
   }

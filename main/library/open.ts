@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.ts';
+import { systemFolderOf } from './system-paths.ts';
 
 const MAGIC = 'SQLite format 3\0';
 
@@ -96,6 +97,8 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
 /** Creates a new, empty project file at the current schema. */
 export function createProjectDb(path: string): Database.Database {
   if (existsSync(path)) throw new AtlasError(`${path} already exists; open it, or choose another name.`);
+  const system = systemFolderOf(path);
+  if (system) throw new AtlasError(`Cannot create a project in ${system}: it is a system folder.`);
   const db = new Database(path);
   try {
     applyPragmas(db, false);

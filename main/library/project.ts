@@ -215,13 +215,13 @@ export class Project {
   // ---- files ----
 
   /** Writes a complete copy to `path` atomically and keeps working on the current file. */
-  exportCopy(path: string): void {
-    copyProject(this.database, this.filePath, path);
+  exportCopy(path: string, opts: { overwrite?: boolean } = {}): void {
+    copyProject(this.database, this.filePath, path, opts);
   }
 
   /** Writes a complete copy to `path` atomically, then continues in that file ("Save As"). */
-  saveAs(path: string): void {
-    copyProject(this.database, this.filePath, path);
+  saveAs(path: string, opts: { overwrite?: boolean } = {}): void {
+    copyProject(this.database, this.filePath, path, opts);
     const next = openProjectDb(path, { check: false });
     this.close();
     this.db = next;
