@@ -29,6 +29,7 @@ import {
   writeResults,
 } from './runs.ts';
 import { fromBlob, toBlob } from './tensor-codec.ts';
+import { reclaimDeadRuns } from './run-claims.ts';
 import type {
   DatasetInfo,
   MassiveEntryRow,
@@ -64,9 +65,14 @@ export class Project {
     return new Project(createProjectDb(path), path, false);
   }
 
-  /** Opens a project file (AtlasError if it is missing, not a project, damaged, or too new). */
+  /**
+   * Opens a project file (AtlasError if it is missing, not a project, damaged, or too new); runs
+   * left 'running' by a process that is gone become 'interrupted'.
+   */
   static open(path: string, options: OpenOptions = {}): Project {
-    return new Project(openProjectDb(path, options), path, options.readonly ?? false);
+    const p = new Project(openProjectDb(path, options), path, options.readonly ?? false);
+    if (!p.readonly) reclaimDeadRuns(p.database);
+    return p;
   }
 
   /** The file this project lives in. */

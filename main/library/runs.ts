@@ -8,6 +8,8 @@ import type Database from 'better-sqlite3';
 import { configHash, canonicalJson } from './config-hash.ts';
 import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt } from './results.ts';
 import type { RunFinish, RunInfo, RunResults, RunSpec, RunStatus } from './rows.ts';
+import { currentOwner } from './run-owner.ts';
+import { claimConfiguration } from './run-claims.ts';
 
 interface RunSqlRow {
   id: number;
@@ -61,20 +63,37 @@ function toInfo(r: RunSqlRow): RunInfo {
   };
 }
 
-/** Records a new run as 'running'; returns its id. */
+/**
+ * Records a new run as 'running', owned by this process; returns its id. The claim is one
+ * immediate transaction: an identical run (same configuration hash) still running in another
+ * live process is refused (RunInProgressError: wait for it, then reuse it), one left by a dead
+ * process is marked 'interrupted' first.
+ */
 export function beginRun(db: Database.Database, spec: RunSpec): number {
+  const hash = spec.configHash ?? configHash(spec.config);
+  return db
+    .transaction(() => {
+      claimConfiguration(db, hash);
+      return insertRun(db, spec, hash);
+    })
+    .immediate();
+}
+
+function insertRun(db: Database.Database, spec: RunSpec, hash: string): number {
+  const owner = currentOwner();
   const { lastInsertRowid } = stmt(
     db,
     `INSERT INTO runs (model, revision, step, dataset_id, analyses, status, config_hash, config_json,
-       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created, versions_json)
-     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created, versions_json,
+       owner_host, owner_pid, owner_start)
+     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     spec.model,
     spec.revision,
     spec.step,
     spec.datasetId,
     JSON.stringify(spec.analyses),
-    spec.configHash ?? configHash(spec.config),
+    hash,
     canonicalJson(spec.config),
     spec.weightsFingerprint ?? null,
     spec.seqLen,
@@ -84,6 +103,9 @@ export function beginRun(db: Database.Database, spec: RunSpec): number {
     spec.prependBos ? 1 : 0,
     new Date().toISOString(),
     spec.versions === undefined ? null : JSON.stringify(spec.versions),
+    owner.host,
+    owner.pid,
+    owner.start,
   );
   return Number(lastInsertRowid);
 }

@@ -157,7 +157,7 @@ describe('project schema', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => Project.open(path)).toThrow(
-      /newer Pythia Atlas \(project format 2; this version reads up to 1\)/,
+      `newer Pythia Atlas (project format ${SCHEMA_VERSION + 1}; this version reads up to ${SCHEMA_VERSION})`,
     );
   });
 });
