@@ -10,6 +10,7 @@ import type { Device } from '../../native-models/runtime/session.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
 import { progressPrinter } from './progress.ts';
+import { onDatasetWarning } from '../data/dataset-warnings.ts';
 
 const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PATH [--field F] --analyses a,b
                         --project FILE [--n N] [--seq-len T] [--batch-size B] [--device cpu|cuda|dml|webgpu]
@@ -96,6 +97,7 @@ export const runCommand: Command = {
       options: { ...analysisOptions(values.option ?? []), ...(values.sites ? { sites: values.sites } : {}) },
     };
     const project = existsSync(projectPath) ? Project.open(projectPath) : Project.create(projectPath);
+    const stopWarnings = onDatasetWarning((m) => process.stderr.write(`pythia-atlas: warning: ${m}\n`));
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -115,6 +117,7 @@ export const runCommand: Command = {
       }
     } finally {
       process.off('SIGINT', onSigint);
+      stopWarnings();
       project.close();
     }
     return 0;
