@@ -2,7 +2,7 @@
 // from dropped bytes, save as, close; names become files in the projects folder; every open lands
 // in the recent list. The Project (main/library) is the one writer of the file.
 
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ProjectSummary } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
@@ -113,7 +113,14 @@ export class Workspace {
     mkdirSync(dir, { recursive: true });
     const path = freePath(dir, safeFileName(basename(name)));
     writeFileSync(path, bytes, { flag: 'wx' });
-    return this.adopt(Project.open(path));
+    let opened: Project;
+    try {
+      opened = Project.open(path);
+    } catch (e) {
+      rmSync(path, { force: true }); // a refused upload leaves nothing behind
+      throw e;
+    }
+    return this.adopt(opened);
   }
 
   saveAs(args: { path?: string; name?: string; overwrite?: boolean }): ProjectSummary {

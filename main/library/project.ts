@@ -30,6 +30,7 @@ import {
 } from './runs.ts';
 import { fromBlob, toBlob } from './tensor-codec.ts';
 import { reclaimDeadRuns } from './run-claims.ts';
+import { withProjectFile } from './sqlite-errors.ts';
 import type {
   DatasetInfo,
   MassiveEntryRow,
@@ -71,7 +72,12 @@ export class Project {
    */
   static open(path: string, options: OpenOptions = {}): Project {
     const p = new Project(openProjectDb(path, options), path, options.readonly ?? false);
-    if (!p.readonly) reclaimDeadRuns(p.database);
+    try {
+      if (!p.readonly) withProjectFile(path, 'write', () => reclaimDeadRuns(p.database));
+    } catch (e) {
+      p.close();
+      throw e;
+    }
     return p;
   }
 
