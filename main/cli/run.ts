@@ -11,6 +11,7 @@ import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
 import { progressPrinter } from './progress.ts';
 import { onDatasetWarning } from '../data/dataset-warnings.ts';
+import { withoutDuplicates } from './wait-run.ts';
 
 const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PATH [--field F] --analyses a,b
                         --project FILE [--n N] [--seq-len T] [--batch-size B] [--device cpu|cuda|dml|webgpu]
@@ -104,10 +105,16 @@ export const runCommand: Command = {
     try {
       for (const revision of revisions.length > 0 ? revisions : [undefined]) {
         const label = `${model}${revision ? `@${revision}` : ''}`;
-        const out = await runAnalyses(
+        const out = await withoutDuplicates(
           project,
-          { ...base, revision },
-          { onProgress: progressPrinter(label), signal: controller.signal },
+          () =>
+            runAnalyses(
+              project,
+              { ...base, revision },
+              { onProgress: progressPrinter(label), signal: controller.signal },
+            ),
+          (e) => process.stderr.write(`pythia-atlas: ${e.message} Waiting for it to finish...\n`),
+          controller.signal,
         );
         process.stdout.write(
           `${label}: run ${out.runId}${out.reused ? ' (reused: identical configuration already complete)' : ''}` +

@@ -13,6 +13,7 @@ import { Project } from '../../../main/library/project.ts';
 import { RunInProgressError, recordProgress } from '../../../main/library/run-claims.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../main/library/migrations.ts';
 import type { RunSpec } from '../../../main/library/rows.ts';
+import { withoutDuplicates } from '../../../main/cli/wait-run.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'atlas-claims-'));
@@ -106,6 +107,26 @@ describe('runs of live and dead processes', () => {
     const mine = p.beginRun(spec);
     expect(p.run(runId)?.status).toBe('interrupted');
     expect(p.run(mine)?.status).toBe('running');
+    p.close();
+  }, 60_000);
+});
+
+describe('waiting out an identical run (the CLI)', () => {
+  it('waits while the other process runs it, then proceeds once that process is gone', async () => {
+    const path = join(dir, 'c.pythia-atlas');
+    Project.create(path).close();
+    const { child, runId } = await runner(path);
+    const p = Project.open(path);
+    const waits: number[] = [];
+    setTimeout(() => child.kill('SIGKILL'), 500);
+    const id = await withoutDuplicates(
+      p,
+      async () => p.beginRun(spec),
+      (e) => waits.push(e.runId),
+    );
+    expect(waits).toEqual([runId]);
+    expect(p.run(runId)?.status).toBe('interrupted');
+    expect(p.run(id)?.status).toBe('running');
     p.close();
   }, 60_000);
 });
