@@ -17,6 +17,12 @@ import { decode, encode } from '../preload/codec.ts';
 import type { Result } from '../preload/api.ts';
 import { childProcessEngine, inProcessEngine, type EngineClient } from './engine/client.ts';
 import { checkPort, listenError, openAtStart } from './serve-start.ts';
+import { PathGrants } from './engine/path-grants.ts';
+import { refusePaths } from './engine/path-args.ts';
+import { syncGrants } from './engine/grant-sync.ts';
+
+const ALLOW_HINT =
+  'In a browser, upload the file instead, or restart the server with --allow-path DIR for the folder it is in.';
 import { ensureRendererBuilt, rendererOutDir } from './engine/renderer-build.ts';
 
 export interface ServeOptions {
@@ -30,6 +36,12 @@ export interface ServeOptions {
   rendererDir?: string;
   /** Fixed token (tests); random otherwise. */
   token?: string;
+  /**
+   * Folders whose files calls may name by path (`serve --allow-path DIR`), besides the projects
+   * folder, the recent projects and --project. A browser has no file dialog, so without these a
+   * page can only upload files, never name one on this machine.
+   */
+  allowPaths?: string[];
 }
 
 export interface Served {
@@ -141,6 +153,10 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const engine: EngineClient =
     opts.engine === 'inline' ? inProcessEngine(engineOptions) : await childProcessEngine(engineOptions);
   if (opts.project !== undefined) await openAtStart(engine, opts.project);
+  const grants = new PathGrants();
+  for (const d of opts.allowPaths ?? []) grants.grantDir(d, 'allow-path');
+  if (opts.project !== undefined) grants.grantFile(opts.project, 'command-line');
+  const stopGrants = await syncGrants(engine, grants);
 
   let port = 0;
   const http = createServer((req, res) => {
@@ -183,7 +199,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data, isBinary) => {
-      void answer(engine, isBinary ? null : data.toString()).then((text) => {
+      void answer(engine, grants, isBinary ? null : data.toString()).then((text) => {
         if (text !== null && ws.readyState === ws.OPEN) ws.send(text);
       });
     });
@@ -205,6 +221,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     token,
     close: async () => {
       unsubscribe();
+      stopGrants();
       for (const ws of sockets) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       await new Promise<void>((r) => http.close(() => r()));
@@ -215,7 +232,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
 }
 
 /** One WebSocket message in, one reply text out (null when the message has no usable id). */
-async function answer(engine: EngineClient, text: string | null): Promise<string | null> {
+async function answer(engine: EngineClient, grants: PathGrants, text: string | null): Promise<string | null> {
   let msg: unknown;
   try {
     msg = text === null ? null : decode(text);
@@ -228,7 +245,8 @@ async function answer(engine: EngineClient, text: string | null): Promise<string
   const problem = checkCall(method, args);
   const reply: Result<unknown> = problem
     ? { ok: false, error: { code: 'invalid-argument', message: `Refused: ${problem}.` } }
-    : await engine.call(method as string, args);
+    : (refusePaths(grants, method as string, args, ALLOW_HINT) ??
+      (await engine.call(method as string, args)));
   return encode({ id, reply });
 }
 

@@ -11,6 +11,8 @@ import type { EngineClient } from '../engine/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
 import { allowedOrigins, APP_ORIGIN } from './guard.ts';
 import { registerIpc } from './ipc.ts';
+import { PathGrants } from '../engine/path-grants.ts';
+import { syncGrants } from '../engine/grant-sync.ts';
 import { buildMenu, sendCommand } from './menu.ts';
 import { registerAppScheme, serveRenderer } from './protocol.ts';
 import { projectPathsFromArgv } from './security.ts';
@@ -76,7 +78,9 @@ void app.whenReady().then(async () => {
   denyPermissions();
   serveRenderer(join(here, '..', 'renderer'));
   engine = await startEngineProcess(join(here, 'engine.js'), { host: 'electron', dialogs: true });
-  registerIpc(engine, windows, allowedOrigins(devUrl));
+  const grants = new PathGrants();
+  await syncGrants(engine, grants);
+  registerIpc(engine, windows, allowedOrigins(devUrl), grants);
   engine.onEvent((e) => {
     if (e.type === 'project') void refreshMenu();
   });

@@ -10,7 +10,7 @@ const POSIX = ['/proc', '/sys', '/dev', '/etc', '/boot', '/bin', '/sbin', '/lib'
 const WINDOWS = ['C:\\Windows', 'C:\\Program Files', 'C:\\Program Files (x86)'];
 
 /** The path with symlinks of its longest existing ancestor resolved. */
-function realish(path: string): string {
+export function realish(path: string): string {
   const full = resolve(path);
   let dir = full;
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
