@@ -25,6 +25,7 @@ const windows = new Set<number>();
 let engine: EngineClient | null = null;
 const pending: string[] = projectPathsFromArgv(process.argv.slice(1));
 
+app.enableSandbox(); // every renderer sandboxed, whatever a window's options say
 const primary = app.requestSingleInstanceLock();
 if (!primary) app.quit();
 registerAppScheme();
@@ -63,9 +64,7 @@ app.on('second-instance', (_event, argv) => {
   }
 });
 
-app.on('web-contents-created', (_event, contents: WebContents) =>
-  lockDown(contents, devUrl ?? `${APP_ORIGIN}/`),
-);
+app.on('web-contents-created', (_event, contents: WebContents) => lockDown(contents, allowedOrigins(devUrl)));
 
 app.on('window-all-closed', () => app.quit());
 
