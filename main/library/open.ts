@@ -70,10 +70,16 @@ function readHeader(path: string): Buffer {
   }
 }
 
-/** SQLite errors that mean the file itself is bad. */
-function isDamage(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ|FORMAT)/.test(code);
+/** SQLite errors that mean the file itself is bad (found by test/fuzz: a damaged schema page). */
+export function isDamage(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ|FORMAT|RANGE)/.test(code)) return true;
+  const message = e instanceof Error ? e.message : '';
+  return (
+    code === 'SQLITE_ERROR' &&
+    /unsupported file format|malformed|not a database|no such (table|column)/.test(message)
+  );
 }
 
 function applyPragmas(db: Database.Database, readonly: boolean): void {
