@@ -7,6 +7,7 @@ import type { ApiError, AtlasApi, Result } from '../../preload/api.ts';
 import { checkCall } from '../../preload/schema.ts';
 import { isAtlasError } from '../errors.ts';
 import { isExistsError } from '../library/exists-error.ts';
+import { asUserError } from '../library/user-errors.ts';
 
 /** An error the API raises on purpose with a specific code (not found, no project, ...). */
 export class ApiFailure extends Error {
@@ -24,6 +25,8 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiFailure) return withHint({ code: e.code, message: e.message }, e.hint);
   if (isExistsError(e)) return withHint({ code: 'exists', message: e.message }, e.hint);
   if (isAtlasError(e)) return withHint({ code: 'user', message: e.message }, e.hint);
+  const user = asUserError(e);
+  if (user) return withHint({ code: 'user', message: user.message }, user.hint);
   if (e instanceof Error && e.name === 'AbortError') return { code: 'cancelled', message: 'Cancelled.' };
   const message = e instanceof Error ? e.message : String(e);
   return {

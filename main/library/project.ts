@@ -46,6 +46,7 @@ import type {
   StoredVector,
   VectorInfo,
 } from './rows.ts';
+import { storedJson } from './stored-json.ts';
 
 /** The file extension of project files. */
 export const PROJECT_EXTENSION = '.pythia-atlas';
@@ -197,7 +198,7 @@ export class Project {
       this.database,
       'SELECT id, name, site, layer, recipe, created FROM vectors ORDER BY id',
     ).all() as (Omit<VectorInfo, 'recipe'> & { recipe: string })[];
-    return rows.map((r) => ({ ...r, recipe: JSON.parse(r.recipe) as unknown }));
+    return rows.map((r) => ({ ...r, recipe: storedJson<unknown>(r.recipe, `the recipe of vector ${r.id}`) }));
   }
   vector(id: number): StoredVector | null {
     const r = stmt(this.database, 'SELECT * FROM vectors WHERE id = ?').get(id) as
@@ -205,7 +206,7 @@ export class Project {
     if (r === undefined) return null;
     return {
       ...r,
-      recipe: JSON.parse(r.recipe) as unknown,
+      recipe: storedJson<unknown>(r.recipe, `the recipe of vector ${id}`),
       data: fromBlob(r.data, 'float32') as Float32Array,
     };
   }

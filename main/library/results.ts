@@ -15,6 +15,7 @@ import type {
   TensorDType,
   TensorRow,
 } from './rows.ts';
+import { storedJson } from './stored-json.ts';
 
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 
@@ -166,7 +167,7 @@ export function readTensor(db: Database.Database, runId: number, name: string): 
   return {
     name,
     dtype: row.dtype,
-    shape: JSON.parse(row.shape) as number[],
+    shape: storedJson<number[]>(row.shape, `the shape of tensor ${name} of run ${runId}`),
     data: fromBlob(row.data, row.dtype),
   };
 }

@@ -10,6 +10,7 @@ import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt
 import type { RunFinish, RunInfo, RunResults, RunSpec, RunStatus } from './rows.ts';
 import { currentOwner } from './run-owner.ts';
 import { claimConfiguration } from './run-claims.ts';
+import { storedJson } from './stored-json.ts';
 
 interface RunSqlRow {
   id: number;
@@ -43,10 +44,10 @@ function toInfo(r: RunSqlRow): RunInfo {
     revision: r.revision,
     step: r.step,
     datasetId: r.dataset_id,
-    analyses: JSON.parse(r.analyses) as string[],
+    analyses: storedJson<string[]>(r.analyses, `the analyses of run ${r.id}`),
     status: r.status,
     configHash: r.config_hash,
-    config: JSON.parse(r.config_json) as unknown,
+    config: storedJson<unknown>(r.config_json, `the configuration of run ${r.id}`),
     weightsFingerprint: r.weights_fingerprint,
     nSequences: r.n_sequences,
     nTokens: r.n_tokens,
@@ -57,8 +58,14 @@ function toInfo(r: RunSqlRow): RunInfo {
     prependBos: r.prepend_bos === 1,
     created: r.created,
     finished: r.finished,
-    timings: r.timings_json === null ? null : (JSON.parse(r.timings_json) as Record<string, number>),
-    versions: r.versions_json === null ? null : (JSON.parse(r.versions_json) as Record<string, string>),
+    timings:
+      r.timings_json === null
+        ? null
+        : storedJson<Record<string, number>>(r.timings_json, `the timings of run ${r.id}`),
+    versions:
+      r.versions_json === null
+        ? null
+        : storedJson<Record<string, string>>(r.versions_json, `the versions of run ${r.id}`),
     error: r.error,
   };
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAtlasError } from '../../main/errors.ts';
+import { asUserError } from '../../main/library/user-errors.ts';
 import { parseDataset, type DatasetKind } from '../../main/data/readers.ts';
 import { Project } from '../../main/library/project.ts';
 import { memorySource } from '../../native-models/weights/byte-source.ts';
@@ -32,7 +33,8 @@ export async function runCase(target: Target, bytes: Uint8Array): Promise<void> 
   try {
     await target.run(bytes);
   } catch (e) {
-    if (!isAtlasError(e)) {
+    // What the user sees: an AtlasError, or an error the CLI and API turn into one sentence.
+    if (!isAtlasError(e) && asUserError(e) === null) {
       const err = e instanceof Error ? e : new Error(String(e));
       err.message = `${target.name}: not an AtlasError (${err.name}: ${err.message})`;
       throw err;
