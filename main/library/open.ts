@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.ts';
 import { systemFolderOf } from './system-paths.ts';
+import { schemaProblem } from './schema-check.ts';
 import { projectFileError, withProjectFile } from './sqlite-errors.ts';
 
 /**
@@ -111,6 +112,8 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
   try {
     db = new Database(path, { readonly, fileMustExist: true });
     applyPragmas(db, readonly);
+    const changed = schemaProblem(db, version);
+    if (changed) throw notProject(path, changed);
     if (check) {
       const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
       const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');

@@ -12,7 +12,7 @@ import { memorySource } from '../../../native-models/weights/byte-source.ts';
 import { loadStateDict } from '../../../native-models/weights/load.ts';
 import { writeSafetensors } from '../../../native-models/weights/safetensors.ts';
 import { readTorchBin } from '../../../native-models/weights/torch-bin.ts';
-import { craftTorchBin, type CraftTensor } from './craft.ts';
+import { craftTorchBin, craftZip, statePickle, type CraftTensor } from './craft.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +75,14 @@ describe('crafted .bin checkpoints', () => {
       { deflate: true, declaredSize: { '0': 16 } },
     );
     expect(await refusal(bytes)).toMatch(/inflates past its declared size of 16 bytes/);
+  });
+
+  it('refuses a data.pkl declaring more than the pickle cap before inflating it', async () => {
+    const bytes = craftZip([
+      { name: 'archive/data.pkl', data: statePickle([t({})]), deflate: true, declaredSize: 300 * 2 ** 20 },
+      { name: 'archive/data/0', data: new Uint8Array(16) },
+    ]);
+    expect(await refusal(bytes)).toMatch(/data\.pkl of 314572800 bytes/);
   });
 
   it('refuses a compressed entry declaring more than the inflate cap', async () => {
