@@ -28,7 +28,7 @@ import {
   markInterrupted,
   writeResults,
 } from './runs.ts';
-import { fromBlob, toBlob } from './tensor-codec.ts';
+import { toBlob } from './tensor-codec.ts';
 import { reclaimDeadRuns } from './run-claims.ts';
 import { withProjectFile } from './sqlite-errors.ts';
 import type {
@@ -46,7 +46,7 @@ import type {
   StoredVector,
   VectorInfo,
 } from './rows.ts';
-import { storedJson } from './stored-json.ts';
+import { storedBlob, storedJson } from './stored-json.ts';
 
 /** The file extension of project files. */
 export const PROJECT_EXTENSION = '.pythia-atlas';
@@ -207,7 +207,7 @@ export class Project {
     return {
       ...r,
       recipe: storedJson<unknown>(r.recipe, `the recipe of vector ${id}`),
-      data: fromBlob(r.data, 'float32') as Float32Array,
+      data: storedBlob(r.data, 'float32', `vector ${id}`) as Float32Array,
     };
   }
 
