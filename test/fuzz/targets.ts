@@ -169,7 +169,9 @@ export async function makeTargets(dir: string): Promise<Target[]> {
           const p = Project.open(path);
           try {
             p.listRuns();
-            p.listDatasets();
+            for (const d of p.listDatasets()) if (d.recordsStored) p.datasetRecords(d.id, 0, 10);
+            p.listVectors();
+            p.setting('fuzz');
             p.metrics();
             for (const r of p.listRuns('complete')) for (const t of p.tensorNames(r.id)) p.tensor(r.id, t);
           } finally {
