@@ -50,10 +50,7 @@ describe('dataset files', () => {
 
   it('refuses a file over the cap, and a sparse 600 MB file as too large, not "not UTF-8"', async () => {
     writeFileSync(join(dir, 'small.txt'), 'x'.repeat(2048));
-    await refused(
-      readDatasetBytes(join(dir, 'small.txt'), 1024),
-      /larger than the 0\.00 MiB limit/,
-    );
+    await refused(readDatasetBytes(join(dir, 'small.txt'), 1024), /larger than the 0\.00 MiB limit/);
     const big = join(dir, 'big.txt');
     const fd = openSync(big, 'w');
     ftruncateSync(fd, 600 * 2 ** 20); // sparse: no disk, no memory
