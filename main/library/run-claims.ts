@@ -37,7 +37,7 @@ function isMine(r: OwnerRow): boolean {
   return r.owner_host === me.host && r.owner_pid === me.pid && (r.owner_start ?? '') === me.start;
 }
 
-/** "after 12 batches, 96 sequences" from a progress record, or ''. */
+/** " (after 12 batches, 96 sequences)" from a progress record, or ''. */
 function progressPhrase(json: string | null): string {
   if (json === null) return '';
   try {
@@ -45,7 +45,7 @@ function progressPhrase(json: string | null): string {
     const parts = Object.entries(p)
       .filter(([, v]) => typeof v === 'number')
       .map(([k, v]) => `${String(v)} ${k}`);
-    return parts.length > 0 ? ` after ${parts.join(', ')}` : '';
+    return parts.length > 0 ? ` (after ${parts.join(', ')})` : '';
   } catch {
     return '';
   }
@@ -59,7 +59,7 @@ function interrupt(db: Database.Database, r: OwnerRow): void {
     db,
     "UPDATE runs SET status = 'interrupted', error = ?, finished = ? WHERE id = ? AND status = 'running'",
   ).run(
-    `interrupted${progressPhrase(progress?.progress_json ?? null)}: ${who} ended before the run completed`,
+    `${who} ended before the run completed${progressPhrase(progress?.progress_json ?? null)}`,
     new Date().toISOString(),
     r.id,
   );

@@ -88,7 +88,7 @@ describe('runs of live and dead processes', () => {
     const run = after.run(runId);
     expect(run?.status).toBe('interrupted');
     expect(run?.error).toMatch(
-      /^interrupted after 3 batches, 24 sequences: the process running it \(pid \d+\) ended/,
+      /^the process running it \(pid \d+\) ended before the run completed \(after 3 batches, 24 sequences\)$/,
     );
     expect(after.metrics({ includeIncomplete: true })).toHaveLength(1); // partial rows kept for a resume
     expect(after.metrics()).toEqual([]); // never read as results
