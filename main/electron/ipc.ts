@@ -8,7 +8,7 @@ import type { Result } from '../../preload/api.ts';
 import { METHODS } from '../../preload/schema.ts';
 import type { EngineClient } from '../engine/calls.ts';
 import { grantChosen } from '../engine/grant-chosen.ts';
-import { refusePaths } from '../engine/path-args.ts';
+import { askForPaths } from '../engine/path-args.ts';
 import type { PathGrants } from '../engine/path-grants.ts';
 import { guardCall, refuseSender, type Sender } from './guard.ts';
 
@@ -45,6 +45,20 @@ async function chooseFile(
   return { ok: true, value: r.canceled ? null : (r.filePaths[0] ?? null) };
 }
 
+/** A typed path the user did not pick in a dialog: the main process asks before granting it. */
+async function askUser(win: BrowserWindow | null, path: string): Promise<boolean> {
+  const opts = {
+    type: 'question' as const,
+    buttons: ['Allow', 'Cancel'],
+    defaultId: 1,
+    cancelId: 1,
+    message: 'Allow Pythia Atlas to use this file or folder?',
+    detail: path,
+  };
+  const r = win ? await dialog.showMessageBox(win, opts) : await dialog.showMessageBox(opts);
+  return r.response === 0;
+}
+
 /** Registers every handler; `windows` holds the webContents ids of our windows. */
 export function registerIpc(
   engine: EngineClient,
@@ -56,12 +70,13 @@ export function registerIpc(
     ipcMain.handle(`atlas:${method}`, async (event, args: unknown): Promise<Result<unknown>> => {
       const refused =
         guardCall(senderOf(event, windows), origins, method, args) ??
-        refusePaths(
+        (await askForPaths(
           grants,
           method,
           args,
+          (p) => askUser(BrowserWindow.fromWebContents(event.sender), p.path),
           'Choose the file with Browse…, drop it on the window, or open it from the recent list.',
-        );
+        ));
       if (refused) return refused;
       if (method === 'chooseFile') {
         const { purpose } = args as { purpose: keyof typeof FILTERS };

@@ -3,6 +3,7 @@
 // or starting with '.' or '~'); `EleutherAI/pythia-70m` is a hub id. Names (a project name in the
 // projects folder) are not paths: the engine keeps them inside that folder.
 
+import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Result } from '../../preload/api.ts';
 import type { PathGrants } from './path-grants.ts';
@@ -13,6 +14,14 @@ export interface PathArg {
   path: string;
   kind: 'existing' | 'target';
 }
+
+const isDirectory = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 const looksLikePath = (spec: string): boolean =>
   isAbsolute(spec) || spec.startsWith('.') || spec.startsWith('~') || /^[A-Za-z]:[\\/]/.test(spec);
@@ -52,6 +61,27 @@ export function pathArguments(method: string, args: unknown): PathArg[] {
       break;
   }
   return out;
+}
+
+/**
+ * Like refusePaths, but a path not yet granted is first put to the user (`ask`: in the desktop
+ * app a native dialog of the main process, which the page cannot answer for them); an allowed
+ * path is granted as the user's choice ('dialog') and the call proceeds.
+ */
+export async function askForPaths(
+  grants: PathGrants,
+  method: string,
+  args: unknown,
+  ask: (p: PathArg) => Promise<boolean>,
+  hint: string,
+): Promise<Result<never> | null> {
+  for (const p of pathArguments(method, args)) {
+    if (grants.allows(p.path, p.kind)) continue;
+    if (!(await ask(p))) return refusePaths(grants, method, args, hint);
+    if (isDirectory(p.path)) grants.grantDir(p.path, 'dialog');
+    else grants.grantFile(p.path, 'dialog');
+  }
+  return null;
 }
 
 /** A 'forbidden' Result naming the first path that was not granted, or null. */

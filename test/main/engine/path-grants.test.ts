@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decode, encode } from '../../../preload/codec.ts';
 import { grantChosen } from '../../../main/engine/grant-chosen.ts';
-import { pathArguments, refusePaths } from '../../../main/engine/path-args.ts';
+import { askForPaths, pathArguments, refusePaths } from '../../../main/engine/path-args.ts';
 import { PathGrants } from '../../../main/engine/path-grants.ts';
 import { serve } from '../../../main/server.ts';
 
@@ -82,6 +82,22 @@ describe('path arguments', () => {
     const r = refusePaths(g, 'addDataset', { name: 'd', path: '/etc/passwd' }, 'h');
     expect(r).toMatchObject({ ok: false, error: { code: 'forbidden', hint: 'h' } });
     expect(refusePaths(g, 'setSettings', { projectsDir: '/' }, 'h')?.ok).toBe(false);
+  });
+});
+
+describe('asking the user (desktop app)', () => {
+  it('puts a typed path to the user once; granted only when allowed', async () => {
+    const g = new PathGrants();
+    const asked: string[] = [];
+    const args = { name: 'd', path: join(dir, 'outside.txt') };
+    const no = await askForPaths(g, 'addDataset', args, async (p) => (asked.push(p.path), false), 'h');
+    expect(no?.ok).toBe(false);
+    const yes = await askForPaths(g, 'addDataset', args, async (p) => (asked.push(p.path), true), 'h');
+    expect(yes).toBeNull();
+    expect(await askForPaths(g, 'addDataset', args, async () => false, 'h')).toBeNull(); // remembered
+    expect(asked).toEqual([join(dir, 'outside.txt'), join(dir, 'outside.txt')]);
+    await askForPaths(g, 'setSettings', { modelDirs: [allowed] }, async () => true, 'h');
+    expect(g.allows(join(allowed, 'data.txt'), 'existing')).toBe(true); // a folder is granted as a folder
   });
 });
 
