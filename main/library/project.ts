@@ -30,7 +30,7 @@ import {
 } from './runs.ts';
 import { toBlob } from './tensor-codec.ts';
 import { reclaimDeadRuns } from './run-claims.ts';
-import { withProjectFile } from './sqlite-errors.ts';
+import { projectFileError } from './sqlite-errors.ts';
 import type {
   DatasetInfo,
   MassiveEntryRow,
@@ -73,13 +73,27 @@ export class Project {
    */
   static open(path: string, options: OpenOptions = {}): Project {
     const p = new Project(openProjectDb(path, options), path, options.readonly ?? false);
+    if (p.readonly) return p;
+    const db = p.database;
+    const timeout = db.pragma('busy_timeout', { simple: true }) as number;
     try {
-      if (!p.readonly) withProjectFile(path, 'write', () => reclaimDeadRuns(p.database));
+      db.pragma('busy_timeout = 0');
+      reclaimDeadRuns(db);
     } catch (e) {
-      p.close();
-      throw e;
+      // Another process is writing a long transaction: its runs are alive; reclaim next time.
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') {
+        p.close();
+        throw projectFileError(e, path, 'write') ?? e;
+      }
+    } finally {
+      if (p.isOpen) db.pragma(`busy_timeout = ${timeout}`);
     }
     return p;
+  }
+
+  /** Whether the connection is open. */
+  get isOpen(): boolean {
+    return this.db !== null;
   }
 
   /** The file this project lives in. */

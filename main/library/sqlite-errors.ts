@@ -12,6 +12,7 @@ const USER_CODES: Record<string, string> = {
   SQLITE_PERM: 'permission denied',
   SQLITE_AUTH: 'permission denied',
   SQLITE_FULL: 'the disk is full',
+  SQLITE_BUSY: 'another process is writing to it; try again when it has finished',
   SQLITE_IOERR: 'the disk reported an input/output error',
   EACCES: 'permission denied',
   EPERM: 'permission denied',

@@ -154,3 +154,22 @@ describe('schema 2 migration', () => {
     p.close();
   });
 });
+
+describe('a project another process is writing', () => {
+  it('opens while a write transaction holds the lock, and beginning a run then says so', () => {
+    const path = join(dir, 'busy.pythia-atlas');
+    Project.create(path).close();
+    const holder = new Database(path);
+    holder.pragma('busy_timeout = 0');
+    holder.exec("BEGIN IMMEDIATE; INSERT INTO settings (key, value) VALUES ('x', 'y');");
+    try {
+      const p = Project.open(path, { check: false });
+      p.database.pragma('busy_timeout = 50');
+      expect(() => p.beginRun(spec)).toThrow(/another process is writing to it|database is locked/);
+      p.close();
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+});
