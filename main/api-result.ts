@@ -6,10 +6,15 @@
 import type { ApiError, Result } from '../preload/api.ts';
 import { isAtlasError } from './errors.ts';
 import { AtlasFailure } from './failures.ts';
+import { isExistsError } from './library/exists-error.ts';
+import { asUserError } from './library/user-errors.ts';
 
 export function toApiError(e: unknown): ApiError {
   if (e instanceof AtlasFailure) return withHint({ code: e.kind, message: e.message }, e.hint);
+  if (isExistsError(e)) return withHint({ code: 'exists', message: e.message }, e.hint);
   if (isAtlasError(e)) return withHint({ code: 'user', message: e.message }, e.hint);
+  const user = asUserError(e);
+  if (user) return withHint({ code: 'user', message: user.message }, user.hint);
   if (e instanceof Error && e.name === 'AbortError') return { code: 'cancelled', message: 'Cancelled.' };
   const message = e instanceof Error ? e.message : String(e);
   return {

@@ -7,6 +7,7 @@ import { AtlasError, isAtlasError } from './errors.ts';
 import { COMMANDS } from './cli/commands.ts';
 import { installCatalogue } from '../native-models/hub/catalogue.ts';
 import { buildCatalogue } from '../native-models/suites.ts';
+import { asUserError } from './library/user-errors.ts';
 
 const USAGE = `usage: pythia-atlas <command> [options]
 
@@ -49,6 +50,8 @@ export function reportError(e: unknown): number {
     process.stderr.write('pythia-atlas: cancelled.\n');
     return 130;
   }
+  const user = asUserError(e); // a damaged page met in a query, a disk that filled up mid-run
+  if (user) return reportError(user);
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`pythia-atlas: internal error: ${message}\n`);
   if (process.env.PYTHIA_ATLAS_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);

@@ -110,6 +110,11 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
 }
 
 async function loadRandom(spec: string, opts: LoadModelOptions): Promise<LoadedModel> {
+  if (opts.revision !== undefined && opts.revision !== null) {
+    throw new AtlasError(
+      `${spec} has no revisions (its weights are random); drop --revision ${opts.revision}.`,
+    );
+  }
   const size = spec.slice('random:'.length);
   const entry: SuiteModel | undefined = findSuiteModel(size) ?? findSuiteModel(`pythia-${size}`);
   if (!entry) {

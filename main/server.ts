@@ -12,10 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { checkCall } from '../preload/schema.ts';
+import { checkCall, MAX_FRAME_BYTES } from '../preload/schema.ts';
 import { decode, encode } from '../preload/codec.ts';
 import type { Result } from '../preload/api.ts';
 import { childProcessEngine, inProcessEngine, type EngineClient } from './transport/client.ts';
+import { checkPort, listenError, openAtStart } from './serve-start.ts';
+import { PathGrants } from './transport/path-grants.ts';
+import { refusePaths } from './transport/path-args.ts';
+import { syncGrants } from './transport/grant-sync.ts';
+
+const ALLOW_HINT =
+  'In a browser, upload the file instead, or restart the server with --allow-path DIR for the folder it is in.';
 import { ensureRendererBuilt, rendererOutDir } from './renderer-build.ts';
 
 export interface ServeOptions {
@@ -29,6 +36,12 @@ export interface ServeOptions {
   rendererDir?: string;
   /** Fixed token (tests); random otherwise. */
   token?: string;
+  /**
+   * Folders whose files calls may name by path (`serve --allow-path DIR`), besides the projects
+   * folder, the recent projects and --project. A browser has no file dialog, so without these a
+   * page can only upload files, never name one on this machine.
+   */
+  allowPaths?: string[];
 }
 
 export interface Served {
@@ -39,7 +52,7 @@ export interface Served {
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 700 * 2 ** 20;
+const MAX_MESSAGE_BYTES = MAX_FRAME_BYTES;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -86,8 +99,9 @@ function originAllowed(req: IncomingMessage, port: number): boolean {
   return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
 }
 
-function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
-  const headers = {
+/** Headers on every HTTP reply, refusals included. */
+export function securityHeaders(port: number): Record<string, string> {
+  return {
     'Content-Security-Policy': browserCsp(port),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
@@ -95,6 +109,10 @@ function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, po
     'X-Frame-Options': 'DENY',
     'Cache-Control': 'no-store',
   };
+}
+
+function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
+  const headers = securityHeaders(port);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, headers).end();
     return;
@@ -130,14 +148,20 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     throw new Error(`no built renderer in ${root}; run 'npm run build' first`);
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const engineOptions = { host: 'browser' as const, project: opts.project };
+  checkPort(opts.port);
+  const engineOptions = { host: 'browser' as const };
   const engine: EngineClient =
     opts.engine === 'inline' ? inProcessEngine(engineOptions) : await childProcessEngine(engineOptions);
+  if (opts.project !== undefined) await openAtStart(engine, opts.project);
+  const grants = new PathGrants();
+  for (const d of opts.allowPaths ?? []) grants.grantDir(d, 'allow-path');
+  if (opts.project !== undefined) grants.grantFile(opts.project, 'command-line');
+  const stopGrants = await syncGrants(engine, grants);
 
   let port = 0;
   const http = createServer((req, res) => {
     if (!hostAllowed(req, port)) {
-      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden host');
+      res.writeHead(403, { ...securityHeaders(port), 'Content-Type': 'text/plain' }).end('Forbidden host');
       return;
     }
     serveStatic(root, req, res, port);
@@ -151,7 +175,10 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
       originAllowed(req, port) &&
       tokenMatches(url.searchParams.get('token'), token);
     if (!ok) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      const extra = Object.entries(securityHeaders(port))
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      socket.write(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\n${extra}\r\n`);
       socket.destroy();
       return;
     }
@@ -163,20 +190,30 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     const text = encode({ event });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
   });
+  // A malformed frame (invalid UTF-8, a length over maxPayload, a bad opcode) is an 'error' on
+  // that socket only: ws closes it; without a listener the error would end this process.
+  wss.on('error', () => undefined);
+  http.on('clientError', (_e, socket) => socket.destroy());
   wss.on('connection', (ws: WebSocket) => {
     sockets.add(ws);
+    ws.on('error', () => ws.terminate());
     ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data, isBinary) => {
-      void answer(engine, isBinary ? null : data.toString()).then((text) => {
+      void answer(engine, grants, isBinary ? null : data.toString()).then((text) => {
         if (text !== null && ws.readyState === ws.OPEN) ws.send(text);
       });
     });
   });
 
-  await new Promise<void>((resolveListen, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, bind, () => resolveListen());
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port ?? 0, bind, () => resolveListen());
+    });
+  } catch (e) {
+    await engine.close();
+    throw listenError(e, opts.port ?? 0);
+  }
   port = (http.address() as AddressInfo).port;
   return {
     url: `http://${bind}:${port}/?token=${token}`,
@@ -184,6 +221,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     token,
     close: async () => {
       unsubscribe();
+      stopGrants();
       for (const ws of sockets) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       await new Promise<void>((r) => http.close(() => r()));
@@ -194,7 +232,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
 }
 
 /** One WebSocket message in, one reply text out (null when the message has no usable id). */
-async function answer(engine: EngineClient, text: string | null): Promise<string | null> {
+async function answer(engine: EngineClient, grants: PathGrants, text: string | null): Promise<string | null> {
   let msg: unknown;
   try {
     msg = text === null ? null : decode(text);
@@ -207,7 +245,8 @@ async function answer(engine: EngineClient, text: string | null): Promise<string
   const problem = checkCall(method, args);
   const reply: Result<unknown> = problem
     ? { ok: false, error: { code: 'invalid-argument', message: `Refused: ${problem}.` } }
-    : await engine.call(method as string, args);
+    : (refusePaths(grants, method as string, args, ALLOW_HINT) ??
+      (await engine.call(method as string, args)));
   return encode({ id, reply });
 }
 

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'forbidden' // the sender or origin is not allowed
   | 'no-project' // the call needs an open project
   | 'not-found' // a dataset, run, job or file that does not exist
+  | 'exists' // the target file exists: ask the user, then repeat with overwrite: true
   | 'user' // an AtlasError: something the user can fix (bad file, bad spec)
   | 'cancelled' // the job was cancelled
   | 'unsupported' // not available on this host (e.g. a native file dialog in browser mode)
@@ -533,7 +534,8 @@ export interface AtlasApi {
   openProject: Call<{ path: string }, ProjectSummary>;
   /** Opens a project file dropped in a browser (bytes only): copied into projectsDir first. */
   openProjectBytes: Call<{ name: string; bytes: Uint8Array }, ProjectSummary>;
-  saveProjectAs: Call<{ path?: string; name?: string }, ProjectSummary>;
+  /** Refuses ('exists') to replace a file unless `overwrite` is true (after asking the user). */
+  saveProjectAs: Call<{ path?: string; name?: string; overwrite?: boolean }, ProjectSummary>;
   closeProject: Call<Empty, null>;
   currentProject: Call<Empty, ProjectSummary | null>;
   recentProjects: Call<Empty, RecentProject[]>;

@@ -20,7 +20,10 @@ atlas.onEvent = (listener: (e: AtlasEvent) => void) => {
 };
 atlas.pathForFile = (file: File): string | null => {
   try {
-    return webUtils.getPathForFile(file) || null;
+    const path = webUtils.getPathForFile(file) || null;
+    // The main process accepts a path over IPC only once the user chose it (path-grants.ts).
+    if (path) ipcRenderer.send('atlas:grant-drop', path);
+    return path;
   } catch {
     return null;
   }

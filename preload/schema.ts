@@ -20,8 +20,17 @@ import {
   type Schema,
 } from './validate.ts';
 
-const MAX_DATASET_BYTES = 512 * 2 ** 20;
-const MAX_PROJECT_BYTES = 2 * 2 ** 30 - 1;
+/**
+ * The largest file a call may carry as bytes (a dropped dataset or project in a browser). In
+ * browser mode bytes travel as base64 in one WebSocket frame, so the frame limit
+ * (MAX_FRAME_BYTES) is derived from this one and every legitimate call fits in a frame; larger
+ * files are opened by path.
+ */
+export const MAX_UPLOAD_BYTES = 256 * 2 ** 20;
+/** The WebSocket frame limit: base64 of the largest upload (4/3) plus room for the JSON around it. */
+export const MAX_FRAME_BYTES = Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + 2 ** 20;
+const MAX_DATASET_BYTES = MAX_UPLOAD_BYTES;
+const MAX_PROJECT_BYTES = MAX_UPLOAD_BYTES;
 
 const path = () => str({ min: 1, max: 4096 });
 const name = () => str({ min: 1, max: 255 });
@@ -69,7 +78,7 @@ export const SCHEMAS: Record<Method, Schema> = {
   newProject: obj({ path: opt(path()), name: opt(name()) }),
   openProject: obj({ path: path() }),
   openProjectBytes: obj({ name: name(), bytes: bytes(MAX_PROJECT_BYTES) }),
-  saveProjectAs: obj({ path: opt(path()), name: opt(name()) }),
+  saveProjectAs: obj({ path: opt(path()), name: opt(name()), overwrite: opt(bool()) }),
   closeProject: empty,
   currentProject: empty,
   recentProjects: empty,

@@ -10,6 +10,8 @@ import type { Device } from '../../native-models/runtime/session.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
 import { progressPrinter } from './progress.ts';
+import { onDatasetWarning } from '../data/dataset-warnings.ts';
+import { withoutDuplicates } from './wait-run.ts';
 
 const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PATH [--field F] --analyses a,b
                         --project FILE [--n N] [--seq-len T] [--batch-size B] [--device cpu|cuda|dml|webgpu]
@@ -97,16 +99,23 @@ export const runCommand: Command = {
       options: { ...analysisOptions(values.option ?? []), ...(values.sites ? { sites: values.sites } : {}) },
     };
     const project = existsSync(projectPath) ? Project.open(projectPath) : Project.create(projectPath);
+    const stopWarnings = onDatasetWarning((m) => process.stderr.write(`pythia-atlas: warning: ${m}\n`));
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
     try {
       for (const revision of revisions.length > 0 ? revisions : [undefined]) {
         const label = `${model}${revision ? `@${revision}` : ''}`;
-        const out = await runAnalyses(
+        const out = await withoutDuplicates(
           project,
-          { ...base, revision },
-          { onProgress: progressPrinter(label), signal: controller.signal },
+          () =>
+            runAnalyses(
+              project,
+              { ...base, revision },
+              { onProgress: progressPrinter(label), signal: controller.signal },
+            ),
+          (e) => process.stderr.write(`pythia-atlas: ${e.message} Waiting for it to finish...\n`),
+          controller.signal,
         );
         process.stdout.write(
           `${label}: run ${out.runId}${out.reused ? ' (reused: identical configuration already complete)' : ''}` +
@@ -116,6 +125,7 @@ export const runCommand: Command = {
       }
     } finally {
       process.off('SIGINT', onSigint);
+      stopWarnings();
       project.close();
     }
     return 0;

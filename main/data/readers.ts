@@ -14,11 +14,12 @@
 // sequence length are truncated by the tokeniser, not split: a record is one coherent passage.
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { AtlasError } from '../errors.ts';
 import { asAlpacaExample, renderAlpaca, typeName } from './alpaca.ts';
 import { parseCsv } from './csv.ts';
+import { MAX_TEXT_BYTES, readDatasetBytes } from './dataset-file.ts';
+import { cutLongRecords, reportDataset } from './dataset-warnings.ts';
 
 /** `json` is an array of objects read through `field` (a `.json` file given a field). */
 export type DatasetKind = 'alpaca' | 'json' | 'jsonl' | 'text' | 'csv';
@@ -57,6 +58,8 @@ export interface ReadResult {
   /** Lower-case hex sha256 of the file bytes. */
   sha256: string;
   bytes: number;
+  /** How many records were longer than MAX_RECORD_CHARS and were cut (absent when none). */
+  cut?: number;
 }
 
 const EXTENSIONS: Record<string, DatasetKind> = {
@@ -84,16 +87,10 @@ export function detectKind(path: string, field?: string): DatasetKind {
 /** Reads and parses a dataset file. */
 export async function readDataset(path: string, options: ReadOptions = {}): Promise<ReadResult> {
   const kind = options.kind ?? detectKind(path, options.field);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new AtlasError(`Dataset file not found: ${path}`);
-    if (code === 'EISDIR') throw new AtlasError(`Dataset path ${path} is a folder, not a file.`);
-    throw new AtlasError(`Dataset file ${path} could not be read: ${(e as Error).message}`);
-  }
-  return parseDataset(bytes, { ...options, kind }, `Dataset file ${path}`);
+  const bytes = await readDatasetBytes(path);
+  const read = parseDataset(bytes, { ...options, kind }, `Dataset file ${path}`);
+  reportDataset(read, `Dataset file ${path}`);
+  return read;
 }
 
 /** Parses dataset bytes (a file's, or a dropped file's); `label` names the source in errors. */
@@ -104,6 +101,11 @@ export function parseDataset(
 ): ReadResult {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length === 0) throw new AtlasError(`${label} is empty.`);
+  if (bytes.length > MAX_TEXT_BYTES) {
+    throw new AtlasError(
+      `${label} is ${Math.round(bytes.length / 2 ** 20)} MiB, too large to read as one text (at most 511 MiB).`,
+    );
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -143,7 +145,8 @@ export function parseDataset(
         : undefined,
     );
   }
-  return { kind, field, ...out, sha256, bytes: bytes.length };
+  const cut = cutLongRecords(out.records);
+  return { kind, field, ...out, sha256, bytes: bytes.length, ...(cut > 0 ? { cut } : {}) };
 }
 
 interface Parsed {

@@ -49,11 +49,31 @@ export type SequenceTokenizer = Pick<TextTokenizer, 'encode' | 'eosId'>;
 export function encodeRecord(
   record: DataRecord,
   tokenizer: SequenceTokenizer,
+  maxChars = Infinity,
 ): { ids: number[]; responseStart: number } {
-  if (record.responseAt === undefined) return { ids: tokenizer.encode(record.text), responseStart: 0 };
-  const prompt = tokenizer.encode(record.text.slice(0, record.responseAt));
-  const response = tokenizer.encode(record.text.slice(record.responseAt));
+  if (record.responseAt === undefined)
+    return { ids: tokenizer.encode(cutText(record.text, maxChars)), responseStart: 0 };
+  const prompt = tokenizer.encode(cutText(record.text.slice(0, record.responseAt), maxChars));
+  const response = tokenizer.encode(cutText(record.text.slice(record.responseAt), maxChars));
   return { ids: prompt.concat(response), responseStart: prompt.length };
+}
+
+/**
+ * Characters that can matter for `seqLen` tokens: no token of the GPT-NeoX vocabulary is longer
+ * than 512 characters, so text past seqLen * 512 never reaches a kept position; cutting it first
+ * bounds the work a single huge record costs (a 50 MB line for 16 tokens).
+ */
+export function charBudget(seqLen: number): number {
+  return (seqLen + 1) * 512;
+}
+
+/** `text` cut to `maxChars`, at the last whitespace of its final 4 KiB where there is one. */
+function cutText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const head = text.slice(0, maxChars);
+  const tail = head.slice(-4096);
+  const ws = tail.search(/\s\S*$/);
+  return ws > 0 ? head.slice(0, head.length - tail.length + ws) : head;
 }
 
 export function tokenizeRecords(
@@ -68,7 +88,7 @@ export function tokenizeRecords(
   const dropped: TokenizeResult['dropped'] = [];
   let truncatedCount = 0;
   for (let r = 0; r < records.length && sequences.length < n; r++) {
-    const enc = encodeRecord(records[r], tokenizer);
+    const enc = encodeRecord(records[r], tokenizer, charBudget(seqLen));
     if (enc.ids.length === 0) {
       dropped.push({ record: r, reason: 'no tokens (empty text)' });
       continue;

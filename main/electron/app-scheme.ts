@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { protocol } from 'electron';
 import { APP_SCHEME } from './guard.ts';
-import { appUrlToFile, RENDERER_CSP } from './security.ts';
+import { appUrlToFile, RESPONSE_HEADERS } from './security.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,7 +29,7 @@ export function registerAppScheme(): void {
 export function serveRenderer(root: string): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const file = appUrlToFile(request.url, root);
-    const headers = { 'Content-Security-Policy': RENDERER_CSP, 'X-Content-Type-Options': 'nosniff' };
+    const headers = RESPONSE_HEADERS;
     if (!file) return new Response('Forbidden', { status: 403, headers });
     try {
       const body = await readFile(file);

@@ -11,6 +11,8 @@ import type { EngineClient } from '../transport/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
 import { allowedOrigins, APP_ORIGIN } from './guard.ts';
 import { registerIpc } from './ipc.ts';
+import { PathGrants } from '../transport/path-grants.ts';
+import { syncGrants } from '../transport/grant-sync.ts';
 import { buildMenu, sendCommand } from './menu.ts';
 import { registerAppScheme, serveRenderer } from './app-scheme.ts';
 import { projectPathsFromArgv } from './security.ts';
@@ -23,6 +25,7 @@ const windows = new Set<number>();
 let engine: EngineClient | null = null;
 const pending: string[] = projectPathsFromArgv(process.argv.slice(1));
 
+app.enableSandbox(); // every renderer sandboxed, whatever a window's options say
 const primary = app.requestSingleInstanceLock();
 if (!primary) app.quit();
 registerAppScheme();
@@ -61,9 +64,7 @@ app.on('second-instance', (_event, argv) => {
   }
 });
 
-app.on('web-contents-created', (_event, contents: WebContents) =>
-  lockDown(contents, devUrl ?? `${APP_ORIGIN}/`),
-);
+app.on('web-contents-created', (_event, contents: WebContents) => lockDown(contents, allowedOrigins(devUrl)));
 
 app.on('window-all-closed', () => app.quit());
 
@@ -76,7 +77,9 @@ void app.whenReady().then(async () => {
   denyPermissions();
   serveRenderer(join(here, '..', 'renderer'));
   engine = await startEngineProcess(join(here, 'engine.js'), { host: 'electron', dialogs: true });
-  registerIpc(engine, windows, allowedOrigins(devUrl));
+  const grants = new PathGrants();
+  await syncGrants(engine, grants);
+  registerIpc(engine, windows, allowedOrigins(devUrl), grants);
   engine.onEvent((e) => {
     if (e.type === 'project') void refreshMenu();
   });

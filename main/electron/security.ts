@@ -18,6 +18,33 @@ export const RENDERER_CSP = [
   "object-src 'none'",
 ].join('; ');
 
+/** Headers on every app:// response, refusals included. */
+export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': RENDERER_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-store',
+};
+
+/**
+ * Whether a navigation stays inside the app: the target's origin must equal one of `origins`
+ * exactly (a prefix test would let http://localhost:5173.evil.com pass for the dev server).
+ */
+export function isAppNavigation(url: string, origins: readonly string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  // Custom standard schemes report origin "null" in some URL implementations: rebuild it.
+  const origin = u.origin !== 'null' ? u.origin : `${u.protocol}//${u.host}`;
+  return origins.includes(origin);
+}
+
 /** Hosts the app links to (papers, model cards, the project). */
 export const EXTERNAL_HOSTS = [
   'huggingface.co',

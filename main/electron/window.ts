@@ -3,7 +3,7 @@
 // denied, external links only after isAllowedExternalUrl, permissions denied by default.
 
 import { BrowserWindow, session, shell, type WebContents } from 'electron';
-import { isAllowedExternalUrl } from './security.ts';
+import { isAllowedExternalUrl, isAppNavigation } from './security.ts';
 
 export function createMainWindow(preload: string, url: string): BrowserWindow {
   const win = new BrowserWindow({
@@ -34,12 +34,16 @@ export function createMainWindow(preload: string, url: string): BrowserWindow {
 }
 
 /** Applies the navigation, window-opening and webview rules to every webContents. */
-export function lockDown(contents: WebContents, appUrlPrefix: string): void {
+export function lockDown(contents: WebContents, origins: readonly string[]): void {
   contents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(appUrlPrefix)) event.preventDefault();
+    if (!isAppNavigation(url, origins)) event.preventDefault();
+  });
+  // Sub-frames too (will-navigate sees only the main frame).
+  contents.on('will-frame-navigate', (details) => {
+    if (!isAppNavigation(details.url, origins)) details.preventDefault();
   });
   contents.on('will-redirect', (event, url) => {
-    if (!url.startsWith(appUrlPrefix)) event.preventDefault();
+    if (!isAppNavigation(url, origins)) event.preventDefault();
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {

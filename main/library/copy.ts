@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
+import { checkOverwrite } from './overwrite.ts';
+import { systemFolderOf } from './system-paths.ts';
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
@@ -24,12 +26,24 @@ function samePath(a: string, b: string): boolean {
   return real(a) === real(b);
 }
 
-/** Copies the open database `db` (file `from`) to `target`, replacing any file there. */
-export function copyProject(db: Database.Database, from: string, target: string): void {
+/**
+ * Copies the open database `db` (file `from`) to `target`. An existing target is replaced only
+ * with `overwrite` (the user was asked), and only when it is a regular file and a project;
+ * a missing folder is never created.
+ */
+export function copyProject(
+  db: Database.Database,
+  from: string,
+  target: string,
+  opts: { overwrite?: boolean } = {},
+): void {
   if (samePath(from, target))
     throw new AtlasError(`${target} is the project that is open; choose another file name.`);
   const dir = dirname(resolve(target));
+  const system = systemFolderOf(target);
+  if (system) throw new AtlasError(`Cannot save to ${target}: ${system} is a system folder.`);
   if (!existsSync(dir)) throw new AtlasError(`Cannot save to ${target}: the folder ${dir} does not exist.`);
+  checkOverwrite(target, opts.overwrite === true);
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     db.prepare('VACUUM INTO ?').run(tmp);

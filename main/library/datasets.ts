@@ -8,6 +8,7 @@ import { AtlasError } from '../errors.ts';
 import type { DataRecord, ReadResult } from '../data/readers.ts';
 import { stmt } from './result-tables.ts';
 import type { StoredDataset, NewDataset } from './rows.ts';
+import { storedJson } from './stored-json.ts';
 
 interface DatasetSqlRow {
   id: number;
@@ -32,7 +33,7 @@ function toInfo(r: DatasetSqlRow): StoredDataset {
     sha256: r.sha256,
     added: r.added,
     field: r.field,
-    options: JSON.parse(r.options_json) as Record<string, unknown>,
+    options: storedJson<Record<string, unknown>>(r.options_json, `the options of dataset ${r.id}`),
     recordsStored: r.records_stored === 1,
   };
 }
@@ -120,7 +121,7 @@ export function datasetRecords(db: Database.Database, id: number, offset = 0, li
     db,
     'SELECT text_json FROM dataset_records WHERE dataset_id = ? ORDER BY idx LIMIT ? OFFSET ?',
   ).all(id, limit, offset) as { text_json: string }[];
-  return rows.map((r) => JSON.parse(r.text_json) as DataRecord);
+  return rows.map((r) => storedJson<DataRecord>(r.text_json, `a record of dataset ${id}`));
 }
 
 /**

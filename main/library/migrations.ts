@@ -6,6 +6,7 @@
 // (https://www.sqlite.org/fileformat2.html#application_id).
 
 import type Database from 'better-sqlite3';
+import { RUN_OWNER_MIGRATION } from './migration-run-owner.ts';
 
 /** 'PYAT' as a big-endian 32-bit integer, stored at offset 68 of the SQLite header. */
 export const APPLICATION_ID = 0x50594154;
@@ -121,6 +122,8 @@ export const MIGRATIONS: readonly string[] = [
     updated TEXT NOT NULL
   );
   `,
+  // 3: run owners and the 'interrupted' status (migration-run-owner.ts).
+  RUN_OWNER_MIGRATION,
 ];
 
 /** The schema version this code writes and reads. */
@@ -136,11 +139,22 @@ export const READABLE_FROM = 1;
 /** Applies every migration after the file's user_version, each in one transaction. */
 export function migrate(db: Database.Database): number {
   const from = db.pragma('user_version', { simple: true }) as number;
-  for (let v = from; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  if (from >= MIGRATIONS.length) return from;
+  // Off while tables are rebuilt (a dropped parent must not cascade); checked before each commit.
+  const fk = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let v = from; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]);
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new Error(`migration ${v + 1} left rows that break a foreign key`);
+        }
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
   }
   return from;
 }

@@ -5,10 +5,44 @@
 // rollback journal (journal_mode DELETE, not WAL) keeps a project one file; foreign keys are on so
 // deleting a run deletes its rows.
 
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AtlasError } from '../errors.ts';
 import { APPLICATION_ID, READABLE_FROM, SCHEMA_VERSION, migrate } from './migrations.ts';
+import { systemFolderOf } from './system-paths.ts';
+import { schemaProblem } from './schema-check.ts';
+import { projectFileError, withProjectFile } from './sqlite-errors.ts';
+
+/**
+ * A project opened for writing needs a writable file and a writable folder (the rollback journal
+ * is created beside it); SQLite would otherwise open it read-only and fail at the first write.
+ */
+function checkWritable(path: string): void {
+  for (const [p, what] of [
+    [path, 'the file is read-only'],
+    [dirname(resolve(path)), 'its folder is read-only (the journal is written beside it)'],
+  ] as const) {
+    try {
+      accessSync(p, constants.W_OK);
+    } catch {
+      throw new AtlasError(
+        `Cannot write to the project ${path}: ${what}.`,
+        'Copy it somewhere writable, or change its permissions.',
+      );
+    }
+  }
+}
+
+/** quick_check's findings as one sentence (its rows can hold several lines each). */
+function damageSentence(problems: string[]): string {
+  const lines = problems
+    .flatMap((p) => p.split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('***'));
+  const first = (lines[0] ?? 'unknown damage').slice(0, 120);
+  return `the file is damaged (SQLite's integrity check found ${lines.length > 1 ? `${lines.length} problems` : 'a problem'}, first: ${first})`;
+}
 
 const MAGIC = 'SQLite format 3\0';
 
@@ -37,10 +71,16 @@ function readHeader(path: string): Buffer {
   }
 }
 
-/** SQLite errors that mean the file itself is bad. */
-function isDamage(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ|FORMAT)/.test(code);
+/** SQLite errors that mean the file itself is bad (found by test/fuzz: a damaged schema page). */
+export function isDamage(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ|FORMAT|RANGE)/.test(code)) return true;
+  const message = e instanceof Error ? e.message : '';
+  return (
+    code === 'SQLITE_ERROR' &&
+    /unsupported file format|malformed|not a database|no such (table|column)/.test(message)
+  );
 }
 
 function applyPragmas(db: Database.Database, readonly: boolean): void {
@@ -70,14 +110,17 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
       'Update Pythia Atlas to open it.',
     );
   }
+  if (!readonly) checkWritable(path);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly, fileMustExist: true });
     applyPragmas(db, readonly);
+    const changed = schemaProblem(db, version);
+    if (changed) throw notProject(path, changed);
     if (check) {
       const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
       const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
-      if (problems.length > 0) throw notProject(path, `the file is damaged: ${problems[0]}`);
+      if (problems.length > 0) throw notProject(path, damageSentence(problems));
     }
     if (version < SCHEMA_VERSION) {
       if (!readonly) migrate(db);
@@ -92,20 +135,30 @@ export function openProjectDb(path: string, options: OpenOptions = {}): Database
     db?.close();
     if (e instanceof AtlasError) throw e;
     if (isDamage(e)) throw notProject(path, `the file is damaged: ${(e as Error).message}`);
-    throw e;
+    throw projectFileError(e, path, 'open') ?? e;
   }
 }
 
 /** Creates a new, empty project file at the current schema. */
 export function createProjectDb(path: string): Database.Database {
   if (existsSync(path)) throw new AtlasError(`${path} already exists; open it, or choose another name.`);
-  const db = new Database(path);
+  const system = systemFolderOf(path);
+  if (system) throw new AtlasError(`Cannot create a project in ${system}: it is a system folder.`);
+  if (!existsSync(dirname(resolve(path)))) {
+    throw new AtlasError(
+      `Cannot create the project ${path}: the folder ${dirname(resolve(path))} does not exist.`,
+    );
+  }
+  const db = withProjectFile(path, 'create', () => new Database(path));
   try {
-    applyPragmas(db, false);
-    migrate(db);
+    withProjectFile(path, 'create', () => {
+      applyPragmas(db, false);
+      migrate(db);
+    });
     return db;
   } catch (e) {
     db.close();
+    rmSync(path, { force: true });
     throw e;
   }
 }

@@ -28,7 +28,7 @@ import {
   markInterrupted,
   writeResults,
 } from './runs.ts';
-import { fromBlob, toBlob } from './tensor-codec.ts';
+import { toBlob } from './tensor-codec.ts';
 import {
   findResumableRun,
   loadCheckpoint,
@@ -36,6 +36,8 @@ import {
   saveCheckpoint,
   type RunCheckpoint,
 } from './checkpoints.ts';
+import { reclaimDeadRuns } from './run-claims.ts';
+import { projectFileError } from './sqlite-errors.ts';
 import type {
   MassiveEntryRow,
   MetricQuery,
@@ -51,6 +53,7 @@ import type {
   StoredVector,
   VectorInfo,
 } from './rows.ts';
+import { storedBlob, storedJson } from './stored-json.ts';
 
 /** The file extension of project files. */
 export const PROJECT_EXTENSION = '.pythia-atlas';
@@ -71,9 +74,33 @@ export class Project {
     return new Project(createProjectDb(path), path, false);
   }
 
-  /** Opens a project file (AtlasError if it is missing, not a project, damaged, or too new). */
+  /**
+   * Opens a project file (AtlasError if it is missing, not a project, damaged, or too new); runs
+   * left 'running' by a process that is gone become 'interrupted'.
+   */
   static open(path: string, options: OpenOptions = {}): Project {
-    return new Project(openProjectDb(path, options), path, options.readonly ?? false);
+    const p = new Project(openProjectDb(path, options), path, options.readonly ?? false);
+    if (p.readonly) return p;
+    const db = p.database;
+    const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+    try {
+      db.pragma('busy_timeout = 0');
+      reclaimDeadRuns(db);
+    } catch (e) {
+      // Another process is writing a long transaction: its runs are alive; reclaim next time.
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') {
+        p.close();
+        throw projectFileError(e, path, 'write') ?? e;
+      }
+    } finally {
+      if (p.isOpen) db.pragma(`busy_timeout = ${timeout}`);
+    }
+    return p;
+  }
+
+  /** Whether the connection is open. */
+  get isOpen(): boolean {
+    return this.db !== null;
   }
 
   /** The file this project lives in. */
@@ -205,7 +232,7 @@ export class Project {
       this.database,
       'SELECT id, name, site, layer, recipe, created FROM vectors ORDER BY id',
     ).all() as (Omit<VectorInfo, 'recipe'> & { recipe: string })[];
-    return rows.map((r) => ({ ...r, recipe: JSON.parse(r.recipe) as unknown }));
+    return rows.map((r) => ({ ...r, recipe: storedJson<unknown>(r.recipe, `the recipe of vector ${r.id}`) }));
   }
   vector(id: number): StoredVector | null {
     const r = stmt(this.database, 'SELECT * FROM vectors WHERE id = ?').get(id) as
@@ -213,8 +240,8 @@ export class Project {
     if (r === undefined) return null;
     return {
       ...r,
-      recipe: JSON.parse(r.recipe) as unknown,
-      data: fromBlob(r.data, 'float32') as Float32Array,
+      recipe: storedJson<unknown>(r.recipe, `the recipe of vector ${id}`),
+      data: storedBlob(r.data, 'float32', `vector ${id}`) as Float32Array,
     };
   }
 
@@ -235,13 +262,13 @@ export class Project {
   // ---- files ----
 
   /** Writes a complete copy to `path` atomically and keeps working on the current file. */
-  exportCopy(path: string): void {
-    copyProject(this.database, this.filePath, path);
+  exportCopy(path: string, opts: { overwrite?: boolean } = {}): void {
+    copyProject(this.database, this.filePath, path, opts);
   }
 
   /** Writes a complete copy to `path` atomically, then continues in that file ("Save As"). */
-  saveAs(path: string): void {
-    copyProject(this.database, this.filePath, path);
+  saveAs(path: string, opts: { overwrite?: boolean } = {}): void {
+    copyProject(this.database, this.filePath, path, opts);
     const next = openProjectDb(path, { check: false });
     this.close();
     this.db = next;

@@ -5,7 +5,7 @@
 // the transaction that also marks the run complete.
 
 import type Database from 'better-sqlite3';
-import { dtypeOf, fromBlob, numel, toBlob } from './tensor-codec.ts';
+import { dtypeOf, numel, toBlob } from './tensor-codec.ts';
 import type {
   MassiveEntryRow,
   MetricQuery,
@@ -15,6 +15,7 @@ import type {
   TensorDType,
   TensorRow,
 } from './rows.ts';
+import { storedBlob, storedJson } from './stored-json.ts';
 
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 
@@ -166,8 +167,8 @@ export function readTensor(db: Database.Database, runId: number, name: string): 
   return {
     name,
     dtype: row.dtype,
-    shape: JSON.parse(row.shape) as number[],
-    data: fromBlob(row.data, row.dtype),
+    shape: storedJson<number[]>(row.shape, `the shape of tensor ${name} of run ${runId}`),
+    data: storedBlob(row.data, row.dtype, `tensor ${name} of run ${runId}`),
   };
 }
 

@@ -8,7 +8,7 @@ import type { DataRecord, DatasetKind } from '../data/readers.ts';
 
 export type { DatasetInfo, RunInfo };
 
-export type RunStatus = 'running' | 'complete' | 'failed' | 'cancelled';
+export type RunStatus = 'running' | 'complete' | 'failed' | 'cancelled' | 'interrupted';
 
 /** One value of one metric: a tidy long row, null where an index does not apply. */
 export interface MetricRow {

@@ -8,6 +8,9 @@ import type Database from 'better-sqlite3';
 import { configHash, canonicalJson } from './config-hash.ts';
 import { deleteResults, insertMassiveEntries, insertMetrics, insertTensors, stmt } from './result-tables.ts';
 import type { RunFinish, StoredRun, RunResults, RunSpec, RunStatus } from './rows.ts';
+import { currentOwner } from './run-owner.ts';
+import { claimConfiguration } from './run-claims.ts';
+import { storedJson } from './stored-json.ts';
 
 interface RunSqlRow {
   id: number;
@@ -41,10 +44,10 @@ function toInfo(r: RunSqlRow): StoredRun {
     revision: r.revision,
     step: r.step,
     datasetId: r.dataset_id,
-    analyses: JSON.parse(r.analyses) as string[],
+    analyses: storedJson<string[]>(r.analyses, `the analyses of run ${r.id}`),
     status: r.status,
     configHash: r.config_hash,
-    config: JSON.parse(r.config_json) as unknown,
+    config: storedJson<unknown>(r.config_json, `the configuration of run ${r.id}`),
     weightsFingerprint: r.weights_fingerprint,
     nSequences: r.n_sequences,
     nTokens: r.n_tokens,
@@ -55,26 +58,49 @@ function toInfo(r: RunSqlRow): StoredRun {
     prependBos: r.prepend_bos === 1,
     created: r.created,
     finished: r.finished,
-    timings: r.timings_json === null ? null : (JSON.parse(r.timings_json) as Record<string, number>),
-    versions: r.versions_json === null ? null : (JSON.parse(r.versions_json) as Record<string, string>),
+    timings:
+      r.timings_json === null
+        ? null
+        : storedJson<Record<string, number>>(r.timings_json, `the timings of run ${r.id}`),
+    versions:
+      r.versions_json === null
+        ? null
+        : storedJson<Record<string, string>>(r.versions_json, `the versions of run ${r.id}`),
     error: r.error,
   };
 }
 
-/** Records a new run as 'running'; returns its id. */
+/**
+ * Records a new run as 'running', owned by this process; returns its id. The claim is one
+ * immediate transaction: an identical run (same configuration hash) still running in another
+ * live process is refused (RunInProgressError: wait for it, then reuse it), one left by a dead
+ * process is marked 'interrupted' first.
+ */
 export function beginRun(db: Database.Database, spec: RunSpec): number {
+  const hash = spec.configHash ?? configHash(spec.config);
+  return db
+    .transaction(() => {
+      claimConfiguration(db, hash);
+      return insertRun(db, spec, hash);
+    })
+    .immediate();
+}
+
+function insertRun(db: Database.Database, spec: RunSpec, hash: string): number {
+  const owner = currentOwner();
   const { lastInsertRowid } = stmt(
     db,
     `INSERT INTO runs (model, revision, step, dataset_id, analyses, status, config_hash, config_json,
-       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created, versions_json)
-     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       weights_fingerprint, seq_len, dtype, device, execution_provider, prepend_bos, created, versions_json,
+       owner_host, owner_pid, owner_start)
+     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     spec.model,
     spec.revision,
     spec.step,
     spec.datasetId,
     JSON.stringify(spec.analyses),
-    spec.configHash ?? configHash(spec.config),
+    hash,
     canonicalJson(spec.config),
     spec.weightsFingerprint ?? null,
     spec.seqLen,
@@ -84,6 +110,9 @@ export function beginRun(db: Database.Database, spec: RunSpec): number {
     spec.prependBos ? 1 : 0,
     new Date().toISOString(),
     spec.versions === undefined ? null : JSON.stringify(spec.versions),
+    owner.host,
+    owner.pid,
+    owner.start,
   );
   return Number(lastInsertRowid);
 }

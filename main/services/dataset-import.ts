@@ -4,11 +4,11 @@
 // CSV) keep their bytes in the project so the text field can be chosen again later; choosing a
 // field makes a dataset of its own (runs already made on the old field stay attached to it).
 
-import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { DatasetInfo, DatasetPreview, TokenCounts } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
 import { parseCsv } from '../data/csv.ts';
+import { readDatasetBytes } from '../data/dataset-file.ts';
 import { detectKind, parseDataset, type DatasetKind, type ReadResult } from '../data/readers.ts';
 import type { Project } from '../library/project.ts';
 import type { StoredDataset } from '../library/rows.ts';
@@ -156,15 +156,7 @@ export async function addDataset(
   if (args.bytes)
     return store(project, basename(args.name), `dropped:${basename(args.name)}`, args.bytes, args.field);
   const path = resolve(args.path as string);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AtlasError(
-      code === 'ENOENT' ? `Dataset file not found: ${path}` : `Cannot read ${path}: ${(e as Error).message}`,
-    );
-  }
+  const bytes = await readDatasetBytes(path);
   return store(project, basename(args.name || path), path, bytes, args.field);
 }
 
@@ -208,7 +200,7 @@ export async function setDatasetField(project: Project, id: number, field: strin
   if (kept !== null) bytes = fromBase64(kept);
   else {
     try {
-      bytes = await readFile(d.source);
+      bytes = await readDatasetBytes(d.source);
     } catch {
       throw new AtlasError(`The file of dataset "${d.name}" is not available to read another field from.`);
     }

@@ -2,7 +2,7 @@
 // from dropped bytes, save as, close; names become files in the projects folder; every open lands
 // in the recent list. The Project (main/library) is the one writer of the file.
 
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ProjectSummary } from '../../preload/api.ts';
 import { AtlasError } from '../errors.ts';
@@ -87,6 +87,10 @@ export class Workspace {
         'Choose another name, or open it with Open project.',
       );
     }
+    // Only the projects folder is created on demand; any other missing folder is refused.
+    if (args.path && !existsSync(dirname(path))) {
+      throw new AtlasError(`Cannot create ${path}: the folder ${dirname(path)} does not exist.`);
+    }
     mkdirSync(dirname(path), { recursive: true });
     return this.adopt(Project.create(path));
   }
@@ -109,15 +113,23 @@ export class Workspace {
     mkdirSync(dir, { recursive: true });
     const path = freePath(dir, safeFileName(basename(name)));
     writeFileSync(path, bytes, { flag: 'wx' });
-    return this.adopt(Project.open(path));
+    let opened: Project;
+    try {
+      opened = Project.open(path);
+    } catch (e) {
+      rmSync(path, { force: true }); // a refused upload leaves nothing behind
+      throw e;
+    }
+    return this.adopt(opened);
   }
 
-  saveAs(args: { path?: string; name?: string }): ProjectSummary {
+  saveAs(args: { path?: string; name?: string; overwrite?: boolean }): ProjectSummary {
     const p = this.require();
     const path = this.target(args);
     if (path === p.path) throw new AtlasError('That is the file the project is already in.');
-    mkdirSync(dirname(path), { recursive: true });
-    p.saveAs(path);
+    // Only the projects folder is created on demand; any other missing folder is refused.
+    if (!args.path) mkdirSync(dirname(path), { recursive: true });
+    p.saveAs(path, { overwrite: args.overwrite });
     this.settings.touchRecent(path);
     return this.summary() as ProjectSummary;
   }

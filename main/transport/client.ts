@@ -6,6 +6,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tsxLoaderUrl } from './tsx-loader.ts';
 import { createAtlasApi } from '../api.ts';
 import { CallTable, EventHub, type EngineClient } from './calls.ts';
 import { dispatch } from './dispatch.ts';
@@ -31,7 +32,7 @@ export async function childProcessEngine(options: EngineOptions): Promise<Engine
   const entry = fileURLToPath(new URL(fromSource ? './engine-main.ts' : './engine.js', import.meta.url));
   const child: ChildProcess = fork(entry, [`--options=${JSON.stringify(options)}`], {
     serialization: 'advanced',
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    execArgv: fromSource ? ['--import', tsxLoaderUrl()] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const hub = new EventHub();

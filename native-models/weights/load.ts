@@ -10,6 +10,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AtlasError } from '../errors.ts';
 import { fileSource, withSource } from './byte-source.ts';
+import { assertFiniteTensor } from './finite.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTorchBin } from './torch-bin.ts';
 import type { StateDict } from './types.ts';
@@ -146,6 +147,7 @@ async function readWeightFiles(files: WeightFiles, options: LoadOptions): Promis
     for (const [name, t] of part) {
       if (dict.has(name))
         throw new AtlasError(`tensor '${name}' appears in more than one shard (again in ${path})`);
+      assertFiniteTensor(name, t.shape, t.data, path);
       dict.set(name, t);
     }
   }

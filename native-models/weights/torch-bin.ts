@@ -13,6 +13,7 @@ import { byteswapInPlace, decodeToFloat32, dtypeSize } from './dtype.ts';
 import { PyDict, TorchTensorRef, unpickle } from './pickle.ts';
 import type { StateDict } from './types.ts';
 import { openZip, type ZipArchive } from './zip.ts';
+import { checkView, MAX_PICKLE_BYTES } from './view-check.ts';
 
 export interface ReadTorchBinOptions {
   /** Only tensors whose name passes are read. */
@@ -116,10 +117,8 @@ async function readTensor(
     );
   }
   const elem = dtypeSize(t.dtype);
+  checkView(name, t, entry.uncompressedSize / elem, what);
   const numel = t.size.reduce((a, b) => a * b, 1);
-  if (t.size.some((s) => s < 0) || t.stride.some((s) => s < 0) || t.storageOffset < 0) {
-    throw new AtlasError(`${what} is corrupt: tensor '${name}' has a negative size, stride or offset`);
-  }
   if (numel === 0) return new Float32Array(0);
   // Elements spanned by the view: from its first element to its last, inclusive.
   const span = 1 + t.size.reduce((acc, s, d) => acc + (s - 1) * t.stride[d], 0);
@@ -145,6 +144,11 @@ export async function readTorchBin(src: ByteSource, options: ReadTorchBinOptions
   const bigEndian = (await readByteorder(zip, prefix, what)) === 'big';
   const pkl = zip.entries.get(`${prefix}/data.pkl`);
   if (pkl === undefined) throw new AtlasError(`${what} has no data.pkl`);
+  if (pkl.uncompressedSize > MAX_PICKLE_BYTES) {
+    throw new AtlasError(
+      `${what} has a data.pkl of ${pkl.uncompressedSize} bytes; a state dict's is a few MB (limit ${MAX_PICKLE_BYTES / 2 ** 20} MiB)`,
+    );
+  }
   const root = unpickle(await zip.read(pkl), { what: `${what} (data.pkl)` });
   if (!(root instanceof PyDict)) {
     throw new AtlasError(`${what} does not hold a state dict (its pickle is not a dict of tensors)`);

@@ -42,6 +42,8 @@ const EOCD_SIZE = 22;
 const LOCATOR_SIZE = 20;
 const ZIP64_EOCD_SIZE = 56;
 const MAX_COMMENT = 0xffff;
+/** The largest deflated entry inflated in memory (torch.save stores tensors uncompressed). */
+export const MAX_INFLATED_BYTES = 1024 * 2 ** 20;
 
 function u64(dv: DataView, at: number): number {
   const v = dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
@@ -188,10 +190,18 @@ export async function openZip(src: ByteSource, what = 'the archive'): Promise<Zi
     const raw = await src.read(await dataOffset(entry), entry.compressedSize);
     if (entry.method === 0) return raw;
     if (inflated?.entry === entry) return inflated.bytes;
+    if (entry.uncompressedSize > MAX_INFLATED_BYTES) {
+      throw bad(
+        `'${entry.name}' declares ${entry.uncompressedSize} bytes uncompressed, over the ${MAX_INFLATED_BYTES / 2 ** 20} MiB limit for compressed entries`,
+      );
+    }
     let out: Uint8Array;
     try {
-      out = inflateRawSync(raw);
-    } catch {
+      // Never more than the declared size: a zip bomb stops at its claim, not at memory's end.
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw bad(`'${entry.name}' inflates past its declared size of ${entry.uncompressedSize} bytes`);
       throw bad(`the compressed data of '${entry.name}' is corrupt`);
     }
     if (out.byteLength !== entry.uncompressedSize) throw bad(`'${entry.name}' inflates to the wrong size`);

@@ -31,7 +31,9 @@ export async function openSession(opts: ServeOptions & { home?: string } = {}): 
   process.env.PYTHIA_ATLAS_CACHE = join(home, 'cache');
   process.env.HF_HUB_CACHE = join(home, 'hub');
   process.env.HF_HUB_OFFLINE = '1';
-  const served = await serve({ engine: 'child', ...opts });
+  // The specs type paths of temporary folders and ../shared/data, as a user would after --allow-path.
+  const allowPaths = [tmpdir(), join(import.meta.dirname, '..', '..', '..', 'shared')];
+  const served = await serve({ engine: 'child', allowPaths, ...opts });
   const profile = mkdtempSync(join(tmpdir(), 'atlas-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

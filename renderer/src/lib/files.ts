@@ -2,6 +2,7 @@
 // host knows it, else by bytes), any other file is added to the open project as a dataset.
 
 import { get } from 'svelte/store';
+import { MAX_UPLOAD_BYTES } from '../../../preload/schema.ts';
 import { call, host, notify, project, refreshDatasets, selectedDataset, view } from './stores.ts';
 
 export const PROJECT_EXT = '.pythia-atlas';
@@ -10,8 +11,20 @@ export async function fileBytes(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
+/** Whether a file may travel as bytes (browser mode); tells the user when it may not. */
+function uploadable(file: File): boolean {
+  if (file.size <= MAX_UPLOAD_BYTES) return true;
+  notify(
+    'error',
+    `${file.name} is larger than ${MAX_UPLOAD_BYTES / 2 ** 20} MiB, too large to upload.`,
+    'Open it by its path instead (the server must be started with --allow-path for its folder).',
+  );
+  return false;
+}
+
 export async function openProjectFile(file: File): Promise<void> {
   const path = host().pathForFile(file);
+  if (!path && !uploadable(file)) return;
   const p = path
     ? await call('openProject', { path })
     : await call('openProjectBytes', { name: file.name, bytes: await fileBytes(file) });
@@ -28,6 +41,7 @@ export async function addDatasetFile(file: File): Promise<number | null> {
     return null;
   }
   const path = host().pathForFile(file);
+  if (!path && !uploadable(file)) return null;
   const ds = path
     ? await call('addDataset', { name: file.name, path })
     : await call('addDataset', { name: file.name, bytes: await fileBytes(file) });

@@ -334,7 +334,11 @@ describe('save as and export', () => {
     const id = fill(p);
     const before = { runs: p.listRuns(), metrics: p.metrics(), tensor: p.tensor(id, tensors()[0].name) };
     const exported = fresh();
-    writeFileSync(exported, 'an old file to be replaced');
+    writeFileSync(exported, "another program's file");
+    expect(() => p.exportCopy(exported)).toThrow(/already exists/);
+    expect(() => p.exportCopy(exported, { overwrite: true })).toThrow(/not a Pythia Atlas project/);
+    expect(readFileSync(exported, 'utf8')).toBe("another program's file");
+    rmSync(exported);
     p.exportCopy(exported);
     expect(p.path).toBe(path);
     const copy = Project.open(exported);
