@@ -20,7 +20,7 @@ import type { OptionValue } from '../preload/api.ts';
 import { openPass } from './run/execute.ts';
 import { runExtraPass } from './run/passes.ts';
 import { planRun } from './run/plan.ts';
-import { collectResults, restoreCheckpoint, resumable, saveCheckpoint } from './run/persist.ts';
+import { checkFinite, collectResults, restoreCheckpoint, resumable, saveCheckpoint } from './run/persist.ts';
 
 export interface RunRequest {
   model: string;
@@ -210,6 +210,7 @@ export async function runAnalyses(
     const tWrite = performance.now();
     opts.onProgress?.({ phase: 'write', done: 0, total: 1 });
     const results = collectResults(runs.map((r) => r.finish()));
+    checkFinite(results); // a run is never complete with a diverged model's NaN
     lap('finish', tWrite); // the analyses' finish(); the write itself is the transaction below
     timings.total = (performance.now() - t0) / 1000;
     if (from > 0) timings.resumed_batches = from;

@@ -17,7 +17,7 @@ import { decode, encode } from '../preload/codec.ts';
 import type { Result } from '../preload/api.ts';
 import { childProcessEngine, inProcessEngine, type EngineClient } from './transport/client.ts';
 import { checkPort, listenError, openAtStart } from './serve-start.ts';
-import { PathGrants } from './transport/path-grants.ts';
+import { PathGrants } from './path-grants.ts';
 import { refusePaths } from './transport/path-args.ts';
 import { syncGrants } from './transport/grant-sync.ts';
 

@@ -11,7 +11,7 @@ import type { EngineClient } from '../transport/calls.ts';
 import { startEngineProcess } from './engine-process.ts';
 import { allowedOrigins, APP_ORIGIN } from './guard.ts';
 import { registerIpc } from './ipc.ts';
-import { PathGrants } from '../transport/path-grants.ts';
+import { PathGrants } from '../path-grants.ts';
 import { syncGrants } from '../transport/grant-sync.ts';
 import { buildMenu, sendCommand } from './menu.ts';
 import { registerAppScheme, serveRenderer } from './app-scheme.ts';

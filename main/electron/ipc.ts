@@ -9,7 +9,7 @@ import { METHODS } from '../../preload/schema.ts';
 import type { EngineClient } from '../transport/calls.ts';
 import { grantChosen } from '../transport/grant-chosen.ts';
 import { askForPaths } from '../transport/path-args.ts';
-import type { PathGrants } from '../transport/path-grants.ts';
+import type { PathGrants } from '../path-grants.ts';
 import { guardCall, refuseSender, type Sender } from './guard.ts';
 
 function senderOf(event: IpcMainInvokeEvent, windows: ReadonlySet<number>): Sender {

@@ -7,6 +7,8 @@
 import type Database from 'better-sqlite3';
 import type { StoredRun } from './rows.ts';
 import { getRun } from './runs.ts';
+import { claimConfiguration } from './run-claims.ts';
+import { currentOwner } from './run-owner.ts';
 
 export interface RunCheckpoint {
   runId: number;
@@ -61,13 +63,24 @@ export function findResumableRun(db: Database.Database, configHash: string): Sto
   return row ? getRun(db, row.id) : null;
 }
 
-/** Marks an unfinished run running again (its error cleared) to continue from its checkpoint. */
+/**
+ * Marks an unfinished run running again, owned by this process (its error cleared), to continue
+ * from its checkpoint. Like beginning a run, it is refused while a live process runs the same
+ * configuration (run-claims.ts), in one immediate transaction.
+ */
 export function reopenRun(db: Database.Database, runId: number): void {
-  const r = db
-    .prepare(
-      `UPDATE runs SET status = 'running', error = NULL, finished = NULL
-       WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')`,
-    )
-    .run(runId);
-  if (r.changes !== 1) throw new Error(`reopenRun: run ${runId} is not an unfinished run`);
+  db.transaction(() => {
+    const run = getRun(db, runId);
+    if (!run) throw new Error(`reopenRun: no run ${runId}`);
+    claimConfiguration(db, run.configHash);
+    const owner = currentOwner();
+    const r = db
+      .prepare(
+        `UPDATE runs SET status = 'running', error = NULL, finished = NULL, owner_host = ?, owner_pid = ?,
+           owner_start = ?
+         WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')`,
+      )
+      .run(owner.host, owner.pid, owner.start, runId);
+    if (r.changes !== 1) throw new Error(`reopenRun: run ${runId} is not an unfinished run`);
+  }).immediate();
 }

@@ -4,6 +4,7 @@
 // every analysis of it can save and restore its state (AnalysisRun.toJSON / fromJSON).
 
 import type { AnalysisResult, AnalysisRun } from '../analyses/types.ts';
+import { firstNonFinite, nonFiniteError } from '../library/finite-check.ts';
 import type { MetricRow, RunResults, TensorRow } from '../library/rows.ts';
 import type { Project } from '../library/project.ts';
 import { decodeState, encodeState } from '../stats/state.ts';
@@ -50,4 +51,28 @@ export function collectResults(
       tables[name] = [...(tables[name] ?? []), ...(rows as Iterable<unknown>)];
   }
   return { ...(tables as Omit<RunResults, 'metrics' | 'tensors'>), metrics, tensors };
+}
+
+/**
+ * The statistics that are never legitimately non-finite: the loss, the activation and gradient
+ * profiles, massive-activation magnitudes, the store's means. (Others use NaN on purpose for "no
+ * value": an emergence layer where nothing emerged, a head with one-token sequences, the recovered
+ * logits above the causal diagonal.) A NaN or an infinity there means the model diverged.
+ */
+const MUST_BE_FINITE: Record<string, readonly string[]> = {
+  model: ['loss'],
+  profile: ['rms', 'mean_norm', 'mean_abs', 'absmax'],
+  grads: ['grad_rms', 'grad_mean_norm', 'param_grad_norm'],
+  massive: ['top1', 'median'],
+  means: ['mean_norm'],
+};
+const FINITE_TENSORS = /^(profile\/feature_(mean|var)|means\/(global|position|sum))\//;
+
+/** Refuses results with a non-finite value where there must be none, naming where it first is. */
+export function checkFinite(results: { metrics: MetricRow[]; tensors: TensorRow[] }): void {
+  const bad = firstNonFinite({
+    metrics: results.metrics.filter((m) => MUST_BE_FINITE[m.analysis]?.includes(m.metric)),
+    tensors: results.tensors.filter((t) => FINITE_TENSORS.test(t.name)),
+  });
+  if (bad) throw nonFiniteError(bad);
 }

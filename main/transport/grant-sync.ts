@@ -6,7 +6,7 @@
 
 import type { HostInfo, RecentProject, Result, Settings } from '../../preload/api.ts';
 import type { EngineClient } from './calls.ts';
-import type { PathGrants } from './path-grants.ts';
+import type { PathGrants } from '../path-grants.ts';
 
 async function value<T>(p: Promise<Result<unknown>>): Promise<T | null> {
   const r = await p;

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Result } from '../../preload/api.ts';
-import type { PathGrants } from './path-grants.ts';
+import type { PathGrants } from '../path-grants.ts';
 
 export interface PathArg {
   /** Where in the arguments, for the message: `path`, `models[1]`. */

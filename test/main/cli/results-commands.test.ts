@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { downgradeToFormatOne } from '../library/format-one.ts';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { compareCommand } from '../../../main/cli/compare.ts';
 import { emergenceCommand } from '../../../main/cli/emergence.ts';
@@ -108,10 +108,7 @@ describe('compare and emergence output', () => {
     plant(path);
     // Stamped as the first project format (users' files from before run checkpoints): the commands
     // open it read-only and read it as it is.
-    const db = new Database(path);
-    db.exec('DROP TABLE run_checkpoints');
-    db.pragma('user_version = 1');
-    db.close();
+    downgradeToFormatOne(path);
     expect(GOLDEN).toHaveLength(9);
     for (const { args, stdout } of GOLDEN) {
       const [name, ...rest] = args;

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { downgradeToFormatOne } from './format-one.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AtlasError } from '../../../main/errors.ts';
 import {
@@ -170,11 +171,8 @@ describe('project schema', () => {
       config: {},
     });
     p0.close();
-    // A file as format 1 wrote it: no run_checkpoints table.
-    const db = new Database(path);
-    db.exec('DROP TABLE run_checkpoints');
-    db.pragma(`user_version = ${READABLE_FROM}`);
-    db.close();
+    // A file as format 1 wrote it: no run_checkpoints table, no run owners.
+    downgradeToFormatOne(path);
     const ro = Project.open(path, { readonly: true });
     expect(ro.database.pragma('user_version', { simple: true })).toBe(READABLE_FROM);
     expect(ro.listRuns().map((r) => r.model)).toEqual(['m']);

@@ -5,13 +5,15 @@
 // accumulators (stats/state.ts) and goes on from batch 3. Every metric row, tensor and table row
 // must equal the uninterrupted run's exactly (the same Float64 sums in the same order).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Project } from '../../../main/library/project.ts';
 import { runAnalyses, type RunRequest } from '../../../main/runner.ts';
 
+const ROOT = join(import.meta.dirname, '../../..');
 const FIX = join(import.meta.dirname, '../../fixtures/data/tiny-pipeline');
 const dir = mkdtempSync(join(tmpdir(), 'atlas-resume-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,4 +110,66 @@ describe('resuming an interrupted run', () => {
     ).toEqual(['cancelled', 'complete']);
     p.close();
   });
+
+  it('resumes a run whose process was killed (SIGKILL) after its third checkpoint', async () => {
+    const whole = Project.create(join(dir, 'whole-kill.pythia-atlas'));
+    const a = await runAnalyses(whole, REQ);
+    const want = contents(whole, a.runId);
+    whole.close();
+
+    const path = join(dir, 'killed.pythia-atlas');
+    Project.create(path).close();
+    // The child runs the same request; at the fourth batch's progress (the third checkpoint is
+    // written) it says so and blocks, so the kill lands at a known point whatever the speed.
+    const script = join(dir, 'killed-run.mts');
+    const mod = (p: string) => JSON.stringify(join(ROOT, p));
+    writeFileSync(
+      script,
+      `import { installCatalogue } from ${mod('native-models/hub/catalogue.ts')};
+       import { buildCatalogue } from ${mod('native-models/suites.ts')};
+       import { Project } from ${mod('main/library/project.ts')};
+       import { runAnalyses } from ${mod('main/runner.ts')};
+       installCatalogue(buildCatalogue());
+       const p = Project.open(${JSON.stringify(path)});
+       let n = 0;
+       await runAnalyses(p, { ...${JSON.stringify(REQ)}, checkpointEvery: 1 }, {
+         onProgress: (e) => {
+           if (e.phase === 'run' && !e.message && ++n === 4) {
+             process.stdout.write('held\\n');
+             Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+           }
+         },
+       });`,
+    );
+    const child = spawn(process.execPath, [join(ROOT, 'bin/run-ts.js'), script], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('held')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`the child exited ${code} before the kill: ${err}`)));
+    });
+    await new Promise<void>((resolve) => {
+      child.removeAllListeners('exit');
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+
+    const again = Project.open(path); // the dead owner's run becomes interrupted
+    const [dead] = again.listRuns();
+    expect(dead.status).toBe('interrupted');
+    expect(again.checkpoint(dead.id)?.batchesDone).toBe(3);
+    const b = await runAnalyses(again, REQ);
+    expect(b.runId).toBe(dead.id);
+    expect(b.timings.resumed_batches).toBe(3);
+    const got = contents(again, b.runId);
+    expect(got.metrics).toEqual(want.metrics);
+    expect(got.tensors).toEqual(want.tensors);
+    expect(got.entries).toEqual(want.entries);
+    again.close();
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { decode, encode } from '../../../preload/codec.ts';
 import { grantChosen } from '../../../main/transport/grant-chosen.ts';
 import { askForPaths, pathArguments, refusePaths } from '../../../main/transport/path-args.ts';
-import { PathGrants } from '../../../main/transport/path-grants.ts';
+import { PathGrants } from '../../../main/path-grants.ts';
 import { serve } from '../../../main/server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-grants-'));

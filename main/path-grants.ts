@@ -8,8 +8,8 @@
 // electron import, so it is unit-tested directly.
 
 import { dirname, resolve, sep } from 'node:path';
-import { realish } from '../library/system-paths.ts';
-import { PROJECT_EXT } from '../services/paths.ts';
+import { realish } from './library/system-paths.ts';
+import { PROJECT_EXT } from './services/paths.ts';
 
 export type GrantSource =
   'dialog' | 'drop' | 'recent' | 'projects-folder' | 'sample' | 'command-line' | 'allow-path' | 'settings';
