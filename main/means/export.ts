@@ -13,6 +13,7 @@ import { AtlasError } from '../errors.ts';
 import type { Project } from '../library/project.ts';
 import { thinBucketWarnings } from './checks.ts';
 import { encodeMetadata, storeTensorName, type StoreFileDType, type StoreMetadata } from './format.ts';
+import { MEANS_SITES } from './options.ts';
 import { loadMeanStore, type MeanStore } from './store.ts';
 
 /** The version of this app, written into every file. */
@@ -52,7 +53,7 @@ export function meanStoreFile(project: Project, runId: number, dtype: StoreFileD
   const store = loadMeanStore(project, runId);
   const run = project.run(runId)!;
   const T = store.count.length;
-  const sites = Object.keys(store.sites);
+  const sites = MEANS_SITES.filter((s) => s in store.sites) as string[]; // canonical order
   if (sites.length === 0) throw new AtlasError(`The mean store of run ${runId} holds no site's means.`);
   const F = store.sites[sites[0]].features;
   const cast = (name: string, data: Float64Array, shape: number[]): WritableTensor => {
@@ -88,8 +89,8 @@ export function meanStoreFile(project: Project, runId: number, dtype: StoreFileD
       tensors.set(c, cast(c, store.count, [T])); // [T]
     }
   }
-  for (const [site, buckets] of Object.entries(store.aligned)) {
-    buckets.forEach((a, k) => {
+  for (const site of MEANS_SITES.filter((s) => s in store.aligned)) {
+    store.aligned[site].forEach((a, k) => {
       if (a === null) return;
       const L = a.data.length / (a.length * F); // [L', T_k, F]
       for (let l = 0; l < L; l++) {
