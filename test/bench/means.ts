@@ -1,19 +1,23 @@
 // `node bin/run-ts.js test/bench/means.ts`: the `means` pass (issue 10: "a benchmark for the means
 // pass against the plain forward; target within 1.15x"). One JSON object per line:
-//   { case, model, cpu, node, device, threads, batch, seq, atlas_s, baseline, baseline_s, ratio }
+//   { case, model, cpu, cores, load, node, device, threads, batch, seq, reps, options,
+//     graph_s, consume_s, atlas_s, baseline, baseline_s, ratio, graph_ratio }
 // The plain forward is the graph the runner builds with the loss outputs only. The means pass is the
 // same graph with the analysis' own taps (analyses/means.ts `taps`, merged as the runner merges
-// them: `position_sum` at its 5 sites x layers, `raw` at the aligned sites), timed as the graph
-// alone and as graph + the analysis' `consume` (the Float64 accumulation and the trajectories kept
-// for DBA; DBA itself runs once at the end of a run and is benched by test/bench/dba.ts). Cases:
+// them: `position_sum` at its 5 sites x layers, `raw` at the aligned sites): graph_s is the session
+// run, consume_s the analysis' `consume` of its outputs (the Float64 accumulation and the
+// trajectories kept for DBA; a fresh state per batch, so every batch keeps its sequences as a
+// default run of n = 64 does; DBA itself runs once at the end and is benched by test/bench/dba.ts),
+// atlas_s their sum. Cases:
 //   means          default options (aligned_sites = resid_post)
 //   means-embed    aligned_sites = embed, the smallest the option accepts (an empty list is refused)
-//   position-sums  the `position_sum` taps alone (no raw trajectories), graph only: the cost of
-//                  the in-graph means without alignment
-// random:pythia-70m, batch 8 x 256, CPU, 2 threads, medians of BENCH_REPS (5) after one warm-up.
-// Not part of `npm test`.
+//   position-sums  the `position_sum` taps alone (no raw trajectories): the in-graph means' cost
+// random:pythia-70m, batch 8 x 256, CPU, 2 threads; medians of BENCH_REPS (5) after one warm-up,
+// the cases interleaved round by round so load on a shared machine hits them alike (`load` is the
+// 1-minute load average when the line was written). Not part of `npm test`.
 
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { means } from '../../main/analyses/means.ts';
 import type { BatchView, OutputTensor, RunContext } from '../../main/analyses/types.ts';
@@ -77,36 +81,38 @@ function context(cfg: NeoxConfig, given: Record<string, OptionValue>): RunContex
   };
 }
 
-/** Median seconds per batch of the graph fetching `fetches`, and with `consume` when given. */
-async function time(
-  cfg: NeoxConfig,
-  taps: TapSpec[],
-  consume?: (b: BatchView, out: Map<string, OutputTensor>) => void,
-): Promise<number> {
+interface Case {
+  name: string;
+  options?: Record<string, OptionValue>;
+  session: ort.InferenceSession;
+  fetches: string[];
+  /** A fresh analysis state per batch, so every batch keeps its trajectories (a default run of
+   * n = 64 keeps every sequence: 3 buckets x dba_sequences 32). */
+  start?: () => (b: BatchView, out: Map<string, OutputTensor>) => void;
+  graph: number[];
+  consume: number[];
+}
+
+async function open(name: string, taps: TapSpec[], options?: Record<string, OptionValue>): Promise<Case> {
   const built = buildNeoxGraph(cfg, weights, { taps, outputs: { loss: true, logits: false } });
-  const fetches = [...built.outputs.map((o) => o.name), 'token_loss'];
   const s = await createSession(serializeModel(built.graph), { device: 'cpu', threads: THREADS });
-  const times: number[] = [];
-  for (let r = 0; r <= REPS; r++) {
-    const view = batch(cfg, r);
-    const feeds = {
-      input_ids: new ort.Tensor('int64', view.inputIds, [B, T]),
-      attention_mask: new ort.Tensor('float32', view.attentionMask, [B, T]),
-      loss_mask: new ort.Tensor('float32', view.lossMask, [B, T]),
+  let start: Case['start'];
+  if (options) {
+    const ctx = context(cfg, options);
+    start = () => {
+      const run = means.start(ctx);
+      return (b, out) => run.consume(b, graphOutputs(out));
     };
-    const t0 = performance.now();
-    const out = await s.session.run(feeds, fetches);
-    if (consume)
-      consume(
-        view,
-        new Map(
-          Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
-        ),
-      );
-    if (r > 0) times.push((performance.now() - t0) / 1000);
   }
-  await s.session.release();
-  return median(times);
+  return {
+    name,
+    options,
+    session: s.session,
+    fetches: [...built.outputs.map((o) => o.name), 'token_loss'],
+    start,
+    graph: [],
+    consume: [],
+  };
 }
 
 installCatalogue(buildCatalogue());
@@ -114,39 +120,70 @@ const entry = buildCatalogue().find(MODEL);
 if (!entry) throw new Error(`unknown model ${MODEL}`);
 const cfg = entry.config;
 const weights = randomNeoxWeights(cfg, 0);
+const tapsOf = (options: Record<string, OptionValue>) => mergeTaps(means.taps!(context(cfg, options)));
+const cases: Case[] = [
+  await open('plain', []),
+  await open('means', tapsOf({}), {}),
+  await open('means-embed', tapsOf({ aligned_sites: 'embed' }), { aligned_sites: 'embed' }),
+  await open(
+    'position-sums',
+    MEANS_SITES.map((site): TapSpec => ({ site, reductions: [{ kind: 'position_sum' }] })),
+  ),
+];
+// Interleaved: every case runs once per round, so load on a shared machine hits them alike.
+for (let r = 0; r <= REPS; r++) {
+  const view = batch(cfg, r);
+  const feeds = {
+    input_ids: new ort.Tensor('int64', view.inputIds, [B, T]),
+    attention_mask: new ort.Tensor('float32', view.attentionMask, [B, T]),
+    loss_mask: new ort.Tensor('float32', view.lossMask, [B, T]),
+  };
+  for (const c of cases) {
+    const consume = c.start?.();
+    const t0 = performance.now();
+    const out = await c.session.run(feeds, c.fetches);
+    const t1 = performance.now();
+    consume?.(
+      view,
+      new Map(
+        Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data as OutputTensor['data'] }]),
+      ),
+    );
+    const t2 = performance.now();
+    if (r === 0) continue; // warm-up
+    c.graph.push((t1 - t0) / 1000);
+    c.consume.push((t2 - t1) / 1000);
+  }
+}
+for (const c of cases) await c.session.release();
+
 const base = {
   model: `random:${entry.name}`,
   cpu,
+  cores: cpus().length,
+  load: loadavg()[0],
   node: process.versions.node,
   device: 'cpu',
   threads: THREADS,
   batch: B,
   seq: T,
+  reps: REPS,
 };
-const plain = await time(cfg, []);
+const plain = median(cases[0].graph);
 emit({ case: 'plain', ...base, atlas_s: plain });
-const row = (name: string, s: number, extra: Record<string, unknown> = {}) =>
+for (const c of cases.slice(1)) {
+  const graph = median(c.graph);
+  const pass = c.start ? median(c.graph.map((g, i) => g + c.consume[i])) : graph;
   emit({
-    case: name,
+    case: c.name,
     ...base,
-    ...extra,
-    atlas_s: s,
+    options: c.options ?? null,
+    graph_s: graph,
+    consume_s: c.start ? median(c.consume) : null,
+    atlas_s: pass,
     baseline: 'onnx-plain-forward',
     baseline_s: plain,
-    ratio: s / plain,
-  });
-
-for (const [name, given] of [
-  ['means', {}],
-  ['means-embed', { aligned_sites: 'embed' }],
-] as [string, Record<string, OptionValue>][]) {
-  const ctx = context(cfg, given);
-  const taps = mergeTaps(means.taps!(ctx));
-  row(`${name}:graph`, await time(cfg, taps), { options: given });
-  const run = means.start(ctx);
-  row(`${name}:graph+consume`, await time(cfg, taps, (b, out) => run.consume(b, graphOutputs(out))), {
-    options: given,
+    ratio: pass / plain,
+    graph_ratio: graph / plain,
   });
 }
-const sums: TapSpec[] = MEANS_SITES.map((site) => ({ site, reductions: [{ kind: 'position_sum' }] }));
-row('position-sums:graph', await time(cfg, sums));
