@@ -58,6 +58,7 @@ export async function readMeanStoreFile(path: string): Promise<StoreFileContents
     const fail = (detail: string) => new AtlasError(`${what} is not a valid mean store: ${detail}.`);
     const { hiddenSize: F, positions: T, bucketSequences: sizes } = meta;
     if (T === 0 || F === 0) throw fail(`its metadata says ${T} positions of ${F} features`);
+    const dtype = meta.dtype === 'float32' ? 'F32' : 'F64';
     const alignedSites = new Set<string>();
     for (const [name, e] of header.tensors) {
       const p = parseStoreTensorName(name);
@@ -67,8 +68,10 @@ export async function readMeanStoreFile(path: string): Promise<StoreFileContents
       const L = storeLayers(p.site, meta.layers);
       if (p.layer >= L)
         throw fail(`tensor '${name}' is at layer ${p.layer}, but ${p.site} has ${L} in the store`);
-      if (e.dtype !== 'F32' && e.dtype !== 'F64')
-        throw fail(`tensor '${name}' is ${e.dtype}, not F32 or F64`);
+      if (e.dtype !== dtype)
+        throw fail(
+          `tensor '${name}' is ${e.dtype}, but the metadata's dtype ${meta.dtype} makes it ${dtype}`,
+        );
       if (p.bucket !== null) {
         if (p.bucket >= sizes.length)
           throw fail(

@@ -143,7 +143,9 @@ describe('malformed mean store files', () => {
     }, /position 3's count is 6.5, not a positive whole number/);
     await refused(
       (t) => t.set('embed.0.global', { dtype: 'I32', shape: [32], data: new Int32Array(32) }),
-      /'embed.0.global' is I32, not F32 or F64/,
+      /'embed.0.global' is I32, but the metadata's dtype float32 makes it F32/,
     );
+    await refused((_, m) => (m.dtype = 'float64'), /is F32, but the metadata's dtype float64 makes it F64/);
+    await refused((_, m) => (m.dtype = 'bfloat16'), /metadata 'dtype' is 'bfloat16'/);
   });
 });
