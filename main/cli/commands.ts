@@ -33,6 +33,11 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./emergence.ts')).emergenceCommand,
   ),
   lazy(
+    'means',
+    'mean stores: export as safetensors, import, list',
+    async () => (await import('./means.ts')).meansCommand,
+  ),
+  lazy(
     'serve',
     'browser mode: serve the app on 127.0.0.1 and print its URL',
     async () => (await import('./serve.ts')).serveCommand,
