@@ -28,6 +28,8 @@ export interface HeatmapLabels {
   /** Column to mark with a vertical line (e.g. the current step in the overview). */
   markColumn?: number;
   valueName?: string;
+  /** A fixed colour range (side-by-side maps share one; sink scores are 0..1); else the grid's. */
+  range?: { min: number; max: number };
 }
 
 /** The colour range of a grid: its finite min and max (0..1 when empty; widened when constant). */
@@ -56,7 +58,7 @@ export interface Heatmap {
  * (lib/raster.ts). The (empty) heatmap series carries the visualMap legend and the marker line.
  */
 export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
-  const { min, max } = valueRange(grid);
+  const { min, max } = labels.range ?? valueRange(grid);
   const xLabels = labels.xLabels ?? grid.cols.map(String);
   // Text row labels (tokens) need a wider margin than layer numbers.
   const box: Box = labels.yLabels ? { ...HEATMAP_BOX, left: 100 } : HEATMAP_BOX;
