@@ -156,7 +156,15 @@ export interface LineSeries {
 
 export function lineOption(
   series: LineSeries[],
-  axes: { xName: string; yName: string; xLog?: boolean; yLog?: boolean; markX?: number },
+  axes: {
+    xName: string;
+    yName: string;
+    xLog?: boolean;
+    yLog?: boolean;
+    markX?: number;
+    /** Integer x values (layers, positions): no ticks between them. */
+    xInteger?: boolean;
+  },
 ): Record<string, unknown> {
   return {
     animation: false,
@@ -169,6 +177,7 @@ export function lineOption(
       nameLocation: 'middle',
       nameGap: 28,
       scale: true,
+      ...(axes.xInteger ? { minInterval: 1 } : {}),
     },
     yAxis: {
       type: axes.yLog ? 'log' : 'value',
