@@ -154,6 +154,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
         return ctx.skip(
           "the profile analysis does not declare the 'subtract' option on this branch (AtlasApi analyses()); the influence panel is checked on planted rows below",
         );
+      // The store holds the residual-stream sites, not profile's default mlp_hidden.
+      await s.page.locator('fieldset[data-analysis="profile"] input[name="option-sites"]').fill('resid_post');
       await subtract.fill(storeRun);
       await s.page.getByRole('button', { name: 'Run analyses' }).click();
       await waitDone(s);
