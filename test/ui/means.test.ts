@@ -15,11 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
 import {
   dropFile,
   goTo,
+  openByPath,
   HAVE_CHROMIUM,
   newProject,
   NO_CHROMIUM_REASON,
@@ -57,14 +58,6 @@ const PARAGRAPHS = [
   'Yet another long paragraph: the committee met on Tuesday, read the minutes, argued about the budget and adjourned late.',
   'The last long paragraph lists things: apples, pears, plums, cherries, lemons, limes, figs, dates and grapes.',
 ];
-
-async function openByPath(page: Page, path: string): Promise<void> {
-  await page.getByRole('button', { name: 'Open project' }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Project file').fill(path);
-  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
-  await dialog.waitFor({ state: 'detached' });
-}
 
 async function waitDone(s: Session): Promise<void> {
   const job = s.page.getByTestId('run-job').first();

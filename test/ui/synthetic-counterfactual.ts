@@ -6,6 +6,7 @@
 // `subtract` option writes: centred_*, removed_share). Every value is a known formula of the step,
 // so a spec can check that what a panel shows at a step is what was planted there.
 
+import { metricRow } from '../../main/library/metric-row.ts';
 import { Project } from '../../main/library/project.ts';
 import type { MetricRow, TensorRow } from '../../main/library/rows.ts';
 
@@ -46,25 +47,15 @@ export const kl = (step: number, site: number, l: number): number => lossDelta(s
 export const perPositionDelta = (step: number, site: number, l: number, t: number): number =>
   lossDelta(step, site, l) * (t + 1);
 
-function row(
+/** A metric row (the library's helper, with the index columns as one optional object). */
+const row = (
   analysis: string,
   metric: string,
   site: string | null,
   layer: number | null,
   value: number,
   idx: { head?: number; position?: number; dim?: number } = {},
-): MetricRow {
-  return {
-    analysis,
-    metric,
-    site,
-    layer,
-    head: idx.head ?? null,
-    position: idx.position ?? null,
-    dim: idx.dim ?? null,
-    value,
-  };
-}
+): MetricRow => metricRow(analysis, metric, site, layer, value, idx);
 
 function* metrics(step: number): Generator<MetricRow> {
   const L = CF_LAYERS;
