@@ -39,6 +39,7 @@ import {
   lossDelta,
   meanNorm,
   rawRms,
+  removedShare,
   top1,
   writeCounterfactualProject,
 } from './synthetic-counterfactual.ts';
@@ -252,8 +253,17 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expectInfluence(after, 1000);
       expect(after.raw).not.toEqual(before.raw);
       expect(after.centred).not.toEqual(before.centred);
+      // Over training, the removed share marks the step shown.
+      const over = profile().getByRole('img', {
+        name: /^Heatmap of share of profile at resid_post removed by layer over 2 checkpoints/,
+      });
+      await profile().locator('[data-rendered="over-profile-removed_share-resid_post-1000"]').waitFor();
+      expect(await label(over)).toContain('step 1000 marked');
+      expect(await label(over)).toContain(`max ${shown(removedShare(143000, L))}`);
       await s.page.keyboard.press('End');
       expectInfluence(await influenceAt(143000), 143000);
+      await profile().locator('[data-rendered="over-profile-removed_share-resid_post-143000"]').waitFor();
+      expect(await label(over)).toContain('step 143000 marked');
     });
 
     it('shows the mean store of the step: norms per layer and site, bucket means over aligned position', async () => {
