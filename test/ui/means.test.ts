@@ -60,8 +60,13 @@ const PARAGRAPHS = [
   'The last long paragraph lists things: apples, pears, plums, cherries, lemons, limes, figs, dates and grapes.',
 ];
 
-async function waitDone(s: Session): Promise<void> {
-  const job = s.page.getByTestId('run-job').first();
+/** Queues the form's runs and waits for the new job (listed first) to finish; it must succeed. */
+async function runAndWait(s: Session): Promise<void> {
+  const jobs = s.page.getByTestId('run-job');
+  const before = await jobs.count();
+  await s.page.getByRole('button', { name: 'Run analyses' }).click();
+  await jobs.nth(before).waitFor();
+  const job = jobs.first();
   await job.and(s.page.locator('[data-state="done"], [data-state="error"]')).waitFor({ timeout: 180_000 });
   const error = await job.getByRole('alert').allTextContents();
   expect(error).toEqual([]);
@@ -113,8 +118,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
         .waitFor();
       await fillForm('means');
       await s.page.locator('fieldset[data-analysis="means"] [data-option="buckets"]').waitFor();
-      await s.page.getByRole('button', { name: 'Run analyses' }).click();
-      await waitDone(s);
+      await runAndWait(s);
       await s.page.getByTestId('run-job').first().getByRole('button', { name: 'Results' }).click();
       await s.page.getByRole('tab', { name: 'means', exact: true }).click();
       const panel = s.page.getByTestId('mean-store');
@@ -151,8 +155,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       // The store holds the residual-stream sites, not profile's default mlp_hidden.
       await s.page.locator('fieldset[data-analysis="profile"] input[name="option-sites"]').fill('resid_post');
       await subtract.fill(storeRun);
-      await s.page.getByRole('button', { name: 'Run analyses' }).click();
-      await waitDone(s);
+      await runAndWait(s);
       await s.page.getByRole('tab', { name: 'Results', exact: true }).click();
       await s.page.getByRole('tab', { name: 'profile', exact: true }).click();
       const panel = s.page.locator('[data-testid="dataset-influence"][data-analysis="profile"]');
