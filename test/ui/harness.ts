@@ -103,6 +103,15 @@ export async function dropFile(
   await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
 }
 
+/** Opens a project file by its path through the Open project dialog. */
+export async function openByPath(page: Page, path: string): Promise<void> {
+  await page.getByRole('button', { name: 'Open project' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Project file').fill(path);
+  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
 export async function goTo(page: Page, view: string): Promise<void> {
   await page.getByRole('tab', { name: view, exact: true }).click();
 }

@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
-import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
+import { goTo, openByPath, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
 import {
   PLANTED_TOKEN_TEXT,
   plantedAttention,
@@ -25,14 +24,6 @@ const LAYERS = 3;
 const HEADS = 4;
 const T = 8;
 const F = 16;
-
-async function openByPath(page: Page, path: string): Promise<void> {
-  await page.getByRole('button', { name: 'Open project' }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Project file').fill(path);
-  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
-  await dialog.waitFor({ state: 'detached' });
-}
 
 describe.skipIf(!HAVE_CHROMIUM)(
   `results panels and stored tensors in browser mode${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,

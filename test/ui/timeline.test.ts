@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
-import { dropFile, goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
+import {
+  dropFile,
+  goTo,
+  openByPath,
+  HAVE_CHROMIUM,
+  NO_CHROMIUM_REASON,
+  openSession,
+  type Session,
+} from './harness.ts';
 import { planted, writeSyntheticProject } from './synthetic.ts';
 
 const STEPS = [0, 1, 8, 64, 512, 1000, 5000, 143000];
@@ -20,14 +28,6 @@ function expectedMean(step: number, layers: number): string {
   let sum = 0;
   for (let l = 0; l < layers; l++) for (let p = 0; p < POSITIONS; p++) sum += planted(step, l, layers, p);
   return formatValue(sum / (layers * POSITIONS));
-}
-
-async function openByPath(page: Page, path: string): Promise<void> {
-  await page.getByRole('button', { name: 'Open project' }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Project file').fill(path);
-  await dialog.getByRole('button', { name: 'Open', exact: true }).click();
-  await dialog.waitFor({ state: 'detached' });
 }
 
 const heatmap = (page: Page) =>

@@ -28,6 +28,8 @@ export interface HeatmapLabels {
   /** Column to mark with a vertical line (e.g. the current step in the overview). */
   markColumn?: number;
   valueName?: string;
+  /** A fixed colour range (side-by-side maps share one; sink scores are 0..1); else the grid's. */
+  range?: { min: number; max: number };
 }
 
 /** The colour range of a grid: its finite min and max (0..1 when empty; widened when constant). */
@@ -56,7 +58,7 @@ export interface Heatmap {
  * (lib/raster.ts). The (empty) heatmap series carries the visualMap legend and the marker line.
  */
 export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
-  const { min, max } = valueRange(grid);
+  const { min, max } = labels.range ?? valueRange(grid);
   const xLabels = labels.xLabels ?? grid.cols.map(String);
   // Text row labels (tokens) need a wider margin than layer numbers.
   const box: Box = labels.yLabels ? { ...HEATMAP_BOX, left: 100 } : HEATMAP_BOX;
@@ -154,7 +156,15 @@ export interface LineSeries {
 
 export function lineOption(
   series: LineSeries[],
-  axes: { xName: string; yName: string; xLog?: boolean; yLog?: boolean; markX?: number },
+  axes: {
+    xName: string;
+    yName: string;
+    xLog?: boolean;
+    yLog?: boolean;
+    markX?: number;
+    /** Integer x values (layers, positions): no ticks between them. */
+    xInteger?: boolean;
+  },
 ): Record<string, unknown> {
   return {
     animation: false,
@@ -167,6 +177,7 @@ export function lineOption(
       nameLocation: 'middle',
       nameGap: 28,
       scale: true,
+      ...(axes.xInteger ? { minInterval: 1 } : {}),
     },
     yAxis: {
       type: axes.yLog ? 'log' : 'value',

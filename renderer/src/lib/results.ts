@@ -1,7 +1,7 @@
 // Generic reading of results: timelines (one model, one dataset, its checkpoints) named, metric
 // keys ordered and chosen, and which picture a metric gets from the index columns it has. New analyses appear in the UI through these rules, without new code.
 
-import type { Axis, MetricKey, Timeline } from '../../../preload/api.ts';
+import type { Axis, MetricKey, RunInfo, Timeline } from '../../../preload/api.ts';
 
 /**
  * A timeline: one model on one dataset, one complete run per checkpoint, as the engine chooses
@@ -56,4 +56,32 @@ export function panelFor(k: MetricKey): PanelKind {
   if (has('position')) return { kind: 'profile', rows: 'position' };
   if (has('head')) return { kind: 'profile', rows: 'head' };
   return { kind: 'scalar' };
+}
+
+/**
+ * The run behind each of `analyses` at one checkpoint of a timeline: the latest complete run of the
+ * model on the dataset at that step that ran the analysis (a mean store and the profile run that
+ * subtracts it are separate runs at the same step; the timeline itself keeps one run per step).
+ */
+export function runsAtStep(
+  all: readonly RunInfo[],
+  at: Pick<RunInfo, 'model' | 'datasetId' | 'step'>,
+  analyses: readonly string[],
+): { analysis: string; run: RunInfo }[] {
+  const out: { analysis: string; run: RunInfo }[] = [];
+  for (const analysis of analyses) {
+    let best: RunInfo | undefined;
+    for (const r of all)
+      if (
+        r.status === 'complete' &&
+        r.model === at.model &&
+        r.datasetId === at.datasetId &&
+        r.step === at.step &&
+        r.analyses.includes(analysis) &&
+        (!best || r.id > best.id)
+      )
+        best = r;
+    if (best) out.push({ analysis, run: best });
+  }
+  return out;
 }

@@ -14,6 +14,9 @@ import MassivePanel from './MassivePanel.svelte';
 import AttentionPanel from './AttentionPanel.svelte';
 import FeaturesPanel from './FeaturesPanel.svelte';
 import EmergencePanel from './EmergencePanel.svelte';
+import MeanStorePanel from './MeanStorePanel.svelte';
+import InfluencePanel from './InfluencePanel.svelte';
+import AblationPanel from './AblationPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -29,7 +32,12 @@ export interface PanelProps {
 export interface PanelEntry extends Claimant {
   id: string;
   component: Component<PanelProps>;
+  /** Also shown on the checkpoint timeline, for the run at the step the scrubber is on. */
+  timeline?: boolean;
 }
+
+/** Raw vs centred statistics of a run that subtracted a mean store (shown only when it did). */
+const INFLUENCE: PanelEntry = { id: 'dataset-influence', component: InfluencePanel, timeline: true };
 
 /** Panels of particular analyses, shown after the metrics and before the generic tensor list. */
 export const PANELS: Record<string, PanelEntry[]> = {
@@ -40,17 +48,36 @@ export const PANELS: Record<string, PanelEntry[]> = {
       claims: /^attention\/(pattern|logits_recovered|norm_contrib|tokens)$/,
     },
   ],
-  profile: [{ id: 'feature-moments', component: FeaturesPanel, claims: /^profile\/feature_(mean|var)\// }],
+  profile: [
+    INFLUENCE,
+    { id: 'feature-moments', component: FeaturesPanel, claims: /^profile\/feature_(mean|var)\// },
+  ],
   massive: [
+    INFLUENCE,
     { id: 'massive-emergence', component: EmergencePanel },
     { id: 'massive-entries', component: MassivePanel },
   ],
-  sinks: [{ id: 'sinks-emergence', component: EmergencePanel }],
+  sinks: [INFLUENCE, { id: 'sinks-emergence', component: EmergencePanel }],
+  means: [{ id: 'mean-store', component: MeanStorePanel, claims: /^means\/aligned\//, timeline: true }],
+  ablate: [{ id: 'ablation', component: AblationPanel, timeline: true }],
 };
+
+/** Analyses with panels on the checkpoint timeline, in the registry's order. */
+export const TIMELINE_ANALYSES: string[] = Object.keys(PANELS).filter((a) =>
+  PANELS[a].some((p) => p.timeline),
+);
 
 const SHAPES: PanelEntry = { id: 'shapes', component: ShapesPanel };
 const METRICS: PanelEntry = { id: 'metrics', component: MetricsPanel };
 const TENSORS: PanelEntry = { id: 'tensors', component: TensorsPanel };
+
+/** The timeline panels of an analysis, each with the tensors it draws. */
+export function timelinePanelsFor(
+  analysis: string,
+  allTensors: readonly TensorInfo[],
+): { entry: PanelEntry; tensors: TensorInfo[] }[] {
+  return shareTensors(analysis, allTensors, PANELS[analysis] ?? []).panels.filter((p) => p.entry.timeline);
+}
 
 /** The panels of an analysis in order, each with the tensors it draws. */
 export function panelsFor(
