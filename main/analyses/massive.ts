@@ -10,6 +10,10 @@
 // to zero and to their class mean and records the loss of each (massive-passes.ts).
 // The per-sequence top-K (`massive_topk`, 64) and median are computed in the graph
 // (neox/hooks/massive-topk.ts); only [B, K] and [B] tensors reach JavaScript.
+// With `subtract=<store>[:global|position]` (main/means/subtract.ts, dataset influence) the same hook
+// also runs on a - m (m the store's mean of that site and layer; a centred hook, neox/centre.ts: the
+// forward is unchanged): rows `centred_top1/2/3`, `centred_median` and `removed_share` = 1 -
+// centred_top1 / top1 per layer. The entries table stays the raw one.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { massiveHook, massiveOutput } from '../../native-models/neox/hooks/massive-topk.ts';
@@ -21,6 +25,7 @@ import { TokenLoss } from '../stats/token-loss.ts';
 import { massiveInterventionPass, type ReplacedEntry } from './massive-passes.ts';
 import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
+import { loadSubtraction, removedShare, storeCentre, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
 
 export const MASSIVE_SITES: readonly Site[] = ['resid_post', 'resid_pre', 'attn_out', 'mlp_out'];
 
@@ -82,10 +87,19 @@ export const massive: Analysis = {
       default: true,
       help: 'a second pass sets the entries at the emergence layer to zero and to their mean',
     },
+    SUBTRACT_OPTION,
   ],
   hooks(ctx) {
     const o = massiveOptions(ctx);
-    return o.sites.map((site) => massiveHook(site, o.k));
+    const centred = subtractSpec(ctx) !== null;
+    return [
+      ...o.sites.map((site) => massiveHook(site, o.k)),
+      ...(centred ? o.sites.map((site) => massiveHook(site, 3, undefined, true)) : []),
+    ];
+  },
+  centre(ctx) {
+    const sub = loadSubtraction(ctx, massiveOptions(ctx).sites);
+    return sub ? storeCentre(sub) : null;
   },
   start(ctx) {
     const o = massiveOptions(ctx);
@@ -93,6 +107,12 @@ export const massive: Analysis = {
     const F = ctx.config.hiddenSize;
     const delims = new Set(delimiterIds(ctx.tokenizer));
     const accs = o.sites.map((site) => new MassiveAccumulator(site, L, F, o, ctx.tokenizer, delims));
+    // Centred top-3 and medians only: no entry passes an infinite threshold.
+    const never = { threshold: Infinity, ratio: Infinity };
+    const centred =
+      subtractSpec(ctx) === null
+        ? []
+        : o.sites.map((site) => new MassiveAccumulator(site, L, F, never, ctx.tokenizer, delims));
     const base = new TokenLoss();
     const losses: TokenLoss[] = [];
     let intervened: { site: Site; layer: number } | null = null;
@@ -111,12 +131,24 @@ export const massive: Analysis = {
             );
           }
         }
+        for (const acc of centred) {
+          const site = acc.site as Site;
+          for (let l = 0; l < L; l++) {
+            const out = (part: 'signed' | 'median') => outputs.f32(massiveOutput(site, l, part, true));
+            acc.add(l, batch, out('signed'), outputs.i64(massiveOutput(site, l, 'indices', true)), out('median'));
+          }
+        }
       },
-      toJSON: () => ({ base: base.toJSON(), accs: accs.map((a) => a.toJSON()) }),
+      toJSON: () => ({
+        base: base.toJSON(),
+        accs: accs.map((a) => a.toJSON()),
+        centred: centred.map((a) => a.toJSON()),
+      }),
       fromJSON(state) {
-        const s = state as { base: unknown; accs: unknown[] };
+        const s = state as { base: unknown; accs: unknown[]; centred?: unknown[] };
         base.fromJSON(s.base);
         s.accs.forEach((a, i) => accs[i].fromJSON(a));
+        (s.centred ?? []).forEach((a, i) => centred[i].fromJSON(a));
       },
       passes(): ExtraPass[] {
         const acc = accs.find((a) => a.site === 'resid_post');
@@ -141,6 +173,20 @@ export const massive: Analysis = {
           metrics.push(...r.metrics);
           tensors.push(...r.tensors);
         }
+        centred.forEach((acc, i) => {
+          for (let l = 0; l < L; l++) {
+            const raw = accs[i].layerTops(l);
+            const c = acc.layerTops(l);
+            if (Number.isNaN(raw.top1)) continue;
+            const row = (metric: string, value: number) =>
+              metrics.push(metricRow('massive', metric, acc.site, l, value));
+            row('centred_top1', c.top1);
+            row('centred_top2', c.top2);
+            row('centred_top3', c.top3);
+            row('centred_median', c.median);
+            row('removed_share', removedShare(raw.top1, c.top1));
+          }
+        });
         if (intervened && losses.length === 2) {
           const { site, layer } = intervened;
           const mean = (v: TokenLoss) => v.mean();
