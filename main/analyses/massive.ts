@@ -13,17 +13,20 @@
 // With `subtract=<store>[:global|position]` (main/means/subtract.ts, dataset influence) the same hook
 // also runs on a - m (m the store's mean of that site and layer; a centred hook, neox/centre.ts: the
 // forward is unchanged): rows `centred_top1/2/3`, `centred_median` and `removed_share` = 1 -
-// centred_top1 / top1 per layer. The entries table stays the raw one.
+// centred_top1 / top1 per layer. The entries table stays the raw one. With `:aligned` the first
+// pass taps the raw sites and aligns each sequence with its length bucket's aligned mean
+// (main/means/aligned.ts); one extra pass runs the centred hook with the warped means.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { massiveHook, massiveOutput } from '../../native-models/neox/hooks/massive-topk.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
+import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
 import { delimiterIds } from '../data/token-classes.ts';
 import { booleanOption, numberOption, sitesOption } from '../options/read.ts';
 import { MassiveAccumulator } from '../stats/massive-stats.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
 import { massiveInterventionPass, type ReplacedEntry } from './massive-passes.ts';
-import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
+import type { Analysis, AnalysisResult, AnalysisRun, ExtraPass, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { loadSubtraction, removedShare, storeCentre, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
 
@@ -46,6 +49,10 @@ export function massiveOptions(ctx: RunContext): MassiveOptions {
     intervene: booleanOption(ctx, 'massive_intervene'),
   };
 }
+
+/** The centred top-3 and median hooks of `subtract`. */
+const centredHooks = (sites: readonly Site[]): GraphHook[] =>
+  sites.map((site) => massiveHook(site, 3, undefined, true));
 
 export const massive: Analysis = {
   name: 'massive',
@@ -89,15 +96,20 @@ export const massive: Analysis = {
     },
     SUBTRACT_OPTION,
   ],
+  taps(ctx): TapSpec[] {
+    if (subtractSpec(ctx)?.mode !== 'aligned') return [];
+    return massiveOptions(ctx).sites.map((site) => ({ site, reductions: [{ kind: 'raw' }] }));
+  },
   hooks(ctx) {
     const o = massiveOptions(ctx);
-    const centred = subtractSpec(ctx) !== null;
+    const mode = subtractSpec(ctx)?.mode;
     return [
       ...o.sites.map((site) => massiveHook(site, o.k)),
-      ...(centred ? o.sites.map((site) => massiveHook(site, 3, undefined, true)) : []),
+      ...(mode && mode !== 'aligned' ? centredHooks(o.sites) : []),
     ];
   },
   centre(ctx) {
+    if (subtractSpec(ctx)?.mode === 'aligned') return null; // the extra pass centres
     const sub = loadSubtraction(ctx, massiveOptions(ctx).sites);
     return sub ? storeCentre(sub) : null;
   },
@@ -113,6 +125,16 @@ export const massive: Analysis = {
       subtractSpec(ctx) === null
         ? []
         : o.sites.map((site) => new MassiveAccumulator(site, L, F, never, ctx.tokenizer, delims));
+    const aligned = subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, o.sites) : null;
+    const addCentred: AnalysisRun['consume'] = (batch, outputs) => {
+      for (const acc of centred) {
+        const site = acc.site as Site;
+        for (let l = 0; l < L; l++) {
+          const out = (part: 'signed' | 'median') => outputs.f32(massiveOutput(site, l, part, true));
+          acc.add(l, batch, out('signed'), outputs.i64(massiveOutput(site, l, 'indices', true)), out('median'));
+        }
+      }
+    };
     const base = new TokenLoss();
     const losses: TokenLoss[] = [];
     let intervened: { site: Site; layer: number } | null = null;
@@ -131,29 +153,36 @@ export const massive: Analysis = {
             );
           }
         }
-        for (const acc of centred) {
-          const site = acc.site as Site;
-          for (let l = 0; l < L; l++) {
-            const out = (part: 'signed' | 'median') => outputs.f32(massiveOutput(site, l, part, true));
-            acc.add(l, batch, out('signed'), outputs.i64(massiveOutput(site, l, 'indices', true)), out('median'));
-          }
-        }
+        if (aligned) aligned.warps!.add(batch, outputs);
+        else addCentred(batch, outputs);
       },
       toJSON: () => ({
         base: base.toJSON(),
         accs: accs.map((a) => a.toJSON()),
         centred: centred.map((a) => a.toJSON()),
+        warps: aligned?.warps!.toJSON() ?? null,
       }),
       fromJSON(state) {
-        const s = state as { base: unknown; accs: unknown[]; centred?: unknown[] };
+        const s = state as { base: unknown; accs: unknown[]; centred?: unknown[]; warps?: unknown };
+        if (aligned && s.warps) aligned.warps!.fromJSON(s.warps);
         base.fromJSON(s.base);
         s.accs.forEach((a, i) => accs[i].fromJSON(a));
         (s.centred ?? []).forEach((a, i) => centred[i].fromJSON(a));
       },
       passes(): ExtraPass[] {
+        const centring: ExtraPass[] = aligned
+          ? [
+              {
+                label: `massive: centred by the aligned means of store ${aligned.spec.runId}`,
+                hooks: centredHooks(o.sites),
+                centre: storeCentre(aligned),
+                consume: addCentred,
+              },
+            ]
+          : [];
         const acc = accs.find((a) => a.site === 'resid_post');
         const layer = acc?.emergenceLayer() ?? null;
-        if (!o.intervene || !acc || layer === null) return [];
+        if (!o.intervene || !acc || layer === null) return centring;
         const means = new Map(acc.classMeans().map((m) => [`${m.layer}|${m.dim}|${m.cls}`, m.mean]));
         const entries = new Map<number, ReplacedEntry[]>();
         for (const e of acc.entries) {
@@ -163,7 +192,7 @@ export const massive: Analysis = {
           entries.set(e.sequence, list);
         }
         intervened = { site: 'resid_post', layer };
-        return [massiveInterventionPass({ site: 'resid_post', layer, dModel: F, entries, losses })];
+        return [...centring, massiveInterventionPass({ site: 'resid_post', layer, dModel: F, entries, losses })];
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];

@@ -14,7 +14,9 @@
 // and layer; taps with `centred: true`, neox/centre.ts: the forward is unchanged) and written as
 // `centred_rms`, `centred_mean_norm`, `centred_mean_abs`, `centred_absmax` (per layer and per
 // position), with `removed_share` = 1 - centred_rms^2 / rms^2 per layer: the share of the mean
-// square that is the dataset's common component.
+// square that is the dataset's common component. With `:aligned` the first pass taps the raw sites
+// and aligns each sequence with its length bucket's aligned mean (main/means/aligned.ts); one extra
+// pass then reads the centred statistics with the warped means.
 // Reference: the activation-norm profiles of Sun et al. 2024 ("Massive Activations in Large
 // Language Models") and the residual-stream norm growth discussed in Heimersheim & Turner 2023.
 
@@ -24,7 +26,15 @@ import type { Site } from '../../native-models/neox/sites.ts';
 import type { TapSpec } from '../../native-models/neox/forward.ts';
 import { sitesOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
-import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
+import type {
+  Analysis,
+  AnalysisResult,
+  AnalysisRun,
+  ExtraPass,
+  MetricRow,
+  RunContext,
+  TensorRow,
+} from './types.ts';
 import { shapeRows } from './shape-rows.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { loadSubtraction, removedShare, storeCentre, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
@@ -45,12 +55,13 @@ export const PROFILE_REDUCTIONS: TapSpec['reductions'] = [
   { kind: 'feature_moments' },
 ];
 
-/** The centred reductions of `subtract`. */
-const CENTRED_REDUCTIONS: TapSpec['reductions'] = [
-  { kind: 'token_sumsq' },
-  { kind: 'token_sumabs' },
-  { kind: 'token_absmax' },
-];
+/** The centred taps of `subtract`: the token reductions of a - m. */
+const centredTaps = (sites: readonly Site[]): TapSpec[] =>
+  sites.map((site) => ({
+    site,
+    reductions: [{ kind: 'token_sumsq' }, { kind: 'token_sumabs' }, { kind: 'token_absmax' }],
+    centred: true,
+  }));
 
 function featureSize(ctx: RunContext, site: Site): number {
   return site === 'mlp_hidden' ? ctx.config.intermediateSize : ctx.config.hiddenSize;
@@ -71,19 +82,22 @@ export const profile: Analysis = {
   ],
   taps(ctx) {
     const sites = sitesOption(ctx, 'sites');
-    const centred = subtractSpec(ctx) !== null;
+    const mode = subtractSpec(ctx)?.mode;
     return [
       ...sites.map((site) => ({ site, reductions: PROFILE_REDUCTIONS })),
-      ...(centred ? sites.map((site) => ({ site, reductions: CENTRED_REDUCTIONS, centred: true })) : []),
+      ...(mode === 'aligned' ? sites.map((site): TapSpec => ({ site, reductions: [{ kind: 'raw' }] })) : []),
+      ...(mode && mode !== 'aligned' ? centredTaps(sites) : []),
     ];
   },
   centre(ctx) {
+    if (subtractSpec(ctx)?.mode === 'aligned') return null; // the extra pass centres
     const sub = loadSubtraction(ctx, sitesOption(ctx, 'sites'));
     return sub ? storeCentre(sub) : null;
   },
   start(ctx) {
     const sites = sitesOption(ctx, 'sites');
     const subtracting = subtractSpec(ctx) !== null;
+    const aligned = subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, sites) : null;
     const L = ctx.config.numLayers;
     const maxT = ctx.config.maxPositions;
     const pos = new Map<string, PositionStats>();
@@ -97,20 +111,22 @@ export const profile: Analysis = {
         moments.set(key(site, l), new Moments(featureSize(ctx, site)));
       }
     }
+    const addCentred: AnalysisRun['consume'] = (batch, outputs) => {
+      for (const site of sites) {
+        for (let l = 0; l < L; l++) {
+          const get = (red: string) => outputs.f32(tap(site, l, `centred_${red}`));
+          centredPos.get(key(site, l))!.add(batch, get('token_sumsq'), get('token_sumabs'), get('token_absmax'));
+        }
+      }
+    };
     return {
       consume(batch, outputs) {
+        if (aligned) aligned.warps!.add(batch, outputs);
+        else if (subtracting) addCentred(batch, outputs);
         for (const site of sites) {
           for (let l = 0; l < L; l++) {
             const get = (red: string, part?: string) => outputs.f32(tap(site, l, red, part));
             pos.get(key(site, l))!.add(batch, get('token_sumsq'), get('token_sumabs'), get('token_absmax'));
-            centredPos
-              .get(key(site, l))
-              ?.add(
-                batch,
-                get('centred_token_sumsq'),
-                get('centred_token_sumabs'),
-                get('centred_token_absmax'),
-              );
             const count = Number(get('feature_moments', 'count')[0]);
             if (count > 0) {
               const sum = get('feature_moments', 'sum');
@@ -124,17 +140,31 @@ export const profile: Analysis = {
       toJSON: () => ({
         pos: [...pos].map(([k, p]) => [k, p.toJSON()]),
         centredPos: [...centredPos].map(([k, p]) => [k, p.toJSON()]),
+        warps: aligned?.warps!.toJSON() ?? null,
         moments: [...moments].map(([k, m]) => [k, m.toJSON()]),
       }),
       fromJSON(state) {
         const s = state as {
           pos: [string, unknown][];
           centredPos?: [string, unknown][];
+          warps?: unknown;
           moments: [string, MomentsJSON][];
         };
+        if (aligned && s.warps) aligned.warps!.fromJSON(s.warps);
         for (const [k, p] of s.pos) pos.get(k)!.fromJSON(p);
         for (const [k, p] of s.centredPos ?? []) centredPos.get(k)!.fromJSON(p);
         for (const [k, m] of s.moments) moments.set(k, Moments.fromJSON(m));
+      },
+      passes(): ExtraPass[] {
+        if (!aligned) return [];
+        return [
+          {
+            label: `profile: centred by the aligned means of store ${aligned.spec.runId}`,
+            taps: centredTaps(sites),
+            centre: storeCentre(aligned),
+            consume: addCentred,
+          },
+        ];
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];

@@ -33,7 +33,8 @@ import {
   type Removal,
   type RemovalResult,
 } from './sinks-passes.ts';
-import { loadSubtraction, removedShare, SUBTRACT_OPTION } from '../means/subtract.ts';
+import { loadSubtraction, removedShare, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
+import type { TapSpec } from '../../native-models/neox/forward.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 
@@ -101,6 +102,10 @@ export const sinks: Analysis = {
     const o = sinkOptions(ctx);
     return [attentionStatsHook(ctx.config, { ...sinkStatsOptions(ctx, o), valueSums: o.remove })];
   },
+  taps(ctx): TapSpec[] {
+    // The aligned mean is warped onto each sequence by its own resid_pre (main/means/aligned.ts).
+    return subtractSpec(ctx)?.mode === 'aligned' ? [{ site: 'resid_pre', reductions: [{ kind: 'raw' }] }] : [];
+  },
   start(ctx) {
     const o = sinkOptions(ctx);
     const L = ctx.config.numLayers;
@@ -118,10 +123,17 @@ export const sinks: Analysis = {
         addSinkBatch(heads, batch, outputs, layers, delims);
         base.add(batch, outputs.f32(TOKEN_LOSS));
         if (o.remove) values.add(batch, outputs, layers);
+        sub?.warps?.add(batch, outputs);
       },
-      toJSON: () => ({ heads: heads.toJSON(), values: values.toJSON(), base: base.toJSON() }),
+      toJSON: () => ({
+        heads: heads.toJSON(),
+        values: values.toJSON(),
+        base: base.toJSON(),
+        warps: sub?.warps?.toJSON() ?? null,
+      }),
       fromJSON(state) {
-        const s = state as { heads: unknown; values: unknown; base: unknown };
+        const s = state as { heads: unknown; values: unknown; base: unknown; warps?: unknown };
+        if (sub?.warps && s.warps) sub.warps.fromJSON(s.warps);
         heads.fromJSON(s.heads);
         values.fromJSON(s.values);
         base.fromJSON(s.base);

@@ -95,6 +95,8 @@ export interface ExtraPass {
   interventions?: Intervention[];
   taps?: TapSpec[];
   hooks?: GraphHook[];
+  /** Fills the means its centred taps and hooks subtract (neox/centre.ts). */
+  centre?: Centre;
   /** Gradients this pass needs (the backward appended to its graph, as for the first pass). */
   gradients?: BackwardOptions;
   /** How many times to go over the data with this graph, fed differently (default 1). */

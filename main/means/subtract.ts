@@ -9,7 +9,8 @@
 //
 //   global    m[t] = the store's mean of (site, layer) over every real token, at every position
 //   position  m[t] = its mean over the sequences that reach position t
-//   aligned   the length bucket's DTW-aligned mean warped onto the sequence: not built yet (refused)
+//   aligned   the sequence's length bucket's DTW-aligned mean warped onto it by its DTW path
+//             (aligned.ts): the first pass aligns, an extra pass reads the centred statistics
 
 import type { BatchShape } from '../../native-models/neox/intervention.ts';
 import type { Centre } from '../../native-models/neox/centre.ts';
@@ -17,6 +18,7 @@ import type { Site } from '../../native-models/neox/sites.ts';
 import type { OptionSpec } from '../../preload/api.ts';
 import type { RunContext } from '../analyses/types.ts';
 import { AtlasError } from '../errors.ts';
+import { AlignedWarps } from './aligned.ts';
 import { checkStoreFits, loadMeanStore, siteMeans, type MeanStore } from './store.ts';
 
 export const SUBTRACT_MODES = ['global', 'position', 'aligned'] as const;
@@ -32,7 +34,7 @@ export const SUBTRACT_OPTION: OptionSpec = {
   name: 'subtract',
   type: 'string',
   default: null,
-  help: 'dataset influence: <mean store run id>[:global|position] whose mean is taken out (centred rows beside the raw ones)',
+  help: 'dataset influence: <mean store run id>[:global|position|aligned] whose mean is taken out (centred rows beside the raw ones)',
 };
 
 /** Parses `<run id>[:global|position|aligned]` (default global). */
@@ -57,25 +59,24 @@ export function subtractSpec(ctx: RunContext): SubtractSpec | null {
 export interface Subtraction {
   spec: SubtractSpec;
   store: MeanStore;
+  /** The aligned mode's per-sequence paths (filled by the first pass). */
+  warps?: AlignedWarps;
 }
 
 /** Loads and checks the store of the run's `subtract` option for `sites`; null without the option. */
 export function loadSubtraction(ctx: RunContext, sites: readonly Site[]): Subtraction | null {
   const spec = subtractSpec(ctx);
   if (!spec) return null;
-  if (spec.mode === 'aligned')
-    throw new AtlasError(
-      `subtract=${spec.runId}:aligned (the bucket's DTW-aligned mean warped onto each sequence) is not built yet; use :global or :position.`,
-    );
   if (!ctx.project || !ctx.identity) throw new Error('subtract: the run context has no project');
   const store = loadMeanStore(ctx.project, spec.runId);
   checkStoreFits(store, ctx.identity);
-  for (const site of sites) siteMeans(store, site);
+  if (spec.mode !== 'aligned') for (const site of sites) siteMeans(store, site);
   const longest = Math.max(0, ...(ctx.sequenceLengths ?? []));
   if (spec.mode === 'position' && longest > store.count.length)
     throw new AtlasError(
       `The mean store (run ${spec.runId}) has per-position means up to ${store.count.length} tokens, but this run has a sequence of ${longest}; use subtract=${spec.runId}:global or a store over longer sequences.`,
     );
+  if (spec.mode === 'aligned') return { spec, store, warps: new AlignedWarps(store, sites, ctx.config.numLayers) };
   return { spec, store };
 }
 
@@ -87,9 +88,10 @@ export function fillMeans(
   sub: Subtraction,
   site: Site,
   layer: number | null,
-  batch: Pick<BatchShape, 'B' | 'T' | 'lengths'>,
+  batch: BatchShape,
   out: Float32Array,
 ): void {
+  if (sub.warps) return sub.warps.fill(site, layer, batch, out);
   const m = siteMeans(sub.store, site);
   const F = m.features;
   const l = layer ?? 0;
