@@ -28,7 +28,13 @@ import { TokenLoss } from '../stats/token-loss.ts';
 import { massiveInterventionPass, type ReplacedEntry } from './massive-passes.ts';
 import type { Analysis, AnalysisResult, AnalysisRun, ExtraPass, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
-import { loadSubtraction, removedShare, storeCentre, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
+import {
+  loadSubtraction,
+  removedShare,
+  storeCentre,
+  subtractSpec,
+  SUBTRACT_OPTION,
+} from '../means/subtract.ts';
 
 export const MASSIVE_SITES: readonly Site[] = ['resid_post', 'resid_pre', 'attn_out', 'mlp_out'];
 
@@ -131,7 +137,13 @@ export const massive: Analysis = {
         const site = acc.site as Site;
         for (let l = 0; l < L; l++) {
           const out = (part: 'signed' | 'median') => outputs.f32(massiveOutput(site, l, part, true));
-          acc.add(l, batch, out('signed'), outputs.i64(massiveOutput(site, l, 'indices', true)), out('median'));
+          acc.add(
+            l,
+            batch,
+            out('signed'),
+            outputs.i64(massiveOutput(site, l, 'indices', true)),
+            out('median'),
+          );
         }
       }
     };
@@ -192,7 +204,10 @@ export const massive: Analysis = {
           entries.set(e.sequence, list);
         }
         intervened = { site: 'resid_post', layer };
-        return [...centring, massiveInterventionPass({ site: 'resid_post', layer, dModel: F, entries, losses })];
+        return [
+          ...centring,
+          massiveInterventionPass({ site: 'resid_post', layer, dModel: F, entries, losses }),
+        ];
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];

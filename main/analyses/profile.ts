@@ -37,7 +37,13 @@ import type {
 } from './types.ts';
 import { shapeRows } from './shape-rows.ts';
 import { metricRow } from '../library/metric-row.ts';
-import { loadSubtraction, removedShare, storeCentre, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
+import {
+  loadSubtraction,
+  removedShare,
+  storeCentre,
+  subtractSpec,
+  SUBTRACT_OPTION,
+} from '../means/subtract.ts';
 
 export const PROFILE_SITES: readonly Site[] = [
   'resid_pre',
@@ -115,7 +121,9 @@ export const profile: Analysis = {
       for (const site of sites) {
         for (let l = 0; l < L; l++) {
           const get = (red: string) => outputs.f32(tap(site, l, `centred_${red}`));
-          centredPos.get(key(site, l))!.add(batch, get('token_sumsq'), get('token_sumabs'), get('token_absmax'));
+          centredPos
+            .get(key(site, l))!
+            .add(batch, get('token_sumsq'), get('token_sumabs'), get('token_absmax'));
         }
       }
     };

@@ -104,7 +104,9 @@ export const sinks: Analysis = {
   },
   taps(ctx): TapSpec[] {
     // The aligned mean is warped onto each sequence by its own resid_pre (main/means/aligned.ts).
-    return subtractSpec(ctx)?.mode === 'aligned' ? [{ site: 'resid_pre', reductions: [{ kind: 'raw' }] }] : [];
+    return subtractSpec(ctx)?.mode === 'aligned'
+      ? [{ site: 'resid_pre', reductions: [{ kind: 'raw' }] }]
+      : [];
   },
   start(ctx) {
     const o = sinkOptions(ctx);

@@ -4,8 +4,9 @@
 // mean store (analyses/means.ts) and which of its means m is taken out of a site's value a, so the
 // analysis can report its statistics of a - m beside those of a. Parsed once here: a malformed
 // value, a missing, incomplete or unfit store (another model, revision, weights or tokenizer:
-// store.ts checkStoreFits), a site the store lacks, or sequences longer than the store's positions
-// are each refused in one sentence before the run starts.
+// store.ts checkStoreFits), a site the store lacks, a store built with another BOS setting (for the
+// position and aligned means) or sequences longer than the store's positions are each refused in
+// one sentence before the run starts.
 //
 //   global    m[t] = the store's mean of (site, layer) over every real token, at every position
 //   position  m[t] = its mean over the sequences that reach position t
@@ -71,12 +72,18 @@ export function loadSubtraction(ctx: RunContext, sites: readonly Site[]): Subtra
   const store = loadMeanStore(ctx.project, spec.runId);
   checkStoreFits(store, ctx.identity);
   if (spec.mode !== 'aligned') for (const site of sites) siteMeans(store, site);
+  const bos = ctx.project.run(spec.runId)?.prependBos ?? false;
+  if (spec.mode !== 'global' && ctx.prependBos !== undefined && bos !== ctx.prependBos)
+    throw new AtlasError(
+      `The mean store (run ${spec.runId}) was built ${bos ? 'with' : 'without'} a BOS token and this run ${ctx.prependBos ? 'has' : 'has none'}, so its ${spec.mode} means would sit one position off; build the store with the same --prepend-bos or use subtract=${spec.runId}:global.`,
+    );
   const longest = Math.max(0, ...(ctx.sequenceLengths ?? []));
   if (spec.mode === 'position' && longest > store.count.length)
     throw new AtlasError(
       `The mean store (run ${spec.runId}) has per-position means up to ${store.count.length} tokens, but this run has a sequence of ${longest}; use subtract=${spec.runId}:global or a store over longer sequences.`,
     );
-  if (spec.mode === 'aligned') return { spec, store, warps: new AlignedWarps(store, sites, ctx.config.numLayers) };
+  if (spec.mode === 'aligned')
+    return { spec, store, warps: new AlignedWarps(store, sites, ctx.config.numLayers) };
   return { spec, store };
 }
 

@@ -22,6 +22,8 @@ import { isAtlasError } from '../../../main/errors.ts';
 import { Project } from '../../../main/library/project.ts';
 import { loadModel } from '../../../main/load-model.ts';
 import { loadMeanStore } from '../../../main/means/store.ts';
+import { trajectory } from '../../../main/align/trajectory.ts';
+import { warpOnto } from '../../../main/align/warp.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { tap } from '../../../native-models/neox/address.ts';
@@ -48,13 +50,14 @@ const run = (
   analyses: string[],
   options: Record<string, OptionValue> = {},
   prependBos = false,
+  seqLen = 128,
 ) =>
   runAnalyses(project, {
     model: join(DATA, model),
     dataset: { path: join(DATA, model, 'texts.jsonl'), field: 'text' },
     analyses,
     batchSize: 4,
-    seqLen: 128,
+    seqLen,
     prependBos,
     options,
   });
@@ -102,11 +105,11 @@ describe('dataset influence on the control model: nothing but the mean changes',
   let store: number;
   let raw: Awaited<ReturnType<typeof rawActivations>>;
   beforeAll(async () => {
-    store = (await run('planted-control', ['means'])).runId;
+    store = (await run('planted-control', ['means'], { aligned_sites: SITES.join(',') })).runId;
     raw = await rawActivations('planted-control', SITES);
   });
 
-  for (const mode of ['global', 'position'] as const) {
+  for (const mode of ['global', 'position', 'aligned'] as const) {
     it(`profile and massive centred by the ${mode} mean equal a - m computed in Float64`, async () => {
       const out = await run('planted-control', ['profile', 'massive'], {
         sites: SITES.join(','),
@@ -117,6 +120,24 @@ describe('dataset influence on the control model: nothing but the mean changes',
       for (const site of SITES) {
         const ms = means.sites[site];
         const Ts = means.count.length;
+        const F = raw.F;
+        /** m [T, F] of one sequence: the store's global or per-position mean, or the warped aligned mean. */
+        const meanOf = (a: Float32Array, l: number): Float64Array => {
+          const T = a.length / F;
+          if (mode === 'aligned') {
+            const k = Math.max(
+              0,
+              means.edges.findIndex((e) => T <= e),
+            );
+            const avg = means.aligned[site][k]!;
+            const size = avg.length * F;
+            return warpOnto(trajectory(avg.data.subarray(l * size, (l + 1) * size), F), trajectory(a, F))
+              .values;
+          }
+          return Float64Array.from({ length: T * F }, (_, i) =>
+            mode === 'global' ? ms.global[l * F + (i % F)] : ms.position[l * Ts * F + i],
+          );
+        };
         for (let l = 0; l < raw.L; l++) {
           let sq = 0;
           let ab = 0;
@@ -127,12 +148,12 @@ describe('dataset influence on the control model: nothing but the mean changes',
           const medians: number[] = [];
           for (const a of raw.acts[`${site}/${l}`]) {
             const T = a.length / raw.F;
+            const m = meanOf(a, l); // [T, F]
             const all: number[] = [];
             for (let t = 0; t < T; t++) {
               let s = 0;
               for (let f = 0; f < raw.F; f++) {
-                const m = mode === 'global' ? ms.global[l * raw.F + f] : ms.position[(l * Ts + t) * raw.F + f];
-                const c = a[t * raw.F + f] - m;
+                const c = a[t * raw.F + f] - m[t * raw.F + f];
                 s += c * c;
                 ab += Math.abs(c);
                 mx = Math.max(mx, Math.abs(c));
@@ -206,5 +227,139 @@ describe('dataset influence on the control model: nothing but the mean changes',
       layer: 3,
       reduction: 'centred_token_sumsq',
     });
+  });
+});
+
+// Shares removed per layer, measured on the planted models (stores of their own 10 texts; massive on
+// resid_post, removed_share = 1 - centred_top1 / top1; sinks: 1 - mean_h centred / mean_h sink score):
+//   planted-massive (dim 7 ~577 at every "." from layer 1):  layer   0      1      2
+//     global                                                      0.054  0.054  0.054
+//     position                                                    0.100  0.105  0.105
+//     aligned (DTW pairs "." with the mean's ".")                 0.747  0.798  0.745
+//   planted-sink (head 2 of layer 1 attends to the BOS; --prepend-bos):
+//     global (the BOS still stands out after the mean)            0.017  0.006  0.073
+//     position (position 0 is the BOS in every sequence)          0.062  0.795  0.123
+//     aligned                                                     0.043  0.796  0.135
+describe('dataset influence on the planted models', () => {
+  it('the aligned mean removes most of the planted massive activation; global and position little', async () => {
+    const store = (await run('planted-massive', ['means'])).runId;
+    const share: Record<string, number[]> = {};
+    for (const mode of ['global', 'position', 'aligned']) {
+      const out = await run('planted-massive', ['massive'], {
+        subtract: `${store}:${mode}`,
+        massive_intervene: false,
+      });
+      share[mode] = byLayer(out.runId, 'massive', 'removed_share', 'resid_post');
+      if (mode === 'aligned') {
+        const top1 = byLayer(out.runId, 'massive', 'top1', 'resid_post');
+        const centred = byLayer(out.runId, 'massive', 'centred_top1', 'resid_post');
+        expect(top1[1]).toBeGreaterThan(500);
+        expect(centred[1]).toBeLessThan(150);
+      }
+    }
+    for (const l of [1, 2]) {
+      expect(share.global[l]).toBeCloseTo(0.054, 2);
+      expect(share.position[l]).toBeCloseTo(0.105, 2);
+      expect(share.aligned[l]).toBeGreaterThan(0.7);
+    }
+  });
+
+  it('the per-position mean removes the planted sink at its layer; the global mean does not', async () => {
+    const store = (await run('planted-sink', ['means'], { aligned_sites: 'resid_pre' }, true)).runId;
+    const sinkScore = (runId: number, metric: string) =>
+      project
+        .metrics({ runIds: [runId], analysis: 'sinks', metric })
+        .find((m) => m.layer === 1 && m.head === 2)!.value;
+    const out: Record<string, number> = {};
+    for (const mode of ['global', 'position', 'aligned']) {
+      out[mode] = (
+        await run(
+          'planted-sink',
+          ['sinks'],
+          { subtract: `${store}:${mode}`, sink_block: 32, sinks_remove: false },
+          true,
+        )
+      ).runId;
+    }
+    expect(sinkScore(out.global, 'sink_score')).toBeGreaterThan(0.99);
+    expect(sinkScore(out.global, 'centred_sink_score')).toBeGreaterThan(0.99);
+    expect(byLayer(out.global, 'sinks', 'removed_share')[1]).toBeLessThan(0.05);
+    for (const mode of ['position', 'aligned']) {
+      expect(sinkScore(out[mode], 'centred_sink_score')).toBeLessThan(0.1);
+      expect(byLayer(out[mode], 'sinks', 'removed_share')[1]).toBeGreaterThan(0.75);
+      expect(byLayer(out[mode], 'sinks', 'sink_rate')[1]).toBe(0.25);
+      expect(byLayer(out[mode], 'sinks', 'centred_sink_rate')[1]).toBe(0);
+    }
+  });
+});
+
+describe('dataset influence refuses bad input in one sentence', () => {
+  const refusal = async (p: Promise<unknown>): Promise<string> => {
+    const e = await p.then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isAtlasError(e)).toBe(true);
+    const message = (e as Error).message;
+    expect(message.split(/\.\s+[A-Z]/).length).toBe(1); // one sentence
+    return message;
+  };
+  let store: number;
+  let profileRun: number;
+  beforeAll(async () => {
+    store = (await run('planted-control', ['means'], { sites: 'resid_post' })).runId;
+    profileRun = (await run('planted-control', ['profile'], { sites: 'resid_post' })).runId;
+  });
+
+  it('a malformed value', async () => {
+    for (const bad of ['abc', '3:median', '0', '2:global:x'])
+      expect(await refusal(run('planted-control', ['massive'], { subtract: bad }))).toMatch(/subtract=/);
+  });
+
+  it('a missing store, a run that is no store, an incomplete store', async () => {
+    expect(await refusal(run('planted-control', ['massive'], { subtract: '999' }))).toMatch(/no run 999/);
+    expect(await refusal(run('planted-control', ['sinks'], { subtract: String(profileRun) }))).toMatch(
+      /not a mean store/,
+    );
+    const running = project.beginRun({
+      model: 'x',
+      revision: null,
+      step: null,
+      datasetId: null,
+      analyses: ['means'],
+      seqLen: 128,
+      prependBos: false,
+      dtype: 'float32',
+      configHash: 'incomplete-store',
+      config: {},
+    });
+    expect(await refusal(run('planted-control', ['massive'], { subtract: String(running) }))).toMatch(
+      /not complete/,
+    );
+  });
+
+  it('per-position means of shorter sequences, or of another BOS setting', async () => {
+    const short = (await run('planted-control', ['means'], { sites: 'resid_post' }, false, 16)).runId;
+    expect(await refusal(run('planted-control', ['massive'], { subtract: `${short}:position` }))).toMatch(
+      /up to 16 tokens/,
+    );
+    expect(
+      await refusal(run('planted-control', ['massive'], { subtract: `${store}:position` }, true)),
+    ).toMatch(/without a BOS/);
+  });
+
+  it("another model's store", async () => {
+    expect(await refusal(run('planted-massive', ['massive'], { subtract: `${store}:global` }))).toMatch(
+      /weights|model/,
+    );
+  });
+
+  it('a site the store lacks, and aligned means it does not have', async () => {
+    expect(
+      await refusal(run('planted-control', ['profile'], { sites: 'resid_pre', subtract: String(store) })),
+    ).toMatch(/no means at resid_pre/);
+    expect(await refusal(run('planted-control', ['sinks'], { subtract: `${store}:aligned` }))).toMatch(
+      /no aligned means at resid_pre/,
+    );
   });
 });
