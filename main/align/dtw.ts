@@ -1,4 +1,4 @@
-// Dynamic time warping (Sakoe & Chiba 1978; the recurrence of METHODS.md "Dynamic time warping").
+// Dynamic time warping (Sakoe & Chiba 1978; the recurrence of docs/METHODS.md "Dynamic time warping").
 //
 // The distance between trajectories x [T1, d] and y [T2, d] is the least total pair cost over
 // warping paths: monotone paths from (0, 0) to (T1 - 1, T2 - 1) with steps (1, 0), (0, 1), (1, 1).

@@ -1,4 +1,4 @@
-// Trajectories and pair costs for dynamic time warping (METHODS.md "Dynamic time warping").
+// Trajectories and pair costs for dynamic time warping (docs/METHODS.md "Dynamic time warping").
 //
 // A trajectory is T points of dimension d stored row-major ([T, d], Float32Array or Float64Array),
 // e.g. one sequence's activations at one site and layer. Alignment compares points with a cost:

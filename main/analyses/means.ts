@@ -1,5 +1,5 @@
 // `means`: the store of dataset means (the owner's "mean activations of all the datasets ... stored
-// in a file", the counterfactual analysis; METHODS.md "Counterfactual analysis"). Per site (embed,
+// in a file", the counterfactual analysis; docs/METHODS.md "Counterfactual analysis"). Per site (embed,
 // resid_pre, attn_out, mlp_out, resid_post by default; option `sites`) and layer, in Float64 from
 // in-graph masked sums over the batch at each position (graph/stats.ts `position_sum`, [T, F] per
 // batch): the per-position mean over the sequences that reach position t (with its count), and the

@@ -1,6 +1,6 @@
 // The `subtract` option of `profile`, `massive` and `sinks` (issue 10 item 3, "dataset influence";
 // the owner's "mean activations ... subtracted from each layer ... the influence of the dataset";
-// mean-centring, Jorgensen et al. 2023): `subtract=<store run id>[:global|position|aligned]` names a
+// mean-centring, Jorgensen et al. 2023; docs/METHODS.md "Dataset influence"): `subtract=<store run id>[:global|position|aligned]` names a
 // mean store (analyses/means.ts) and which of its means m is taken out of a site's value a, so the
 // analysis can report its statistics of a - m beside those of a. Parsed once here: a malformed
 // value, a missing, incomplete or unfit store (another model, revision, weights or tokenizer:
