@@ -1,12 +1,13 @@
 // The `subtract` option of `profile`, `massive` and `sinks` (issue 10 item 3, "dataset influence";
 // the owner's "mean activations ... subtracted from each layer ... the influence of the dataset";
-// mean-centring, Jorgensen et al. 2023; docs/METHODS.md "Dataset influence"): `subtract=<store run id>[:global|position|aligned]` names a
-// mean store (analyses/means.ts) and which of its means m is taken out of a site's value a, so the
-// analysis can report its statistics of a - m beside those of a. Parsed once here: a malformed
-// value, a missing, incomplete or unfit store (another model, revision, weights or tokenizer:
-// store.ts checkStoreFits), a site the store lacks, a store built with another BOS setting (for the
-// position and aligned means) or sequences longer than the store's positions are each refused in
-// one sentence before the run starts.
+// mean-centring, Jorgensen et al. 2023; docs/METHODS.md "Dataset influence"):
+// `subtract=<store run id>[:global|position|aligned]` names a mean store (analyses/means.ts) and
+// which of its means m is taken out of a site's value a, so the analysis can report its
+// statistics of a - m beside those of a. Parsed once here: a malformed value, a missing,
+// incomplete or unfit store (another model, revision, weights or tokenizer: store.ts
+// checkStoreFits), a site the store lacks, a store built with another BOS setting (for the position
+// and aligned means) or sequences longer than the store's positions are each refused in one
+// sentence before the run starts.
 //
 //   global    m[t] = the store's mean of (site, layer) over every real token, at every position
 //   position  m[t] = its mean over the sequences that reach position t
