@@ -11,9 +11,9 @@
 // `sinks_remove_layers` (default all) by masking the first key or replacing its value with the
 // mean value, and record the loss change and where the attention goes instead (sinks-passes.ts).
 // `sink_block` sets the query block size (128). Options are declared below.
-// With `subtract=<store>[:global|position]` (dataset influence, main/means/subtract.ts) one more pass
-// takes the store's mean of resid_pre out of each layer's input in turn (sinks-passes.ts
-// centredSinkPass) and records `centred_sink_score` per (layer, head), `centred_sink_rate` per
+// With `subtract=<store>[:global|position|aligned]` (dataset influence, main/means/subtract.ts) one
+// more pass takes the store's mean of resid_pre out of each layer's input in turn (sinks-passes.ts
+// centredSinkPass; for `aligned` the first pass also taps resid_pre raw to align each sequence) and records `centred_sink_score` per (layer, head), `centred_sink_rate` per
 // layer and `removed_share` = 1 - mean_h centred_sink_score / mean_h sink_score per layer.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
