@@ -3,8 +3,9 @@
 // the `means` analysis built from the model's own texts:
 // - control (nothing planted): the centred statistics are exactly those of a - m computed here
 //   independently (the raw tap of each site, the store's mean subtracted in Float64, rms, mean norm,
-//   mean |a|, max |a|, top-3 and median |a| computed directly), to 1e-5 relative: subtracting
-//   changes nothing but the mean.
+//   mean |a|, max |a|, top-3 and median |a| computed directly), to 1e-5 relative, and the centred
+//   sink score is the attention of a forward whose resid_pre l is replaced by resid_pre l - m (a
+//   mean-edit built here, the pattern tapped raw): subtracting changes nothing but the mean.
 // - the forward's logits are bit for bit the same with centred taps and hooks in the graph.
 // - planted-massive (dim 7 ~600 at every "." from layer 1 on) and planted-sink (head 2 of layer 1
 //   attends to the BOS): the shares removed per layer are printed and asserted below.
@@ -29,6 +30,8 @@ import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { tap } from '../../../native-models/neox/address.ts';
 import { centreFeeds } from '../../../native-models/neox/centre.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
+import { interventionFeeds } from '../../../native-models/neox/intervention.ts';
+import { meanEdit } from '../../../native-models/neox/interventions/mean-edit.ts';
 import { massiveHook } from '../../../native-models/neox/hooks/massive-topk.ts';
 import type { Site } from '../../../native-models/neox/sites.ts';
 import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
@@ -185,6 +188,67 @@ describe('dataset influence on the control model: nothing but the mean changes',
       }
     });
   }
+
+  it('the centred sink score equals the attention of a forward with resid_pre l - m, computed here', async () => {
+    const out = await run('planted-control', ['sinks'], {
+      subtract: `${store}:position`,
+      sink_block: 32,
+      sinks_remove: false,
+    });
+    const means = loadMeanStore(project, store);
+    const m = await loadModel(join(DATA, 'planted-control'));
+    const read = await readDataset(join(DATA, 'planted-control', 'texts.jsonl'), { field: 'text' });
+    const { sequences } = tokenizeRecords(read.records, m.tokenizer, {
+      seqLen: 128,
+      n: 64,
+      prependBos: false,
+    });
+    const { hiddenSize: F, numHeads: H, numLayers: L } = m.config;
+    const Ts = means.count.length;
+    const pos = means.sites.resid_pre.position; // [L, Ts, F]
+    for (let l = 0; l < L; l++) {
+      const centre = meanEdit({
+        site: 'resid_pre',
+        layer: l,
+        mode: 'subtract',
+        width: F,
+        values: (batch, _v, v) => {
+          for (let t = 0; t < batch.T; t++)
+            for (let f = 0; f < F; f++) v[t * F + f] = pos[(l * Ts + t) * F + f];
+        },
+      });
+      const built = buildNeoxGraph(m.config, m.weights, {
+        interventions: [centre],
+        taps: [{ site: 'attn_pattern', layers: [l], reductions: [{ kind: 'raw' }] }],
+        outputs: { logits: false },
+      });
+      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
+      const score = new Float64Array(H);
+      for (const q of sequences) {
+        const T = q.ids.length;
+        const feeds = interventionFeeds([centre], { B: 1, T, lengths: [T], sequenceIndex: [0] });
+        const res = await session.run({
+          ...batchFeeds(1, T, BigInt64Array.from(q.ids.map(BigInt)), new Float32Array(T).fill(1)),
+          ...Object.fromEntries(
+            Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('float32', t.data, t.dims)]),
+          ),
+        });
+        const A = res[`tap/attn_pattern/${l}/raw`].data as Float32Array; // [1, H, T, T]
+        for (let h = 0; h < H; h++) {
+          let s = 0;
+          for (let i = 0; i < T; i++) s += A[(h * T + i) * T];
+          score[h] += s / T / sequences.length;
+        }
+      }
+      await session.release();
+      for (let h = 0; h < H; h++) {
+        const got = project
+          .metrics({ runIds: [out.runId], analysis: 'sinks', metric: 'centred_sink_score' })
+          .find((r) => r.layer === l && r.head === h)!.value;
+        close(got, score[h], 1e-5);
+      }
+    }
+  });
 
   it("the forward's logits are bit for bit unchanged with centred taps and hooks", async () => {
     const m = await loadModel(join(DATA, 'planted-control'));
