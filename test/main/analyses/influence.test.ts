@@ -25,7 +25,7 @@ import { loadModel } from '../../../main/load-model.ts';
 import { loadMeanStore } from '../../../main/means/store.ts';
 import { trajectory } from '../../../main/align/trajectory.ts';
 import { warpOnto } from '../../../main/align/warp.ts';
-import { runAnalyses } from '../../../main/runner.ts';
+import { runAnalyses, type RunRequest } from '../../../main/runner.ts';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { tap } from '../../../native-models/neox/address.ts';
 import { centreFeeds } from '../../../native-models/neox/centre.ts';
@@ -425,5 +425,63 @@ describe('dataset influence refuses bad input in one sentence', () => {
     expect(await refusal(run('planted-control', ['sinks'], { subtract: `${store}:aligned` }))).toMatch(
       /no aligned means at resid_pre/,
     );
+  });
+});
+
+describe('dataset influence resumes', () => {
+  it('an interrupted aligned run resumes to the rows of an uninterrupted one', async () => {
+    const request = (store: number): RunRequest => ({
+      model: join(DATA, 'planted-control'),
+      dataset: { path: join(DATA, 'planted-control', 'texts.jsonl'), field: 'text' },
+      analyses: ['profile', 'massive', 'sinks'],
+      batchSize: 1,
+      seqLen: 128,
+      options: {
+        sites: 'resid_pre,resid_post',
+        subtract: `${store}:aligned`,
+        sink_block: 32,
+        sinks_remove: false,
+      },
+    });
+    const rowsOf = (p: Project, runId: number) =>
+      p
+        .metrics({ runIds: [runId], includeIncomplete: true })
+        .map(({ analysis, metric, site, layer, head, position, dim, value }) => ({
+          key: `${analysis}/${metric}/${site}/${layer}/${head}/${position}/${dim}`,
+          value,
+        }))
+        .sort((a, b) => a.key.localeCompare(b.key));
+    const fresh = async (name: string) => {
+      const p = Project.create(join(dir, name));
+      const store = await runAnalyses(p, {
+        ...request(1),
+        analyses: ['means'],
+        options: { aligned_sites: 'resid_pre,resid_post' },
+      });
+      return { p, store: store.runId };
+    };
+    const whole = await fresh('whole.pythia-atlas');
+    const want = rowsOf(whole.p, (await runAnalyses(whole.p, request(whole.store))).runId);
+    whole.p.close();
+    expect(want.some((r) => r.key.startsWith('profile/centred_rms/resid_post/1/'))).toBe(true);
+
+    const cut = await fresh('cut.pythia-atlas');
+    const abort = new AbortController();
+    let batches = 0;
+    const err = await runAnalyses(
+      cut.p,
+      { ...request(cut.store), checkpointEvery: 1 },
+      {
+        signal: abort.signal,
+        onProgress: (e) => {
+          if (e.phase === 'run' && !e.message && ++batches === 3) abort.abort();
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    const again = await runAnalyses(cut.p, request(cut.store));
+    expect(again.timings.resumed_batches).toBe(3);
+    expect(rowsOf(cut.p, again.runId)).toEqual(want);
+    cut.p.close();
   });
 });
