@@ -9,8 +9,9 @@
 // - the forward's logits are bit for bit the same with centred taps and hooks in the graph.
 // - planted-massive (dim 7 ~600 at every "." from layer 1 on) and planted-sink (head 2 of layer 1
 //   attends to the BOS): the shares removed per layer are printed and asserted below.
-// - bad values, missing, incomplete, non-mean and other-model stores, sites the store lacks and
-//   the aligned mode (not built yet) are refused in one AtlasError sentence each.
+// - bad values, missing, incomplete, non-mean and other-model stores, sites or aligned means the
+//   store lacks, another BOS setting and too-short stores are refused in one AtlasError sentence
+//   each; an interrupted aligned run resumes to the rows of an uninterrupted one.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
