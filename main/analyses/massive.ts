@@ -116,7 +116,7 @@ export const massive: Analysis = {
   },
   centre(ctx) {
     if (subtractSpec(ctx)?.mode === 'aligned') return null; // the extra pass centres
-    const sub = loadSubtraction(ctx, massiveOptions(ctx).sites);
+    const sub = loadSubtraction(ctx, massiveOptions(ctx).sites, 'massive_sites');
     return sub ? storeCentre(sub) : null;
   },
   start(ctx) {
@@ -131,7 +131,8 @@ export const massive: Analysis = {
       subtractSpec(ctx) === null
         ? []
         : o.sites.map((site) => new MassiveAccumulator(site, L, F, never, ctx.tokenizer, delims));
-    const aligned = subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, o.sites) : null;
+    const aligned =
+      subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, o.sites, 'massive_sites') : null;
     const addCentred: AnalysisRun['consume'] = (batch, outputs) => {
       for (const acc of centred) {
         const site = acc.site as Site;

@@ -97,13 +97,13 @@ export const profile: Analysis = {
   },
   centre(ctx) {
     if (subtractSpec(ctx)?.mode === 'aligned') return null; // the extra pass centres
-    const sub = loadSubtraction(ctx, sitesOption(ctx, 'sites'));
+    const sub = loadSubtraction(ctx, sitesOption(ctx, 'sites'), 'sites');
     return sub ? storeCentre(sub) : null;
   },
   start(ctx) {
     const sites = sitesOption(ctx, 'sites');
     const subtracting = subtractSpec(ctx) !== null;
-    const aligned = subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, sites) : null;
+    const aligned = subtractSpec(ctx)?.mode === 'aligned' ? loadSubtraction(ctx, sites, 'sites') : null;
     const L = ctx.config.numLayers;
     const maxT = ctx.config.maxPositions;
     const pos = new Map<string, PositionStats>();

@@ -65,14 +65,28 @@ export interface Subtraction {
   warps?: AlignedWarps;
 }
 
-/** Loads and checks the store of the run's `subtract` option for `sites`; null without the option. */
-export function loadSubtraction(ctx: RunContext, sites: readonly Site[]): Subtraction | null {
+/**
+ * Loads and checks the store of the run's `subtract` option for `sites` (chosen by the option
+ * `siteOption`, named in the refusal, when the analysis has one); null without the option.
+ */
+export function loadSubtraction(
+  ctx: RunContext,
+  sites: readonly Site[],
+  siteOption?: string,
+): Subtraction | null {
   const spec = subtractSpec(ctx);
   if (!spec) return null;
   if (!ctx.project || !ctx.identity) throw new Error('subtract: the run context has no project');
   const store = loadMeanStore(ctx.project, spec.runId);
   checkStoreFits(store, ctx.identity);
-  if (spec.mode !== 'aligned') for (const site of sites) siteMeans(store, site);
+  const lacking = spec.mode === 'aligned' ? [] : sites.filter((site) => !store.sites[site]);
+  if (lacking.length > 0) {
+    const has = Object.keys(store.sites);
+    const choose = siteOption ? ` (choose among them with --option ${siteOption}=...)` : '';
+    throw new AtlasError(
+      `The mean store (run ${spec.runId}) has no means at ${lacking.join(', ')}; it has ${has.join(', ')}${choose}, or build a store with --option sites=${lacking.join(',')}.`,
+    );
+  }
   const bos = ctx.project.run(spec.runId)?.prependBos ?? false;
   if (spec.mode !== 'global' && ctx.prependBos !== undefined && bos !== ctx.prependBos)
     throw new AtlasError(
