@@ -110,6 +110,8 @@ export async function runAnalyses(
   const first = await openPass(env, {
     taps: mergeTaps(analyses.flatMap((a) => a.taps?.(contextOf(a)) ?? [])),
     hooks: analyses.flatMap((a) => a.hooks?.(contextOf(a)) ?? []),
+    // One `subtract` option serves every analysis of a run, so their centres agree: the first fills.
+    centre: analyses.map((a) => a.centre?.(contextOf(a)) ?? null).find((c) => c !== null) ?? undefined,
     gradients: mergeGradients(analyses.flatMap((a) => (a.gradients ? [a.gradients(contextOf(a))] : []))),
   });
   lap('build', tBuild);
@@ -249,7 +251,7 @@ export async function runAnalyses(
 export function mergeTaps(taps: TapSpec[]): TapSpec[] {
   const bySite = new Map<string, TapSpec>();
   for (const t of taps) {
-    const key = `${t.site}|${t.layers?.join(',') ?? '*'}`;
+    const key = `${t.site}|${t.layers?.join(',') ?? '*'}|${t.centred ? 'centred' : ''}`;
     const have = bySite.get(key);
     if (!have) {
       bySite.set(key, { ...t, reductions: [...t.reductions] });

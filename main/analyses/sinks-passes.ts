@@ -6,6 +6,12 @@
 // intervention as inputs of the forward. The passes record the loss and, through the same in-graph
 // attention statistics (which replay the key mask on their blocks), where each head's attention goes
 // instead: first key, previous key, delimiters, the rest.
+//
+// Dataset influence (`subtract`, main/means/subtract.ts): the sink statistics come from q and k, so
+// from the layer's input. `centredSinkPass` is one more pass with one variant per layer l: a
+// mean-edit `subtract` (neox/interventions/mean-edit.ts) takes the store's mean of resid_pre at l
+// out of resid_pre l (the other layers' weights are 0, so they are untouched) and the same
+// attention statistics are read at layer l. Cost: L more forward passes with the statistics.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
@@ -16,6 +22,8 @@ import {
 import type { Intervention } from '../../native-models/neox/intervention.ts';
 import { maskKeys } from '../../native-models/neox/interventions/mask-keys.ts';
 import { replace } from '../../native-models/neox/interventions/replace.ts';
+import { meanEdit } from '../../native-models/neox/interventions/mean-edit.ts';
+import { fillMeans, type Subtraction } from '../means/subtract.ts';
 import { HeadMeans, addSinkBatch, type ValueSums } from '../stats/head-stats.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
 import type { ExtraPass } from './types.ts';
@@ -79,4 +87,43 @@ export function sinkRemovalPasses(opts: {
     };
   };
   return REMOVALS.map(pass);
+}
+
+/** The prefix of the centred pass's attention statistics (`hook/attn_centred/<layer>/<part>`). */
+export const CENTRED_PREFIX = 'attn_centred';
+
+/** One pass, variant l: resid_pre l minus the store's mean; the statistics of layer l go to `heads`. */
+export function centredSinkPass(opts: {
+  cfg: NeoxConfig;
+  sub: Subtraction;
+  stats: AttentionStatsOptions;
+  delimiters: ReadonlySet<number>;
+  heads: HeadMeans;
+}): ExtraPass {
+  const { cfg, sub } = opts;
+  const L = cfg.numLayers;
+  return {
+    label: `sinks: resid_pre minus the mean store ${sub.spec.runId} (${sub.spec.mode}), one layer at a time`,
+    interventions: Array.from({ length: L }, (_, l) =>
+      meanEdit({
+        site: 'resid_pre',
+        layer: l,
+        mode: 'subtract',
+        id: 'centre',
+        width: cfg.hiddenSize,
+        values(batch, variant, out) {
+          if (variant === l) fillMeans(sub, 'resid_pre', l, batch, out);
+        },
+        weights(batch, variant, out) {
+          if (variant !== l) return;
+          for (let r = 0; r < batch.B; r++) out.fill(1, r * batch.T, r * batch.T + batch.lengths[r]);
+        },
+      }),
+    ),
+    hooks: [attentionStatsHook(cfg, { ...opts.stats, valueSums: false, prefix: CENTRED_PREFIX })],
+    variants: L,
+    consume(batch, outputs, variant) {
+      addSinkBatch(opts.heads, batch, outputs, [variant], opts.delimiters, { prefix: CENTRED_PREFIX });
+    },
+  };
 }

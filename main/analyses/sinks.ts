@@ -11,6 +11,10 @@
 // `sinks_remove_layers` (default all) by masking the first key or replacing its value with the
 // mean value, and record the loss change and where the attention goes instead (sinks-passes.ts).
 // `sink_block` sets the query block size (128). Options are declared below.
+// With `subtract=<store>[:global|position|aligned]` (dataset influence, main/means/subtract.ts) one
+// more pass takes the store's mean of resid_pre out of each layer's input in turn (sinks-passes.ts
+// centredSinkPass; for `aligned` the first pass also taps resid_pre raw to align each sequence) and records `centred_sink_score` per (layer, head), `centred_sink_rate` per
+// layer and `removed_share` = 1 - mean_h centred_sink_score / mean_h sink_score per layer.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import {
@@ -22,7 +26,15 @@ import { delimiterIds } from '../data/token-classes.ts';
 import { booleanOption, layersOption, numberOption } from '../options/read.ts';
 import { HeadMeans, SHARE_METRICS, SINK_METRICS, ValueSums, addSinkBatch } from '../stats/head-stats.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
-import { REMOVALS, sinkRemovalPasses, type Removal, type RemovalResult } from './sinks-passes.ts';
+import {
+  centredSinkPass,
+  REMOVALS,
+  sinkRemovalPasses,
+  type Removal,
+  type RemovalResult,
+} from './sinks-passes.ts';
+import { loadSubtraction, removedShare, subtractSpec, SUBTRACT_OPTION } from '../means/subtract.ts';
+import type { TapSpec } from '../../native-models/neox/forward.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 
@@ -84,10 +96,17 @@ export const sinks: Analysis = {
       default: 'all',
       help: 'the layers where the sink is removed',
     },
+    SUBTRACT_OPTION,
   ],
   hooks(ctx) {
     const o = sinkOptions(ctx);
     return [attentionStatsHook(ctx.config, { ...sinkStatsOptions(ctx, o), valueSums: o.remove })];
+  },
+  taps(ctx): TapSpec[] {
+    // The aligned mean is warped onto each sequence by its own resid_pre (main/means/aligned.ts).
+    return subtractSpec(ctx)?.mode === 'aligned'
+      ? [{ site: 'resid_pre', reductions: [{ kind: 'raw' }] }]
+      : [];
   },
   start(ctx) {
     const o = sinkOptions(ctx);
@@ -99,29 +118,45 @@ export const sinks: Analysis = {
     const values = new ValueSums(L, ctx.config.hiddenSize);
     const base = new TokenLoss();
     const removed = new Map<Removal, RemovalResult>();
+    const sub = loadSubtraction(ctx, ['resid_pre']); // refuses a bad store before the first batch
+    const centred = new HeadMeans(L, H);
     return {
       consume(batch, outputs) {
         addSinkBatch(heads, batch, outputs, layers, delims);
         base.add(batch, outputs.f32(TOKEN_LOSS));
         if (o.remove) values.add(batch, outputs, layers);
+        sub?.warps?.add(batch, outputs);
       },
-      toJSON: () => ({ heads: heads.toJSON(), values: values.toJSON(), base: base.toJSON() }),
+      toJSON: () => ({
+        heads: heads.toJSON(),
+        values: values.toJSON(),
+        base: base.toJSON(),
+        warps: sub?.warps?.toJSON() ?? null,
+      }),
       fromJSON(state) {
-        const s = state as { heads: unknown; values: unknown; base: unknown };
+        const s = state as { heads: unknown; values: unknown; base: unknown; warps?: unknown };
+        if (sub?.warps && s.warps) sub.warps.fromJSON(s.warps);
         heads.fromJSON(s.heads);
         values.fromJSON(s.values);
         base.fromJSON(s.base);
       },
       passes() {
-        if (!o.remove || o.removeLayers.length === 0) return [];
-        return sinkRemovalPasses({
-          cfg: ctx.config,
-          layers: o.removeLayers,
-          stats: sinkStatsOptions(ctx, o),
-          delimiters: delims,
-          values,
-          results: removed,
-        });
+        const stats = sinkStatsOptions(ctx, o);
+        return [
+          ...(!o.remove || o.removeLayers.length === 0
+            ? []
+            : sinkRemovalPasses({
+                cfg: ctx.config,
+                layers: o.removeLayers,
+                stats,
+                delimiters: delims,
+                values,
+                results: removed,
+              })),
+          ...(sub
+            ? [centredSinkPass({ cfg: ctx.config, sub, stats, delimiters: delims, heads: centred })]
+            : []),
+        ];
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
@@ -138,6 +173,22 @@ export const sinks: Analysis = {
           sinkHeads += here;
         }
         row('sink_rate', null, sinkHeads / (L * H));
+        if (sub) {
+          for (let l = 0; l < L; l++) {
+            let here = 0;
+            let raw = 0;
+            let cen = 0;
+            for (let h = 0; h < H; h++) {
+              const c = centred.mean(l, h, 'sink_score');
+              row('centred_sink_score', l, c, h);
+              if (c > o.eps) here += 1;
+              raw += heads.mean(l, h, 'sink_score') / H;
+              cen += c / H;
+            }
+            row('centred_sink_rate', l, here / H);
+            row('removed_share', l, removedShare(raw, cen));
+          }
+        }
         row('sink_eps', null, o.eps);
         const mean = (v: TokenLoss) => v.mean();
         if (removed.size > 0) row('loss_base', null, mean(base));

@@ -8,6 +8,7 @@ import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
 import type { Intervention } from '../../native-models/neox/intervention.ts';
+import type { Centre } from '../../native-models/neox/centre.ts';
 import type { MetricRow, RunResults } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
@@ -94,6 +95,8 @@ export interface ExtraPass {
   interventions?: Intervention[];
   taps?: TapSpec[];
   hooks?: GraphHook[];
+  /** Fills the means its centred taps and hooks subtract (neox/centre.ts). */
+  centre?: Centre;
   /** Gradients this pass needs (the backward appended to its graph, as for the first pass). */
   gradients?: BackwardOptions;
   /** How many times to go over the data with this graph, fed differently (default 1). */
@@ -140,6 +143,11 @@ export interface Analysis {
   taps?(ctx: RunContext): TapSpec[];
   /** Custom in-graph statistics (neox/hooks/) this analysis reads in the first pass. */
   hooks?(ctx: RunContext): GraphHook[];
+  /**
+   * What fills the means its centred taps and hooks subtract in the first pass (neox/centre.ts),
+   * or null when it asks for none. May refuse the run (a bad or unfit mean store).
+   */
+  centre?(ctx: RunContext): Centre | null;
   /**
    * Gradients this analysis needs (sites and parameters, with in-graph reductions). When any
    * analysis of a run asks, the runner appends the backward (neox/backward.ts) to the one graph.

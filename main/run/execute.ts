@@ -1,7 +1,7 @@
 // Executing a pass: build its graph once (the forward with the pass's taps, hooks, interventions
 // and loss outputs, with the backward appended when it asks for gradients), open one ONNX Runtime
 // session, and run the batches through it: the one batch loop the first pass and every extra pass
-// share (progress, cancel, intervention feeds, outputs read by address).
+// share (progress, cancel, intervention and centring feeds, outputs read by address).
 
 import { addressName, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../../native-models/neox/backward.ts';
@@ -12,6 +12,7 @@ import {
   type TapSpec,
 } from '../../native-models/neox/forward.ts';
 import { interventionFeeds, type Intervention } from '../../native-models/neox/intervention.ts';
+import { centreFeeds, type Centre } from '../../native-models/neox/centre.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
 import type { BatchView, GraphOutputs } from '../analyses/types.ts';
 import type { Batch } from '../data/batches.ts';
@@ -24,6 +25,8 @@ export interface PassSpec {
   taps?: readonly TapSpec[];
   hooks?: readonly GraphHook[];
   interventions?: readonly Intervention[];
+  /** Fills the means that centred taps and hooks subtract (neox/centre.ts), when any reads them. */
+  centre?: Centre;
   gradients?: BackwardOptions | null;
 }
 
@@ -101,7 +104,11 @@ export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> 
           if (env.signal?.aborted) throw abortError();
           const batch = batches[i];
           const view = o.view ? o.view(batch) : batch;
-          const out = await sess.run(batch, fetches, interventionFeeds(ivs, view, variant));
+          const feeds = {
+            ...interventionFeeds(ivs, view, variant),
+            ...centreFeeds(spec.centre, built.centreInputs ?? [], view, variant),
+          };
+          const out = await sess.run(batch, fetches, feeds);
           o.consume(view, graphOutputs(out), variant);
           await o.after?.(i + 1, batch, variant);
         }

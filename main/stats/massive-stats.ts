@@ -152,6 +152,15 @@ export class MassiveAccumulator {
     }
   }
 
+  /** Layer l's top-1/2/3 and median |a|, each averaged over sequences (NaN without sequences). */
+  layerTops(l: number): { top1: number; top2: number; top3: number; median: number } {
+    const n = this.seqCount[l];
+    const t = this.topSum[l];
+    return n === 0
+      ? { top1: NaN, top2: NaN, top3: NaN, median: NaN }
+      : { top1: t[0] / n, top2: t[1] / n, top3: t[2] / n, median: this.medianSum[l] / n };
+  }
+
   /** Entries per layer. */
   counts(): number[] {
     const c = new Array<number>(this.L).fill(0);

@@ -9,6 +9,7 @@
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
 //   param_grad/<hf name>[/sumsq]                     d metric / d parameter (full, or its norm^2)
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
+//   centre/<site>/<layer | g>                        the mean a read-only centring subtracts (centre.ts)
 //   hook/<hook>[/<layer>][/<part>]                   an output of a custom read-only subgraph
 //   token_loss, loss_sum, metric, logits             the loss outputs, the backward's metric, logits
 
@@ -21,6 +22,7 @@ export type GraphAddress =
   | { kind: 'grad'; site: Site; layer: number | null; reduction: GradReduction }
   | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' }
   | { kind: 'intervention'; site: Site; layer: number | null; id: string; part: string }
+  | { kind: 'centre'; site: Site; layer: number | null }
   | { kind: 'hook'; hook: string; layer?: number | null; part?: string }
   | { kind: 'output'; name: 'token_loss' | 'loss_sum' | 'metric' | 'logits' };
 
@@ -38,6 +40,8 @@ export function addressName(a: GraphAddress): string {
       return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/sumsq`;
     case 'intervention':
       return `intervene/${a.site}/${lay(a.layer)}/${a.id}/${a.part}`;
+    case 'centre':
+      return `centre/${a.site}/${lay(a.layer)}`;
     case 'hook':
       return [
         'hook',
@@ -101,6 +105,8 @@ export function parseAddress(name: string): GraphAddress | null {
   }
   if (p[0] === 'intervene' && p.length === 5 && isSite(p[1]))
     return { kind: 'intervention', site: p[1], layer: layerOf(p[2]), id: p[3], part: p[4] };
+  if (p[0] === 'centre' && p.length === 3 && isSite(p[1]))
+    return { kind: 'centre', site: p[1], layer: layerOf(p[2]) };
   if (p[0] === 'hook' && p.length >= 2) return { kind: 'hook', hook: p.slice(1).join('/') };
   return null;
 }

@@ -22,6 +22,11 @@
 // interventions on blocks of queries. Their outputs are `hook/...` addresses; like taps, they leave
 // the logits unchanged. The built graph returns every site's value (`siteValues`), which the
 // backward (backward.ts) differentiates with respect to.
+//
+// Centring (centre.ts): a tap or site hook with `centred: true` reads x - m, m one graph input
+// `centre/<site>/<layer>` [B, T, F] per (site, layer) that has such readers; the model continues
+// with x. Centred tap outputs are named with the reduction prefixed `centred_`
+// (`tap/resid_post/3/centred_token_sumsq`).
 
 import { AtlasError } from '../errors.ts';
 import type { Dim } from '../graph/dims.ts';
@@ -33,6 +38,7 @@ import type { StateDict } from '../weights/types.ts';
 import type { NeoxConfig } from './config.ts';
 import { headDim, rotaryDims } from './config-parse.ts';
 import { addressName, siteKey, tap, type GraphAddress } from './address.ts';
+import { centreInput, type CentreInput } from './centre.ts';
 import {
   interventionInput,
   type Intervention,
@@ -61,6 +67,8 @@ export interface TapSpec {
   /** Default all layers; ignored for global sites (embed, ln_final, logits). */
   layers?: number[];
   reductions: Reduction[];
+  /** Read x - m (centre.ts) instead of x; outputs `centred_<reduction>`. Token sites only. */
+  centred?: boolean;
 }
 
 export interface BuildOptions {
@@ -121,7 +129,14 @@ export interface AttentionValues {
 }
 
 export type GraphHook =
-  | { kind: 'site'; site: Site; layers?: number[]; build(ctx: HookContext, x: Value): void }
+  | {
+      kind: 'site';
+      site: Site;
+      layers?: number[];
+      /** Build on x - m (centre.ts) instead of x. Token sites only. */
+      centred?: boolean;
+      build(ctx: HookContext, x: Value): void;
+    }
   | { kind: 'attention'; layers?: number[]; build(ctx: HookContext, att: AttentionValues): void };
 
 export interface TapOutput {
@@ -130,6 +145,8 @@ export interface TapOutput {
   layer: number | null;
   reduction: Reduction['kind'];
   part?: string;
+  /** Computed on x - m (centre.ts). */
+  centred?: true;
   shape: Dim[];
 }
 
@@ -142,6 +159,8 @@ export interface BuiltGraph {
   paramInputs?: string[];
   /** Intervention input names, keyed `<site>/<layer | 'g'>` (address.ts siteKey). */
   interventionInputs?: Record<string, string[]>;
+  /** The means centred taps and hooks subtract, one input per (site, layer) (centre.ts). */
+  centreInputs?: CentreInput[];
   /** Output names the hooks added (`hook/...`). */
   hookOutputs?: string[];
   /** Every site's value as the forward computed it (after interventions), keyed by siteKey. */
@@ -269,23 +288,37 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
   };
 
   const siteValues = new Map<string, Value>();
+  const centreInputs: CentreInput[] = [];
+  /** x - m at a token site, m the graph input `centre/<site>/<layer>` [B, T, F] (declared once). */
+  const centredValue = (name: Site, layer: number | null, y: Value): Value => {
+    if (siteLayout(name) !== 'tokens') throw new AtlasError(`Centring works on token sites, not '${name}'.`);
+    const f = y.shape[1];
+    const input = centreInput(name, layer);
+    centreInputs.push({ name: input, site: name, layer, width: f as number });
+    const m = b.reshape(b.input(input, 'float32', ['B', 'T', f]), [-1, f as number], [y.shape[0], f]); // [B*T, F]
+    return b.sub(y, m); // [B*T, F]; the model goes on with y
+  };
   /** A site: apply interventions, then append the taps and hooks that read it. */
   const site = (name: Site, layer: number | null, x: Value): Value => {
     const layout = siteLayout(name);
     let y = x;
     for (const iv of interventions.get(siteKey(name, layer)) ?? []) y = iv.apply(ivContext(iv), y);
     siteValues.set(siteKey(name, layer), y);
+    let centred: Value | null = null;
+    const read = (wantCentred: boolean | undefined): Value =>
+      wantCentred ? (centred ??= centredValue(name, layer, y)) : y;
     for (const h of hooks) {
       if (h.kind !== 'site' || h.site !== name) continue;
       if (layer !== null && h.layers && !h.layers.includes(layer)) continue;
-      h.build(hookContext(layer), y);
+      h.build(hookContext(layer), read(h.centred));
     }
     for (const t of taps) {
       if (t.site !== name) continue;
       if (layer !== null && t.layers && !t.layers.includes(layer)) continue;
       for (const red of t.reductions) {
-        for (const { part, value } of stats.reduce(y, layout, red)) {
-          const outName = addressName(tap(name, layer, red.kind, part || undefined));
+        for (const { part, value } of stats.reduce(read(t.centred), layout, red)) {
+          const reduction = t.centred ? `centred_${red.kind}` : red.kind;
+          const outName = addressName(tap(name, layer, reduction, part || undefined));
           if (outputNames.has(outName)) continue;
           outputNames.add(outName);
           const out = b.output(value, outName);
@@ -295,6 +328,7 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
             layer,
             reduction: red.kind,
             ...(part ? { part } : {}),
+            ...(t.centred ? { centred: true as const } : {}),
             shape: out.shape,
           });
         }
@@ -333,7 +367,16 @@ export function buildNeoxGraph(cfg: NeoxConfig, weights: StateDict, opts: BuildO
     if (lossMask) appendLoss(b, ids, logits, lossMask, stats);
   }
   const inputNames = b.graph.inputs.map((v) => v.name);
-  return { graph: b.graph, outputs, inputNames, paramInputs, interventionInputs, hookOutputs, siteValues };
+  return {
+    graph: b.graph,
+    outputs,
+    inputNames,
+    paramInputs,
+    interventionInputs,
+    centreInputs,
+    hookOutputs,
+    siteValues,
+  };
 }
 
 type SiteFn = (name: Site, layer: number | null, x: Value) => Value;

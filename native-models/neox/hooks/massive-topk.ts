@@ -9,6 +9,9 @@
 // |a|) and +BIG for the rest, so its median sits at rank R. TopK(k = R + 1, smallest, unsorted) runs
 // as a selection (nth_element) in ONNX Runtime, linear in the row, and the row's median is the
 // largest of the k values it returns.
+//
+// A centred hook (`centred`, neox/centre.ts) computes the same on a - m, the site minus a dataset
+// mean (dataset influence), under `hook/massive_centred/...`.
 
 import { hookOut, type GraphAddress } from '../address.ts';
 import type { GraphHook } from '../forward.ts';
@@ -16,20 +19,25 @@ import type { Site } from '../sites.ts';
 
 export type MassivePart = 'signed' | 'indices' | 'median';
 
-/** `hook/massive/<site>/<layer>/<part>`: signed [B, K] float, indices [B, K] int64, median [B]. */
-export function massiveOutput(site: Site, layer: number, part: MassivePart): GraphAddress {
-  return hookOut(`massive/${site}`, layer, part);
+/**
+ * `hook/massive/<site>/<layer>/<part>` (centred: `hook/massive_centred/...`): signed [B, K] float,
+ * indices [B, K] int64, median [B].
+ */
+export function massiveOutput(site: Site, layer: number, part: MassivePart, centred = false): GraphAddress {
+  return hookOut(`${centred ? 'massive_centred' : 'massive'}/${site}`, layer, part);
 }
 
 const BIG = 3e38;
 
 /** A site hook: per-sequence top-k of |a| (signed values, flat indices t * F + f) and median |a|. */
-export function massiveHook(site: Site, k: number, layers?: number[]): GraphHook {
+export function massiveHook(site: Site, k: number, layers?: number[], centred = false): GraphHook {
   if (!Number.isInteger(k) || k < 1) throw new Error(`massiveHook needs a positive integer k, got ${k}`);
+  const output = (l: number, part: MassivePart) => massiveOutput(site, l, part, centred);
   return {
     kind: 'site',
     site,
     layers,
+    centred,
     build(ctx, x) {
       const b = ctx.b;
       const l = ctx.layer as number;
@@ -47,8 +55,8 @@ export function massiveHook(site: Site, k: number, layers?: number[]): GraphHook
 
       const kk = b.min(b.int64s([k]), b.reshape(nTotal, [1])); // int64 [1]
       const [, indices] = b.topK(b.where(real, abs, b.scalar(-1)), kk, { axis: 1 }); // [B, K]
-      ctx.output(massiveOutput(site, l, 'signed'), b.gatherElements(rows, indices, 1)); // [B, K]
-      ctx.output(massiveOutput(site, l, 'indices'), indices);
+      ctx.output(output(l, 'signed'), b.gatherElements(rows, indices, 1)); // [B, K]
+      ctx.output(output(l, 'indices'), indices);
 
       const r = b.div(b.sub(n, b.scalar(1, 'int64')), b.scalar(2, 'int64')); // [B, 1] rank of the lower median
       const R = b.reduceMax(r, undefined, false); // []
@@ -57,7 +65,7 @@ export function massiveHook(site: Site, k: number, layers?: number[]): GraphHook
       const ranked = b.where(real, abs, below); // [B, N]
       const k2 = b.reshape(b.add(R, b.scalar(1, 'int64')), [1]); // int64 [1]
       const [smallest] = b.topK(ranked, k2, { axis: 1, largest: false, sorted: false }); // [B, R+1]
-      ctx.output(massiveOutput(site, l, 'median'), b.reduceMax(smallest, [1], false)); // [B]
+      ctx.output(output(l, 'median'), b.reduceMax(smallest, [1], false)); // [B]
     },
   };
 }

@@ -48,7 +48,7 @@ describe('parseOption', () => {
 describe('validateOptions', () => {
   it('refuses unknown keys, listing the valid options of the selected analyses', () => {
     expect(() => validateOptions(resolveAnalyses(['sinks']), { sink_esp: 0.2 })).toThrow(
-      /Unknown option 'sink_esp' for model, sinks; valid options: sink_block, sink_eps, sinks_remove, sinks_remove_layers\./,
+      /Unknown option 'sink_esp' for model, sinks; valid options: sink_block, sink_eps, sinks_remove, sinks_remove_layers, subtract\./,
     );
     expect(() => validateOptions(resolveAnalyses([]), { anything: 1 })).toThrow(
       /these analyses take no options/,

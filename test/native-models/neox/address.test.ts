@@ -33,6 +33,7 @@ const address: fc.Arbitrary<GraphAddress> = fc.oneof(
     reduction: fc.constantFrom('full', 'sumsq' as const),
   }),
   fc.record({ kind: fc.constant('intervention' as const), site, layer, id: ident, part: ident }),
+  fc.record({ kind: fc.constant('centre' as const), site, layer }),
   fc.record({
     kind: fc.constant('output' as const),
     name: fc.constantFrom('token_loss', 'loss_sum', 'metric', 'logits' as const),
