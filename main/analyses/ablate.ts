@@ -4,8 +4,9 @@
 // 2022 on resampling). `ablate=<site>:<layers>[:<head>][:<positions>]` picks a token site, the
 // layers (each ablated on its own: one variant per layer, so the results form a layer x site map),
 // and the positions (`all`, `K-` from position K on, or a list `1,3`); `ablate_with` = mean (the
-// mean store of run `ablate_store`, its `ablate_mean` = global or per-position mean), zero, or
-// resample (another sequence of the batch at the same position, neox/interventions/resample.ts).
+// mean store of run `ablate_store`, its `ablate_mean` = global or per-position mean), zero,
+// resample (another sequence of the batch at the same position, neox/interventions/resample.ts),
+// or subtract (a - mean of the store: the owner's "intervened representations", the model runs on).
 // The interventions are graph inputs of the same forward (neox/interventions/mean-edit.ts).
 //
 // Each variant is one paired pass: every batch runs twice in one graph, clean and ablated, so the
@@ -104,10 +105,10 @@ function intervention(ctx: RunContext, spec: AblateSpec, layer: number | null, h
     });
   }
   let fill: (batch: BatchShape, out: Float32Array) => void = () => undefined; // zero
-  if (how === 'mean') {
+  if (how === 'mean' || how === 'subtract') {
     const raw = ctx.options.ablate_store;
     if (raw === undefined)
-      throw new AtlasError('ablate_with=mean needs a mean store: --option ablate_store=<run id>.');
+      throw new AtlasError(`ablate_with=${how} needs a mean store: --option ablate_store=<run id>.`);
     if (!ctx.project || !ctx.identity) throw new Error('ablate: the run context has no project');
     const store = loadMeanStore(ctx.project, Number(raw));
     checkStoreFits(store, ctx.identity);
@@ -129,7 +130,7 @@ function intervention(ctx: RunContext, spec: AblateSpec, layer: number | null, h
   return meanEdit({
     site: spec.site,
     layer,
-    mode: 'replace',
+    mode: how === 'subtract' ? 'subtract' : 'replace',
     width: F,
     values: (batch, _v, out) => fill(batch, out),
     weights: (batch, _v, out) => pairedWeights(spec, batch, out),
@@ -150,9 +151,9 @@ export const ablate: Analysis = {
     {
       name: 'ablate_with',
       type: 'choice',
-      choices: ['mean', 'zero', 'resample'],
+      choices: ['mean', 'zero', 'resample', 'subtract'],
       default: 'zero',
-      help: 'what replaces the activation',
+      help: 'what replaces the activation (subtract: a - mean, the model runs on)',
     },
     {
       name: 'ablate_store',

@@ -139,6 +139,21 @@ describe('ablate', () => {
     p.close();
   });
 
+  it('subtracting a stored global mean and running on equals the PyTorch hook doing the same', async () => {
+    const p = Project.create(join(dir, 'subtract.pythia-atlas'));
+    const store = await run(p, ['means'], {});
+    const out = await run(p, ['ablate'], {
+      ablate: 'resid_post:1',
+      ablate_with: 'subtract',
+      ablate_store: store.runId,
+      ablate_mean: 'global',
+    });
+    expect(
+      Math.abs(value(p, out.runId, 'loss_ablated', 1) - expected.loss.subtract_global_resid_post_1),
+    ).toBeLessThan(1e-4);
+    p.close();
+  });
+
   it('refuses a store of another model, naming the mismatch, and bad specs', async () => {
     const p = Project.create(join(dir, 'bad.pythia-atlas'));
     const other = await run(p, ['means'], {}, 'planted-control');
