@@ -13,10 +13,17 @@
 // next-token KL(p_clean || p_ablated) per token comes from the graph (neox/hooks/pair-kl.ts).
 // Rows (site = the ablated site, layer = the ablated layer): `ablate/loss_base`,
 // `ablate/loss_ablated`, `ablate/loss_delta` (overall and per position), `ablate/kl` (mean over
-// the ablated run's real targets, and per position).
+// the ablated run's real targets, and per position), and what happens downstream (unless
+// `ablate_downstream` is false), per downstream layer in `dim`: `downstream_top1` and
+// `downstream_top1_base` (the largest |a| of resid_post per sequence, averaged over sequences, as
+// the massive analysis reports it) and `downstream_sink_score` / `downstream_sink_score_base`
+// (the first key's attention averaged over real queries, heads and sequences; Gu et al. 2025).
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { pairKlHook, PAIR_KL } from '../../native-models/neox/hooks/pair-kl.ts';
+import { attentionStatsHook } from '../../native-models/neox/hooks/attention-stats.ts';
+import { massiveHook, massiveOutput } from '../../native-models/neox/hooks/massive-topk.ts';
+import { hookOut } from '../../native-models/neox/address.ts';
 import type { BatchShape, Intervention } from '../../native-models/neox/intervention.ts';
 import { meanEdit } from '../../native-models/neox/interventions/mean-edit.ts';
 import { resample } from '../../native-models/neox/interventions/resample.ts';
@@ -24,9 +31,9 @@ import { GLOBAL_SITES, isSite, type Site } from '../../native-models/neox/sites.
 import { AtlasError } from '../errors.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { checkStoreFits, loadMeanStore, siteMeans } from '../means/store.ts';
-import { stringOption } from '../options/read.ts';
+import { booleanOption, stringOption } from '../options/read.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
-import type { Analysis, AnalysisResult, ExtraPass, MetricRow, RunContext } from './types.ts';
+import type { Analysis, AnalysisResult, ExtraPass, GraphOutputs, MetricRow, RunContext } from './types.ts';
 
 export const ABLATE_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
 
@@ -156,6 +163,12 @@ export const ablate: Analysis = {
       help: 'what replaces the activation (subtract: a - mean, the model runs on)',
     },
     {
+      name: 'ablate_downstream',
+      type: 'boolean',
+      default: true,
+      help: 'also record the downstream massive-activation and sink statistics of both runs',
+    },
+    {
       name: 'ablate_store',
       type: 'integer',
       min: 1,
@@ -178,6 +191,34 @@ export const ablate: Analysis = {
     const base = new TokenLoss(maxT);
     const edited = spec.layers.map(() => new TokenLoss(maxT));
     const kl = spec.layers.map(() => new TokenLoss(maxT)); // KL per token, under the loss mask
+    const downstream = booleanOption(ctx, 'ablate_downstream');
+    const L = ctx.config.numLayers;
+    const H = ctx.config.numHeads;
+    // Per variant (index 0..n-1) and the clean run (index n): sums over sequences per layer.
+    const n = spec.layers.length;
+    const top1 = Array.from({ length: n + 1 }, () => new Float64Array(L));
+    const sink = Array.from({ length: n + 1 }, () => new Float64Array(L));
+    let sequences = 0;
+    /** Adds rows [from, from + half) of a paired batch's downstream outputs to slot `into`. */
+    const addDownstream = (
+      batch: { T: number; lengths: number[] },
+      outputs: GraphOutputs,
+      from: number,
+      half: number,
+      into: number,
+    ) => {
+      for (let l = 0; l < L; l++) {
+        const signed = outputs.f32(massiveOutput('resid_post', l, 'signed')); // [2B, 1]
+        const first = outputs.f32(hookOut('attn', l, 'first')); // [2B, H, T]
+        for (let r = from; r < from + half; r++) {
+          top1[into][l] += Math.abs(signed[r]);
+          const len = batch.lengths[r];
+          let s = 0;
+          for (let h = 0; h < H; h++) for (let q = 0; q < len; q++) s += first[(r * H + h) * batch.T + q];
+          sink[into][l] += s / (H * len);
+        }
+      }
+    };
     return {
       consume() {},
       toJSON: () => ({}),
@@ -187,7 +228,15 @@ export const ablate: Analysis = {
           label: `ablate ${spec.site} ${layer ?? ''} (${how})`,
           paired: true,
           interventions: [ivs[i]],
-          hooks: [pairKlHook()],
+          hooks: [
+            pairKlHook(),
+            ...(downstream
+              ? [
+                  massiveHook('resid_post', 1),
+                  attentionStatsHook(ctx.config, { maxTokens: ctx.seqLen ?? maxT }),
+                ]
+              : []),
+          ],
           consume(batch, outputs) {
             const half = batch.B / 2;
             const T = batch.T;
@@ -203,6 +252,13 @@ export const ablate: Analysis = {
             const asLoss = new Float32Array(half * (T - 1)); // laid out as token_loss, [B, T-1]
             for (let b = 0; b < half; b++) asLoss.set(k.subarray(b * T, b * T + T - 1), b * (T - 1));
             kl[i].add(split(half), asLoss);
+            if (downstream) {
+              if (i === 0) {
+                addDownstream(batch, outputs, 0, half, n);
+                sequences += half;
+              }
+              addDownstream(batch, outputs, half, half, i);
+            }
           },
         }));
       },
@@ -220,6 +276,16 @@ export const ablate: Analysis = {
             if (b.count === 0) continue;
             row('loss_delta', edited[i].at(t).mean - b.mean, t);
             row('kl', kl[i].at(t).mean, t);
+          }
+          if (downstream && sequences > 0) {
+            for (let l = 0; l < L; l++) {
+              const at = (metric: string, v: number) =>
+                metrics.push(metricRow('ablate', metric, spec.site, layer, v / sequences, { dim: l }));
+              at('downstream_top1', top1[i][l]);
+              at('downstream_top1_base', top1[n][l]);
+              at('downstream_sink_score', sink[i][l]);
+              at('downstream_sink_score_base', sink[n][l]);
+            }
           }
         });
         return { metrics, tensors: [] };

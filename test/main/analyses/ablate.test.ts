@@ -55,6 +55,15 @@ describe('ablate', () => {
     );
     expect(value(p, out.runId, 'kl', 0)).toBeGreaterThan(0);
     expect(value(p, out.runId, 'kl', 2)).toBeGreaterThan(0);
+    // Downstream of the ablated layer the residual changes; upstream it does not.
+    const down = (metric: string, layer: number, dim: number) =>
+      p
+        .metrics({ runIds: [out.runId], analysis: 'ablate', metric })
+        .find((m) => m.layer === layer && m.dim === dim)!.value;
+    expect(Math.abs(down('downstream_top1', 0, 1) - down('downstream_top1_base', 0, 1))).toBeGreaterThan(
+      1e-4,
+    );
+    expect(down('downstream_top1', 2, 1)).toBe(down('downstream_top1_base', 2, 1));
     p.close();
   });
 
@@ -151,6 +160,32 @@ describe('ablate', () => {
     expect(
       Math.abs(value(p, out.runId, 'loss_ablated', 1) - expected.loss.subtract_global_resid_post_1),
     ).toBeLessThan(1e-4);
+    p.close();
+  });
+
+  it('records downstream massive and sink statistics equal to the massive and sinks analyses on the clean run', async () => {
+    const p = Project.create(join(dir, 'downstream.pythia-atlas'));
+    const out = await run(p, ['ablate', 'massive', 'sinks'], {
+      ablate: 'resid_pre:1:-:100-', // positions past every text: the ablated run equals the clean one
+      ablate_with: 'zero',
+      sinks_remove: false,
+      massive_intervene: false,
+    });
+    const rows = p.metrics({ runIds: [out.runId] });
+    const L = 3;
+    for (let l = 0; l < L; l++) {
+      const get = (analysis: string, metric: string, pick: (r: (typeof rows)[number]) => boolean) =>
+        rows.filter((r) => r.analysis === analysis && r.metric === metric && pick(r)).map((r) => r.value);
+      const [top1] = get('massive', 'top1', (r) => r.layer === l);
+      const sinkScores = get('sinks', 'sink_score', (r) => r.layer === l && r.head !== null);
+      const sinkMean = sinkScores.reduce((a, b) => a + b, 0) / sinkScores.length;
+      for (const suffix of ['_base', '']) {
+        const [t] = get('ablate', `downstream_top1${suffix}`, (r) => r.layer === 1 && r.dim === l);
+        const [s] = get('ablate', `downstream_sink_score${suffix}`, (r) => r.layer === 1 && r.dim === l);
+        expect(Math.abs(t - top1) / top1, `top1 layer ${l}${suffix}`).toBeLessThan(1e-5);
+        expect(Math.abs(s - sinkMean), `sink layer ${l}${suffix}`).toBeLessThan(1e-5);
+      }
+    }
     p.close();
   });
 
