@@ -1,4 +1,4 @@
-// `pythia-atlas means export | import | list`: a project's mean stores (the `means` analysis) as
+// `pythia-atlas means export | import | list | combine`: a project's mean stores (the `means` analysis) as
 // safetensors files and back (main/means/format.ts describes the file), and the stores a project
 // holds. Warnings (a length bucket with fewer than two sequences) go to stderr; stdout carries only
 // the result (the new run id, the file written, the table).
@@ -9,6 +9,7 @@ import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { exportMeanStore } from '../means/export.ts';
 import { importMeanStore, readMeanStoreFile } from '../means/import.ts';
+import { combineStoreRuns } from '../means/combine-runs.ts';
 import { parse, required } from './args.ts';
 import type { Command } from './commands.ts';
 
@@ -16,10 +17,13 @@ const EXPORT_USAGE =
   'usage: pythia-atlas means export --project FILE --run ID --out FILE.safetensors [--dtype float32|float64] [--force]';
 const IMPORT_USAGE = 'usage: pythia-atlas means import --project FILE --in FILE.safetensors [--name NAME]';
 const LIST_USAGE = 'usage: pythia-atlas means list --project FILE [--json]';
+const COMBINE_USAGE =
+  'usage: pythia-atlas means combine --project FILE --runs A,B[,...] [--weighting tokens|datasets] [--name NAME]';
 
 const HELP = `${EXPORT_USAGE}
        pythia-atlas means import --project FILE --in FILE.safetensors [--name NAME]
        pythia-atlas means list --project FILE [--json]
+       pythia-atlas means combine --project FILE --runs A,B[,...] [--weighting tokens|datasets] [--name NAME]
 
 export  writes the mean store of a complete \`means\` run as safetensors. Tensors, float32 unless
         --dtype float64 (the project keeps Float64):
@@ -30,7 +34,10 @@ export  writes the mean store of a complete \`means\` run as safetensors. Tensor
         bucket_edges, bucket_sequences, tokens, sequences, app_version, ... The file is written
         atomically and an existing one is replaced only with --force.
 import  reads such a file back into the project as a complete \`means\` run and prints its id.
-list    the mean stores in a project: run id, name, model, revision, sites, tokens, buckets.`;
+list    the mean stores in a project: run id, name, model, revision, sites, tokens, buckets.
+combine the mean of several stores of one model, revision and tokenizer, from their stored sums
+        (tokens: every token counts once, a store of the union; datasets: each store's mean counts
+        once), written as a new \`means\` run (no aligned bucket means); prints its id.`;
 
 const warn = (message: string) => process.stderr.write(`pythia-atlas: warning: ${message}\n`);
 
@@ -146,6 +153,37 @@ function listCmd(argv: string[]): number {
   }
 }
 
+function combineCmd(argv: string[]): number {
+  const { values } = parse(
+    argv,
+    {
+      project: { type: 'string' },
+      runs: { type: 'string' },
+      weighting: { type: 'string', default: 'tokens' },
+      name: { type: 'string' },
+    },
+    COMBINE_USAGE,
+  );
+  if (values.help) return help();
+  const path = required(values.project, 'project', COMBINE_USAGE);
+  const ids = required(values.runs, 'runs', COMBINE_USAGE)
+    .split(',')
+    .map((x) => x.trim());
+  if (ids.some((x) => !/^[1-9]\d*$/.test(x)))
+    throw new AtlasError(`--runs must be run ids, e.g. 1,2; not '${values.runs}'.`);
+  const weighting = values.weighting;
+  if (weighting !== 'tokens' && weighting !== 'datasets')
+    throw new AtlasError(`--weighting must be 'tokens' or 'datasets', not '${weighting}'.`);
+  const project = openExisting(path, false);
+  try {
+    const id = combineStoreRuns(project, ids.map(Number), weighting, values.name);
+    process.stdout.write(`${id}\n`);
+    return 0;
+  } finally {
+    project.close();
+  }
+}
+
 function help(): number {
   process.stdout.write(`${HELP}\n`);
   return 0;
@@ -153,17 +191,21 @@ function help(): number {
 
 export const meansCommand: Command = {
   name: 'means',
-  summary: 'export a mean store as safetensors, import one, list the stores of a project',
+  summary: 'export a mean store as safetensors, import one, list or combine the stores of a project',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'export') return exportCmd(rest);
     if (sub === 'import') return importCmd(rest);
     if (sub === 'list') return listCmd(rest);
+    if (sub === 'combine') return combineCmd(rest);
     if (sub === undefined) {
       help();
       return 2;
     }
     if (sub === '--help' || sub === '-h' || sub === 'help') return help();
-    throw new AtlasError(`Unknown means command '${sub}'; use export, import or list.`, EXPORT_USAGE);
+    throw new AtlasError(
+      `Unknown means command '${sub}'; use export, import, list or combine.`,
+      EXPORT_USAGE,
+    );
   },
 };
