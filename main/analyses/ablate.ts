@@ -7,6 +7,9 @@
 // mean store of run `ablate_store`, its `ablate_mean` = global or per-position mean), zero,
 // resample (another sequence of the batch at the same position, neox/interventions/resample.ts),
 // or subtract (a - mean of the store: the owner's "intervened representations", the model runs on).
+// A head's output is ablated at the site `z` with the head given (`z:<layers>:<head>[:<positions>]`):
+// only that head's features of z are replaced (zero, or its mean from a store built with `z` among
+// its sites), neox/interventions/replace.ts.
 // The interventions are graph inputs of the same forward (neox/interventions/mean-edit.ts).
 //
 // Each variant is one paired pass: every batch runs twice in one graph, clean and ablated, so the
@@ -27,6 +30,7 @@ import { hookOut } from '../../native-models/neox/address.ts';
 import type { BatchShape, Intervention } from '../../native-models/neox/intervention.ts';
 import { meanEdit } from '../../native-models/neox/interventions/mean-edit.ts';
 import { resample } from '../../native-models/neox/interventions/resample.ts';
+import { replace } from '../../native-models/neox/interventions/replace.ts';
 import { GLOBAL_SITES, isSite, type Site } from '../../native-models/neox/sites.ts';
 import { AtlasError } from '../errors.ts';
 import { metricRow } from '../library/metric-row.ts';
@@ -35,17 +39,19 @@ import { booleanOption, stringOption } from '../options/read.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
 import type { Analysis, AnalysisResult, ExtraPass, GraphOutputs, MetricRow, RunContext } from './types.ts';
 
-export const ABLATE_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
+export const ABLATE_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'z'];
 
 export interface AblateSpec {
   site: Site;
   layers: (number | null)[];
+  /** One head (site z only: its features head * dh .. (head + 1) * dh - 1), or null for all. */
+  head: number | null;
   /** Which positions: from `from` on, or exactly `list`. */
   positions: { from: number } | { list: number[] };
 }
 
-/** Parses `<site>:<layers>[:<head>][:<positions>]` for a model of `numLayers` layers. */
-export function parseAblateSpec(spec: string, numLayers: number): AblateSpec {
+/** Parses `<site>:<layers>[:<head>][:<positions>]` for a model of `numLayers` layers, `numHeads` heads. */
+export function parseAblateSpec(spec: string, numLayers: number, numHeads = 1): AblateSpec {
   const bad = (why: string): never => {
     throw new AtlasError(
       `The option ablate='${spec}' ${why}.`,
@@ -58,9 +64,15 @@ export function parseAblateSpec(spec: string, numLayers: number): AblateSpec {
   if (!isSite(siteName) || !ABLATE_SITES.includes(siteName))
     bad(`names the site '${siteName}'; ablation covers ${ABLATE_SITES.join(', ')}`);
   const site = siteName as Site;
-  const head = parts.length === 4 ? parts[2] : undefined;
-  if (head !== undefined && head !== '-' && head !== '')
-    bad('asks for a head; ablating one head is not built yet (use - for none)');
+  const headPart = parts.length === 4 ? parts[2] : undefined;
+  let head: number | null = null;
+  if (headPart !== undefined && headPart !== '-' && headPart !== '') {
+    if (site !== 'z')
+      bad("asks for a head at a site without heads; a head's output is the site z (e.g. z:3:1:all)");
+    head = Number(headPart);
+    if (!Number.isInteger(head) || head < 0 || head >= numHeads)
+      bad(`asks for head ${headPart}; heads are 0..${numHeads - 1}`);
+  }
   const posPart = parts.length === 4 ? parts[3] : parts[2];
   let layers: (number | null)[];
   if (GLOBAL_SITES.includes(site)) layers = [null];
@@ -81,7 +93,7 @@ export function parseAblateSpec(spec: string, numLayers: number): AblateSpec {
       positions = { list };
     }
   }
-  return { site, layers, positions };
+  return { site, layers, head, positions };
 }
 
 const selected = (p: AblateSpec['positions'], t: number) => ('from' in p ? t >= p.from : p.list.includes(t));
@@ -96,6 +108,7 @@ function pairedWeights(spec: AblateSpec, batch: BatchShape, out: Float32Array): 
 function intervention(ctx: RunContext, spec: AblateSpec, layer: number | null, how: string): Intervention {
   const F = ctx.config.hiddenSize;
   if (how === 'resample') {
+    if (spec.head !== null) throw new AtlasError('ablate_with=resample works on whole sites, not one head.');
     return resample({
       site: spec.site,
       layer,
@@ -133,6 +146,29 @@ function intervention(ctx: RunContext, spec: AblateSpec, layer: number | null, h
         }
       }
     };
+  }
+  if (spec.head !== null) {
+    // One head: replace only its features of z, [head * dh, (head + 1) * dh).
+    if (how === 'subtract') throw new AtlasError('ablate_with=subtract works on whole sites, not one head.');
+    const dh = F / ctx.config.numHeads;
+    const lo = spec.head * dh;
+    return replace({
+      site: spec.site,
+      layer,
+      id: `head_${spec.head}`,
+      dims: (T) => [T, F],
+      fill(batch, _v, value, mask) {
+        const w = new Float32Array(batch.B * batch.T);
+        pairedWeights(spec, batch, w);
+        const m = new Float32Array(batch.B * batch.T * F);
+        fill(batch, m);
+        for (let i = 0; i < batch.B * batch.T; i++) {
+          if (w[i] === 0) continue;
+          mask.fill(1, i * F + lo, i * F + lo + dh);
+          value.set(m.subarray(i * F + lo, i * F + lo + dh), i * F + lo);
+        }
+      },
+    });
   }
   return meanEdit({
     site: spec.site,
@@ -184,7 +220,7 @@ export const ablate: Analysis = {
     },
   ],
   start(ctx) {
-    const spec = parseAblateSpec(stringOption(ctx, 'ablate'), ctx.config.numLayers);
+    const spec = parseAblateSpec(stringOption(ctx, 'ablate'), ctx.config.numLayers, ctx.config.numHeads);
     const how = stringOption(ctx, 'ablate_with');
     const ivs = spec.layers.map((l) => intervention(ctx, spec, l, how)); // refuses a bad store now
     const maxT = ctx.config.maxPositions;

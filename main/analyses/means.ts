@@ -26,7 +26,7 @@ import type { Site } from '../../native-models/neox/sites.ts';
 import { dba } from '../align/dba.ts';
 import { trajectory } from '../align/trajectory.ts';
 import { metricRow } from '../library/metric-row.ts';
-import { layerCount, lengthBuckets, meansOptions, MEANS_SITES } from '../means/options.ts';
+import { layerCount, lengthBuckets, meansOptions, MEANS_EXTRA_SITES, MEANS_SITES } from '../means/options.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import type { Analysis, AnalysisResult, MetricRow, TensorRow } from './types.ts';
 
@@ -38,9 +38,9 @@ export const means: Analysis = {
     {
       name: 'sites',
       type: 'list',
-      choices: [...MEANS_SITES],
+      choices: [...MEANS_SITES, ...MEANS_EXTRA_SITES],
       default: MEANS_SITES.join(','),
-      help: 'the sites whose means are stored',
+      help: "the sites whose means are stored (z: each head's output, for head ablation)",
     },
     {
       name: 'buckets',

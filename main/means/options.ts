@@ -10,6 +10,8 @@ import { AtlasError } from '../errors.ts';
 import { numberOption, sitesOption } from '../options/read.ts';
 
 export const MEANS_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
+/** Sites a store may also hold when asked (`sites` option): each head's output, for head ablation. */
+export const MEANS_EXTRA_SITES: readonly Site[] = ['z'];
 
 export interface MeansOptions {
   sites: Site[];

@@ -415,7 +415,7 @@ function layer(
   const pattern = site('attn_pattern', l, b.softmax(b.add(scores, attnBias), -1)); // [B, H, T, T]
   attend?.(l, q, k, v);
   const z = b.transpose(b.matmul(pattern, v), [0, 2, 1, 3]); // [B, T, H, dh]
-  const merged = b.reshape(z, [-1, H * dh]); // [B*T, d]
+  const merged = site('z', l, b.reshape(z, [-1, H * dh])); // [B*T, d]: head h at features h*dh..
   const attnOut = site('attn_out', l, b.gemm(merged, p(n.denseWeight), bias(n.denseBias), { transB: true })); // [B*T, d]
 
   // MLP and residual (parallel: x + attn(LN1 x) + mlp(LN2 x); sequential otherwise), HF's order.

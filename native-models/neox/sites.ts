@@ -2,7 +2,10 @@
 // onto a TransformerLens hook name so users can move between the two tools. Per-head sites (q, k, v
 // [B, H, T, dh]; attn_scores, attn_pattern [B, H, T, T]) use the 'heads' layout of graph/stats.ts:
 // token reductions keep heads ([B, H, T]); every other site is a token site ([B, T, F]; F =
-// d_model, d_mlp for mlp_hidden, vocab for logits).
+// d_model, d_mlp for mlp_hidden, vocab for logits). `z` is each head's attention output before the
+// output projection, heads side by side: a token site [B, T, H * dh] whose features h * dh ..
+// (h + 1) * dh - 1 are head h (TransformerLens' hook_z [B, T, H, dh], flattened), so one head's
+// output is a slice of its features and can be ablated or patched on its own.
 
 import type { TapLayout } from '../graph/stats.ts';
 
@@ -18,6 +21,7 @@ export const SITES = [
   'v',
   'attn_scores',
   'attn_pattern',
+  'z',
   'ln_final',
   'logits',
 ] as const;
@@ -61,5 +65,7 @@ export function transformerLensHook(site: Site, layer: number | null): string {
       return `blocks.${layer}.attn.hook_attn_scores`;
     case 'attn_pattern':
       return `blocks.${layer}.attn.hook_pattern`;
+    case 'z':
+      return `blocks.${layer}.attn.hook_z`;
   }
 }

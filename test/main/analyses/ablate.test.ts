@@ -19,6 +19,11 @@ import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
 import { interventionFeeds, type Intervention } from '../../../native-models/neox/intervention.ts';
 import { meanEdit } from '../../../native-models/neox/interventions/mean-edit.ts';
+import { replace } from '../../../native-models/neox/interventions/replace.ts';
+import { TOKEN_LOSS } from '../../../native-models/neox/address.ts';
+import { makeBatches } from '../../../main/data/batches.ts';
+import { openPass } from '../../../main/run/execute.ts';
+import { TokenLoss } from '../../../main/stats/token-loss.ts';
 import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
 import { readDataset } from '../../../main/data/readers.ts';
 import { tokenizeRecords } from '../../../main/data/tokenize.ts';
@@ -189,6 +194,45 @@ describe('ablate', () => {
     p.close();
   });
 
+  it("zero-ablating one head's output at z equals zeroing that head's values (another site, same math)", async () => {
+    const p = Project.create(join(dir, 'head.pythia-atlas'));
+    const out = await run(p, ['ablate'], {
+      ablate: 'z:0:1:all',
+      ablate_with: 'zero',
+      ablate_downstream: false,
+    });
+    const got = value(p, out.runId, 'loss_ablated', 0);
+    p.close();
+    // z_h = A_h v_h: with v_h = 0 at every position the head's output is exactly 0.
+    const model = await loadModel(join(FIX, 'tiny-pipeline'));
+    const read = await readDataset(join(FIX, 'tiny-pipeline/texts.jsonl'), { field: 'text' });
+    const { sequences } = tokenizeRecords(read.records, model.tokenizer, {
+      seqLen: 128,
+      n: 64,
+      prependBos: false,
+    });
+    const H = model.config.numHeads;
+    const dh = model.config.hiddenSize / H;
+    const zeroV = replace({
+      site: 'v',
+      layer: 0,
+      dims: (T) => [H, T, dh],
+      fill(batch, _v, _value, mask) {
+        for (let b = 0; b < batch.B; b++)
+          mask.fill(1, (b * H + 1) * batch.T * dh, (b * H + 2) * batch.T * dh);
+      },
+    });
+    const batches = makeBatches(sequences, { batchSize: 3, padId: model.tokenizer.padId, lossOn: 'all' });
+    const pass = await openPass({ model, device: 'cpu' }, { interventions: [zeroV] });
+    const loss = new TokenLoss();
+    await pass.run(batches, { consume: (batch, o) => loss.add(batch, o.f32(TOKEN_LOSS)) });
+    await pass.close();
+    expect(Math.abs(got - loss.mean())).toBeLessThan(1e-5);
+    expect(Math.abs(got - expected.loss.base)).toBeGreaterThan(1e-4);
+    expect(() => parseAblateSpec('resid_post:1:0:all', 3, 4)).toThrow(/site without heads/);
+    expect(() => parseAblateSpec('z:1:4:all', 3, 4)).toThrow(/heads are 0\.\.3/);
+  });
+
   it('refuses a store of another model, naming the mismatch, and bad specs', async () => {
     const p = Project.create(join(dir, 'bad.pythia-atlas'));
     const other = await run(p, ['means'], {}, 'planted-control');
@@ -207,10 +251,11 @@ describe('ablate', () => {
     expect(String((noStore as Error).message)).toMatch(/needs a mean store/);
     expect(() => parseAblateSpec('q:1', 3)).toThrow(/ablation covers embed, resid_pre/);
     expect(() => parseAblateSpec('resid_post:7', 3)).toThrow(/outside 0\.\.2/);
-    expect(() => parseAblateSpec('resid_post:1:3:all', 3)).toThrow(/one head is not built yet/);
+    expect(() => parseAblateSpec('resid_post:1:3:all', 3)).toThrow(/site without heads/);
     expect(parseAblateSpec('mlp_out:2,0:-:1-', 3)).toEqual({
       site: 'mlp_out',
       layers: [0, 2],
+      head: null,
       positions: { from: 1 },
     });
     p.close();

@@ -57,7 +57,10 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
           ? [null]
           : Array.from({ length: fx.config.numLayers }, (_, l) => l);
         for (const l of layers) {
-          const ref = tensor(fx.expected, l === null ? site : `${site}.${l}`);
+          const ref =
+            site === 'z'
+              ? zReference(fx, l as number)
+              : tensor(fx.expected, l === null ? site : `${site}.${l}`);
           const got = out[`tap/${site}/${l ?? 'g'}/raw`];
           expect(got.dims, `${site}.${l}`).toEqual(ref.shape);
           const isHead = HEAD.includes(site);
@@ -74,7 +77,7 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
           checked++;
         }
       }
-      expect(checked).toBe(3 + 10 * fx.config.numLayers - 1);
+      expect(checked).toBe(3 + 11 * fx.config.numLayers - 1);
     });
 
     it('serves every batch shape from one session: each sequence alone matches PyTorch', async () => {
@@ -216,4 +219,26 @@ for (const name of ['tiny-neox', 'tiny-neox-3l']) {
       }
     });
   });
+}
+
+/**
+ * The reference for `z`, which the PyTorch fixture does not store: each head's output A_h v_h from
+ * the fixture's own attention probabilities and values, heads side by side, [B, T, H * dh], in
+ * Float64.
+ */
+function zReference(fx: Fixture, l: number): { shape: number[]; data: Float64Array } {
+  const A = tensor(fx.expected, `attn_pattern.${l}`); // [B, H, T, T]
+  const v = tensor(fx.expected, `v.${l}`); // [B, H, T, dh]
+  const [B, H, T, dh] = v.shape;
+  const out = new Float64Array(B * T * H * dh);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++) {
+          const a = A.data[((b * H + h) * T + i) * T + j];
+          if (a === 0) continue;
+          for (let x = 0; x < dh; x++)
+            out[((b * T + i) * H + h) * dh + x] += a * v.data[((b * H + h) * T + j) * dh + x];
+        }
+  return { shape: [B, T, H * dh], data: out };
 }
