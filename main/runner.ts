@@ -7,20 +7,16 @@
 // while it runs). An identical configuration that completed is reused; one that was interrupted
 // resumes from its last checkpoint.
 
-import { createRequire } from 'node:module';
-import { AtlasError } from './errors.ts';
 import type { Analysis, AnalysisRun } from './analyses/types.ts';
 import { makeBatches } from './data/batches.ts';
 import type { Project } from './library/project.ts';
 import type { LoadedModel } from './load-model.ts';
-import type { TapSpec } from '../native-models/neox/forward.ts';
-import type { BackwardOptions } from '../native-models/neox/backward.ts';
 import type { Device } from '../native-models/runtime/session.ts';
 import type { OptionValue } from '../preload/api.ts';
 import { openPass } from './run/execute.ts';
 import { runExtraPass } from './run/passes.ts';
-import { planRun } from './run/plan.ts';
-import { checkFinite, collectResults, restoreCheckpoint, resumable, saveCheckpoint } from './run/persist.ts';
+import { mergeGradients, mergeTaps, planRun } from './run/plan.ts';
+import { Checkpoints, checkFinite, collectResults, openRunRecord } from './run/persist.ts';
 
 export interface RunRequest {
   model: string;
@@ -58,22 +54,6 @@ export interface RunOutcome {
   sequences: number;
   executionProvider: string;
   timings: Record<string, number>;
-}
-
-function appVersions(): Record<string, string> {
-  const require = createRequire(import.meta.url);
-  const version = (name: string) => {
-    try {
-      return (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      return 'unknown';
-    }
-  };
-  return {
-    'pythia-atlas': (require('../package.json') as { version: string }).version,
-    'onnxruntime-node': version('onnxruntime-node'),
-    node: process.versions.node,
-  };
 }
 
 export async function runAnalyses(
@@ -117,41 +97,7 @@ export async function runAnalyses(
   lap('build', tBuild);
 
   const runs: AnalysisRun[] = analyses.map((a) => a.start(contextOf(a)));
-  const canResume = resumable(runs);
-  const resumed = canResume ? project.findResumableRun(plan.hash) : null;
-  let runId: number;
-  let from = 0;
-  if (resumed) {
-    runId = resumed.id;
-    project.reopenRun(runId);
-    from = restoreCheckpoint(project, runId, runs);
-  } else {
-    runId = project.beginRun({
-      model: model.name,
-      revision: model.revision,
-      step: model.step,
-      datasetId: plan.data.datasetId,
-      analyses: analyses.map((a) => a.name),
-      configHash: plan.hash,
-      config: {
-        ...req,
-        options: plan.options.given,
-        seqLen: plan.seqLen,
-        batchSize: plan.batchSize,
-        n: plan.n,
-        lossOn: plan.lossOn,
-        device: plan.device,
-        tokenizerSha256: model.tokenizer.sha256,
-      },
-      weightsFingerprint: model.fingerprint,
-      seqLen: plan.seqLen,
-      dtype: 'float32',
-      device: plan.device,
-      executionProvider: first.executionProvider,
-      prependBos: req.prependBos ?? false,
-      versions: appVersions(),
-    });
-  }
+  const { runId, from } = openRunRecord(project, plan, req, first.executionProvider, runs);
   try {
     const tRun = performance.now();
     const batches = makeBatches(sequences, {
@@ -164,16 +110,7 @@ export async function runAnalyses(
       batches.slice(0, k).reduce((s, b) => s + b.lengths.reduce((a, l) => a + l, 0), 0);
     const resumedTokens = tokensIn(from);
     let done = resumedTokens;
-    // Checkpoints: every `checkpointEvery` batches when asked, else at most every 60 s and never
-    // more than ~10% of the run's time (a large state, e.g. parameter-gradient sums, is rarer).
-    let lastSave = performance.now();
-    let saveCost = 0;
-    const save = (k: number) => {
-      const t = performance.now();
-      saveCheckpoint(project, runId, k, runs);
-      saveCost = performance.now() - t;
-      lastSave = performance.now();
-    };
+    const checkpoints = new Checkpoints(project, runId, runs, req.checkpointEvery);
     await first.run(batches, {
       from,
       consume: (batch, outputs) => {
@@ -188,16 +125,13 @@ export async function runAnalyses(
           total,
           tokensPerSecond: (done - resumedTokens) / Math.max(secs, 1e-9),
         });
-        if (!canResume || k === batches.length) return;
-        const every = req.checkpointEvery;
-        const since = performance.now() - lastSave;
-        if (every !== undefined ? k % every === 0 : since > Math.max(60_000, 10 * saveCost)) save(k);
+        if (k < batches.length) checkpoints.after(k);
       },
     });
     await first.close();
     lap('run', tRun);
     const extra = runs.flatMap((r) => r.passes?.() ?? []);
-    if (canResume && extra.length > 0 && from < batches.length) save(batches.length);
+    if (extra.length > 0 && from < batches.length) checkpoints.save(batches.length);
     for (const pass of extra) {
       const tPass = performance.now();
       await runExtraPass(pass, {
@@ -247,50 +181,5 @@ export async function runAnalyses(
   }
 }
 
-/** The union of the analyses' taps: one TapSpec per (site, layers) with every reduction asked for. */
-export function mergeTaps(taps: TapSpec[]): TapSpec[] {
-  const bySite = new Map<string, TapSpec>();
-  for (const t of taps) {
-    const key = `${t.site}|${t.layers?.join(',') ?? '*'}|${t.centred ? 'centred' : ''}`;
-    const have = bySite.get(key);
-    if (!have) {
-      bySite.set(key, { ...t, reductions: [...t.reductions] });
-      continue;
-    }
-    for (const r of t.reductions) {
-      if (!have.reductions.some((x) => JSON.stringify(x) === JSON.stringify(r))) have.reductions.push(r);
-    }
-  }
-  return [...bySite.values()];
-}
-
-/**
- * One backward for every analysis that needs gradients: the union of their sites (with every
- * reduction asked for) and parameters. They must agree on the metric (one scalar per graph).
- */
-export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null {
-  if (reqs.length === 0) return null;
-  const metric = reqs[0].metric ?? { kind: 'loss_sum' };
-  if (reqs.some((r) => (r.metric?.kind ?? 'loss_sum') !== metric.kind)) {
-    throw new AtlasError('These analyses need gradients of different metrics; run them separately.');
-  }
-  const sites = new Map<string, NonNullable<BackwardOptions['sites']>[number]>();
-  for (const s of reqs.flatMap((r) => r.sites ?? [])) {
-    const key = `${s.site}|${s.layers?.join(',') ?? '*'}`;
-    const have = sites.get(key);
-    if (!have) sites.set(key, { ...s, reductions: [...s.reductions] });
-    else for (const red of s.reductions) if (!have.reductions.includes(red)) have.reductions.push(red);
-  }
-  const withParams = reqs.filter((r) => r.params);
-  const params = withParams.length
-    ? {
-        names: withParams.some((r) => !r.params!.names)
-          ? undefined
-          : [...new Set(withParams.flatMap((r) => r.params!.names!))],
-        reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
-      }
-    : undefined;
-  return { metric, sites: [...sites.values()], params };
-}
-
+export { mergeGradients, mergeTaps } from './run/plan.ts';
 export type { Analysis, LoadedModel };

@@ -3,7 +3,10 @@
 // state (library/checkpoints.ts) from which an interrupted run resumes. A run is resumable when
 // every analysis of it can save and restore its state (AnalysisRun.toJSON / fromJSON).
 
+import { createRequire } from 'node:module';
 import type { AnalysisResult, AnalysisRun } from '../analyses/types.ts';
+import type { RunRequest } from '../runner.ts';
+import type { RunPlan } from './plan.ts';
 import { firstNonFinite, nonFiniteError } from '../library/finite-check.ts';
 import type { MetricRow, RunResults, TensorRow } from '../library/rows.ts';
 import type { Project } from '../library/project.ts';
@@ -75,4 +78,102 @@ export function checkFinite(results: { metrics: MetricRow[]; tensors: TensorRow[
     tensors: results.tensors.filter((t) => FINITE_TENSORS.test(t.name)),
   });
   if (bad) throw nonFiniteError(bad);
+}
+
+/** The versions a run records. */
+function appVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (name: string) => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    'pythia-atlas': (require('../../package.json') as { version: string }).version,
+    'onnxruntime-node': version('onnxruntime-node'),
+    node: process.versions.node,
+  };
+}
+
+/**
+ * The run's row: an unfinished run of this configuration with a checkpoint is reopened (owned by
+ * this process) and the analyses' states restored, `from` = the batches it covers; otherwise a new
+ * run is begun. A run whose analyses cannot all checkpoint always begins anew.
+ */
+export function openRunRecord(
+  project: Project,
+  plan: RunPlan,
+  req: RunRequest,
+  executionProvider: string,
+  runs: readonly AnalysisRun[],
+): { runId: number; from: number } {
+  const resumed = resumable(runs) ? project.findResumableRun(plan.hash) : null;
+  if (resumed) {
+    project.reopenRun(resumed.id);
+    return { runId: resumed.id, from: restoreCheckpoint(project, resumed.id, runs) };
+  }
+  const { model } = plan;
+  const runId = project.beginRun({
+    model: model.name,
+    revision: model.revision,
+    step: model.step,
+    datasetId: plan.data.datasetId,
+    analyses: plan.analyses.map((a) => a.name),
+    configHash: plan.hash,
+    config: {
+      ...req,
+      options: plan.options.given,
+      seqLen: plan.seqLen,
+      batchSize: plan.batchSize,
+      n: plan.n,
+      lossOn: plan.lossOn,
+      device: plan.device,
+      tokenizerSha256: model.tokenizer.sha256,
+    },
+    weightsFingerprint: model.fingerprint,
+    seqLen: plan.seqLen,
+    dtype: 'float32',
+    device: plan.device,
+    executionProvider,
+    prependBos: req.prependBos ?? false,
+    versions: appVersions(),
+  });
+  return { runId, from: 0 };
+}
+
+/**
+ * When to checkpoint: every `every` batches when asked, else at most every 60 s and never more
+ * than ~10% of the run's time (a large state, e.g. parameter-gradient sums, is saved less often).
+ * Nothing is saved for a run whose analyses cannot all checkpoint.
+ */
+export class Checkpoints {
+  private lastSave = performance.now();
+  private saveCost = 0;
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly project: Project,
+    private readonly runId: number,
+    private readonly runs: readonly AnalysisRun[],
+    private readonly every?: number,
+  ) {
+    this.enabled = resumable(runs);
+  }
+
+  /** After batch k of the first pass. */
+  after(k: number): void {
+    const since = performance.now() - this.lastSave;
+    if (this.every !== undefined ? k % this.every === 0 : since > Math.max(60_000, 10 * this.saveCost))
+      this.save(k);
+  }
+
+  save(batchesDone: number): void {
+    if (!this.enabled) return;
+    const t = performance.now();
+    saveCheckpoint(this.project, this.runId, batchesDone, this.runs);
+    this.saveCost = performance.now() - t;
+    this.lastSave = performance.now();
+  }
 }

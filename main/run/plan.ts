@@ -7,6 +7,8 @@
 
 import { basename, resolve } from 'node:path';
 import type { Device } from '../../native-models/runtime/session.ts';
+import type { BackwardOptions } from '../../native-models/neox/backward.ts';
+import type { TapSpec } from '../../native-models/neox/forward.ts';
 import { resolveAnalyses } from '../analyses/registry.ts';
 import type { Analysis, RunContext } from '../analyses/types.ts';
 import { readDataset, type ReadResult } from '../data/readers.ts';
@@ -161,4 +163,50 @@ async function loadRunDataset(
     project.findDataset(read.sha256, read.field)?.id ??
     project.importDataset({ name: basename(path), source: path, read });
   return { read, datasetId, name: basename(path) };
+}
+
+/** The union of the analyses' taps: one TapSpec per (site, layers) with every reduction asked for. */
+export function mergeTaps(taps: TapSpec[]): TapSpec[] {
+  const bySite = new Map<string, TapSpec>();
+  for (const t of taps) {
+    const key = `${t.site}|${t.layers?.join(',') ?? '*'}|${t.centred ? 'centred' : ''}`;
+    const have = bySite.get(key);
+    if (!have) {
+      bySite.set(key, { ...t, reductions: [...t.reductions] });
+      continue;
+    }
+    for (const r of t.reductions) {
+      if (!have.reductions.some((x) => JSON.stringify(x) === JSON.stringify(r))) have.reductions.push(r);
+    }
+  }
+  return [...bySite.values()];
+}
+
+/**
+ * One backward for every analysis that needs gradients: the union of their sites (with every
+ * reduction asked for) and parameters. They must agree on the metric (one scalar per graph).
+ */
+export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null {
+  if (reqs.length === 0) return null;
+  const metric = reqs[0].metric ?? { kind: 'loss_sum' };
+  if (reqs.some((r) => (r.metric?.kind ?? 'loss_sum') !== metric.kind)) {
+    throw new AtlasError('These analyses need gradients of different metrics; run them separately.');
+  }
+  const sites = new Map<string, NonNullable<BackwardOptions['sites']>[number]>();
+  for (const s of reqs.flatMap((r) => r.sites ?? [])) {
+    const key = `${s.site}|${s.layers?.join(',') ?? '*'}`;
+    const have = sites.get(key);
+    if (!have) sites.set(key, { ...s, reductions: [...s.reductions] });
+    else for (const red of s.reductions) if (!have.reductions.includes(red)) have.reductions.push(red);
+  }
+  const withParams = reqs.filter((r) => r.params);
+  const params = withParams.length
+    ? {
+        names: withParams.some((r) => !r.params!.names)
+          ? undefined
+          : [...new Set(withParams.flatMap((r) => r.params!.names!))],
+        reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
+      }
+    : undefined;
+  return { metric, sites: [...sites.values()], params };
 }
