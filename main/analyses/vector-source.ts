@@ -7,8 +7,8 @@
 // against. main/vectors/make.ts runs it beside `means`.
 //
 // Stored (tensors, Float64 [F]): `vector_source/last`, `vector_source/position`; rows:
-// `vector_source/sequences`, `vector_source/position_sequences`, `vector_source/tokens`,
-// `vector_source/mean_norm`.
+// `vector_source/sequences`, `vector_source/position_sequences` (0: `position` is zeros, not a
+// mean), `vector_source/tokens`, `vector_source/mean_norm`.
 
 import { hookOut, tap, type GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
@@ -127,7 +127,7 @@ export const vectorSource: Analysis = {
         }
       },
       finish() {
-        const mean = (v: Float64Array, n: number) => v.map((x) => (n > 0 ? x / n : Number.NaN));
+        const mean = (v: Float64Array, n: number) => v.map((x) => (n > 0 ? x / n : 0)); // 0 when none: see the counts
         return {
           metrics: [
             metricRow(A, 'sequences', site, layer, s.sequences),

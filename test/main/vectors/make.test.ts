@@ -11,12 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AtlasError } from '../../../main/errors.ts';
 import { Project } from '../../../main/library/project.ts';
 import { loadModel } from '../../../main/load-model.ts';
+import { runAnalyses } from '../../../main/runner.ts';
 import { makeVector, remakeVector, saveVector } from '../../../main/vectors/make.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data');
 const TINY = join(FIX, 'tiny-pipeline');
 const expected = JSON.parse(readFileSync(join(FIX, 'tiny-means/expected.json'), 'utf8')) as {
   halves: Record<'first3' | 'rest', Record<string, number[][]>>;
+  means: Record<string, { global: number[] }[]>;
   last_token: { resid_post: number[][][] };
 };
 const dir = mkdtempSync(join(tmpdir(), 'atlas-vectors-'));
@@ -127,6 +129,24 @@ describe('making vectors', () => {
     expect(
       Buffer.from((await remakeVector(project, pos.recipe)).buffer).equals(Buffer.from(pos.data.buffer)),
     ).toBe(true);
+  }, 120_000);
+
+  it('mean-centred: A minus the global mean of a store of all texts (1e-5)', async () => {
+    const store = await runAnalyses(project, {
+      model: TINY,
+      dataset: { path: join(TINY, 'texts.jsonl'), field: 'text' },
+      analyses: ['means'],
+      batchSize: 3,
+    });
+    const v = await makeVector(project, {
+      model: TINY,
+      site: 'mlp_out',
+      layer: 1,
+      source: { kind: 'mean_centred', from: { path: A, field: 'text' }, minusStore: store.runId },
+    });
+    const want = expected.halves.first3.mlp_out[1].map((x, i) => x - expected.means.mlp_out[1].global[i]);
+    expect(relErr(v.data, want)).toBeLessThan(1e-5);
+    await expect(meanDiff('resid_post', 0, 500)).rejects.toThrow(/No sequence of .* reaches position 500\./);
   }, 120_000);
 
   it('refuses bad input in one sentence and saves nothing', async () => {
