@@ -245,6 +245,17 @@ export class Project {
     };
   }
 
+  /** The vector saved under `name` (the latest, if several), or null. */
+  vectorByName(name: string): StoredVector | null {
+    const r = stmt(this.database, 'SELECT id FROM vectors WHERE name = ? ORDER BY id DESC LIMIT 1').get(
+      name,
+    ) as { id: number } | undefined;
+    return r === undefined ? null : this.vector(r.id);
+  }
+  deleteVector(id: number): void {
+    stmt(this.database, 'DELETE FROM vectors WHERE id = ?').run(id);
+  }
+
   // ---- settings ----
 
   setting(key: string): string | null {

@@ -21,9 +21,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const REQ: RunRequest = {
   model: FIX,
   dataset: { path: join(FIX, 'texts.jsonl'), field: 'text' },
-  analyses: ['profile', 'grads', 'sinks', 'massive', 'attention'],
+  analyses: ['profile', 'grads', 'sinks', 'massive', 'attention', 'vector_source'],
   batchSize: 1,
-  options: { massive_threshold: 0.5, massive_ratio: 2 },
+  options: { massive_threshold: 0.5, massive_ratio: 2, vector_layer: 1, vector_position: 2 },
 };
 
 function contents(p: Project, runId: number) {
