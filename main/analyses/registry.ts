@@ -11,6 +11,7 @@ import { attention } from './attention.ts';
 import { behaviour } from './behaviour.ts';
 import { means } from './means.ts';
 import { ablate } from './ablate.ts';
+import { steer } from './steer.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -24,6 +25,7 @@ const ANALYSES: readonly Analysis[] = [
   behaviour,
   means,
   ablate,
+  steer,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {
