@@ -38,6 +38,11 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./means.ts')).meansCommand,
   ),
   lazy(
+    'vector',
+    'intervention vectors: apply (steer a model with a saved vector)',
+    async () => (await import('./vector.ts')).vectorCommand,
+  ),
+  lazy(
     'serve',
     'browser mode: serve the app on 127.0.0.1 and print its URL',
     async () => (await import('./serve.ts')).serveCommand,
