@@ -91,7 +91,7 @@ export async function vectorApplyCommand(argv: string[]): Promise<number> {
     const lines = [
       `${label}: run ${out.runId}${out.reused ? ' (reused: identical configuration already complete)' : ''}`,
       `loss  base ${f(base)}  steered ${f(steered)}  delta ${base !== undefined && steered !== undefined ? (steered - base >= 0 ? '+' : '') + (steered - base).toFixed(4) : 'n/a'}`,
-      `kl    ${f(overall('kl'))}  (next-token KL(base || steered), mean over ${out.tokens} tokens)`,
+      `kl    ${f(overall('kl'))}  (next-token KL(base || steered), mean over the targets)`,
     ];
     const diff = overall('logit_diff');
     if (diff !== undefined)
