@@ -63,6 +63,17 @@ export async function vectorApplyCommand(argv: string[]): Promise<number> {
   if (values.distractor !== undefined) options.distractor = values.distractor;
   const project = Project.open(projectPath);
   try {
+    // Names are checked here too, so an unknown one leaves the project untouched (the runner refuses
+    // it as well, but only after importing the dataset).
+    const saved = new Set(project.listVectors().map((v) => v.name));
+    const missing = name
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0 && !saved.has(s));
+    if (missing.length > 0)
+      throw new AtlasError(
+        `The project has no vector named '${missing[0]}' (${saved.size > 0 ? `saved: ${[...saved].map((s) => `'${s}'`).join(', ')}` : 'it has no vectors'}).`,
+      );
     const label = `${model}${values.revision ? `@${values.revision}` : ''}`;
     const out = await withoutDuplicates(
       project,

@@ -3,7 +3,7 @@
 // (test/fixtures/data/tiny-means `steer`), prints loss and KL and, with --prompt, the top 10 next
 // tokens before and after side by side; an unknown vector name is refused in one line, no run.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -77,12 +77,28 @@ describe('vector apply', () => {
     q.close();
   });
 
-  it('refuses an unknown vector in one line and writes no run', async () => {
-    const r = await cli('vector', 'apply', ...common, '--name', 'nope', '--scale', '1');
+  it('refuses an unknown vector in one line and writes nothing', async () => {
+    const other = join(dir, 'other.jsonl'); // a dataset the project has not seen
+    writeFileSync(other, '{"text":"the cat sat"}\n');
+    const r = await cli(
+      'vector',
+      'apply',
+      '--project',
+      P,
+      '--model',
+      join(FIX, 'tiny-pipeline'),
+      '--dataset',
+      other,
+      '--name',
+      'nope',
+      '--scale',
+      '1',
+    );
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/no vector named 'nope'/);
     const q = Project.open(P, { readonly: true });
     expect(q.listRuns()).toHaveLength(1);
+    expect(q.listDatasets()).toHaveLength(1);
     q.close();
   });
 });
