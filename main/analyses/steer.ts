@@ -4,7 +4,7 @@
 // direction instead, a <- a - (a . u) u (Arditi et al. 2024; neox/interventions/project-out.ts).
 // `vector` names one saved vector of the project or several, comma-separated, applied at once;
 // `layers` applies each at those layers instead of its own; `positions` is `all` or `from:K`;
-// `skip_first` leaves position 0 (the attention sink) alone.
+// `skip_first` leaves position 0 (the attention sink) alone. Formulas: docs/METHODS.md "Steering".
 //
 // One paired pass (like ablate.ts): every batch runs clean and steered in one graph, so the
 // next-token KL(p_base || p_steered) per token comes from the graph (neox/hooks/pair-kl.ts).
@@ -145,7 +145,7 @@ function plan(ctx: RunContext): Plan {
   const promptText = ctx.options.prompt;
   let prompt: number[] | null = null;
   if (promptText !== undefined) {
-    prompt = ctx.tokenizer.encode(String(promptText));
+    prompt = [...(ctx.prependBos ? [ctx.tokenizer.eosId] : []), ...ctx.tokenizer.encode(String(promptText))];
     if (prompt.length === 0) throw new AtlasError('The option prompt has no token.');
     if (prompt.length > ctx.config.maxPositions)
       throw new AtlasError(
