@@ -179,7 +179,7 @@ export const steer: Analysis = {
       name: 'project_out',
       type: 'boolean',
       default: false,
-      help: 'ablate the direction (a - (a.u)u) instead of adding',
+      help: 'ablate the direction (a - (a.u)u) instead of adding; scale is then not used',
     },
     { name: 'skip_first', type: 'boolean', default: true, help: 'leave position 0 (the sink) alone' },
     {
