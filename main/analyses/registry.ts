@@ -12,6 +12,7 @@ import { behaviour } from './behaviour.ts';
 import { means } from './means.ts';
 import { ablate } from './ablate.ts';
 import { vectorSource } from './vector-source.ts';
+import { steer } from './steer.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -26,6 +27,7 @@ const ANALYSES: readonly Analysis[] = [
   means,
   ablate,
   vectorSource,
+  steer,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

@@ -9,7 +9,7 @@ import type { GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
 import type { Intervention } from '../../native-models/neox/intervention.ts';
 import type { Centre } from '../../native-models/neox/centre.ts';
-import type { MetricRow, RunResults } from '../library/rows.ts';
+import type { MetricRow, RunResults, StoredVector, VectorInfo } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import type { OptionSpec, OptionValue } from '../../preload/api.ts';
@@ -20,6 +20,12 @@ export type { MetricRow };
 /** One array too big for rows, named `analysis/what/site`. */
 export type { TensorRow } from '../library/rows.ts';
 import type { TensorRow } from '../library/rows.ts';
+
+/** The project's saved intervention vectors (main/library/project.ts), read by `steer`. */
+export interface VectorReader {
+  listVectors(): VectorInfo[];
+  vector(id: number): StoredVector | null;
+}
 
 /** What every analysis may read about the run it is part of. */
 export interface RunContext {
@@ -36,8 +42,8 @@ export interface RunContext {
   prependBos?: boolean;
   /** Each sequence's length in tokens, in dataset order (known before the first batch). */
   sequenceLengths?: readonly number[];
-  /** The project the run writes to, for reading earlier results (e.g. a mean store). */
-  project?: StoreReader;
+  /** The project the run writes to, for reading earlier results (a mean store, saved vectors). */
+  project?: StoreReader & VectorReader;
   /** What the run's model is, for checking that earlier results fit it. */
   identity?: StoreIdentity;
 }

@@ -39,7 +39,7 @@ export const COMMANDS: readonly Command[] = [
   ),
   lazy(
     'vector',
-    'steering vectors: make, list, export and import',
+    'intervention vectors: make, list, export, import and apply',
     async () => (await import('./vector.ts')).vectorCommand,
   ),
   lazy(

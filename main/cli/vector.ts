@@ -1,4 +1,4 @@
-// `pythia-atlas vector make | list | export | import`: steering vectors of a project (main/vectors/;
+// `pythia-atlas vector make | list | export | import | apply`: steering vectors of a project (main/vectors/;
 // docs/METHODS.md "Steering vectors": mean difference and mean-centring, Jorgensen et al. 2023;
 // ActAdd, Turner et al. 2023; CAA, Rimsky et al. 2024). `make` prints the vector's id on stdout and
 // its report (norm, norm relative to the mean residual norm, top dimensions) on stderr; every input
@@ -14,6 +14,7 @@ import { makeVector, saveVector, type SourceRequest } from '../vectors/make.ts';
 import { checkSiteLayer, checkVector, parseAt, vectorReport, type VectorReport } from '../vectors/recipe.ts';
 import { intOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
+import { vectorApplyCommand } from './vector-apply.ts';
 
 const MAKE_USAGE = `usage: pythia-atlas vector make --project P --name N --model M [--revision R] --site S --layer L
          (--from A (--minus B | --minus-store RUNID) [--field F] [--at mean|last|POS]
@@ -29,6 +30,7 @@ const HELP = `${MAKE_USAGE}
 ${LIST_USAGE}
 ${EXPORT_USAGE}
 ${IMPORT_USAGE}
+usage: pythia-atlas vector apply --project P --name N --model M ... (pythia-atlas vector apply --help)
 
 make    a direction v [d] at a site (embed, resid_pre, attn_out, mlp_out, resid_post) and layer, one recipe:
           --from A --minus B        mean difference of two datasets, at --at: mean (every real token,
@@ -316,11 +318,15 @@ export const vectorCommand: Command = {
     if (sub === 'list') return listCmd(rest);
     if (sub === 'export') return exportCmd(rest);
     if (sub === 'import') return importCmd(rest);
+    if (sub === 'apply') return vectorApplyCommand(rest);
     if (sub === undefined) {
       help();
       return 2;
     }
     if (sub === '--help' || sub === '-h' || sub === 'help') return help();
-    throw new AtlasError(`Unknown vector command '${sub}'; use make, list, export or import.`, MAKE_USAGE);
+    throw new AtlasError(
+      `Unknown vector command '${sub}'; use make, list, export, import or apply.`,
+      MAKE_USAGE,
+    );
   },
 };
