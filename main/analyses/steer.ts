@@ -24,6 +24,7 @@ import type { BatchShape, Intervention } from '../../native-models/neox/interven
 import { addVector } from '../../native-models/neox/interventions/add-vector.ts';
 import { projectOut } from '../../native-models/neox/interventions/project-out.ts';
 import { GLOBAL_SITES, HEAD_SITES, isSite, type Site } from '../../native-models/neox/sites.ts';
+import { createHash } from 'node:crypto';
 import { AtlasError } from '../errors.ts';
 import type { StoredVector } from '../library/rows.ts';
 import { metricRow } from '../library/metric-row.ts';
@@ -158,6 +159,23 @@ function plan(ctx: RunContext): Plan {
 
 export const steer: Analysis = {
   name: 'steer',
+  // The vectors' bytes, sites and layers, not just their names: a vector saved again under its
+  // name makes a new configuration, never a silent reuse of a run with the old one.
+  identity(ctx) {
+    const names = String(ctx.options.vector ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if (names.length === 0 || !ctx.project) return undefined;
+    return loadVectors(ctx, names).map((v) => ({
+      name: v.name,
+      site: v.site,
+      layer: v.layer,
+      sha256: createHash('sha256')
+        .update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength))
+        .digest('hex'),
+    }));
+  },
   description:
     'Apply saved vectors (add alpha * v, or project the direction out) at chosen layers and positions: loss with and without, next-token KL, logit difference, prompt top-k.',
   options: [

@@ -160,4 +160,10 @@ export interface Analysis {
    */
   gradients?(ctx: RunContext): BackwardOptions;
   start(ctx: RunContext): AnalysisRun;
+  /**
+   * What the run's configuration hash must cover beyond the options (JSON), when an option names
+   * something whose content can change: a saved vector's bytes, not just its name. An identical
+   * configuration is reused, so without it a re-saved vector would silently reuse an old run.
+   */
+  identity?(ctx: RunContext): unknown;
 }

@@ -87,20 +87,6 @@ export async function planRun(
       "Use the model's own tokenizer (--tokenizer PATH).",
     );
   }
-  const hash = configHash({
-    model: model.name,
-    revision: model.revision,
-    fingerprint: model.fingerprint,
-    dataset: data.read.sha256,
-    field: data.read.field,
-    analyses: analyses.map((a) => a.name).sort(),
-    n,
-    seqLen,
-    prependBos: req.prependBos ?? false,
-    lossOn,
-    options: options.given,
-    tokenizer: model.tokenizer.sha256,
-  });
   const lengths = tok.sequences.map((q) => q.ids.length);
   const contexts = new Map<Analysis, RunContext>(
     analyses.map((a) => [
@@ -127,6 +113,26 @@ export async function planRun(
     if (!c) throw new Error(`analysis ${a.name} is not part of this run`);
     return c;
   };
+  const identities = analyses.flatMap((a) => {
+    const id = a.identity?.(contextOf(a));
+    return id === undefined ? [] : [{ analysis: a.name, id }];
+  });
+  const hash = configHash({
+    model: model.name,
+    revision: model.revision,
+    fingerprint: model.fingerprint,
+    dataset: data.read.sha256,
+    field: data.read.field,
+    analyses: analyses.map((a) => a.name).sort(),
+    n,
+    seqLen,
+    prependBos: req.prependBos ?? false,
+    lossOn,
+    options: options.given,
+    tokenizer: model.tokenizer.sha256,
+    // Only when an analysis names content that can change (so older runs keep their hash).
+    ...(identities.length > 0 ? { identities } : {}),
+  });
   return {
     analyses,
     model,

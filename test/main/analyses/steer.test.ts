@@ -205,4 +205,24 @@ describe('steer', () => {
     expect(p.listRuns()).toHaveLength(0);
     p.close();
   });
+
+  it('a vector saved again under its name is a new configuration, never a reuse of the old run', async () => {
+    const p = project('resave');
+    const a = await run(p, { vector: 'v', scale: 3 });
+    const again = await run(p, { vector: 'v', scale: 3 });
+    expect(again.reused).toBe(true);
+    expect(again.runId).toBe(a.runId);
+    p.addVector({
+      name: 'v',
+      site: 'resid_post',
+      layer: 1,
+      data: V.map((x) => 2 * x),
+      recipe: { kind: 'test' },
+    });
+    const b = await run(p, { vector: 'v', scale: 3 });
+    expect(b.reused).toBe(false);
+    expect(b.runId).not.toBe(a.runId);
+    expect(value(p, b.runId, 'loss')).not.toBe(value(p, a.runId, 'loss'));
+    p.close();
+  });
 });
