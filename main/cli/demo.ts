@@ -16,7 +16,6 @@ import { intOption, parse } from './args.ts';
 import type { Command } from './commands.ts';
 import { progressPrinter } from './progress.ts';
 
-
 /**
  * The sample's analyses: the ones that need nothing but the data (a mean store, a vector or a task
  * file are the user's to make), so the demo stays within its few minutes and its runs are reused.
