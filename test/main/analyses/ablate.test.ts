@@ -9,22 +9,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bruteForceKl } from './brute-kl.ts';
 import { isAtlasError } from '../../../main/errors.ts';
 import { Project } from '../../../main/library/project.ts';
 import { parseAblateSpec } from '../../../main/analyses/ablate.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import type { OptionValue } from '../../../preload/api.ts';
-import * as ort from 'onnxruntime-node';
-import { serializeModel } from '../../../native-models/graph/onnx.ts';
-import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
-import { interventionFeeds, type Intervention } from '../../../native-models/neox/intervention.ts';
 import { meanEdit } from '../../../native-models/neox/interventions/mean-edit.ts';
 import { replace } from '../../../native-models/neox/interventions/replace.ts';
 import { TOKEN_LOSS } from '../../../native-models/neox/address.ts';
 import { makeBatches } from '../../../main/data/batches.ts';
 import { openPass } from '../../../main/run/execute.ts';
 import { TokenLoss } from '../../../main/stats/token-loss.ts';
-import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
 import { readDataset } from '../../../main/data/readers.ts';
 import { tokenizeRecords } from '../../../main/data/tokenize.ts';
 import { loadModel } from '../../../main/load-model.ts';
@@ -77,60 +73,17 @@ describe('ablate', () => {
     const out = await run(p, ['ablate'], { ablate: 'attn_out:0', ablate_with: 'zero' });
     const got = value(p, out.runId, 'kl', 0);
     p.close();
-    const model = await loadModel(join(FIX, 'tiny-pipeline'));
-    const read = await readDataset(join(FIX, 'tiny-pipeline/texts.jsonl'), { field: 'text' });
-    const { sequences } = tokenizeRecords(read.records, model.tokenizer, {
-      seqLen: 128,
-      n: 64,
-      prependBos: false,
+    const zero = meanEdit({
+      site: 'attn_out',
+      layer: 0,
+      mode: 'replace',
+      width: 32,
+      values: () => undefined,
     });
-    const F = model.config.hiddenSize;
-    const V = model.config.vocabSize;
-    const zero = meanEdit({ site: 'attn_out', layer: 0, mode: 'replace', width: F, values: () => undefined });
-    const logitsOf = async (ivs: Intervention[], ids: number[]) => {
-      const built = buildNeoxGraph(model.config, model.weights, {
-        interventions: ivs,
-        outputs: { logits: true },
-      });
-      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
-      const T = ids.length;
-      const shape = { B: 1, T, lengths: [T], sequenceIndex: [0] };
-      const feeds = Object.fromEntries(
-        Object.entries(interventionFeeds(ivs, shape)).map(([k, t]) => [
-          k,
-          new ort.Tensor('float32', t.data, t.dims),
-        ]),
-      );
-      const res = await session.run({
-        ...batchFeeds(1, T, BigInt64Array.from(ids.map(BigInt)), new Float32Array(T).fill(1)),
-        ...feeds,
-      });
-      await session.release();
-      return res.logits.data as Float32Array; // [1, T, V]
-    };
-    const logSoftmax = (z: Float32Array, at: number): Float64Array => {
-      let m = -Infinity;
-      for (let v = 0; v < V; v++) m = Math.max(m, z[at + v]);
-      let s = 0;
-      for (let v = 0; v < V; v++) s += Math.exp(z[at + v] - m);
-      const lse = m + Math.log(s);
-      return Float64Array.from({ length: V }, (_, v) => z[at + v] - lse);
-    };
-    let sum = 0;
-    let n = 0;
-    for (const q of sequences) {
-      const a = await logitsOf([], q.ids);
-      const b = await logitsOf([zero], q.ids);
-      for (let t = 0; t < q.ids.length - 1; t++) {
-        const la = logSoftmax(a, t * V);
-        const lb = logSoftmax(b, t * V);
-        let kl = 0;
-        for (let v = 0; v < V; v++) kl += Math.exp(la[v]) * (la[v] - lb[v]);
-        sum += kl;
-        n++;
-      }
-    }
-    expect(Math.abs(got - sum / n)).toBeLessThan(1e-5);
+    const want = await bruteForceKl(join(FIX, 'tiny-pipeline'), join(FIX, 'tiny-pipeline/texts.jsonl'), [
+      zero,
+    ]);
+    expect(Math.abs(got - want)).toBeLessThan(1e-5);
   });
 
   it('mean ablation from a store equals the PyTorch hook replacing by per-position means', async () => {

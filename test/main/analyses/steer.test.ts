@@ -9,18 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
+import { bruteForceKl } from './brute-kl.ts';
 import { isAtlasError } from '../../../main/errors.ts';
 import { Project } from '../../../main/library/project.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import type { OptionValue } from '../../../preload/api.ts';
-import { serializeModel } from '../../../native-models/graph/onnx.ts';
-import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
-import { interventionFeeds, type Intervention } from '../../../native-models/neox/intervention.ts';
 import { addVector } from '../../../native-models/neox/interventions/add-vector.ts';
-import { batchFeeds, createSession } from '../../../native-models/runtime/session.ts';
-import { readDataset } from '../../../main/data/readers.ts';
-import { tokenizeRecords } from '../../../main/data/tokenize.ts';
 import { loadModel } from '../../../main/load-model.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data');
@@ -123,62 +117,16 @@ describe('steer', () => {
     const out = await run(p, { vector: 'v', scale: 3 });
     const got = value(p, out.runId, 'kl');
     p.close();
-    const model = await loadModel(join(FIX, 'tiny-pipeline'));
-    const read = await readDataset(join(FIX, 'tiny-pipeline/texts.jsonl'), { field: 'text' });
-    const { sequences } = tokenizeRecords(read.records, model.tokenizer, {
-      seqLen: 128,
-      n: 64,
-      prependBos: false,
-    });
-    const vocab = model.config.vocabSize;
     const steerIv = addVector({
       site: 'resid_post',
       layer: 1,
       vector: V,
       scale: (batch) => Float32Array.from({ length: batch.T }, (_, t) => (t >= 1 ? 3 : 0)),
     });
-    const logitsOf = async (ivs: Intervention[], ids: number[]) => {
-      const built = buildNeoxGraph(model.config, model.weights, {
-        interventions: ivs,
-        outputs: { logits: true },
-      });
-      const { session } = await createSession(serializeModel(built.graph), { device: 'cpu', threads: 1 });
-      const T = ids.length;
-      const feeds = Object.fromEntries(
-        Object.entries(interventionFeeds(ivs, { B: 1, T, lengths: [T], sequenceIndex: [0] })).map(
-          ([k, t]) => [k, new ort.Tensor('float32', t.data, t.dims)],
-        ),
-      );
-      const res = await session.run({
-        ...batchFeeds(1, T, BigInt64Array.from(ids.map(BigInt)), new Float32Array(T).fill(1)),
-        ...feeds,
-      });
-      await session.release();
-      return res.logits.data as Float32Array; // [1, T, V]
-    };
-    const logSoftmax = (z: Float32Array, at: number): Float64Array => {
-      let m = -Infinity;
-      for (let v = 0; v < vocab; v++) m = Math.max(m, z[at + v]);
-      let s = 0;
-      for (let v = 0; v < vocab; v++) s += Math.exp(z[at + v] - m);
-      const lse = m + Math.log(s);
-      return Float64Array.from({ length: vocab }, (_, v) => z[at + v] - lse);
-    };
-    let sum = 0;
-    let n = 0;
-    for (const q of sequences) {
-      const a = await logitsOf([], q.ids);
-      const b = await logitsOf([steerIv], q.ids);
-      for (let t = 0; t < q.ids.length - 1; t++) {
-        const la = logSoftmax(a, t * vocab);
-        const lb = logSoftmax(b, t * vocab);
-        let kl = 0;
-        for (let v = 0; v < vocab; v++) kl += Math.exp(la[v]) * (la[v] - lb[v]);
-        sum += kl;
-        n++;
-      }
-    }
-    expect(Math.abs(got - sum / n)).toBeLessThan(1e-5);
+    const want = await bruteForceKl(join(FIX, 'tiny-pipeline'), join(FIX, 'tiny-pipeline/texts.jsonl'), [
+      steerIv,
+    ]);
+    expect(Math.abs(got - want)).toBeLessThan(1e-5);
   });
 
   it('refuses bad input in one sentence before any batch, writing no run', async () => {

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../main/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './capture.ts';
 import { Project } from '../../../main/library/project.ts';
 import { buildStore } from '../means/helpers.ts';
 
@@ -22,25 +22,6 @@ beforeAll(async () => {
   storeRun = runId;
   project.close();
 });
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function expectRefusal(r: { code: number; out: string; err: string }, pattern: RegExp): void {
   expect(r.code).not.toBe(0);

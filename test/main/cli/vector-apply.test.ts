@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../main/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from './capture.ts';
 import { Project } from '../../../main/library/project.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data');
@@ -18,25 +18,6 @@ const steer = (
 ).steer;
 const dir = mkdtempSync(join(tmpdir(), 'atlas-vector-apply-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('vector apply', () => {
   const P = join(dir, 'p.pythia-atlas');

@@ -7,8 +7,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../main/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from './capture.ts';
 import { Project } from '../../../main/library/project.ts';
 import { readVectorFile } from '../../../main/vectors/file.ts';
 import { writeSafetensors } from '../../../native-models/weights/safetensors.ts';
@@ -24,25 +24,6 @@ const A = join(tmp, 'a.jsonl');
 const B = join(tmp, 'b.jsonl');
 writeFileSync(A, lines.slice(0, 3).join('\n') + '\n');
 writeFileSync(B, lines.slice(3).join('\n') + '\n');
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function expectRefusal(r: { code: number; err: string }, pattern: RegExp): void {
   expect(r.code).not.toBe(0);
