@@ -1,4 +1,4 @@
-// Schema 2: runs know who runs them. A run row records its owner (host, pid and the process's
+// Schema 3: runs know who runs them. A run row records its owner (host, pid and the process's
 // start time, so a reused pid is not mistaken for the owner), which lets a project opened after a
 // crash or `kill -9` mark the runs of dead processes 'interrupted' (a new status, with their
 // partial rows and progress kept for resuming) while runs of live processes are left alone.

@@ -131,8 +131,8 @@ describe('waiting out an identical run (the CLI)', () => {
   }, 60_000);
 });
 
-describe('schema 2 migration', () => {
-  it('moves a schema-1 file to schema 2 keeping runs and their rows', () => {
+describe('schema 3 migration (run owners)', () => {
+  it('moves a schema-1 file to the current schema keeping runs and their rows', () => {
     const path = join(dir, 'old.pythia-atlas');
     const db = new Database(path);
     db.pragma('foreign_keys = ON');
