@@ -12,6 +12,7 @@
 
 import { hookOut, tap, type GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
+import { rowIndices } from '../../native-models/neox/hooks/last-position.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import { AtlasError } from '../errors.ts';
 import { metricRow } from '../library/metric-row.ts';
@@ -49,14 +50,10 @@ function gatherHook(site: Site, layer: number | null, position: number): GraphHo
     layers: layer === null ? undefined : [layer],
     build(ctx, x) {
       const b = ctx.b; // x: [B*T, F]
-      const bt = ctx.stats.bt; // int64 [2] = (B, T)
-      const nRows = b.reshape(b.slice(bt, [0], [1], [0]), []); // int64 [] = B
-      const T = b.slice(bt, [1], [2], [0]); // int64 [1]
-      const rows = b.mul(b.range(b.scalar(0, 'int64'), nRows, b.scalar(1, 'int64'), 'B'), T); // [B]
-      const last = b.cast(b.sub(b.reduceSum(ctx.mask, [1], false), b.scalar(1)), 'int64'); // [B]
+      const { starts, last, T } = rowIndices(ctx);
       const k = b.min(b.int64s([position]), b.sub(T, b.int64s([1]))); // int64 [1]
-      ctx.output(sourceOutput(site, ctx.layer, 'last'), b.gather(x, b.add(rows, last), 0)); // [B, F]
-      ctx.output(sourceOutput(site, ctx.layer, 'position'), b.gather(x, b.add(rows, k), 0)); // [B, F]
+      ctx.output(sourceOutput(site, ctx.layer, 'last'), b.gather(x, last, 0)); // [B, F]
+      ctx.output(sourceOutput(site, ctx.layer, 'position'), b.gather(x, b.add(starts, k), 0)); // [B, F]
     },
   };
 }

@@ -12,6 +12,7 @@ import { importMeanStore, readMeanStoreFile } from '../means/import.ts';
 import { combineStoreRuns } from '../means/combine-runs.ts';
 import { parse, required } from './args.ts';
 import type { Command } from './commands.ts';
+import { subcommands } from './subcommands.ts';
 
 const EXPORT_USAGE =
   'usage: pythia-atlas means export --project FILE --run ID --out FILE.safetensors [--dtype float32|float64] [--force]';
@@ -189,23 +190,10 @@ function help(): number {
   return 0;
 }
 
-export const meansCommand: Command = {
-  name: 'means',
-  summary: 'export a mean store as safetensors, import one, list or combine the stores of a project',
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === 'export') return exportCmd(rest);
-    if (sub === 'import') return importCmd(rest);
-    if (sub === 'list') return listCmd(rest);
-    if (sub === 'combine') return combineCmd(rest);
-    if (sub === undefined) {
-      help();
-      return 2;
-    }
-    if (sub === '--help' || sub === '-h' || sub === 'help') return help();
-    throw new AtlasError(
-      `Unknown means command '${sub}'; use export, import, list or combine.`,
-      EXPORT_USAGE,
-    );
-  },
-};
+export const meansCommand: Command = subcommands(
+  'means',
+  'export a mean store as safetensors, import one, list or combine the stores of a project',
+  { export: exportCmd, import: importCmd, list: listCmd, combine: combineCmd },
+  HELP,
+  EXPORT_USAGE,
+);

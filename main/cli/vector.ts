@@ -14,6 +14,7 @@ import { makeVector, saveVector, type SourceRequest } from '../vectors/make.ts';
 import { checkSiteLayer, checkVector, parseAt, vectorReport, type VectorReport } from '../vectors/recipe.ts';
 import { intOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
+import { subcommands } from './subcommands.ts';
 import { vectorApplyCommand } from './vector-apply.ts';
 
 const MAKE_USAGE = `usage: pythia-atlas vector make --project P --name N --model M [--revision R] --site S --layer L
@@ -309,24 +310,10 @@ function help(): number {
   return 0;
 }
 
-export const vectorCommand: Command = {
-  name: 'vector',
-  summary: 'steering vectors: make from datasets, prompts or numbers, list, export and import as safetensors',
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === 'make') return makeCmd(rest);
-    if (sub === 'list') return listCmd(rest);
-    if (sub === 'export') return exportCmd(rest);
-    if (sub === 'import') return importCmd(rest);
-    if (sub === 'apply') return vectorApplyCommand(rest);
-    if (sub === undefined) {
-      help();
-      return 2;
-    }
-    if (sub === '--help' || sub === '-h' || sub === 'help') return help();
-    throw new AtlasError(
-      `Unknown vector command '${sub}'; use make, list, export, import or apply.`,
-      MAKE_USAGE,
-    );
-  },
-};
+export const vectorCommand: Command = subcommands(
+  'vector',
+  'steering vectors: make from datasets, prompts or numbers, list, export, import, apply',
+  { make: makeCmd, list: listCmd, export: exportCmd, import: importCmd, apply: vectorApplyCommand },
+  HELP,
+  MAKE_USAGE,
+);

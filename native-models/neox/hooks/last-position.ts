@@ -6,7 +6,8 @@
 // The hook reads the `logits` site (forward.ts hooks), so it leaves the forward unchanged.
 
 import { hookOut } from '../address.ts';
-import type { GraphHook } from '../forward.ts';
+import type { Value } from '../../graph/ir.ts';
+import type { GraphHook, HookContext } from '../forward.ts';
 
 export const CANDIDATE_LOGITS = hookOut('behaviour', undefined, 'candidate_logits');
 export const LAST_LSE = hookOut('behaviour', undefined, 'lse');
@@ -19,16 +20,24 @@ export function lastPositionHook(candidates: readonly number[]): GraphHook {
     site: 'logits',
     build(ctx, x) {
       const b = ctx.b; // x: [B*T, V]
-      const bt = ctx.stats.bt; // int64 [2] = (B, T)
-      const nRows = b.reshape(b.slice(bt, [0], [1], [0]), []); // int64 [] = B
-      const T = b.slice(bt, [1], [2], [0]); // int64 [1]
-      const rows = b.range(b.scalar(0, 'int64'), nRows, b.scalar(1, 'int64'), 'B'); // [B]
-      const last = b.cast(b.sub(b.reduceSum(ctx.mask, [1], false), b.scalar(1)), 'int64'); // [B]
-      const flat = b.add(b.mul(rows, T), last); // [B]: row b's last real token in [B*T]
-      const z = b.gather(x, flat, 0); // [B, V]
+      const z = b.gather(x, rowIndices(ctx).last, 0); // [B, V]
       const ids = b.constant(candidates, [candidates.length], 'int64', 'behaviour_candidates'); // [K]
       ctx.output(CANDIDATE_LOGITS, b.gather(z, ids, 1)); // [B, K]
       ctx.output(LAST_LSE, b.reduceLogSumExp(z, [1], false)); // [B]
     },
   };
+}
+
+/**
+ * Where each row of a right-padded batch sits in the flattened [B*T] token axis: `starts` b * T and
+ * `last` b * T + len_b - 1 (its last real token), int64 [B] each, plus T as int64 [1].
+ */
+export function rowIndices(ctx: HookContext): { starts: Value; last: Value; T: Value } {
+  const b = ctx.b;
+  const bt = ctx.stats.bt; // int64 [2] = (B, T)
+  const nRows = b.reshape(b.slice(bt, [0], [1], [0]), []); // int64 [] = B
+  const T = b.slice(bt, [1], [2], [0]); // int64 [1]
+  const starts = b.mul(b.range(b.scalar(0, 'int64'), nRows, b.scalar(1, 'int64'), 'B'), T); // [B]
+  const len = b.cast(b.reduceSum(ctx.mask, [1], false), 'int64'); // [B]
+  return { starts, last: b.add(starts, b.sub(len, b.scalar(1, 'int64'))), T };
 }

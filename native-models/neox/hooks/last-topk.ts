@@ -5,6 +5,7 @@
 
 import { hookOut } from '../address.ts';
 import type { GraphHook } from '../forward.ts';
+import { rowIndices } from './last-position.ts';
 
 export const TOPK_LOGITS = hookOut('last_topk', undefined, 'values');
 export const TOPK_IDS = hookOut('last_topk', undefined, 'ids');
@@ -17,12 +18,7 @@ export function lastTopkHook(k: number): GraphHook {
     site: 'logits',
     build(ctx, x) {
       const b = ctx.b; // x: [B*T, V]
-      const bt = ctx.stats.bt; // int64 [2] = (B, T)
-      const nRows = b.reshape(b.slice(bt, [0], [1], [0]), []); // int64 [] = B
-      const T = b.slice(bt, [1], [2], [0]); // int64 [1]
-      const rows = b.range(b.scalar(0, 'int64'), nRows, b.scalar(1, 'int64'), 'B'); // [B]
-      const last = b.cast(b.sub(b.reduceSum(ctx.mask, [1], false), b.scalar(1)), 'int64'); // [B]
-      const z = b.gather(x, b.add(b.mul(rows, T), last), 0); // [B, V]
+      const z = b.gather(x, rowIndices(ctx).last, 0); // [B, V]
       const [values, ids] = b.topK(z, Math.min(k, x.shape[1] as number)); // [B, k] each
       ctx.output(TOPK_LOGITS, values);
       ctx.output(TOPK_IDS, ids);
