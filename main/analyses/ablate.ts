@@ -22,8 +22,7 @@
 // the massive analysis reports it) and `downstream_sink_score` / `downstream_sink_score_base`
 // (the first key's attention averaged over real queries, heads and sequences; Gu et al. 2025).
 
-import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
-import { pairKlHook, PAIR_KL } from '../../native-models/neox/hooks/pair-kl.ts';
+import { pairKlHook } from '../../native-models/neox/hooks/pair-kl.ts';
 import { attentionStatsHook } from '../../native-models/neox/hooks/attention-stats.ts';
 import { massiveHook, massiveOutput } from '../../native-models/neox/hooks/massive-topk.ts';
 import { hookOut } from '../../native-models/neox/address.ts';
@@ -37,6 +36,7 @@ import { metricRow } from '../library/metric-row.ts';
 import { checkStoreFits, loadMeanStore, siteMeans } from '../means/store.ts';
 import { booleanOption, stringOption } from '../options/read.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
+import { addPairedBatch } from '../stats/paired.ts';
 import type { Analysis, AnalysisResult, ExtraPass, GraphOutputs, MetricRow, RunContext } from './types.ts';
 
 export const ABLATE_SITES: readonly Site[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'z'];
@@ -274,20 +274,12 @@ export const ablate: Analysis = {
               : []),
           ],
           consume(batch, outputs) {
-            const half = batch.B / 2;
-            const T = batch.T;
-            const loss = outputs.f32(TOKEN_LOSS); // [2B, T-1]
-            const split = (rows: number) => ({
-              B: half,
-              T,
-              lossMask: batch.lossMask.subarray(rows * T, (rows + half) * T),
+            addPairedBatch(batch, outputs, {
+              base: i === 0 ? base : undefined,
+              edited: edited[i],
+              kl: kl[i],
             });
-            if (i === 0) base.add(split(0), loss.subarray(0, half * (T - 1)));
-            edited[i].add(split(half), loss.subarray(half * (T - 1)));
-            const k = outputs.f32(PAIR_KL); // [B, T]: KL at position t of the next-token distributions
-            const asLoss = new Float32Array(half * (T - 1)); // laid out as token_loss, [B, T-1]
-            for (let b = 0; b < half; b++) asLoss.set(k.subarray(b * T, b * T + T - 1), b * (T - 1));
-            kl[i].add(split(half), asLoss);
+            const half = batch.B / 2;
             if (downstream) {
               if (i === 0) {
                 addDownstream(batch, outputs, 0, half, n);

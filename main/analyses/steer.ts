@@ -16,8 +16,7 @@
 // position before and after: `steer/prompt_top_base`, `steer/prompt_top` (position = rank,
 // dim = token id, value = probability).
 
-import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
-import { pairKlHook, PAIR_KL } from '../../native-models/neox/hooks/pair-kl.ts';
+import { pairKlHook } from '../../native-models/neox/hooks/pair-kl.ts';
 import { CANDIDATE_LOGITS, lastPositionHook } from '../../native-models/neox/hooks/last-position.ts';
 import { lastTopkHook, TOPK_IDS, TOPK_LOGITS, TOPK_LSE } from '../../native-models/neox/hooks/last-topk.ts';
 import type { BatchShape, Intervention } from '../../native-models/neox/intervention.ts';
@@ -30,6 +29,7 @@ import type { StoredVector } from '../library/rows.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { booleanOption, numberOption, stringOption } from '../options/read.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
+import { addPairedBatch } from '../stats/paired.ts';
 import type { Analysis, AnalysisResult, ExtraPass, GraphOutputs, MetricRow, RunContext } from './types.ts';
 
 /** How many next tokens the prompt preview keeps. */
@@ -234,20 +234,8 @@ export const steer: Analysis = {
       interventions: p.interventions,
       hooks: [pairKlHook(), ...(K > 0 ? [lastPositionHook(p.candidates)] : [])],
       consume(batch, outputs: GraphOutputs) {
+        addPairedBatch(batch, outputs, { base, edited: steered, kl });
         const half = batch.B / 2;
-        const T = batch.T;
-        const loss = outputs.f32(TOKEN_LOSS); // [2B, T-1]
-        const split = (rows: number) => ({
-          B: half,
-          T,
-          lossMask: batch.lossMask.subarray(rows * T, (rows + half) * T),
-        });
-        base.add(split(0), loss.subarray(0, half * (T - 1)));
-        steered.add(split(half), loss.subarray(half * (T - 1)));
-        const k = outputs.f32(PAIR_KL); // [B, T]
-        const asLoss = new Float32Array(half * (T - 1)); // laid out as token_loss, [B, T-1]
-        for (let b = 0; b < half; b++) asLoss.set(k.subarray(b * T, b * T + T - 1), b * (T - 1));
-        kl.add(split(half), asLoss);
         if (K > 0) {
           const z = outputs.f32(CANDIDATE_LOGITS); // [2B, 2]: target, distractor
           for (let r = 0; r < half; r++) {
