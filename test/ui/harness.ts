@@ -8,10 +8,20 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { vi } from 'vitest';
 import { serve, type Served, type ServeOptions } from '../../main/server.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
+/**
+ * Every wait in a spec is for a state (a data attribute, a role, a text), never for a time; this is
+ * only the bound past which a spec counts as hung. It is generous because a full `npm test` runs
+ * the engine, Chromium and the other suites on two cores at once, where a step that takes 50 ms
+ * alone can take many seconds (Playwright's own default of 30 s made the timeline spec flaky).
+ */
+export const UI_HANG_MS = 240_000;
+vi.setConfig({ testTimeout: UI_HANG_MS, hookTimeout: UI_HANG_MS });
+
 export const NO_CHROMIUM_REASON = `${CHROMIUM} is not installed (apt-get install chromium); browser-mode UI specs skipped`;
 
 export interface Session {
@@ -49,6 +59,7 @@ export async function openSession(opts: ServeOptions & { home?: string } = {}): 
     viewport: { width: 1400, height: 1000 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(UI_HANG_MS);
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
@@ -56,7 +67,7 @@ export async function openSession(opts: ServeOptions & { home?: string } = {}): 
   page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
   page.on('requestfailed', (r) => errors.push(`request: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   await page.goto(served.url);
-  await page.locator('[data-ready="yes"]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-ready="yes"]').waitFor();
   return {
     served,
     context,

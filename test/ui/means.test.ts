@@ -67,7 +67,7 @@ async function runAndWait(s: Session): Promise<void> {
   await s.page.getByRole('button', { name: 'Run analyses' }).click();
   await jobs.nth(before).waitFor();
   const job = jobs.first();
-  await job.and(s.page.locator('[data-state="done"], [data-state="error"]')).waitFor({ timeout: 180_000 });
+  await job.and(s.page.locator('[data-state="done"], [data-state="error"]')).waitFor();
   const error = await job.getByRole('alert').allTextContents();
   expect(error).toEqual([]);
   await expect(job.getAttribute('data-state')).resolves.toBe('done');

@@ -3,6 +3,11 @@
 // 1 s, and one scrubber step (key press to the heatmap of the new step drawn and the next frame
 // presented) takes under 100 ms (median of consecutive steps, measured inside the page; best of up
 // to three rounds, since other test processes share the cores).
+//
+// Under `npm test` the spec checks what it can check on a loaded machine (the project opens with
+// every run, each key press lands on the right step and draws it) and prints the times; the time
+// limits are asserted only under `npm run bench:ui` (ATLAS_TIMING=1), on a quiet machine, since no
+// test in the suite may depend on wall-clock speed.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
 import { PYTHIA_SCHEDULE, writeSyntheticProject } from './synthetic.ts';
+
+const TIMED = process.env.ATLAS_TIMING === '1';
 
 describe.skipIf(!HAVE_CHROMIUM)(
   `responsiveness in browser mode${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
@@ -42,7 +49,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await s.page.getByText('1 dataset, 154 runs over pythia-410m.').waitFor();
       const ms = Date.now() - t0;
       process.stdout.write(`responsiveness: project with 1.9M metric rows opened in ${ms} ms\n`);
-      expect(ms).toBeLessThan(1000);
+      if (TIMED) expect(ms).toBeLessThan(1000);
     });
 
     it('redraws the heatmap for one scrubber step in under 100 ms', async () => {
@@ -64,12 +71,12 @@ describe.skipIf(!HAVE_CHROMIUM)(
         process.stdout.write(
           `responsiveness: scrubber steps ${times.map((t) => t.toFixed(0)).join(', ')} ms (median ${median.toFixed(0)}, max ${sorted[sorted.length - 1].toFixed(0)})\n`,
         );
-        if (median < 100) break;
+        if (median < 100 || !TIMED) break;
       }
       await expect(slider.getAttribute('aria-valuenow')).resolves.toBe(
         String(143000 - 12 * 1000 * medians.length),
       );
-      expect(Math.min(...medians)).toBeLessThan(100);
+      if (TIMED) expect(Math.min(...medians)).toBeLessThan(100);
     });
 
     it('logged no console errors', () => {

@@ -60,9 +60,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await s.page.getByTestId('records').locator('li').nth(3).waitFor();
       await queue(model);
       const job = s.page.getByTestId('run-job').first();
-      await job
-        .and(s.page.locator('[data-state="done"], [data-state="error"]'))
-        .waitFor({ timeout: 120_000 });
+      await job.and(s.page.locator('[data-state="done"], [data-state="error"]')).waitFor();
       await expect(job.getAttribute('data-state')).resolves.toBe('done');
       await job.getByRole('button', { name: 'Results' }).click();
       await s.page.getByRole('tab', { name: 'profile' }).waitFor();
@@ -87,7 +85,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
     it('shows the error of a failing run on its job', async () => {
       await queue(join(dir, 'no-such-model'));
       const job = s.page.getByTestId('run-job').first();
-      await job.and(s.page.locator('[data-state="error"]')).waitFor({ timeout: 30_000 });
+      await job.and(s.page.locator('[data-state="error"]')).waitFor();
       await expect(job.getByRole('alert').textContent()).resolves.toMatch(/no-such-model/);
     });
 
