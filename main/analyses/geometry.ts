@@ -20,7 +20,7 @@
 // `gram` float32 [L, S, S] (centred), `cka` float64 [L, L], `layers` int32 [L]; `geometry/sample`
 // int32 [S, 3] (sequence, position, token id). Rows per layer: `effective_rank`,
 // `effective_rank_corr`, `top1_share` (lambda_1 / sum lambda), `total_variance` (sum lambda),
-// `cka_prev` (CKA with the previous chosen layer), `tokens`.
+// `cka_prev` (CKA with the previous chosen layer), `tokens`; and `num_layers` (the model's L).
 
 import type { GraphAddress } from '../../native-models/neox/address.ts';
 import { geometryHook, geometryOutput } from '../../native-models/neox/hooks/geometry.ts';
@@ -203,7 +203,7 @@ export const geometry: Analysis = {
         }
         consumeSample(batch, outputs);
       },
-      finish: () => finish(o, slots, plan, s, F),
+      finish: () => finish(o, slots, plan, s, F, ctx.config.numLayers),
       toJSON: () => ({
         covs: s.covs.map((c) => snapshot(c, COV_FIELDS)),
         rows: s.rows.map((r) => Float32Array.from(r)),
@@ -232,8 +232,10 @@ function finish(
   plan: SamplePlan,
   s: { covs: Covariance[]; rows: Float32Array[]; tokens: Int32Array; filled: Uint8Array },
   F: number,
+  numLayers: number,
 ): AnalysisResult {
-  const metrics: MetricRow[] = [];
+  // The model's depth, for relative depth l / (L - 1) when a subset of layers was chosen.
+  const metrics: MetricRow[] = [metricRow(A, 'num_layers', null, null, numLayers)];
   const tensors: TensorRow[] = [];
   // Only slots the data reached count (a short dataset may fill part of the sample).
   const kept = plan.entries.map((_, i) => i).filter((i) => s.filled[i] === 1);
