@@ -144,3 +144,46 @@ describe('geometry', () => {
     p.close();
   });
 });
+
+describe('geometry resumed', () => {
+  it('an interrupted run resumes from its checkpoint to the same rows and tensors', async () => {
+    const req = {
+      model: join(FIX, 'tiny-pipeline'),
+      dataset: { path: join(FIX, 'tiny-pipeline/texts.jsonl'), field: 'text' },
+      analyses: ['geometry'],
+      batchSize: 1,
+      options: { geometry_sites: 'resid_post,embed' },
+    };
+    const contents = (p: Project, runId: number) => ({
+      metrics: p.metrics({ runIds: [runId] }).map(({ runId: _, ...m }) => m),
+      tensors: p.tensorNames(runId).map((name) => p.tensor(runId, name)),
+    });
+    const whole = Project.create(join(dir, 'whole.pythia-atlas'));
+    const want = contents(whole, (await runAnalyses(whole, req)).runId);
+    whole.close();
+
+    const path = join(dir, 'resumed.pythia-atlas');
+    const p = Project.create(path);
+    const abort = new AbortController();
+    let batches = 0;
+    const err = await runAnalyses(
+      p,
+      { ...req, checkpointEvery: 1 },
+      {
+        signal: abort.signal,
+        onProgress: (e) => {
+          if (e.phase === 'run' && !e.message && ++batches === 3) abort.abort();
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    p.close();
+    const again = Project.open(path);
+    const b = await runAnalyses(again, req);
+    expect(b.timings.resumed_batches).toBe(3);
+    const got = contents(again, b.runId);
+    expect(got.metrics).toEqual(want.metrics);
+    expect(got.tensors).toEqual(want.tensors);
+    again.close();
+  });
+});
