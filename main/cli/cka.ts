@@ -62,7 +62,11 @@ export const ckaCommand: Command = {
       if (m.kind === 'layers' && m.rows[0].runId !== m.cols[0].runId)
         process.stdout.write(`rows: run ${m.rows[0].runId}; columns: run ${m.cols[0].runId}\n`);
       const width = Math.max(...m.rows.map((e) => head(e).length));
-      process.stdout.write(`${''.padEnd(width)}  ${m.cols.map((_, j) => `[${j}]`.padStart(7)).join('')}\n`);
+      const colHead = (e: (typeof m.cols)[number], j: number) =>
+        m.kind === 'layers' ? (e.layer === null ? 'embed' : `l${e.layer}`) : `[${j}]`;
+      process.stdout.write(
+        `${''.padEnd(width)}  ${m.cols.map((e, j) => colHead(e, j).padStart(7)).join('')}\n`,
+      );
       m.cols.forEach((e, j) => {
         if (m.kind === 'runs') process.stdout.write(`[${j}] ${head(e)}\n`);
       });
