@@ -6,7 +6,10 @@
 // answer; against the other run, a cross-run cell equals the query's; the correlation heatmap
 // selects the clicked dimension (marked in its label, its correlations drawn as bars); on the offset
 // model's run, which also ran `massive`, the planted dimension 5 is marked massive and selectable
-// from the list. No console errors. Skips where Debian's Chromium is absent.
+// from the list. And on a synthetic project of three checkpoints (test/ui/synthetic-geometry.ts):
+// a checkpoint x checkpoint cell equals linear CKA computed in feature space from the planted
+// representations, the effective rank over training draws, and the CKA panel follows the timeline's
+// scrubber. No console errors. Skips where Debian's Chromium is absent.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../main/library/project.ts';
 import { ckaQuery } from '../../main/results/cka.ts';
 import { runAnalyses } from '../../main/runner.ts';
-import { HEATMAP_BOX } from '../../renderer/src/lib/charts.ts';
+import { formatValue, HEATMAP_BOX } from '../../renderer/src/lib/charts.ts';
+import {
+  featureCka,
+  plantedRank,
+  plantedRepresentation,
+  writeGeometryProject,
+} from './synthetic-geometry.ts';
 import { goTo, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openByPath, openSession, type Session } from './harness.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/data');
@@ -142,6 +151,74 @@ describe.skipIf(!HAVE_CHROMIUM)(
         })
         .waitFor();
       await panel.getByRole('heading', { name: 'Correlations of dim 5 (massive)' }).waitFor();
+    });
+
+    it('logged no console errors', () => {
+      expect(s.errors).toEqual([]);
+    });
+  },
+);
+
+describe.skipIf(!HAVE_CHROMIUM)(
+  `CKA over checkpoints and on the timeline${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
+  () => {
+    let s: Session;
+    let dir: string;
+    let ids: Map<number, number>;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'atlas-geometry-steps-'));
+      const path = join(dir, 'steps.pythia-atlas');
+      ids = writeGeometryProject(path);
+      s = await openSession();
+      await openByPath(s.page, path);
+    });
+
+    afterAll(async () => {
+      await s?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a checkpoint x checkpoint cell equals feature-space CKA of the planted representations', async () => {
+      await goTo(s.page, 'Results');
+      await s.page.getByRole('tab', { name: 'geometry', exact: true }).click();
+      const panel = s.page.getByTestId('geometry-cka');
+      await panel.getByLabel('Checkpoint CKA layer').selectOption('1');
+      const map = panel.getByTestId('cka-checkpoints');
+      const chart = map.getByRole('img', {
+        name: /^Heatmap of linear CKA at resid_post, step by step, over 24 sample tokens/,
+      });
+      await chart.waitFor();
+      await clickCell(chart, 0, 2, 3, 3, true); // step 0 (row) x step 2000 (column)
+      const out = map.locator('output');
+      await expect.poll(() => out.getAttribute('data-value')).not.toBe('');
+      const want = featureCka(plantedRepresentation(0, 1), plantedRepresentation(2000, 1));
+      expect(Math.abs(Number(await out.getAttribute('data-value')) - want)).toBeLessThan(1e-6);
+      expect(await out.textContent()).toContain(`step 0, step 2000: CKA ${want.toFixed(6)}`);
+      // The effective rank over training, a layer x step heatmap with the step shown marked.
+      const rank = panel.getByRole('img', {
+        name: /^Heatmap of effective rank \(participation ratio\) by layer over 3 checkpoints/,
+      });
+      await rank.waitFor();
+      expect(await rank.getAttribute('aria-label')).toContain(
+        `max ${formatValue(Math.fround(plantedRank(2000, 2)))}`,
+      );
+    });
+
+    it('the CKA panel is drawn on the timeline for the step the scrubber is on', async () => {
+      await goTo(s.page, 'Timeline');
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await expect(slider.getAttribute('aria-valuenow')).resolves.toBe('2000');
+      const panel = s.page.locator(`[data-testid="geometry-cka"][data-run="${ids.get(2000)}"]`);
+      await panel
+        .getByRole('heading', { name: /^Linear CKA and effective rank at resid_post, step 2000/ })
+        .waitFor();
+      await slider.focus();
+      await s.page.keyboard.press('ArrowLeft');
+      await s.page
+        .locator(`[data-testid="geometry-cka"][data-run="${ids.get(1000)}"]`)
+        .getByRole('heading', { name: /step 1000/ })
+        .waitFor();
     });
 
     it('logged no console errors', () => {
