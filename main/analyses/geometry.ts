@@ -95,7 +95,7 @@ function checkMemory(ctx: RunContext, o: GeometryOptions): void {
   const need = geometryBytes(slots, d, planOf(ctx, o).entries.length);
   const cap = o.maxMb * 2 ** 20;
   if (need > cap) {
-    const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MB`;
+    const mb = (x: number) => `${Number((x / 2 ** 20).toPrecision(3))} MB`;
     throw new AtlasError(
       `geometry needs about ${mb(need)} for its Float64 statistics (${slots} site-layers x d^2 = ${d}^2 x 16 bytes), over geometry_max_mb=${o.maxMb}.`,
       'Choose fewer layers (geometry_layers=0,8,16) or sites, or raise geometry_max_mb if the machine has the memory.',
