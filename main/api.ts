@@ -19,6 +19,7 @@ import { AtlasFailure } from './failures.ts';
 import * as grids from './results/grids.ts';
 import { compare } from './results/comparison.ts';
 import { emergenceOverTraining } from './results/emergence-series.ts';
+import { ckaQuery } from './results/cka.ts';
 import { shapeDescriptors } from './results/shape-text.ts';
 import { tensorInfos, tensorSlice } from './results/tensor-reads.ts';
 import { listRuns, timelines } from './results/timelines.ts';
@@ -195,6 +196,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     timelines: (a) => attempt(() => timelines(project(), a)),
     compare: (a) => attempt(() => compare(project(), a)),
     emergence: (a) => attempt(() => emergenceOverTraining(project(), a)),
+    cka: (a) => attempt(() => ckaQuery(project(), a)),
 
     dispose: async () => {
       downloads.stopAll();

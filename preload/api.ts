@@ -453,6 +453,40 @@ export interface EmergenceSeries {
   sinks: EmergenceCrossing | null;
 }
 
+/**
+ * Linear CKA from stored Grams (the `geometry` analysis): one run's layers against each other, two
+ * runs' layers (rows the first), or, with `layer` or `depth`, the runs against each other there.
+ */
+export interface CkaArgs {
+  runIds: number[];
+  /** Default resid_post. */
+  site?: string;
+  /** Runs x runs at this layer (the checkpoints of one model). */
+  layer?: number;
+  /** Runs x runs at this relative depth l / (L - 1), each run's nearest layer (sizes). */
+  depth?: number;
+}
+
+export interface CkaAxisEntry {
+  runId: number;
+  /** null: embed. */
+  layer: number | null;
+  /** Relative depth l / (L - 1). */
+  depth: number;
+  label: string;
+}
+
+export interface CkaMatrix {
+  site: string;
+  kind: 'layers' | 'runs';
+  rows: CkaAxisEntry[];
+  cols: CkaAxisEntry[];
+  /** Row-major [rows x cols]; null where a representation is constant over the sample. */
+  values: (number | null)[];
+  /** Tokens in the shared sample. */
+  sampleTokens: number;
+}
+
 export interface TensorInfo {
   name: string;
   dtype: string;
@@ -583,6 +617,8 @@ export interface AtlasApi {
   compare: Call<CompareArgs, Comparison>;
   /** First checkpoint and depth of massive activations and sinks per model: the CLI's `emergence`. */
   emergence: Call<EmergenceArgs, EmergenceSeries[]>;
+  /** Linear CKA from the geometry analysis' stored Grams: the CLI's `cka`. */
+  cka: Call<CkaArgs, CkaMatrix>;
 }
 
 export type Method = keyof AtlasApi;

@@ -179,6 +179,12 @@ export const SCHEMAS: Record<Method, Schema> = {
     site: opt(ident()),
     minSinkRate: opt(num({ min: 0, max: 1 })),
   }),
+  cka: obj({
+    runIds: arr(id(), { min: 1, max: 1024 }),
+    site: opt(ident()),
+    layer: opt(num({ int: true, min: 0 })),
+    depth: opt(num({ min: 0, max: 1 })),
+  }),
 };
 
 export const METHODS = Object.keys(SCHEMAS) as Method[];

@@ -64,7 +64,7 @@ export interface BatchView {
 /** A graph output as JavaScript receives it. */
 export interface OutputTensor {
   dims: readonly number[];
-  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
 /**

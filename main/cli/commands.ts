@@ -33,6 +33,11 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./emergence.ts')).emergenceCommand,
   ),
   lazy(
+    'cka',
+    'linear CKA between layers, checkpoints and sizes from stored geometry Grams',
+    async () => (await import('./cka.ts')).ckaCommand,
+  ),
+  lazy(
     'means',
     'mean stores: export as safetensors, import, list',
     async () => (await import('./means.ts')).meansCommand,

@@ -17,6 +17,8 @@ import EmergencePanel from './EmergencePanel.svelte';
 import MeanStorePanel from './MeanStorePanel.svelte';
 import InfluencePanel from './InfluencePanel.svelte';
 import AblationPanel from './AblationPanel.svelte';
+import GeometryPanel from './GeometryPanel.svelte';
+import CkaPanel from './CkaPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -60,6 +62,10 @@ export const PANELS: Record<string, PanelEntry[]> = {
   sinks: [INFLUENCE, { id: 'sinks-emergence', component: EmergencePanel }],
   means: [{ id: 'mean-store', component: MeanStorePanel, claims: /^means\/aligned\//, timeline: true }],
   ablate: [{ id: 'ablation', component: AblationPanel, timeline: true }],
+  geometry: [
+    { id: 'geometry-correlation', component: GeometryPanel, claims: /^geometry\/(correlation|layers)\// },
+    { id: 'geometry-cka', component: CkaPanel, claims: /^geometry\/(gram|cka)\//, timeline: true },
+  ],
 };
 
 /** Analyses with panels on the checkpoint timeline, in the registry's order. */

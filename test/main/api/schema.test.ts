@@ -65,6 +65,7 @@ const GOOD: Record<string, unknown> = {
   timelines: { datasetId: 1 },
   compare: { analysis: 'grads', metric: 'grad_rms', site: 'mlp_out', models: ['micro-m'], step: 512 },
   emergence: { site: 'resid_post', minSinkRate: 0.1 },
+  cka: { runIds: [1, 2], site: 'resid_post', depth: 0.5 },
 };
 
 describe('call schemas', () => {
