@@ -4,7 +4,8 @@
 import { intOption, parse } from './args.ts';
 import type { Command } from './commands.ts';
 
-const USAGE = 'usage: pythia-atlas serve [--port P] [--project FILE] [--allow-path DIR ...]';
+const USAGE =
+  'usage: pythia-atlas serve [--port P] [--project FILE] [--allow-path DIR ...] [--host 0.0.0.0 --allow-remote]';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -16,6 +17,8 @@ export const serveCommand: Command = {
         port: { type: 'string' },
         project: { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
+        host: { type: 'string' },
+        'allow-remote': { type: 'boolean' },
       },
       USAGE,
     );
@@ -24,11 +27,16 @@ export const serveCommand: Command = {
       return 0;
     }
     const { serve } = await import('../server.ts');
+    const { checkBindHost, isLoopback, remoteWarning } = await import('../remote-engine.ts');
+    const host = checkBindHost(values.host, values['allow-remote'] ?? false); // refused before anything starts
     const server = await serve({
       port: intOption(values.port, 'port', 0) ?? 0,
       project: values.project,
       allowPaths: values['allow-path'] ?? [],
+      host,
+      allowRemote: values['allow-remote'] ?? false,
     });
+    if (!isLoopback(host)) process.stderr.write(`${remoteWarning(host, server.port)}\n`);
     process.stdout.write(`${server.url}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
