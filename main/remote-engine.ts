@@ -27,8 +27,8 @@ export function checkBindHost(host: string | undefined, allowRemote: boolean): s
   if (!/^[A-Za-z0-9.:-]+$/.test(h)) throw new AtlasError(`--host ${host} is not an address.`);
   if (!isLoopback(h) && !allowRemote) {
     throw new AtlasError(
-      `Serving on ${h} lets other machines reach the engine, which can read and write your files.`,
-      'Pass --allow-remote as well to do it deliberately, or keep 127.0.0.1 and use an SSH tunnel (ssh -L 8123:localhost:8123 host).',
+      `Serving on ${h} needs --allow-remote: other machines could reach the engine, which can read and write your files.`,
+      'Pass --allow-remote to do it deliberately, or keep 127.0.0.1 and use an SSH tunnel (ssh -L 8123:localhost:8123 host).',
     );
   }
   return h;
