@@ -34,7 +34,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function connect(port: number, query: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
+function connect(
+  port: number,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<WebSocket | number> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/api${query}`, { headers });
     ws.on('open', () => resolve(ws));
@@ -90,23 +94,41 @@ describe('remote engine on loopback', () => {
   it('accepts a tunnel on another local port (Host localhost:N) and still refuses foreign hosts', async () => {
     expect(await status(served.port, '/', 'localhost:9999')).toBe(200);
     expect(await status(served.port, '/', 'gpu-box.example:8123')).toBe(403);
-    const ws = await connect(served.port, `?token=${TOKEN}`, { Host: 'localhost:9999', Origin: 'http://localhost:9999' });
+    const ws = await connect(served.port, `?token=${TOKEN}`, {
+      Host: 'localhost:9999',
+      Origin: 'http://localhost:9999',
+    });
     expect(ws).toBeInstanceOf(WebSocket);
     (ws as WebSocket).close();
-    expect(await connect(served.port, `?token=${TOKEN}`, { Host: 'localhost:9999', Origin: 'http://evil.example' })).toBe(403);
+    expect(
+      await connect(served.port, `?token=${TOKEN}`, {
+        Host: 'localhost:9999',
+        Origin: 'http://evil.example',
+      }),
+    ).toBe(403);
   });
 
   it('serves beyond loopback only with allowRemote, and then checks the token and the Origin', async () => {
     expect(() => checkBindHost('0.0.0.0', false)).toThrow(/--allow-remote/);
     expect(checkBindHost(undefined, false)).toBe('127.0.0.1');
-    await expect(serve({ rendererDir: root, engine: 'inline', host: '0.0.0.0' })).rejects.toThrow(/--allow-remote/);
-    const wide = await serve({ rendererDir: root, engine: 'inline', host: '0.0.0.0', allowRemote: true, token: TOKEN });
+    await expect(serve({ rendererDir: root, engine: 'inline', host: '0.0.0.0' })).rejects.toThrow(
+      /--allow-remote/,
+    );
+    const wide = await serve({
+      rendererDir: root,
+      engine: 'inline',
+      host: '0.0.0.0',
+      allowRemote: true,
+      token: TOKEN,
+    });
     try {
       expect(new URL(wide.url).hostname).not.toBe('0.0.0.0');
       const host = `gpu-box.example:${wide.port}`;
       expect(await status(wide.port, '/', host)).toBe(200);
       expect(await connect(wide.port, '?token=wrong', { Host: host })).toBe(403);
-      expect(await connect(wide.port, `?token=${TOKEN}`, { Host: host, Origin: 'http://evil.example' })).toBe(403);
+      expect(await connect(wide.port, `?token=${TOKEN}`, { Host: host, Origin: 'http://evil.example' })).toBe(
+        403,
+      );
       const ws = await connect(wide.port, `?token=${TOKEN}`, { Host: host, Origin: `http://${host}` });
       expect(ws).toBeInstanceOf(WebSocket);
       (ws as WebSocket).close();

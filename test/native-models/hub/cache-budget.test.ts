@@ -4,7 +4,16 @@
 // in part (every remaining ref resolves to a complete snapshot; no dangling link; blobs another
 // revision shares stay; the trash is empty).
 
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync, lstatSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  lstatSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
