@@ -174,7 +174,8 @@ function serveStatic(
 /** Starts browser mode; resolves once the engine is ready and the port is listening. */
 export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const bind = checkBindHost(opts.host, opts.allowRemote ?? false);
-  const remote = !isLoopback(bind);
+  // With --allow-remote any Host is served (bound widely, or on loopback behind a TLS proxy).
+  const remote = opts.allowRemote === true;
   const root = resolve(opts.rendererDir ?? rendererOutDir());
   if (!opts.rendererDir) await ensureRendererBuilt();
   if (!existsSync(join(root, 'index.html'))) {
@@ -251,7 +252,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   }
   port = (http.address() as AddressInfo).port;
   return {
-    url: `http://${remote ? publicHost(bind) : bind}:${port}/?token=${token}`,
+    url: `http://${isLoopback(bind) ? bind : publicHost(bind)}:${port}/?token=${token}`,
     port,
     token,
     close: async () => {

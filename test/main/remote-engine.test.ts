@@ -137,6 +137,20 @@ describe('remote engine on loopback', () => {
     }
   });
 
+  it('behind a TLS proxy (loopback with allowRemote) accepts the proxy Host and its https Origin', async () => {
+    const proxied = await serve({ rendererDir: root, engine: 'inline', allowRemote: true, token: TOKEN });
+    try {
+      expect(new URL(proxied.url).hostname).toBe('127.0.0.1');
+      const h = { Host: 'gpu-box.example', Origin: 'https://gpu-box.example' };
+      const ws = await connect(proxied.port, `?token=${TOKEN}`, h);
+      expect(ws).toBeInstanceOf(WebSocket);
+      (ws as WebSocket).close();
+      expect(await connect(proxied.port, '?token=wrong', h)).toBe(403);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('the CLI refuses --host 0.0.0.0 without --allow-remote, in one line', async () => {
     const r = await cli('serve', '--host', '0.0.0.0', '--port', '0');
     expect(r.code).not.toBe(0);
