@@ -1,7 +1,8 @@
 // Browser mode (contract, DESIGN.md "Processes"): the built renderer over HTTP and the same
-// AtlasApi over a WebSocket, on 127.0.0.1 only. The WebSocket is guarded by a random token that
-// only the printed URL carries (compared in constant time), by the Host header (against DNS
-// rebinding) and by the Origin header when a browser sends one. Every call is validated against
+// AtlasApi over a WebSocket, on 127.0.0.1 (elsewhere only with `allowRemote`: remote-engine.ts).
+// The WebSocket is guarded by a random token that only the printed URL carries (compared in
+// constant time), by the Host header (against DNS rebinding: loopback names only, unless
+// `allowRemote`) and by the Origin header when a browser sends one. Every call is validated against
 // preload/schema.ts before it reaches the engine, which runs in a child process by default (one
 // owner of every ONNX Runtime session). Static responses carry a strict Content-Security-Policy.
 

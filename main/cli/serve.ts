@@ -1,5 +1,7 @@
 // `pythia-atlas serve`: browser mode (contract). Serves the built renderer and the same AtlasApi
-// over a WebSocket on 127.0.0.1 only, guarded by a random token; the URL is the first stdout line.
+// over a WebSocket on 127.0.0.1, guarded by a random token; the URL is the first stdout line.
+// `--host 0.0.0.0` is refused unless `--allow-remote` is given too, and then a warning is printed
+// on stderr (main/remote-engine.ts; README "Remote engine").
 
 import { intOption, parse } from './args.ts';
 import type { Command } from './commands.ts';
