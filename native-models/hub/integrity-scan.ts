@@ -13,7 +13,7 @@ import { httpRangeSource } from '../weights/http-source.ts';
 import { stepOfRevision } from './catalogue.ts';
 import { weightsDigest } from './duplicates.ts';
 import { planCheckpoint } from './formats.ts';
-import { HubUnreachable, listRevisionFiles, resolveUrl, type HubCall } from './hub-api.ts';
+import { HubUnreachable, RevisionNotFound, listRevisionFiles, resolveUrl, type HubCall } from './hub-api.ts';
 import { flagCheckpoints, type RevisionListing, type StepIntegrity } from './integrity.ts';
 import { readIntegrityStore, writeIntegrityStore, type IntegrityStore } from './integrity-store.ts';
 import { weightStats, type WeightStats } from './weight-stats.ts';
@@ -62,7 +62,20 @@ export async function listRevisionWeights(call: HubCall, revision: string): Prom
     files = await listRevisionFiles(call, revision);
   } catch (e) {
     if (e instanceof HubUnreachable) throw unreachable(call, revision);
-    throw e;
+    if (!(e instanceof RevisionNotFound)) throw e;
+    files = null; // a branch the schedule names but the hub lacks: flagged `missing`, the scan goes on
+  }
+  if (files === null) {
+    const step = stepOfRevision(revision);
+    return {
+      revision,
+      step,
+      format: null,
+      weightFiles: [],
+      weightsDigest: null,
+      weightBytes: 0,
+      absent: true,
+    };
   }
   const plan = planCheckpoint(files.map((f) => f.path));
   const weightFiles = (plan?.weightFiles ?? []).map((p) => {

@@ -12,7 +12,7 @@
 //              the files differ; tensors of another shape than the model's;
 //   size       its weight bytes differ from what most of the model's checkpoints (of the same file
 //              layout) hold, or are too few for the model's parameters at 2 bytes each;
-//   missing    the revision lists no complete set of weights.
+//   missing    the revision lists no complete set of weights, or the hub has no such branch.
 // Every rule compares hashes or counts; nothing is guessed from values. docs/METHODS.md
 // "Checkpoint integrity".
 
@@ -37,6 +37,8 @@ export interface RevisionListing {
   /** One sha256 over the weight files (duplicates.ts weightsDigest), null when unknown. */
   weightsDigest: string | null;
   weightBytes: number;
+  /** The hub has no such branch. */
+  absent?: boolean;
 }
 
 export type FlagKind = 'duplicate' | 'misplaced' | 'size' | 'missing';
@@ -103,7 +105,9 @@ export function flagCheckpoints(
     if (l.format === null)
       add(l.revision, {
         kind: 'missing',
-        detail: `${l.revision} lists no complete set of weights.`,
+        detail: l.absent
+          ? `${l.revision} is not on the hub.`
+          : `${l.revision} lists no complete set of weights.`,
         sameAs: [],
       });
   }
