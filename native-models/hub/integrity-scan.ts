@@ -115,17 +115,17 @@ export async function revisionStats(
   scope: StatsScope,
   chunkBytes?: number,
 ): Promise<WeightStats> {
-  if (listing.format !== 'safetensors' && listing.format !== 'safetensors-sharded') {
-    throw new AtlasError(
-      `${call.repo} ${listing.revision} has ${listing.format ?? 'no'} weights; weight statistics are read from safetensors files only.`,
-    );
+  if (listing.format === null) {
+    throw new AtlasError(`${call.repo} ${listing.revision} has no weights to read statistics from.`);
   }
+  const format = listing.format.startsWith('pytorch') ? ('torch' as const) : ('safetensors' as const);
   const files = [];
   for (const w of listing.weightFiles) {
     const url = await rangeUrl(call, listing.revision, w.path);
     files.push({
       file: `${w.path} of ${call.repo} ${listing.revision}`,
       src: httpRangeSource(url, { fetch: call.fetch, size: w.size }),
+      format,
     });
   }
   return weightStats(files, cfg, scope, chunkBytes);

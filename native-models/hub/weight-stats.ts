@@ -2,10 +2,12 @@
 // the whole file: the safetensors header first (8 bytes, then the header JSON), then only the
 // selected tensors (native-models/neox/weight-groups.ts), in reads of at most `chunkBytes`, each
 // decoded and summed at once (Float64 sums of squares, so the order of the sums is the file's and
-// a full read gives the same numbers bit for bit). Per tensor: its sum of squares and the sha256
-// of its bytes (two steps whose files differ but whose embeddings are byte-identical are caught, as
-// in EleutherAI/pythia #205); per checkpoint: the Frobenius norms of embed_in, embed_out, the final
-// LayerNorm and of each layer's selected parameters. See docs/METHODS.md "Checkpoint integrity".
+// a full read gives the same numbers bit for bit). torch.save checkpoints (`pytorch_model*.bin`,
+// pythia-12b's branches) are read through the ZIP reader by ranges too, each selected tensor whole.
+// Per tensor: its sum of squares and the sha256 of its values as float32 (two steps whose files
+// differ but whose embeddings are identical are caught, as in EleutherAI/pythia #205, whatever
+// the format); per checkpoint: the Frobenius norms of embed_in, embed_out, the final LayerNorm and
+// of each layer's selected parameters. See docs/METHODS.md "Checkpoint integrity".
 
 import { createHash, type Hash } from 'node:crypto';
 import { AtlasError } from '../errors.ts';
@@ -14,6 +16,7 @@ import { neoxWeightGroups, type StatsScope, type WeightGroup } from '../neox/wei
 import type { ByteSource } from '../weights/byte-source.ts';
 import { decodeToFloat32, dtypeSize, isStorageDType } from '../weights/dtype.ts';
 import { readSafetensorsHeader, type SafetensorsEntry } from '../weights/safetensors.ts';
+import { readTorchBin } from '../weights/torch-bin.ts';
 import type { StorageDType } from '../weights/types.ts';
 
 export interface TensorStat {
@@ -23,7 +26,7 @@ export interface TensorStat {
   shape: number[];
   /** Sum of squares in Float64. */
   sumsq: number;
-  /** sha256 of the tensor's bytes as stored. */
+  /** sha256 of the tensor's values as little-endian float32 (the same whatever the file's format). */
   sha256: string;
 }
 
@@ -48,6 +51,8 @@ export interface WeightStats {
 export interface WeightFileSource {
   file: string;
   src: ByteSource;
+  /** `safetensors` (default; streamed in chunks) or `torch` (a torch.save zip: each selected tensor read whole). */
+  format?: 'safetensors' | 'torch';
 }
 
 /** Default largest single read: 8 MiB. */
@@ -77,7 +82,6 @@ class TensorSum {
     this.elem = dtypeSize(entry.dtype as StorageDType);
   }
   feed(bytes: Uint8Array): void {
-    this.hash.update(bytes);
     let buf = bytes;
     if (this.carry.length > 0) {
       buf = new Uint8Array(this.carry.length + bytes.length);
@@ -87,6 +91,7 @@ class TensorSum {
     const whole = buf.length - (buf.length % this.elem);
     // decodeToFloat32 needs an aligned copy for multi-byte types; slice() gives one.
     const values = decodeToFloat32(buf.slice(0, whole), this.entry.dtype as StorageDType);
+    this.hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     let s = this.sumsq;
     for (let i = 0; i < values.length; i++) s += values[i] * values[i];
     this.sumsq = s;
@@ -131,8 +136,26 @@ export async function weightStats(
   const tensors: TensorStat[] = [];
   const shapeMismatches: string[] = [];
   const groupSums = new Map<WeightGroup, number>();
-  for (const { file, src: raw } of files) {
+  for (const { file, src: raw, format } of files) {
     const src = counting(raw, tally);
+    if (format === 'torch') {
+      const dict = await readTorchBin(src, { filter: (n) => wanted.has(n), what: file });
+      for (const [name, t] of dict) {
+        const expect = wanted.get(name)?.shape ?? [];
+        if (t.shape.join('x') !== expect.join('x')) {
+          shapeMismatches.push(`${name} is [${t.shape.join(', ')}], the model's is [${expect.join(', ')}]`);
+        }
+        let sumsq = 0;
+        for (let i = 0; i < t.data.length; i++) sumsq += t.data[i] * t.data[i];
+        const group = wanted.get(name)?.group as WeightGroup;
+        groupSums.set(group, (groupSums.get(group) ?? 0) + sumsq);
+        const sha256 = createHash('sha256')
+          .update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
+          .digest('hex');
+        tensors.push({ name, file, dtype: 'torch', shape: t.shape, sumsq, sha256 });
+      }
+      continue;
+    }
     const header = await readSafetensorsHeader(src, file);
     const selected = [...header.tensors.values()].filter((e) => wanted.has(e.name));
     const sums = new Map<string, TensorSum>();
