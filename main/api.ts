@@ -70,7 +70,8 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
   const downloads: DownloadManager = new DownloadManager(
     (job) => emit({ type: 'download', job }),
     opts.cacheDir,
-    () => fitCache(),
+    // Best effort: a failed eviction must not turn a finished download into an error.
+    () => fitCache().catch(() => null),
   );
   const protect = (): ProtectedTest => protectedByJobs(runs.list(), downloads.list());
   /** Evicts to the cap where one is set (after each download and when the cap changes). */
