@@ -1,5 +1,6 @@
 // Browser mode, issue 13: the Timeline marks the duplicated checkpoints of a stored integrity scan
 // and warns before comparing two steps that are the same weights (and not for two that differ);
+// the Models view shows the cache against its cap and sets it;
 // the "Connect to engine" dialog shows a clear error for a wrong token and for an engine that is
 // not there, and with the right token opens the other engine's page. No console errors.
 
@@ -85,6 +86,17 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await expect(
         s.page.getByRole('slider', { name: 'Checkpoint' }).getAttribute('aria-valuenow'),
       ).resolves.toBe('1');
+    });
+
+    it('shows the cache against its cap, and sets and clears the cap', async () => {
+      await goTo(s.page, 'Models');
+      const budget = s.page.getByTestId('cache-budget');
+      await budget.getByText(/used, no cap/).waitFor();
+      await budget.getByLabel('Cap (GB)').fill('2.5');
+      await budget.getByRole('button', { name: 'Set cap' }).click();
+      await budget.getByText(/of a 2\.5 GB cap/).waitFor();
+      await budget.getByRole('button', { name: 'No cap' }).click();
+      await budget.getByText(/used, no cap/).waitFor();
     });
 
     it('tells a wrong token and an absent engine apart, and opens the engine with the right token', async () => {
