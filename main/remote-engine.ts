@@ -62,7 +62,8 @@ export function appVersion(): string {
   }
 }
 
-function tokenMatches(given: string | null, token: string): boolean {
+/** The given token equals the server's (constant-time compare). */
+export function tokenMatches(given: string | null, token: string): boolean {
   if (!given) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(token);

@@ -6,7 +6,7 @@
 // preload/schema.ts before it reaches the engine, which runs in a child process by default (one
 // owner of every ONNX Runtime session). Static responses carry a strict Content-Security-Policy.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +28,7 @@ import {
   publicHost,
   remoteHostHeader,
   appVersion,
+  tokenMatches,
 } from './remote-engine.ts';
 
 const ALLOW_HINT =
@@ -95,13 +96,6 @@ export function browserCsp(port: number, remoteHost?: string): string {
     "frame-ancestors 'none'",
     "object-src 'none'",
   ].join('; ');
-}
-
-function tokenMatches(given: string | null, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

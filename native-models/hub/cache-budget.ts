@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMMIT_RE, listSnapshotFiles, repoCache, snapshotFileEtag } from './cache.ts';
-import { cacheSize, listCached } from './cache-scan.ts';
+import { cacheSize, listCached, readRefs } from './cache-scan.ts';
 import { atlasCacheDir } from './integrity-store.ts';
 
 export interface CacheRevisionUse {
@@ -146,7 +146,7 @@ export async function evictRevision(cacheDir: string, repo: string, commit: stri
   const trash = join(trashDir(cacheDir), `${Date.now()}-${randomBytes(6).toString('hex')}`);
   await mkdir(join(trash, 'blobs'), { recursive: true });
   await rename(join(rc.snapshots, commit), join(trash, 'snapshot')); // the revision is gone at once
-  for (const [name, c] of await refsOf(rc.refs))
+  for (const [name, c] of await readRefs(rc))
     if (c === commit) await rm(join(rc.refs, name), { force: true });
   for (const e of own) {
     if (e.endsWith('.incomplete')) continue;
@@ -154,17 +154,6 @@ export async function evictRevision(cacheDir: string, repo: string, commit: stri
   }
   await rm(trash, { recursive: true, force: true });
   return before - (await cacheSize(cacheDir));
-}
-
-async function refsOf(dir: string, prefix = ''): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  for (const name of await readdir(join(dir, prefix)).catch(() => [] as string[])) {
-    const rel = `${prefix}${name}`;
-    const st = await lstat(join(dir, rel)).catch(() => null);
-    if (st?.isDirectory()) out.push(...(await refsOf(dir, `${rel}/`)));
-    else if (st?.isFile()) out.push([rel, (await readFile(join(dir, rel), 'utf8').catch(() => '')).trim()]);
-  }
-  return out;
 }
 
 /**

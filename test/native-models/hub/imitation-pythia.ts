@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { NeoxConfig } from '../../../native-models/neox/config.ts';
 import { neoxParamSpecs } from '../../../native-models/neox/params.ts';
 import { writeSafetensors, type WritableTensor } from '../../../native-models/weights/safetensors.ts';
-import type { MockRepo } from './mock-hub.ts';
+import { pseudoRandomBytes, type MockRepo } from './mock-hub.ts';
 
 export const TINY_CFG: NeoxConfig = {
   numLayers: 2,
@@ -44,19 +44,10 @@ export const TINY_CONFIG_JSON = Buffer.from(
   }),
 );
 
-/** Deterministic values from a seed (a different tensor per seed and name). */
+/** Deterministic values from a seed (a different tensor per seed), in [-0.1, 0.1) scaled by the seed. */
 function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x / 2 ** 32 - 0.5) * 0.2 * (1 + seed / 1000);
-  }
-  return out;
+  const bits = new Uint32Array(pseudoRandomBytes(4 * n, seed).buffer.slice(0));
+  return Float32Array.from(bits, (x) => (x / 2 ** 32 - 0.5) * 0.2 * (1 + seed / 1000));
 }
 
 function toBf16(v: Float32Array): Uint16Array {
