@@ -8,7 +8,6 @@
 // electron.
 
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type { AtlasApi, AtlasEvent, CacheBudget, HostInfo } from '../preload/api.ts';
 import type { ProtectedTest } from '../native-models/hub/cache-budget.ts';
@@ -32,7 +31,7 @@ import { SettingsStore } from './services/settings.ts';
 import { Workspace } from './services/workspace.ts';
 import { cacheBudget, evictCache, protectedByJobs } from './services/cache-budget.ts';
 import { checkpointFlags } from './services/integrity.ts';
-import { probeEngine } from './remote-engine.ts';
+import { appVersion, probeEngine } from './remote-engine.ts';
 
 export interface AtlasApiOptions {
   host: HostInfo['host'];
@@ -48,15 +47,6 @@ export interface AtlasApiOptions {
 
 export interface AtlasEngine extends AtlasApi {
   dispose(): Promise<void>;
-}
-
-function appVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    return (require('../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }
 
 export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
