@@ -13,7 +13,14 @@ import { httpRangeSource } from '../weights/http-source.ts';
 import { stepOfRevision } from './catalogue.ts';
 import { weightsDigest } from './duplicates.ts';
 import { planCheckpoint } from './formats.ts';
-import { HubUnreachable, RevisionNotFound, listRevisionFiles, resolveUrl, type HubCall } from './hub-api.ts';
+import {
+  HubUnreachable,
+  RevisionNotFound,
+  listRevisionFiles,
+  resolveUrl,
+  type HubCall,
+  type RemoteFile,
+} from './hub-api.ts';
 import { flagCheckpoints, type RevisionListing, type StepIntegrity } from './integrity.ts';
 import { readIntegrityStore, writeIntegrityStore, type IntegrityStore } from './integrity-store.ts';
 import { weightStats, type WeightStats } from './weight-stats.ts';
@@ -55,11 +62,24 @@ function unreachable(call: HubCall, what: string): AtlasError {
   );
 }
 
+/** The tree listing, asked again after a rate limit or a server error (1 s, 2 s, 4 s). */
+async function listWithRetry(call: HubCall, revision: string, retries = 3): Promise<RemoteFile[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await listRevisionFiles(call, revision);
+    } catch (e) {
+      if (!(e instanceof HubUnreachable) || e.status === null || attempt >= retries) throw e;
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+      call.signal?.throwIfAborted();
+    }
+  }
+}
+
 /** One revision's weights as the tree listing gives them. */
 export async function listRevisionWeights(call: HubCall, revision: string): Promise<RevisionListing> {
   let files;
   try {
-    files = await listRevisionFiles(call, revision);
+    files = await listWithRetry(call, revision);
   } catch (e) {
     if (e instanceof HubUnreachable) throw unreachable(call, revision);
     if (!(e instanceof RevisionNotFound)) throw e;

@@ -204,6 +204,20 @@ describe('integrity scan on the imitation hub', () => {
     expect(gets.every((q) => q.range !== null)).toBe(true);
   });
 
+  it('asks again after a rate limit (HTTP 429) and goes on', async () => {
+    let limited = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      if (String(input instanceof Request ? input.url : input).includes('/tree/step2') && limited === 0) {
+        limited++;
+        return new Response('slow down', { status: 429 });
+      }
+      return fetch(input, init);
+    };
+    const report = await scan(planted.repo.repo, { fetch: flaky });
+    expect(limited).toBe(1);
+    expect(kinds(report)).toEqual(nonEmpty(planted.expected));
+  });
+
   it('says so in one sentence when the hub is down, and for an unknown repository', async () => {
     await expect(scan('EleutherAI/pythia-none')).rejects.toThrow(/no model repository/);
     const url = hub.url;
