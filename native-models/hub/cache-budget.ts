@@ -1,10 +1,11 @@
 // A disk budget for the checkpoint cache: the revisions in the hub cache (Python's layout,
 // cache.ts) in least-recently-used order, and eviction of whole revisions until the cache fits a
-// cap. Last use is kept in a small index, `<cache>/.pythia-atlas/usage.json` (repo@commit -> time),
+// cap. Last use is kept in a small index per repository, `models--owner--name/.pythia-atlas/
+// usage.json` (commit -> time),
 // written when ensureCheckpoint hands a revision out; a revision the index does not know (downloaded
 // by Python, or before the index) counts as used when its snapshot folder last changed.
 // Eviction never leaves part of a revision behind: its snapshot folder is renamed into
-// `<cache>/.pythia-atlas/trash/` first (one atomic rename: the revision is gone for every reader at
+// the repository's `.pythia-atlas/trash/` first (one atomic rename: the revision is gone for every reader at
 // once), then its refs are removed and the blobs no other snapshot links to are renamed into the
 // trash, which is emptied last; a crash in between leaves only the trash, emptied on the next
 // eviction. Unfinished downloads (`blobs/*.incomplete`) are never touched, and revisions the caller
@@ -15,7 +16,7 @@ import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { COMMIT_RE, listSnapshotFiles, repoCache, snapshotFileEtag } from './cache.ts';
 import { cacheSize, listCached, readRefs } from './cache-scan.ts';
-import { atlasCacheDir } from './integrity-store.ts';
+import { repoAtlasDir } from './integrity-store.ts';
 
 export interface CacheRevisionUse {
   repo: string;
@@ -36,12 +37,13 @@ export interface EvictedRevision {
 
 export type ProtectedTest = (r: { repo: string; commit: string; refs: readonly string[] }) => boolean;
 
-const usagePath = (cacheDir: string): string => join(atlasCacheDir(cacheDir), 'usage.json');
-const trashDir = (cacheDir: string): string => join(atlasCacheDir(cacheDir), 'trash');
+const usagePath = (cacheDir: string, repo: string): string =>
+  join(repoAtlasDir(cacheDir, repo), 'usage.json');
+const trashDir = (cacheDir: string, repo: string): string => join(repoAtlasDir(cacheDir, repo), 'trash');
 
-async function readUsage(cacheDir: string): Promise<Record<string, number>> {
+async function readUsage(cacheDir: string, repo: string): Promise<Record<string, number>> {
   try {
-    const raw = JSON.parse(await readFile(usagePath(cacheDir), 'utf8')) as unknown;
+    const raw = JSON.parse(await readFile(usagePath(cacheDir, repo), 'utf8')) as unknown;
     if (typeof raw !== 'object' || raw === null) return {};
     return Object.fromEntries(
       Object.entries(raw).filter(
@@ -61,12 +63,13 @@ export async function recordUse(
   when = Date.now(),
 ): Promise<void> {
   try {
-    const usage = await readUsage(cacheDir);
-    usage[`${repo}@${commit}`] = when;
-    await mkdir(atlasCacheDir(cacheDir), { recursive: true });
-    const tmp = `${usagePath(cacheDir)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const usage = await readUsage(cacheDir, repo);
+    usage[commit] = when;
+    const path = usagePath(cacheDir, repo);
+    await mkdir(repoAtlasDir(cacheDir, repo), { recursive: true });
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(usage));
-    await rename(tmp, usagePath(cacheDir));
+    await rename(tmp, path);
   } catch {
     // The budget then falls back to the snapshot's modification time.
   }
@@ -96,9 +99,9 @@ async function blobBytes(blobs: string, etags: Iterable<string>): Promise<number
 
 /** Every cached revision with what evicting it frees and its last use, least recently used first. */
 export async function cacheRevisions(cacheDir: string): Promise<CacheRevisionUse[]> {
-  const usage = await readUsage(cacheDir);
   const out: CacheRevisionUse[] = [];
   for (const repo of await listCached(cacheDir)) {
+    const usage = await readUsage(cacheDir, repo.repo);
     const rc = repoCache(cacheDir, repo.repo);
     const users = await blobUsers(rc.snapshots);
     for (const rev of repo.revisions) {
@@ -109,7 +112,7 @@ export async function cacheRevisions(cacheDir: string): Promise<CacheRevisionUse
         commit: rev.commit,
         refs: rev.refs,
         bytes: (await blobBytes(rc.blobs, own)) + (await ownCopies(join(rc.snapshots, rev.commit))),
-        lastUsed: usage[`${repo.repo}@${rev.commit}`] ?? st?.mtimeMs ?? 0,
+        lastUsed: usage[rev.commit] ?? st?.mtimeMs ?? 0,
       });
     }
   }
@@ -128,9 +131,10 @@ async function ownCopies(dir: string): Promise<number> {
   return n;
 }
 
-/** Removes what an interrupted eviction left in the trash. */
+/** Removes what an interrupted eviction left in the repositories' trash. */
 export async function emptyTrash(cacheDir: string): Promise<void> {
-  await rm(trashDir(cacheDir), { recursive: true, force: true });
+  for (const repo of await listCached(cacheDir))
+    await rm(trashDir(cacheDir, repo.repo), { recursive: true, force: true });
 }
 
 /**
@@ -143,7 +147,7 @@ export async function evictRevision(cacheDir: string, repo: string, commit: stri
   const before = await cacheSize(cacheDir);
   const users = await blobUsers(rc.snapshots);
   const own = [...users].filter(([, s]) => s.size === 1 && s.has(commit)).map(([e]) => e);
-  const trash = join(trashDir(cacheDir), `${Date.now()}-${randomBytes(6).toString('hex')}`);
+  const trash = join(trashDir(cacheDir, repo), `${Date.now()}-${randomBytes(6).toString('hex')}`);
   await mkdir(join(trash, 'blobs'), { recursive: true });
   await rename(join(rc.snapshots, commit), join(trash, 'snapshot')); // the revision is gone at once
   for (const [name, c] of await readRefs(rc))

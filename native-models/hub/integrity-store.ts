@@ -1,11 +1,13 @@
-// Where the integrity scan keeps what it learnt: one JSON file per repository in the hub cache
-// folder, `<cache>/.pythia-atlas/integrity/models--owner--name.json` (beside, not inside, the
-// repository folders Python's huggingface_hub scans). Written atomically (a temporary file renamed
-// into place); a damaged or foreign file reads as no scan.
+// Where the integrity scan keeps what it learnt: one JSON file per repository in the hub cache,
+// `<cache>/models--owner--name/.pythia-atlas/integrity.json`, inside the repository's folder, where
+// Python's huggingface_hub (scan_cache_dir) ignores it (a folder at the cache's top level would be
+// reported as a corrupted repository); `snapshots/` is created with it, which Python requires of a
+// repository folder. Written atomically (a temporary file renamed into place); a damaged or foreign
+// file reads as no scan.
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { repoFolderName } from './cache.ts';
+import { repoCache } from './cache.ts';
 import type { RevisionListing } from './integrity.ts';
 import type { WeightStats } from './weight-stats.ts';
 
@@ -20,13 +22,13 @@ export interface IntegrityStore {
   stats: Record<string, WeightStats>;
 }
 
-/** The app's own folder in the hub cache (integrity scans, the cache's last-use index). */
-export function atlasCacheDir(cacheDir: string): string {
-  return join(cacheDir, '.pythia-atlas');
+/** The app's own folder in a repository's cache folder (integrity scan, last-use index, trash). */
+export function repoAtlasDir(cacheDir: string, repo: string): string {
+  return join(repoCache(cacheDir, repo).dir, '.pythia-atlas');
 }
 
 export function integrityStorePath(cacheDir: string, repo: string): string {
-  return join(atlasCacheDir(cacheDir), 'integrity', `${repoFolderName(repo)}.json`);
+  return join(repoAtlasDir(cacheDir, repo), 'integrity.json');
 }
 
 export async function readIntegrityStore(cacheDir: string, repo: string): Promise<IntegrityStore | null> {
@@ -55,6 +57,7 @@ export async function readIntegrityStore(cacheDir: string, repo: string): Promis
 export async function writeIntegrityStore(cacheDir: string, store: IntegrityStore): Promise<void> {
   const path = integrityStorePath(cacheDir, store.repo);
   await mkdir(dirname(path), { recursive: true });
+  await mkdir(repoCache(cacheDir, store.repo).snapshots, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify({ format: FORMAT, ...store }));
   await rename(tmp, path);

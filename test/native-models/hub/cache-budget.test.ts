@@ -21,7 +21,7 @@ import { findCachedCheckpoint, repoCache } from '../../../native-models/hub/cach
 import { cacheRevisions, evictToCap, recordUse } from '../../../native-models/hub/cache-budget.ts';
 import { cacheSize, listCached } from '../../../native-models/hub/cache-scan.ts';
 import { ensureCheckpoint } from '../../../native-models/hub/download.ts';
-import { atlasCacheDir } from '../../../native-models/hub/integrity-store.ts';
+import { repoAtlasDir } from '../../../native-models/hub/integrity-store.ts';
 import { MockHub, pseudoRandomBytes, startMockHub } from './mock-hub.ts';
 
 const REPO = 'EleutherAI/pythia-budget';
@@ -103,7 +103,7 @@ describe('cache disk budget', () => {
     for (const rev of ['step2', 'step3']) expect(await findCachedCheckpoint(cache, REPO, rev)).toBeNull();
     const files = walk(join(cache, 'models--EleutherAI--pythia-budget'));
     expect(files.filter((f) => f.startsWith('DANGLING'))).toEqual([]);
-    expect(readdirSync(join(atlasCacheDir(cache), 'trash'))).toEqual([]);
+    expect(readdirSync(join(repoAtlasDir(cache, REPO), 'trash'))).toEqual([]);
   });
 
   it('keeps a shared blob until its last snapshot goes, and stops over the cap when only protected revisions are left', async () => {
@@ -120,13 +120,13 @@ describe('cache disk budget', () => {
     const rc = repoCache(cache, REPO);
     const partial = join(rc.blobs, `${'a'.repeat(64)}.incomplete`);
     writeFileSync(partial, Buffer.alloc(1234));
-    const leftover = join(atlasCacheDir(cache), 'trash', 'crashed', 'snapshot');
+    const leftover = join(repoAtlasDir(cache, REPO), 'trash', 'crashed', 'snapshot');
     mkdirSync(leftover, { recursive: true });
     writeFileSync(join(leftover, 'model.safetensors'), 'x');
     await evictToCap(cache, 0);
     expect(statSync(partial).size).toBe(1234);
     expect(readdirSync(rc.snapshots)).toEqual([]);
     expect(readdirSync(rc.blobs)).toEqual([`${'a'.repeat(64)}.incomplete`]);
-    expect(readdirSync(join(atlasCacheDir(cache), 'trash'))).toEqual([]);
+    expect(readdirSync(join(repoAtlasDir(cache, REPO), 'trash'))).toEqual([]);
   });
 });
