@@ -8,9 +8,9 @@
 // electron.
 
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
-import type { AtlasApi, AtlasEvent, HostInfo } from '../preload/api.ts';
+import type { AtlasApi, AtlasEvent, CacheBudget, HostInfo } from '../preload/api.ts';
+import type { ProtectedTest } from '../native-models/hub/cache-budget.ts';
 import type { Project } from './library/project.ts';
 import { hubCacheDir } from '../native-models/hub/cache.ts';
 import { cacheSize } from '../native-models/hub/cache-scan.ts';
@@ -30,6 +30,9 @@ import { defaultSamplePath, settingsPath } from './services/paths.ts';
 import { RunManager } from './services/run-jobs.ts';
 import { SettingsStore } from './services/settings.ts';
 import { Workspace } from './services/workspace.ts';
+import { cacheBudget, evictCache, protectedByJobs } from './services/cache-budget.ts';
+import { checkpointFlags } from './services/integrity.ts';
+import { appVersion, probeEngine } from './remote-engine.ts';
 
 export interface AtlasApiOptions {
   host: HostInfo['host'];
@@ -47,15 +50,6 @@ export interface AtlasEngine extends AtlasApi {
   dispose(): Promise<void>;
 }
 
-function appVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    return (require('../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
   const settings = new SettingsStore(opts.settingsFile ?? settingsPath());
   const workspace = new Workspace(settings);
@@ -64,7 +58,18 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     (job) => emit({ type: 'run-job', job }),
     () => emit({ type: 'runs' }),
   );
-  const downloads = new DownloadManager((job) => emit({ type: 'download', job }), opts.cacheDir);
+  const downloads: DownloadManager = new DownloadManager(
+    (job) => emit({ type: 'download', job }),
+    opts.cacheDir,
+    // Best effort: a failed eviction must not turn a finished download into an error.
+    () => fitCache().catch(() => null),
+  );
+  const protect = (): ProtectedTest => protectedByJobs(runs.list(), downloads.list());
+  /** Evicts to the cap where one is set (after each download and when the cap changes). */
+  async function fitCache(): Promise<CacheBudget | null> {
+    const cap = settings.settings.cacheCapBytes;
+    return cap === null ? null : evictCache(opts.cacheDir, cap, protect());
+  }
   const project = (): Project => workspace.require();
   const db = (): Database.Database => project().database;
   const version = appVersion();
@@ -101,8 +106,9 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
       }),
     getSettings: () => attempt(() => settings.settings),
     setSettings: (patch) =>
-      attempt(() => {
+      attempt(async () => {
         const s = settings.update(patch);
+        if (patch.cacheCapBytes !== undefined) await fitCache();
         emit({ type: 'settings', settings: s });
         return s;
       }),
@@ -155,6 +161,20 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     downloads: () => attempt(() => downloads.list()),
     cacheSize: () =>
       attempt(async () => ({ bytes: await cacheSize(opts.cacheDir), path: hubCacheDir(opts.cacheDir) })),
+    cacheBudget: () => attempt(() => cacheBudget(opts.cacheDir, settings.settings.cacheCapBytes, protect())),
+    evictCache: (a) =>
+      attempt(async () => {
+        const b = await evictCache(
+          opts.cacheDir,
+          a.capBytes === undefined ? settings.settings.cacheCapBytes : a.capBytes,
+          protect(),
+        );
+        emit({ type: 'settings', settings: settings.settings }); // the cache answers are stale
+        return b;
+      }),
+    checkpointFlags: (a) =>
+      attempt(() => checkpointFlags({ model: a.model, scan: a.scan, cacheDir: opts.cacheDir })),
+    probeEngine: (a) => attempt(() => probeEngine(a.url, a.token)),
 
     queueRuns: (a) =>
       attempt(() => {

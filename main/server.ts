@@ -1,11 +1,12 @@
 // Browser mode (contract, DESIGN.md "Processes"): the built renderer over HTTP and the same
-// AtlasApi over a WebSocket, on 127.0.0.1 only. The WebSocket is guarded by a random token that
-// only the printed URL carries (compared in constant time), by the Host header (against DNS
-// rebinding) and by the Origin header when a browser sends one. Every call is validated against
+// AtlasApi over a WebSocket, on 127.0.0.1 (elsewhere only with `allowRemote`: remote-engine.ts).
+// The WebSocket is guarded by a random token that only the printed URL carries (compared in
+// constant time), by the Host header (against DNS rebinding: loopback names only, unless
+// `allowRemote`) and by the Origin header when a browser sends one. Every call is validated against
 // preload/schema.ts before it reaches the engine, which runs in a child process by default (one
 // owner of every ONNX Runtime session). Static responses carry a strict Content-Security-Policy.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,15 @@ import { checkPort, listenError, openAtStart } from './serve-start.ts';
 import { PathGrants } from './path-grants.ts';
 import { refusePaths } from './transport/path-args.ts';
 import { syncGrants } from './transport/grant-sync.ts';
+import {
+  checkBindHost,
+  isLoopback,
+  pingRequest,
+  publicHost,
+  remoteHostHeader,
+  appVersion,
+  tokenMatches,
+} from './remote-engine.ts';
 
 const ALLOW_HINT =
   'In a browser, upload the file instead, or restart the server with --allow-path DIR for the folder it is in.';
@@ -28,8 +38,14 @@ import { ensureRendererBuilt, rendererOutDir } from './renderer-build.ts';
 export interface ServeOptions {
   port?: number;
   project?: string;
-  /** Always 127.0.0.1: the API gives access to the machine's files. */
-  host?: '127.0.0.1';
+  /**
+   * The address to listen on: 127.0.0.1 (default). Anything else (`0.0.0.0`, a LAN address) lets
+   * other machines reach the engine, which can read and write this user's files, and is refused
+   * unless `allowRemote` is set (`serve --host 0.0.0.0 --allow-remote`); the token guards it.
+   */
+  host?: string;
+  /** Accept a non-loopback `host` (remote-engine.ts: other Host and Origin headers, /api/ping). */
+  allowRemote?: boolean;
   /** 'child' (default): the engine in its own process; 'inline': in this one. */
   engine?: 'child' | 'inline';
   /** Serve this folder instead of the built renderer (tests). */
@@ -67,14 +83,14 @@ const TYPES: Record<string, string> = {
 };
 
 /** The CSP of the browser-mode page: only its own scripts and styles, only its own socket. */
-export function browserCsp(port: number): string {
+export function browserCsp(port: number, remoteHost?: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
-    `connect-src ws://127.0.0.1:${port} ws://localhost:${port}`,
+    `connect-src ws://127.0.0.1:${port} ws://localhost:${port}${remoteHost ? ` ws://${remoteHost} wss://${remoteHost}` : ''}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
@@ -82,27 +98,32 @@ export function browserCsp(port: number): string {
   ].join('; ');
 }
 
-function tokenMatches(given: string | null, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * The Host header, when it may reach this server: 127.0.0.1 or localhost on any port (an SSH tunnel
+ * may forward another local port; a DNS-rebinding page carries its own name, refused), or, served
+ * with --allow-remote, any plain host name (the token guards it). Null: refused.
+ */
+function allowedHost(req: IncomingMessage, remote: boolean): string | null {
+  const h = remoteHostHeader(req);
+  if (h === null) return null;
+  return remote || /^(127\.0\.0\.1|localhost)(:\d{1,5})?$/.test(h) ? h : null;
 }
 
-function hostAllowed(req: IncomingMessage, port: number): boolean {
-  const h = req.headers.host;
-  return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+function hostAllowed(req: IncomingMessage, remote: boolean): boolean {
+  return allowedHost(req, remote) !== null;
 }
 
-function originAllowed(req: IncomingMessage, port: number): boolean {
+/** Origin, when a browser sends one, must be the page's own: the Host it asked for. */
+function originAllowed(req: IncomingMessage, remote: boolean): boolean {
   const o = req.headers.origin;
-  return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
+  const h = allowedHost(req, remote);
+  return o === undefined || (h !== null && (o === `http://${h}` || o === `https://${h}`));
 }
 
 /** Headers on every HTTP reply, refusals included. */
-export function securityHeaders(port: number): Record<string, string> {
+export function securityHeaders(port: number, remoteHost?: string): Record<string, string> {
   return {
-    'Content-Security-Policy': browserCsp(port),
+    'Content-Security-Policy': browserCsp(port, remoteHost),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',
@@ -111,8 +132,14 @@ export function securityHeaders(port: number): Record<string, string> {
   };
 }
 
-function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, port: number): void {
-  const headers = securityHeaders(port);
+function serveStatic(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  port: number,
+  remoteHost?: string,
+): void {
+  const headers = securityHeaders(port, remoteHost);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, headers).end();
     return;
@@ -141,13 +168,16 @@ function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, po
 
 /** Starts browser mode; resolves once the engine is ready and the port is listening. */
 export async function serve(opts: ServeOptions = {}): Promise<Served> {
-  const bind = '127.0.0.1';
+  const bind = checkBindHost(opts.host, opts.allowRemote ?? false);
+  // With --allow-remote any Host is served (bound widely, or on loopback behind a TLS proxy).
+  const remote = opts.allowRemote === true;
   const root = resolve(opts.rendererDir ?? rendererOutDir());
   if (!opts.rendererDir) await ensureRendererBuilt();
   if (!existsSync(join(root, 'index.html'))) {
     throw new Error(`no built renderer in ${root}; run 'npm run build' first`);
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
+  const version = appVersion();
   checkPort(opts.port);
   const engineOptions = { host: 'browser' as const };
   const engine: EngineClient =
@@ -160,19 +190,20 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
 
   let port = 0;
   const http = createServer((req, res) => {
-    if (!hostAllowed(req, port)) {
+    if (!hostAllowed(req, remote)) {
       res.writeHead(403, { ...securityHeaders(port), 'Content-Type': 'text/plain' }).end('Forbidden host');
       return;
     }
-    serveStatic(root, req, res, port);
+    if (pingRequest(req, res, token, version, port)) return;
+    serveStatic(root, req, res, port, allowedHost(req, remote) ?? undefined);
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const ok =
       url.pathname === '/api' &&
-      hostAllowed(req, port) &&
-      originAllowed(req, port) &&
+      hostAllowed(req, remote) &&
+      originAllowed(req, remote) &&
       tokenMatches(url.searchParams.get('token'), token);
     if (!ok) {
       const extra = Object.entries(securityHeaders(port))
@@ -216,7 +247,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   }
   port = (http.address() as AddressInfo).port;
   return {
-    url: `http://${bind}:${port}/?token=${token}`,
+    url: `http://${isLoopback(bind) ? bind : publicHost(bind)}:${port}/?token=${token}`,
     port,
     token,
     close: async () => {

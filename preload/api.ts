@@ -66,6 +66,8 @@ export interface Settings {
   tokenizer: string | null;
   /** Extra folders scanned for local model directories. */
   modelDirs: string[];
+  /** Largest size of the checkpoint cache in bytes (least recently used revisions evicted); null: no cap. */
+  cacheCapBytes: number | null;
 }
 
 export type Device = 'cpu' | 'cuda' | 'dml' | 'webgpu';
@@ -178,6 +180,61 @@ export interface CachedCheckpoint {
   step: number | null;
   bytes: number;
   path: string;
+}
+
+/** A checkpoint integrity flag (native-models/hub/integrity.ts). */
+export interface CheckpointFlagInfo {
+  kind: 'duplicate' | 'misplaced' | 'size' | 'missing';
+  detail: string;
+  /** Revisions this one is identical to, whole or in part. */
+  sameAs: string[];
+}
+
+export interface StepIntegrityInfo {
+  step: number;
+  revision: string;
+  /** sha256 over the weight files, from the hub listing. */
+  weightsDigest: string | null;
+  flags: CheckpointFlagInfo[];
+}
+
+/** The stored (or, with `scan`, fresh) integrity scan of a model's hub checkpoints. */
+export interface CheckpointIntegrity {
+  model: string;
+  repo: string | null;
+  /** When the hub was last asked; null when never (no flags known). */
+  scannedAt: string | null;
+  steps: StepIntegrityInfo[];
+}
+
+/** A revision in the checkpoint cache, as the disk budget sees it. */
+export interface CacheRevision {
+  repo: string;
+  commit: string;
+  refs: string[];
+  /** Bytes freed by evicting it (blobs no other revision links to). */
+  bytes: number;
+  /** Last use (ISO time): the app's index, else the newest access time of its files. */
+  lastUsed: string;
+  /** A queued or running run or download needs it. */
+  protected: boolean;
+}
+
+export interface CacheBudget {
+  path: string;
+  bytes: number;
+  capBytes: number | null;
+  /** Least recently used first. */
+  revisions: CacheRevision[];
+  /** What the last eviction removed (on evictCache). */
+  evicted: { repo: string; commit: string; refs: string[]; bytes: number }[];
+}
+
+/** The answer of a remote engine to `probeEngine`. */
+export interface EngineProbe {
+  /** The page to open: the engine's URL with its token. */
+  url: string;
+  version: string;
 }
 
 export interface LocalModel {
@@ -595,6 +652,14 @@ export interface AtlasApi {
   cancelDownload: Call<{ id: string }, DownloadJob>;
   downloads: Call<Empty, DownloadJob[]>;
   cacheSize: Call<Empty, { bytes: number; path: string }>;
+  /** The cache's size, cap and revisions in eviction order. */
+  cacheBudget: Call<Empty, CacheBudget>;
+  /** Evicts least recently used revisions no run or download needs until the cache fits its cap. */
+  evictCache: Call<{ capBytes?: number | null }, CacheBudget>;
+  /** Duplicated and misplaced checkpoints of a hub model (stored scan; `scan: true` asks the hub). */
+  checkpointFlags: Call<{ model: string; scan?: boolean }, CheckpointIntegrity>;
+  /** Checks that an engine served elsewhere (`serve --allow-remote`) answers and takes the token. */
+  probeEngine: Call<{ url: string; token: string }, EngineProbe>;
 
   // runs
   queueRuns: Call<QueueRunsArgs, RunJob[]>;

@@ -72,6 +72,7 @@ export const SCHEMAS: Record<Method, Schema> = {
     prependBos: bool(),
     tokenizer: nullable(path()),
     modelDirs: arr(path(), { max: 64 }),
+    cacheCapBytes: nullable(num({ int: true, min: 0 })),
   }),
   chooseFile: obj({ purpose: str({ oneOf: ['open-project', 'save-project', 'dataset', 'model-folder'] }) }),
 
@@ -110,6 +111,10 @@ export const SCHEMAS: Record<Method, Schema> = {
   cancelDownload: obj({ id: ident() }),
   downloads: empty,
   cacheSize: empty,
+  cacheBudget: empty,
+  evictCache: obj({ capBytes: opt(nullable(num({ int: true, min: 0 }))) }),
+  checkpointFlags: obj({ model: ident(), scan: opt(bool()) }),
+  probeEngine: obj({ url: str({ min: 1, max: 2048 }), token: str({ min: 1, max: 512 }) }),
 
   queueRuns: obj({
     models: arr(str({ min: 1, max: 4096 }), { min: 1, max: 64 }),

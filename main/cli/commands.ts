@@ -48,6 +48,16 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./vector.ts')).vectorCommand,
   ),
   lazy(
+    'integrity',
+    'flag duplicated and misplaced hub checkpoints of a model (tree listings, range reads)',
+    async () => (await import('./integrity.ts')).integrityCommand,
+  ),
+  lazy(
+    'cache',
+    'the checkpoint cache: size, cap, least recently used revisions, eviction',
+    async () => (await import('./cache.ts')).cacheCommand,
+  ),
+  lazy(
     'serve',
     'browser mode: serve the app on 127.0.0.1 and print its URL',
     async () => (await import('./serve.ts')).serveCommand,

@@ -1,10 +1,13 @@
 // `pythia-atlas serve`: browser mode (contract). Serves the built renderer and the same AtlasApi
-// over a WebSocket on 127.0.0.1 only, guarded by a random token; the URL is the first stdout line.
+// over a WebSocket on 127.0.0.1, guarded by a random token; the URL is the first stdout line.
+// `--host 0.0.0.0` is refused unless `--allow-remote` is given too, and then a warning is printed
+// on stderr (main/remote-engine.ts; README "Remote engine").
 
 import { intOption, parse } from './args.ts';
 import type { Command } from './commands.ts';
 
-const USAGE = 'usage: pythia-atlas serve [--port P] [--project FILE] [--allow-path DIR ...]';
+const USAGE =
+  'usage: pythia-atlas serve [--port P] [--project FILE] [--allow-path DIR ...] [--host 0.0.0.0 --allow-remote]';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -16,6 +19,8 @@ export const serveCommand: Command = {
         port: { type: 'string' },
         project: { type: 'string' },
         'allow-path': { type: 'string', multiple: true },
+        host: { type: 'string' },
+        'allow-remote': { type: 'boolean' },
       },
       USAGE,
     );
@@ -24,11 +29,16 @@ export const serveCommand: Command = {
       return 0;
     }
     const { serve } = await import('../server.ts');
+    const { checkBindHost, isLoopback, remoteWarning } = await import('../remote-engine.ts');
+    const host = checkBindHost(values.host, values['allow-remote'] ?? false); // refused before anything starts
     const server = await serve({
       port: intOption(values.port, 'port', 0) ?? 0,
       project: values.project,
       allowPaths: values['allow-path'] ?? [],
+      host,
+      allowRemote: values['allow-remote'] ?? false,
     });
+    if (!isLoopback(host)) process.stderr.write(`${remoteWarning(host, server.port)}\n`);
     process.stdout.write(`${server.url}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

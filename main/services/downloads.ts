@@ -17,6 +17,8 @@ export class DownloadManager extends JobBoard<Job, DownloadJob> {
   constructor(
     private readonly emit: (job: DownloadJob) => void,
     private readonly cacheDir?: string,
+    /** Called after each finished download (the cache's disk budget evicts to its cap). */
+    private readonly afterDownload?: () => Promise<unknown>,
   ) {
     super('dl', 'download');
   }
@@ -52,6 +54,7 @@ export class DownloadManager extends JobBoard<Job, DownloadJob> {
           if (due(p.done)) this.emit(this.view(job));
         },
       });
+      await this.afterDownload?.();
     });
     return this.view(job);
   }

@@ -24,6 +24,7 @@ export function defaultSettings(): Settings {
     prependBos: false,
     tokenizer: null,
     modelDirs: [],
+    cacheCapBytes: null,
   };
 }
 
@@ -47,6 +48,11 @@ function readSettings(raw: unknown): Settings {
     prependBos: pick(o.prependBos, (x) => typeof x === 'boolean', d.prependBos),
     tokenizer: pick(o.tokenizer, (x) => x === null || isStr(x), d.tokenizer),
     modelDirs: pick(o.modelDirs, (x) => Array.isArray(x) && x.every(isStr), d.modelDirs),
+    cacheCapBytes: pick(
+      o.cacheCapBytes,
+      (x) => x === null || (Number.isSafeInteger(x) && (x as number) >= 0),
+      d.cacheCapBytes,
+    ),
   };
 }
 

@@ -76,7 +76,7 @@ async function diskUsage(dir: string): Promise<{ size: number; incomplete: numbe
 }
 
 /** refs/ as (name, commit) pairs, nested names (`refs/pr/1`) included. */
-async function readRefs(rc: RepoCache, prefix = ''): Promise<[string, string][]> {
+export async function readRefs(rc: RepoCache, prefix = ''): Promise<[string, string][]> {
   const out: [string, string][] = [];
   for (const name of await entries(join(rc.refs, prefix))) {
     const rel = `${prefix}${name}`;

@@ -27,6 +27,7 @@ import type { WeightFormat } from './formats.ts';
 import { HubUnreachable, hubEndpoint, listRevisionFiles, resolveRevision, resolveUrl } from './hub-api.ts';
 import type { HubCall, RemoteFile } from './hub-api.ts';
 import { transferBlob } from './transfer.ts';
+import { recordUse } from './cache-budget.ts';
 
 export interface DownloadProgress {
   repo: string;
@@ -146,7 +147,10 @@ export async function ensureCheckpoint(o: EnsureCheckpointOptions): Promise<Ensu
   const what = `${repo} ${revision}`;
 
   const cached = await findCachedCheckpoint(cacheDir, repo, revision);
-  if (cached && (!o.refresh || offline)) return fromCached(cached);
+  if (cached && (!o.refresh || offline)) {
+    await recordUse(cacheDir, repo, cached.commit); // the disk budget's last use (cache-budget.ts)
+    return fromCached(cached);
+  }
   if (offline) {
     throw new AtlasError(
       `${what} is not in the hub cache (${cacheDir}) and offline mode is on.`,
@@ -177,7 +181,10 @@ export async function ensureCheckpoint(o: EnsureCheckpointOptions): Promise<Ensu
     listing = await listRevisionFiles(call, commit);
   } catch (e) {
     if (!(e instanceof HubUnreachable)) throw e;
-    if (cached) return fromCached(cached);
+    if (cached) {
+      await recordUse(cacheDir, repo, cached.commit);
+      return fromCached(cached);
+    }
     throw unreachable(e);
   }
 
@@ -240,6 +247,7 @@ export async function ensureCheckpoint(o: EnsureCheckpointOptions): Promise<Ensu
     etags[f.path] = f.etag;
     if (f.path === plan.indexFile) checkShardIndex(await readFile(blob, 'utf8'), plan, what);
   }
+  await recordUse(cacheDir, repo, commit);
   return {
     repo,
     revision,

@@ -18,6 +18,9 @@ export function hubEndpoint(explicit?: string, env: NodeJS.ProcessEnv = process.
   return (explicit || env.HF_ENDPOINT || DEFAULT_HUB_URL).replace(/\/+$/, '');
 }
 
+/** The hub answered 404 for a revision: the branch (or commit) does not exist there. */
+export class RevisionNotFound extends AtlasError {}
+
 /** The hub could not be asked (network down, DNS, refused, 5xx, 429): the cache may still answer. */
 export class HubUnreachable extends Error {
   constructor(
@@ -67,7 +70,7 @@ function httpFailure(call: HubCall, revision: string, status: number, errorCode:
   if (errorCode === 'RepoNotFound' || status === 401) {
     return new AtlasError(`The hub has no model repository ${call.repo} (or it is private).`);
   }
-  if (status === 404) return new AtlasError(`${call.repo} has no revision ${revision} on the hub.`);
+  if (status === 404) return new RevisionNotFound(`${call.repo} has no revision ${revision} on the hub.`);
   return new AtlasError(`The hub answered HTTP ${status} when asked for ${call.repo} ${revision}.`);
 }
 

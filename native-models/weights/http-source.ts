@@ -11,6 +11,8 @@ export interface HttpRangeOptions {
   headers?: Record<string, string>;
   /** A fetch implementation; defaults to the global one. */
   fetch?: typeof fetch;
+  /** The size when already known (e.g. from a hub listing): no HEAD request is made. */
+  size?: number;
 }
 
 /** Parses `bytes a-b/total` (total may be `*`). */
@@ -26,7 +28,7 @@ export function parseContentRange(
 export function httpRangeSource(url: string, options: HttpRangeOptions = {}): ByteSource {
   const doFetch = options.fetch ?? globalThis.fetch;
   const baseHeaders = options.headers ?? {};
-  let knownSize: Promise<number> | null = null;
+  let knownSize: Promise<number> | null = options.size === undefined ? null : Promise.resolve(options.size);
 
   const request = async (init: RequestInit): Promise<Response> => {
     try {

@@ -45,7 +45,14 @@ export function api<M extends Method>(
 export const methodOf = (key: string): string => key.slice(0, key.indexOf(' '));
 
 const CATALOGUE = new Set<string>(['hostInfo', 'suites', 'checkpoints', 'analyses']);
-const CACHES = new Set<string>(['cachedCheckpoints', 'localModels', 'cacheSize', 'downloads']);
+const CACHES = new Set<string>([
+  'cachedCheckpoints',
+  'localModels',
+  'cacheSize',
+  'downloads',
+  'cacheBudget',
+  'checkpointFlags',
+]);
 const DATASETS = new Set<string>(['listDatasets', 'previewDataset', 'tokenCounts']);
 const ENDED = new Set(['done', 'error', 'cancelled']);
 
