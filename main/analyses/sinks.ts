@@ -5,7 +5,10 @@
 // value norms against the other tokens' (Kobayashi et al. 2020, "Attention is Not Only a Weight"),
 // the pre-softmax first-token score gap, the mean attention entropy, and where the attention goes
 // (first, previous, delimiter, other keys); see stats/head-stats.ts for the definitions. The sink
-// rate at eps (`sink_eps`, 0.3) is the share of heads with alpha_1 > eps, per layer and overall.
+// rate at eps (`sink_eps`, 0.3), per layer and overall, is computed as Gu et al.'s released code
+// does: each sequence's alpha_1 of each head is thresholded, then the indicator is averaged over
+// sequences, heads (and layers); per head that mean is `sink_seq_rate`. The earlier variant, the
+// share of heads whose across-sequence mean alpha_1 exceeds eps, is kept as `sink_head_rate`.
 // Runs with and without --prepend-bos both work (the run records which); with a BOS the first key
 // is the BOS. Unless `sinks_remove` is false, two more passes remove the sink in the layers of
 // `sinks_remove_layers` (default all) by masking the first key or replacing its value with the
@@ -122,7 +125,7 @@ export const sinks: Analysis = {
     const centred = new HeadMeans(L, H);
     return {
       consume(batch, outputs) {
-        addSinkBatch(heads, batch, outputs, layers, delims);
+        addSinkBatch(heads, batch, outputs, layers, delims, { eps: o.eps });
         base.add(batch, outputs.f32(TOKEN_LOSS));
         if (o.remove) values.add(batch, outputs, layers);
         sub?.warps?.add(batch, outputs);
@@ -163,16 +166,22 @@ export const sinks: Analysis = {
         const row = (metric: string, layer: number | null, value: number, head: number | null = null) =>
           metrics.push(metricRow('sinks', metric, null, layer, value, { head }));
         let sinkHeads = 0;
+        let seqRate = 0;
         for (let l = 0; l < L; l++) {
           let here = 0;
+          let rate = 0;
           for (let h = 0; h < H; h++) {
             for (const m of SINK_METRICS) row(m, l, heads.mean(l, h, m), h);
             if (heads.mean(l, h, 'sink_score') > o.eps) here += 1;
+            rate += heads.mean(l, h, 'sink_seq_rate'); // every head saw the same sequences
           }
-          row('sink_rate', l, here / H);
+          row('sink_rate', l, rate / H);
+          row('sink_head_rate', l, here / H);
           sinkHeads += here;
+          seqRate += rate;
         }
-        row('sink_rate', null, sinkHeads / (L * H));
+        row('sink_rate', null, seqRate / (L * H));
+        row('sink_head_rate', null, sinkHeads / (L * H));
         if (sub) {
           for (let l = 0; l < L; l++) {
             let here = 0;

@@ -9,6 +9,9 @@
 //   sink_norm_share   mean_{i<n} A_{i,0} ||f(x_0)|| / sum_j A_ij ||f(x_j)||
 //   first_value_norm  ||v_0||, other_value_norm mean_{0<j<n} ||v_j|| (and first_f_norm, other_f_norm)
 //   score_gap         mean_{0<i<n} (s_{i,0} - mean_{0<j<=i} s_ij), pre-softmax ("Beyond the softmax")
+//   sink_seq_rate     [sink_score of this sequence > eps] (0 or 1; its mean is the share of sequences
+//                     in which the head is a sink, as Gu et al.'s released code thresholds each
+//                     sequence's alpha before averaging; only when `eps` is given)
 //   *_share           where each query i >= 1 puts its attention: the first key; the previous key
 //                     (i >= 2); other delimiter keys (data/token-classes.ts); the rest.
 // Sequences of one token have no value for the statistics that need a second one.
@@ -29,6 +32,7 @@ export const SINK_METRICS = [
   'first_f_norm',
   'other_f_norm',
   'score_gap',
+  'sink_seq_rate',
   ...SHARE_METRICS,
 ] as const;
 export type SinkMetric = (typeof SINK_METRICS)[number];
@@ -86,7 +90,7 @@ export function addSinkBatch(
   outputs: GraphOutputs,
   layers: readonly number[],
   delimiters: ReadonlySet<number>,
-  opts: { prefix?: string; sharesOnly?: boolean } = {},
+  opts: { prefix?: string; sharesOnly?: boolean; eps?: number } = {},
 ): void {
   const { B, T } = batch;
   const H = acc.H;
@@ -124,6 +128,7 @@ export function addSinkBatch(
             normShare += (first[o + i] * f0) / full.normsum[o + i];
           }
           acc.add(l, h, 'sink_score', score / n);
+          if (opts.eps !== undefined) acc.add(l, h, 'sink_seq_rate', score / n > opts.eps ? 1 : 0);
           acc.add(l, h, 'entropy', ent / n);
           acc.add(l, h, 'sink_norm', norm / n);
           acc.add(l, h, 'sink_norm_share', normShare / n);

@@ -5,9 +5,12 @@
 // ||f(x)|| norms, first-token score gap, attention shares) equals the reference to 1e-4; removing
 // the sink (masking the first key, or replacing its value with the mean value, in every layer)
 // gives the reference losses and attention shares. Without a BOS the same model has no sink, and
-// the run records which; the unplanted model has no sink either.
+// the run records which; the unplanted model has no sink either. The sink rate is Gu et al.'s
+// (each sequence's alpha thresholded, then averaged over sequences, layers and heads), checked
+// against a brute force over one-sequence runs at an eps where it differs from the rate of the
+// across-sequence mean alpha (kept as `sink_head_rate`).
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,10 +47,15 @@ beforeAll(() => {
 });
 afterAll(() => project.close());
 
-const runOn = (model: string, prependBos: boolean, options: Record<string, OptionValue> = {}) =>
+const runOn = (
+  model: string,
+  prependBos: boolean,
+  options: Record<string, OptionValue> = {},
+  path = join(DATA, 'planted-sink', 'texts.jsonl'),
+) =>
   runAnalyses(project, {
     model,
-    dataset: { path: join(DATA, 'planted-sink', 'texts.jsonl'), field: 'text' },
+    dataset: { path, field: 'text' },
     analyses: ['sinks'],
     batchSize: 4,
     seqLen: 128,
@@ -127,5 +135,74 @@ describe('sinks end to end on planted models', () => {
     const crow = project.metrics({ runIds: [control.runId], analysis: 'sinks' });
     compareHeads(crow, expected('planted-control').sinks_bos.heads);
     expect(crow.find((r) => r.metric === 'sink_rate' && r.layer === null)!.value).toBe(0);
+  });
+
+  it("computes the sink rate as Gu et al.'s code does, against a brute force over single sequences", async () => {
+    // Brute force: each sequence alone gives its own alpha per (layer, head) (its sink score).
+    const lines = readFileSync(join(SINK, 'texts.jsonl'), 'utf8').trim().split('\n');
+    const alphas: number[][] = []; // [sequence][layer * H + head]
+    let L = 0;
+    let H = 0;
+    for (const [i, line] of lines.entries()) {
+      const path = join(dir, `one-${i}.jsonl`);
+      writeFileSync(path, line + '\n');
+      const out = await runOn(SINK, true, { sinks_remove: false }, path);
+      const scores = project
+        .metrics({ runIds: [out.runId], analysis: 'sinks' })
+        .filter((r) => r.metric === 'sink_score');
+      L = Math.max(...scores.map((r) => r.layer!)) + 1;
+      H = Math.max(...scores.map((r) => r.head!)) + 1;
+      const a = new Array<number>(L * H).fill(NaN);
+      for (const r of scores) a[r.layer! * H + r.head!] = r.value;
+      alphas.push(a);
+    }
+    // An eps inside the spread of one head's per-sequence alphas, away from every alpha.
+    let eps = NaN;
+    let widest = 0;
+    for (let k = 0; k < L * H; k++) {
+      const xs = alphas.map((a) => a[k]).sort((x, y) => x - y);
+      const mid = Math.floor(xs.length / 2);
+      if (xs[mid] - xs[mid - 1] > widest) {
+        widest = xs[mid] - xs[mid - 1];
+        eps = (xs[mid] + xs[mid - 1]) / 2;
+      }
+    }
+    expect(widest).toBeGreaterThan(1e-3);
+    const gu = (layer: number | null) => {
+      let hit = 0;
+      let n = 0;
+      for (const a of alphas)
+        for (let k = 0; k < L * H; k++) {
+          if (layer !== null && Math.floor(k / H) !== layer) continue;
+          hit += a[k] > eps ? 1 : 0;
+          n += 1;
+        }
+      return hit / n;
+    };
+    const ofMean = (layer: number | null) => {
+      let hit = 0;
+      let n = 0;
+      for (let k = 0; k < L * H; k++) {
+        if (layer !== null && Math.floor(k / H) !== layer) continue;
+        const mean = alphas.reduce((s, a) => s + a[k], 0) / alphas.length;
+        hit += mean > eps ? 1 : 0;
+        n += 1;
+      }
+      return hit / n;
+    };
+
+    const out = await runOn(SINK, true, { sinks_remove: false, sink_eps: eps });
+    const rows = project.metrics({ runIds: [out.runId], analysis: 'sinks' });
+    const at = (metric: string, layer: number | null) =>
+      rows.find((r) => r.metric === metric && r.layer === layer && r.head === null)!.value;
+    for (const layer of [null, ...Array.from({ length: L }, (_, l) => l)]) {
+      expect(at('sink_rate', layer), `sink_rate ${layer}`).toBeCloseTo(gu(layer), 12);
+      expect(at('sink_head_rate', layer), `sink_head_rate ${layer}`).toBeCloseTo(ofMean(layer), 12);
+    }
+    // The two definitions differ here, so the test tells them apart.
+    expect(gu(null)).not.toBeCloseTo(ofMean(null), 6);
+    // Per head, sink_seq_rate is the share of sequences in which the head is a sink.
+    const k = rows.find((r) => r.metric === 'sink_seq_rate' && r.layer === 1 && r.head === 0)!;
+    expect(k.value).toBeCloseTo(alphas.filter((a) => a[H] > eps).length / alphas.length, 12);
   });
 });
