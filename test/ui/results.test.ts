@@ -4,9 +4,10 @@
 // layer and head as a heatmap with the planted peak, bars of one query labelled with its token id,
 // the profile tab draws feature means, a tensor no panel claims is drawn on demand, and the
 // massive tab shows when massive activations appear over training and their entries (token text
-// as text). No console errors.
+// as text). The picked head's values open as a table whose every cell equals the stored pattern,
+// and download as CSV. No console errors.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,34 @@ describe.skipIf(!HAVE_CHROMIUM)(
         `max ${formatValue(plantedAttention(2, 3, 0, 0))}`,
       );
       await panel.locator(`[data-rendered$="|attention/pattern|2|2.3"]`).waitFor();
+    });
+
+    it("opens the picked head's values: every cell equals the stored pattern, rows and columns labelled with tokens", async () => {
+      const panel = s.page.getByTestId('attention-patterns');
+      await panel.getByRole('button', { name: 'Values' }).click();
+      const table = panel.locator('[data-values-of$="|attention/pattern|2|2.3"]');
+      await table.waitFor();
+      const cells = await table
+        .locator('td[data-cell]')
+        .evaluateAll((tds) => tds.map((td) => [td.getAttribute('data-cell'), td.getAttribute('data-value')]));
+      expect(cells).toHaveLength(T * T);
+      for (const [at, v] of cells) {
+        const [i, j] = at!.split(',').map(Number);
+        expect(Number(v), `query ${i}, key ${j}`).toBe(Math.fround(plantedAttention(2, 3, i, j)));
+      }
+      await expect(table.locator('thead th').nth(6).textContent()).resolves.toBe(`5 (#${plantedToken(5)})`);
+      await expect(table.locator('tbody th').nth(5).textContent()).resolves.toBe(`5 (#${plantedToken(5)})`);
+      const download = s.page.waitForEvent('download');
+      await panel.getByRole('button', { name: 'CSV' }).click();
+      const file = await download;
+      expect(file.suggestedFilename()).toMatch(/^attention_pattern-layer2-head3-run\d+\.csv$/);
+      const text = readFileSync((await file.path())!, 'utf8').trim().split('\n');
+      expect(text).toHaveLength(T + 1);
+      expect(text[2].split(',').slice(1).map(Number)).toEqual(
+        Array.from({ length: T }, (_, j) => Math.fround(plantedAttention(2, 3, 1, j))),
+      );
+      await panel.getByRole('button', { name: 'Values' }).click();
+      await table.waitFor({ state: 'detached' });
     });
 
     it('draws one query as bars, its positions labelled with token ids', async () => {
