@@ -19,6 +19,7 @@ import { AtlasFailure } from './failures.ts';
 import * as grids from './results/grids.ts';
 import { compare } from './results/comparison.ts';
 import { emergenceOverTraining } from './results/emergence-series.ts';
+import { massiveGroups } from './results/massive-groups.ts';
 import { ckaQuery } from './results/cka.ts';
 import { shapeDescriptors } from './results/shape-text.ts';
 import { tensorInfos, tensorSlice } from './results/tensor-reads.ts';
@@ -212,6 +213,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
           .massiveEntries(a.runId)
           .slice(0, a.limit ?? 1000),
       ),
+    massiveGroups: (a) => attempt(() => massiveGroups(project(), a)),
     shapeDescriptors: (a) => attempt(() => shapeDescriptors(db(), a.runId)),
     timelines: (a) => attempt(() => timelines(project(), a)),
     compare: (a) => attempt(() => compare(project(), a)),

@@ -577,6 +577,44 @@ export interface MassiveEntry {
   value: number;
 }
 
+/** Massive entries grouped by (site, layer, dim, token) (AtlasApi `massiveGroups`). */
+export interface MassiveGroup {
+  site: string;
+  layer: number;
+  dim: number;
+  tokenId: number;
+  token: string;
+  /** Entries in the group (every stored entry counts). */
+  count: number;
+  /** Distinct sequences the group occurs in. */
+  sequences: number;
+  maxAbs: number;
+  /** The signed value of the entry with the largest |a|. */
+  value: number;
+  meanAbs: number;
+}
+
+export interface MassiveGroupsArgs {
+  runId: number;
+  sort?: 'count' | 'maxAbs' | 'meanAbs' | 'layer' | 'dim' | 'token' | 'sequences';
+  /** Default: descending for counts and magnitudes, ascending for layer, dim and token. */
+  desc?: boolean;
+  offset?: number;
+  /** Default 50. */
+  limit?: number;
+}
+
+export interface MassiveGroups {
+  /** Stored entries, all counted. */
+  entries: number;
+  /** Groups in all (the page is groups[offset .. offset + limit)). */
+  total: number;
+  offset: number;
+  groups: MassiveGroup[];
+  /** Per (site, layer), the group with the largest |a|. */
+  topByLayer: MassiveGroup[];
+}
+
 export interface ShapeDescriptor {
   analysis: string;
   metric: string;
@@ -675,6 +713,8 @@ export interface AtlasApi {
   tensors: Call<{ runId: number }, TensorInfo[]>;
   tensor: Call<TensorArgs, TensorValue>;
   massiveEntries: Call<{ runId: number; limit?: number }, MassiveEntry[]>;
+  /** Massive entries grouped by (site, layer, dim, token), true counts, sorted and paged. */
+  massiveGroups: Call<MassiveGroupsArgs, MassiveGroups>;
   shapeDescriptors: Call<{ runId: number }, ShapeDescriptor[]>;
   /** Complete runs grouped into timelines, one run per checkpoint (the CLI's and compare's choice). */
   timelines: Call<{ model?: string; datasetId?: number }, Timeline[]>;

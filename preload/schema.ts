@@ -169,6 +169,13 @@ export const SCHEMAS: Record<Method, Schema> = {
     index: opt(arr(num({ int: true, min: 0 }), { max: 8 })),
   }),
   massiveEntries: obj({ runId: id(), limit: opt(num({ int: true, min: 1, max: 100_000 })) }),
+  massiveGroups: obj({
+    runId: id(),
+    sort: opt(str({ oneOf: ['count', 'maxAbs', 'meanAbs', 'layer', 'dim', 'token', 'sequences'] })),
+    desc: opt(bool()),
+    offset: opt(num({ int: true, min: 0, max: 10_000_000 })),
+    limit: opt(num({ int: true, min: 1, max: 10_000 })),
+  }),
   shapeDescriptors: obj({ runId: id() }),
   timelines: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),
   compare: obj({

@@ -218,6 +218,9 @@ export const massive: Analysis = {
           metrics.push(...r.metrics);
           tensors.push(...r.tensors);
         }
+        // The thresholds, so a run with no entry can say what nothing exceeded.
+        metrics.push(metricRow('massive', 'threshold', null, null, o.threshold));
+        metrics.push(metricRow('massive', 'ratio', null, null, o.ratio));
         centred.forEach((acc, i) => {
           for (let l = 0; l < L; l++) {
             const raw = accs[i].layerTops(l);

@@ -90,7 +90,9 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await panel.getByRole('button', { name: 'CSV' }).click();
       const file = await download;
       expect(file.suggestedFilename()).toMatch(/^attention_pattern-layer2-head3-run\d+\.csv$/);
-      const text = readFileSync((await file.path())!, 'utf8').trim().split('\n');
+      const text = readFileSync((await file.path())!, 'utf8')
+        .trim()
+        .split('\n');
       expect(text).toHaveLength(T + 1);
       expect(text[2].split(',').slice(1).map(Number)).toEqual(
         Array.from({ length: T }, (_, j) => Math.fround(plantedAttention(2, 3, 1, j))),

@@ -1,7 +1,11 @@
 // Browser mode, checkpoint timeline: a project with planted results over several checkpoints of two
 // sizes is opened from the UI; the scrubber (a slider named "Checkpoint") moves by arrow keys,
 // Home/End and play, and the layer x position heatmap shows, at every step, the values planted for
-// that step. Save as, then reopening the copy, shows the same results. No console errors.
+// that step. The colour scale is locked over the checkpoints by default (the same range at two
+// steps, the range over all of them) and fitted per step when unlocked; the arrow keys step from
+// anywhere on the page; sizes are matched by tokens seen and named; an untrained `random:` model is
+// left out of the step views and said so. Save as, then reopening the copy, shows the same results.
+// No console errors.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,8 @@ function expectedMean(step: number, layers: number): string {
   return formatValue(sum / (layers * POSITIONS));
 }
 
+const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const heatmap = (page: Page) =>
   page.getByRole('img', { name: /^Heatmap of profile rms at resid_post, layer by position/ });
 
@@ -53,6 +59,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
         models: [
           { name: 'pythia-14m', layers: 6, steps: STEPS },
           { name: 'pythia-160m', layers: 12, steps: [0, 1000, 143000] },
+          { name: 'random:pythia-70m', layers: 6, steps: [0] },
         ],
         positions: POSITIONS,
         layerMetrics: ['kurtosis', 'max_abs'],
@@ -104,6 +111,63 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await s.page.getByRole('img', { name: /against relative depth for pythia-14m, pythia-160m/ }).waitFor();
     });
 
+    it('locks the colour scale over the checkpoints by default, and fits it per step when unlocked', async () => {
+      const all = STEPS.flatMap((st) =>
+        Array.from({ length: 6 * POSITIONS }, (_, i) =>
+          planted(st, Math.floor(i / POSITIONS), 6, i % POSITIONS),
+        ),
+      );
+      const locked = `colour scale ${formatValue(Math.min(...all))} to ${formatValue(Math.max(...all))} (locked)`;
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await slider.focus();
+      await s.page.keyboard.press('Home');
+      const at0 = await heatmapAt(s.page, 0);
+      expect(at0).toContain(locked);
+      await s.page.keyboard.press('End');
+      const atEnd = await heatmapAt(s.page, 143000);
+      expect(atEnd).toContain(locked);
+      expect(atEnd).not.toEqual(at0);
+
+      await s.page.getByLabel('Lock colour scale over checkpoints').uncheck();
+      const own = STEPS.slice(-1).flatMap((st) =>
+        Array.from({ length: 6 * POSITIONS }, (_, i) =>
+          planted(st, Math.floor(i / POSITIONS), 6, i % POSITIONS),
+        ),
+      );
+      await s.page
+        .getByRole('img', {
+          name: new RegExp(
+            `step 143000 .*${esc(`colour scale ${formatValue(Math.min(...own))} to ${formatValue(Math.max(...own))} (per step)`)}$`,
+          ),
+        })
+        .waitFor();
+      await s.page.getByLabel('Lock colour scale over checkpoints').check();
+      await s.page.getByRole('img', { name: /\(locked\)$/ }).waitFor();
+    });
+
+    it('steps with the arrow keys from anywhere on the page, and matches sizes by tokens seen', async () => {
+      await s.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await s.page.keyboard.press('ArrowLeft');
+      const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
+      await expect(slider.getAttribute('aria-valuenow')).resolves.toBe('5000');
+      await heatmapAt(s.page, 5000);
+      // pythia-160m has 0, 1000 and 143000: 1000 is nearest to 5000 by tokens seen, and it is named.
+      await s.page
+        .getByRole('img', {
+          name: /against relative depth for pythia-14m, pythia-160m; checkpoints pythia-14m step 5000 .*pythia-160m step 1000 /,
+        })
+        .waitFor();
+      await s.page.keyboard.press('End');
+      await heatmapAt(s.page, 143000);
+    });
+
+    it('leaves the untrained random: model out of the step views, and says so', async () => {
+      await expect(s.page.getByTestId('stepless').textContent()).resolves.toContain('random:pythia-70m');
+      const options = await s.page.getByLabel('Model and dataset').locator('option').allTextContents();
+      expect(options.some((o) => o.includes('random:'))).toBe(false);
+      expect(options).toHaveLength(2);
+    });
+
     it('plays through the checkpoints', async () => {
       const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
       await slider.focus();
@@ -150,7 +214,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await goTo(s.page, 'Datasets');
       await dropFile(s.page, 'dropped.pythia-atlas', readFileSync(path), 'application/octet-stream');
       await s.page.getByTestId('project-name').filter({ hasText: 'dropped' }).waitFor();
-      await s.page.getByText('1 dataset, 11 runs over pythia-14m, pythia-160m.').waitFor();
+      await s.page.getByText('1 dataset, 12 runs over pythia-14m, pythia-160m, random:pythia-70m.').waitFor();
     });
 
     it('logged no console errors', () => {

@@ -99,7 +99,10 @@ const INFO: Record<string, MetricInfo> = {
     text: 'loss on the first half of a repeated sequence minus the loss on the second',
     unit: 'nats',
   },
-  'behaviour|induction_loss_first': { text: 'loss on the first occurrence of the repeated tokens', unit: 'nats' },
+  'behaviour|induction_loss_first': {
+    text: 'loss on the first occurrence of the repeated tokens',
+    unit: 'nats',
+  },
   'behaviour|induction_loss_second': { text: 'loss on the repeat', unit: 'nats' },
   'behaviour|ioi_accuracy': {
     text: 'share of IOI prompts where the indirect object beats the subject',

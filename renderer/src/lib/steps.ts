@@ -91,3 +91,44 @@ export function pickSteps(all: readonly number[], how: 'log' | 'every10k' | 'fin
     }
   }
 }
+
+/**
+ * Training tokens seen by a checkpoint, where the model's batch is known: Pythia 2,097,152 tokens a
+ * step (1024 sequences x 2048), the micro suite 16 sequences x 128 tokens (native-models/micro/
+ * suite.ts); undefined for other models (local folders), which are then matched by step.
+ */
+export function tokensSeen(model: string, step: number): number | undefined {
+  if (/pythia/i.test(model) && !model.startsWith('random:')) return step * TOKENS_PER_STEP;
+  if (/^micro-/.test(model)) return step * MICRO_TOKENS_PER_STEP;
+  return undefined;
+}
+
+export const MICRO_TOKENS_PER_STEP = 16 * 128;
+
+/**
+ * The checkpoint of `steps` nearest to `step` of `model` by training tokens seen (by step where
+ * either model's batch is unknown); the index into `steps`, -1 when there is none.
+ */
+export function nearestByTokens(
+  model: string,
+  step: number,
+  peer: string,
+  steps: readonly (number | null)[],
+): number {
+  const want = tokensSeen(model, step);
+  let best = -1;
+  let bestD = Infinity;
+  steps.forEach((s, i) => {
+    if (s === null) return;
+    const have = tokensSeen(peer, s);
+    const d = want !== undefined && have !== undefined ? Math.abs(have - want) : Math.abs(s - step);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  });
+  return best;
+}
+
+/** A model that has no training checkpoints to step through (an untrained `random:` model). */
+export const isStepless = (model: string): boolean => model.startsWith('random:');

@@ -31,7 +31,9 @@ describe('metric descriptions, units and ranges', () => {
     expect(describeMetric('grads', 'example_overall_cosine_mean')).toMatch(
       /gradient-rms profile.*not gradient direction/,
     );
-    expect(describeMetric('grads', 'example_overall_spearman_q50')).toMatch(/^q50 over examples of the Spearman/);
+    expect(describeMetric('grads', 'example_overall_spearman_q50')).toMatch(
+      /^q50 over examples of the Spearman/,
+    );
     expect(describeMetric('nothing', 'unknown')).toBe('');
   });
 
