@@ -613,6 +613,11 @@ export interface MassiveGroups {
   groups: MassiveGroup[];
   /** Per (site, layer), the group with the largest |a|. */
   topByLayer: MassiveGroup[];
+  /** The run's thresholds (|a| above, times the median); null for runs made before they were recorded. */
+  threshold: number | null;
+  ratio: number | null;
+  /** Whether the engine stopped storing entries at its cap. */
+  truncated: boolean;
 }
 
 export interface ShapeDescriptor {

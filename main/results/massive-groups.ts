@@ -75,6 +75,8 @@ export function massiveGroups(project: Project, a: MassiveGroupsArgs): MassiveGr
       dir * c || x.layer - y.layer || x.dim - y.dim || x.tokenId - y.tokenId || x.site.localeCompare(y.site)
     );
   });
+  const scalars = project.metrics({ runIds: [a.runId], analysis: 'massive' }).filter((r) => r.layer === null);
+  const scalar = (m: string) => scalars.find((r) => r.metric === m)?.value ?? null;
   const offset = Math.max(0, a.offset ?? 0);
   const limit = a.limit ?? 50;
   return {
@@ -83,5 +85,8 @@ export function massiveGroups(project: Project, a: MassiveGroupsArgs): MassiveGr
     offset,
     groups: groups.slice(offset, offset + limit),
     topByLayer: [...top.values()].sort((x, y) => x.site.localeCompare(y.site) || x.layer - y.layer),
+    threshold: scalar('threshold'),
+    ratio: scalar('ratio'),
+    truncated: (scalar('truncated') ?? 0) > 0,
   };
 }

@@ -4,7 +4,8 @@
 // layer and head as a heatmap with the planted peak, bars of one query labelled with its token id,
 // the profile tab draws feature means, a tensor no panel claims is drawn on demand, and the
 // massive tab shows when massive activations appear over training and their entries (token text
-// as text). The picked head's values open as a table whose every cell equals the stored pattern,
+// as text), grouped by (layer, dim, token) with the planted counts, sortable and paged (the last
+// layer first when sorted so), and the top |a| per layer annotated with token and dim. The picked head's values open as a table whose every cell equals the stored pattern,
 // and download as CSV. No console errors.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
 import { goTo, openByPath, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
 import {
+  MASSIVE_DIMS,
   PLANTED_TOKEN_TEXT,
+  plantedMassive,
   plantedAttention,
   plantedFeature,
   plantedToken,
@@ -140,10 +143,50 @@ describe.skipIf(!HAVE_CHROMIUM)(
         .getByRole('img', { name: /^Line chart of massive activations over 2 checkpoints/ })
         .waitFor();
       const table = s.page.getByTestId('massive-table');
-      await expect(table.locator('tbody td.mono').textContent()).resolves.toContain(
-        JSON.stringify(PLANTED_TOKEN_TEXT),
+      // 61 groups: the markup entry, and 30 dims in each of layers 1 and 2; the first page is 50.
+      const entries = plantedMassive(LAYERS).length + 1;
+      const groups = MASSIVE_DIMS * (LAYERS - 1) + 1;
+      const count = s.page.getByTestId('massive-count');
+      expect(((await count.textContent()) ?? '').replace(/\s+/g, ' ')).toMatch(
+        new RegExp(
+          `^\\s*${entries} entries in ${groups} groups of \\(layer, dim, token\\); showing 1-50 of ${groups}, by count descending`,
+        ),
       );
+      // True counts: the largest group count is 5, and each row's count is the planted one.
+      const rows = () =>
+        table
+          .locator('tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+          );
+      for (const r of await rows()) {
+        const [, layer, dim, , n] = r;
+        const want = r[3].includes('onerror') ? 1 : 1 + ((7 * Number(layer) + Number(dim)) % 5);
+        expect(Number(n), `layer ${layer} dim ${dim}`).toBe(want);
+      }
+      expect(Number((await rows())[0][4])).toBe(5);
+      // Sorted by layer, descending: the last layer comes first (no insertion-order cut).
+      await table.getByRole('button', { name: /^Layer/ }).click();
+      await count.filter({ hasText: 'by layer ascending' }).waitFor();
+      await table.getByRole('button', { name: /^Layer/ }).click();
+      await count.filter({ hasText: 'by layer descending' }).waitFor();
+      const first = await rows();
+      expect(first[0][1]).toBe(String(LAYERS - 1));
+      await s.page.getByTestId('massive-panel').getByRole('button', { name: 'Next' }).click();
+      await count.filter({ hasText: `showing 51-${groups} of ${groups}` }).waitFor();
+      const last = await rows();
+      expect(last).toHaveLength(groups - 50);
+      const markup = [...first, ...last].find((r) => r[3].includes('onerror'));
+      expect(markup?.[3]).toContain(JSON.stringify(PLANTED_TOKEN_TEXT));
       await expect(table.locator('img').count()).resolves.toBe(0);
+      // The top |a| per layer, annotated with token and dimension.
+      const top = plantedMassive(LAYERS)
+        .filter((e) => e.layer === LAYERS - 1)
+        .reduce((a, b) => (Math.abs(b.value) > Math.abs(a.value) ? b : a));
+      const note = `layer ${LAYERS - 1} ${formatValue(Math.abs(top.value))} at dim ${top.dim} token ${JSON.stringify(top.token)}`;
+      await s.page
+        .getByRole('img', { name: new RegExp(note.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) })
+        .waitFor();
     });
 
     it('logged no console errors', () => {

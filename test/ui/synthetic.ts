@@ -26,6 +26,32 @@ export interface SyntheticOptions {
 /** The token text of the planted massive entry: markup that must show as text. */
 export const PLANTED_TOKEN_TEXT = '<img src=x onerror=alert(1)>';
 
+/** Dims with planted massive entries in each layer >= 1 (besides the markup entry). */
+export const MASSIVE_DIMS = 30;
+
+/**
+ * Planted massive entries: in each layer l >= 1 and dim d < MASSIVE_DIMS, 1 + (7 l + d) % 5 entries
+ * (sequences 0, 1, ...) on token `t<d % 3>` (id 50 + d % 3), |value| = 100 l + d + s, the sign
+ * alternating with the sequence; so (layer, dim, token) groups have known counts.
+ */
+export function plantedMassive(layers: number) {
+  const out = [];
+  for (let l = 1; l < layers; l++)
+    for (let d = 0; d < MASSIVE_DIMS; d++)
+      for (let s = 0; s < 1 + ((7 * l + d) % 5); s++)
+        out.push({
+          layer: l,
+          site: 'resid_post',
+          sequence: s,
+          position: 1 + s,
+          tokenId: 50 + (d % 3),
+          token: `t${d % 3}`,
+          dim: d,
+          value: (s % 2 ? -1 : 1) * (100 * l + d + s),
+        });
+  return out;
+}
+
 /** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
 export function planted(step: number, layer: number, layers: number, position: number): number {
   const depth = (layer + 0.5) / layers;
@@ -117,6 +143,7 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
                       dim: 7,
                       value: 321.5,
                     },
+                    ...plantedMassive(m.layers),
                   ]
                 : [],
           },
