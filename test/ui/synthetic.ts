@@ -21,6 +21,8 @@ export interface SyntheticOptions {
   tensors?: { heads: number; features: number };
   /** Also run `massive`: entries from step 1000 on at layers >= 1 (one table entry whose token is markup). */
   massive?: boolean;
+  /** Also `behaviour` scalars (plantedBehaviour) and `sinks` scores per (layer, head) (plantedSink). */
+  figures?: { heads: number };
 }
 
 /** The token text of the planted massive entry: markup that must show as text. */
@@ -51,6 +53,33 @@ export function plantedMassive(layers: number) {
         });
   return out;
 }
+
+/** Planted behaviour scalars at a step: the repeat's loss falls below the first occurrence's. */
+export function plantedBehaviour(step: number, metric: string): number {
+  const t = Math.log10(step + 1);
+  switch (metric) {
+    case 'induction_loss_first':
+      return 6 - 0.2 * t;
+    case 'induction_loss_second':
+      return 6 - 0.8 * t;
+    case 'ioi_accuracy':
+      return Math.min(1, 0.4 + 0.1 * t);
+    case 'ioi_prompts':
+      return 64;
+    default:
+      return NaN;
+  }
+}
+export const BEHAVIOUR_METRICS = [
+  'induction_loss_first',
+  'induction_loss_second',
+  'ioi_accuracy',
+  'ioi_prompts',
+];
+
+/** The planted sink score of head h in layer l: (h + l) / 20, never above 1. */
+export const plantedSink = (l: number, h: number): number => Math.min(1, (h + l) / 20);
+export const PLANTED_SINK_EPS = 0.3;
 
 /** The planted value of profile/rms at resid_post: grows with depth and training; position 0 is a sink. */
 export function planted(step: number, layer: number, layers: number, position: number): number {
@@ -119,7 +148,11 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
           revision: `step${step}`,
           step,
           datasetId,
-          analyses: o.massive ? ['profile', 'massive'] : ['profile'],
+          analyses: [
+            'profile',
+            ...(o.massive ? ['massive'] : []),
+            ...(o.figures ? ['behaviour', 'sinks'] : []),
+          ],
           seqLen: o.positions,
           prependBos: false,
           dtype: 'float32',
@@ -201,6 +234,28 @@ function* rows(m: SyntheticModel, step: number, o: SyntheticOptions): Generator<
     for (let layer = 0; layer < m.layers; layer++)
       yield row('massive_count', layer, step >= 1000 && layer >= 1 ? 2 : 0);
     yield row('num_layers', null, m.layers);
+  }
+  if (o.figures) {
+    const scalar = (
+      analysis: string,
+      metric: string,
+      value: number,
+      layer: number | null = null,
+      head: number | null = null,
+    ): MetricRow => ({
+      analysis,
+      metric,
+      site: null,
+      layer,
+      head,
+      position: null,
+      dim: null,
+      value,
+    });
+    for (const metric of BEHAVIOUR_METRICS) yield scalar('behaviour', metric, plantedBehaviour(step, metric));
+    for (let l = 0; l < m.layers; l++)
+      for (let h = 0; h < o.figures.heads; h++) yield scalar('sinks', 'sink_score', plantedSink(l, h), l, h);
+    yield scalar('sinks', 'sink_eps', PLANTED_SINK_EPS);
   }
   yield {
     analysis: 'model',

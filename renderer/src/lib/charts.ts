@@ -164,8 +164,20 @@ export function lineOption(
     markX?: number;
     /** Integer x values (layers, positions): no ticks between them. */
     xInteger?: boolean;
+    /** A horizontal reference line (a chance baseline), with its label. */
+    markY?: { value: number; label: string };
+    /** Fixed y range (bounded metrics). */
+    yRange?: { min: number; max: number };
   },
 ): Record<string, unknown> {
+  const marks: Record<string, unknown>[] = [];
+  if (axes.markX !== undefined) marks.push({ xAxis: axes.markX, label: { show: false } });
+  if (axes.markY !== undefined)
+    marks.push({
+      yAxis: axes.markY.value,
+      label: { show: true, formatter: axes.markY.label, position: 'insideEndTop' },
+      lineStyle: { type: 'dashed', color: '#888' },
+    });
   return {
     animation: false,
     grid: { left: 64, right: 24, top: series.length > 1 ? 36 : 16, bottom: 44 },
@@ -178,6 +190,8 @@ export function lineOption(
       nameGap: 28,
       scale: true,
       ...(axes.xInteger ? { minInterval: 1 } : {}),
+      // A log axis otherwise widens to the next power of ten (1024 steps drawn to 10,000).
+      ...(axes.xLog ? { min: (v: { min: number }) => v.min, max: (v: { max: number }) => v.max } : {}),
     },
     yAxis: {
       type: axes.yLog ? 'log' : 'value',
@@ -185,16 +199,14 @@ export function lineOption(
       nameLocation: 'middle',
       nameGap: 48,
       scale: true,
+      ...(axes.yRange ? { min: axes.yRange.min, max: axes.yRange.max } : {}),
     },
     series: series.map((s, i) => ({
       type: 'line',
       name: s.name,
       showSymbol: s.x.length < 40,
       data: s.x.map((x, j) => [x, s.y[j]]),
-      markLine:
-        i === 0 && axes.markX !== undefined
-          ? { silent: true, symbol: 'none', label: { show: false }, data: [{ xAxis: axes.markX }] }
-          : undefined,
+      markLine: i === 0 && marks.length > 0 ? { silent: true, symbol: 'none', data: marks } : undefined,
     })),
   };
 }

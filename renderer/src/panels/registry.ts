@@ -19,6 +19,8 @@ import InfluencePanel from './InfluencePanel.svelte';
 import AblationPanel from './AblationPanel.svelte';
 import GeometryPanel from './GeometryPanel.svelte';
 import CkaPanel from './CkaPanel.svelte';
+import ScalarsPanel from './ScalarsPanel.svelte';
+import { SCALAR_ANALYSES } from './scalars.ts';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -67,6 +69,10 @@ export const PANELS: Record<string, PanelEntry[]> = {
     { id: 'geometry-cka', component: CkaPanel, claims: /^geometry\/(gram|cka)\//, timeline: true },
   ],
 };
+
+// Scalars over training, TensorBoard-style (one chart per metric, sizes overlaid).
+for (const a of SCALAR_ANALYSES)
+  PANELS[a] = [{ id: `${a}-scalars`, component: ScalarsPanel }, ...(PANELS[a] ?? [])];
 
 /** Analyses with panels on the checkpoint timeline, in the registry's order. */
 export const TIMELINE_ANALYSES: string[] = Object.keys(PANELS).filter((a) =>
