@@ -3,7 +3,8 @@
 // one chart, both sizes overlaid, prompt counts not charted, the IOI chance line, a log / linear /
 // index step axis, smoothing off by default and the raw series kept when on); sink scores on a fixed
 // 0-1 scale with the run's eps stated and the heads above it counted as planted; metric
-// descriptions shown. No console errors.
+// descriptions shown; profiles over relative depth with both sizes overlaid and the shape verdict
+// as the title. No console errors.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goTo, openByPath, HAVE_CHROMIUM, NO_CHROMIUM_REASON, openSession, type Session } from './harness.ts';
 import { PLANTED_SINK_EPS, plantedSink, writeSyntheticProject } from './synthetic.ts';
 
-const LAYERS = 4;
+const LAYERS = 6;
 const HEADS = 6;
 
 describe.skipIf(!HAVE_CHROMIUM)(
@@ -31,6 +32,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
           { name: 'random:pythia-14m', layers: LAYERS, steps: [0] },
         ],
         positions: 4,
+        layerMetrics: ['kurtosis'],
         figures: { heads: HEADS },
       });
       s = await openSession();
@@ -96,6 +98,22 @@ describe.skipIf(!HAVE_CHROMIUM)(
         .waitFor();
       // The run's eps is metadata: no panel of its own.
       await expect(s.page.locator('[data-metric="sinks/sink_eps/"]').count()).resolves.toBe(0);
+    });
+
+    it('draws profiles over relative depth with sizes overlaid, titled with the shape', async () => {
+      await s.page.getByRole('tab', { name: 'profile', exact: true }).click();
+      const panel = s.page.getByTestId('shapes-panel');
+      await panel
+        .getByText(/sizes at: pythia-14m step 143000 \(.*\), pythia-160m step 143000 \(.*\)\./)
+        .waitFor();
+      const chart = panel.getByRole('img', {
+        name: /^Line chart of profile kurtosis at resid_post against relative depth for pythia-14m, pythia-160m: /,
+      });
+      await chart.waitFor();
+      const verdict = (await chart.getAttribute('aria-label'))!.split(': ').slice(1).join(': ');
+      // The title carries the classifier's verdict, the one the sentence ends with.
+      await expect(panel.getByTestId('shape-verdict').first().textContent()).resolves.toBe(verdict);
+      await expect(panel.getByTestId('shape-descriptors').textContent()).resolves.toContain(`(${verdict})`);
     });
 
     it('logged no console errors', () => {

@@ -4,7 +4,7 @@
 // that step. The colour scale is locked over the checkpoints by default (the same range at two
 // steps, the range over all of them) and fitted per step when unlocked; the arrow keys step from
 // anywhere on the page; sizes are matched by tokens seen and named; an untrained `random:` model is
-// left out of the step views and said so. Save as, then reopening the copy, shows the same results.
+// left out of the step views and said so; the loss is a line over training. Save as, then reopening the copy, shows the same results.
 // No console errors.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -168,6 +168,19 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(options).toHaveLength(2);
     });
 
+    it('draws a metric without layers (the loss) as a line over training, not a one-row heatmap', async () => {
+      const metric = s.page.getByRole('combobox', { name: 'Metric' });
+      await metric.selectOption({ label: 'model · loss' });
+      await s.page
+        .getByRole('img', {
+          name: /^Line chart of model loss over 8 checkpoints of pythia-14m, step 143000 .* marked/,
+        })
+        .waitFor();
+      await expect(s.page.getByText(/^Layer x step overview/).count()).resolves.toBe(0);
+      await metric.selectOption({ label: 'profile · rms · resid_post' });
+      await heatmapAt(s.page, 143000);
+    });
+
     it('plays through the checkpoints', async () => {
       const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
       await slider.focus();
@@ -204,7 +217,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const label = await heatmapAt(s.page, 143000);
       expect(label).toContain(`mean ${expectedMean(143000, 6)}`);
       await goTo(s.page, 'Results');
-      await s.page.getByText('Shape of the profiles').waitFor();
+      await s.page.getByText('Profiles over depth').waitFor();
       await expect(s.page.getByTestId('shape-descriptors').textContent()).resolves.toMatch(
         /kurtosis at resid_post: rises from/,
       );
