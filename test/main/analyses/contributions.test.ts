@@ -1,0 +1,157 @@
+// `contributions` end to end through the runner against planted truth:
+// - the planted-sink model of test/fixtures/make_planted_fixtures.py (head 2 of layer 1 attends to
+//   the BOS): the attention by token class puts the mass on the first token for that head only, and
+//   the class shares of every head sum to 1;
+// - a model written here whose weights plant two positional heads through the rotary dims alone
+//   (q and k from their biases, so q_i . k_j / sqrt(dh) = M sum_f w_f cos(theta_f (i - j - off))):
+//   layer 0 head 0 attends to the previous token (off = 1), layer 1 head 1 attends R - 1 back, which
+//   on BOS + R random tokens + the same R is exactly TransformerLens' induction pattern for the
+//   second copy. Those heads, and only those, score near 1 as previous-token and induction heads on
+//   the repeated random tokens, and the previous-token head does on the dataset too.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Project } from '../../../main/library/project.ts';
+import type { StoredMetricRow } from '../../../main/library/rows.ts';
+import { runAnalyses } from '../../../main/runner.ts';
+import { CONTRIB_CLASSES } from '../../../main/data/contribution-classes.ts';
+import { neoxConfigJson } from '../../../native-models/micro/checkpoint.ts';
+import { pythiaConfig } from '../../../native-models/hub/catalogue.ts';
+import { inverseFrequencies } from '../../../native-models/neox/rotary.ts';
+import { randomNeoxWeights } from '../../../native-models/neox/random.ts';
+import { writeSafetensors } from '../../../native-models/weights/safetensors.ts';
+import type { NeoxConfig } from '../../../native-models/neox/config.ts';
+
+const DATA = join(import.meta.dirname, '../../fixtures/data');
+const SINK = join(DATA, 'planted-sink');
+const TEXTS = { path: join(SINK, 'texts.jsonl'), field: 'text' };
+const dir = mkdtempSync(join(tmpdir(), 'atlas-contrib-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let project: Project;
+beforeAll(() => {
+  project = Project.create(join(dir, 'contrib.pythia-atlas'));
+});
+afterAll(() => project.close());
+
+const at = (rows: StoredMetricRow[], metric: string, layer: number | null, head: number | null = null) => {
+  const r = rows.find((x) => x.metric === metric && x.layer === layer && x.head === head && x.position === null);
+  if (!r) throw new Error(`no row ${metric} ${layer}.${head}`);
+  return r.value;
+};
+
+describe('contributions on the planted sink model', () => {
+  it('puts the first-token mass on the planted head only, and the class shares sum to 1', async () => {
+    const out = await runAnalyses(project, {
+      model: SINK,
+      dataset: TEXTS,
+      analyses: ['contributions'],
+      batchSize: 4,
+      seqLen: 128,
+      prependBos: true,
+      options: { contrib_block: 32, contrib_repeat: false },
+    });
+    const rows = project.metrics({ runIds: [out.runId], analysis: 'contributions' });
+    const heads: [number, number][] = [];
+    for (let l = 0; l < 3; l++) for (let h = 0; h < 4; h++) heads.push([l, h]);
+    for (const [l, h] of heads) {
+      for (const what of ['share_attn', 'share_norm']) {
+        const total = CONTRIB_CLASSES.reduce((s, c) => s + at(rows, `${what}:${c}`, l, h), 0);
+        expect(total, `${what} ${l}.${h}`).toBeCloseTo(1, 5);
+      }
+    }
+    const first = heads.map(([l, h]) => at(rows, 'share_attn:first', l, h));
+    const planted = heads.findIndex(([l, h]) => l === 1 && h === 2);
+    expect(first[planted]).toBeGreaterThan(0.99);
+    first.forEach((v, i) => {
+      if (i !== planted) expect(v, `head ${heads[i].join('.')}`).toBeLessThan(0.5);
+    });
+    // What the first token writes: the norm share follows the attention share on this model.
+    const firstNorm = heads.map(([l, h]) => at(rows, 'share_norm:first', l, h));
+    expect(firstNorm.indexOf(Math.max(...firstNorm))).toBe(planted);
+    expect(at(rows, 'score_centred:first', 1, 2)).toBeGreaterThan(10);
+    // The token view's example is stored with its text.
+    const norm = project.tensor(out.runId, 'contributions/example_recv_norm')!;
+    const ids = project.tensor(out.runId, 'contributions/example_tokens')!;
+    const text = project.tensor(out.runId, 'contributions/example_text')!;
+    const offsets = project.tensor(out.runId, 'contributions/example_text_offsets')!;
+    const n = ids.shape[0];
+    expect(norm.shape).toEqual([3, 4, n]);
+    expect(ids.data[0]).toBe(0); // the BOS
+    expect(offsets.data[n]).toBe(text.shape[0]);
+    // Summed over keys, what the tokens receive is one share per query i >= 1.
+    let total = 0;
+    for (let j = 0; j < n; j++) total += (norm.data as Float32Array)[(1 * 4 + 2) * n + j];
+    expect(total).toBeCloseTo(n - 1, 3);
+  });
+});
+
+/** A 2-layer model (d 32, 4 heads of 8 dims, every dim rotary) with two planted positional heads. */
+async function writePositionalModel(target: string, R: number): Promise<NeoxConfig> {
+  mkdirSync(target, { recursive: true });
+  const cfg: NeoxConfig = { ...pythiaConfig(2, 32, 4, 320), rotaryPct: 1, maxPositions: 128 };
+  const w = randomNeoxWeights(cfg, 5);
+  const dh = 8;
+  const theta = inverseFrequencies(dh, cfg.rotaryBase); // 1, 0.1, 0.01, 0.001
+  const M = 400; // score scale: q . k / sqrt(dh) = M sum_f w_f cos(theta_f (i - j - off))
+  const plant = (layer: number, head: number, off: number) => {
+    const qkvW = w.get(`gpt_neox.layers.${layer}.attention.query_key_value.weight`)!.data as Float32Array;
+    const qkvB = w.get(`gpt_neox.layers.${layer}.attention.query_key_value.bias`)!.data as Float32Array;
+    const d = cfg.hiddenSize;
+    const q0 = head * 3 * dh;
+    const k0 = q0 + dh;
+    qkvW.fill(0, q0 * d, (q0 + 2 * dh) * d); // q and k rows of the head: constant before rotary
+    qkvB.fill(0, q0, q0 + 2 * dh);
+    for (const [f, wf] of [
+      [0, 0.5],
+      [1, 0.5],
+    ]) {
+      const a = Math.sqrt(M * wf * Math.sqrt(dh)); // a^2 / sqrt(dh) = M w_f
+      // Dims f and f + dh/2 rotate together as x1 + i x2 by pos * theta_f: z_k = a, z_q = a e^{-i theta off}.
+      qkvB[k0 + f] = a;
+      qkvB[q0 + f] = a * Math.cos(theta[f] * off);
+      qkvB[q0 + f + dh / 2] = -a * Math.sin(theta[f] * off);
+    }
+  };
+  plant(0, 0, 1);
+  plant(1, 1, R - 1);
+  writeFileSync(join(target, 'config.json'), JSON.stringify(neoxConfigJson(cfg), null, 2));
+  await writeSafetensors(join(target, 'model.safetensors'), w, { format: 'pt' });
+  copyFileSync(join(SINK, 'tokenizer.json'), join(target, 'tokenizer.json'));
+  return cfg;
+}
+
+describe('head scores on planted positional heads', () => {
+  it('finds the previous-token and induction heads that were planted, and no others', async () => {
+    const R = 8;
+    const model = join(dir, 'positional');
+    await writePositionalModel(model, R);
+    const out = await runAnalyses(project, {
+      model,
+      dataset: TEXTS,
+      analyses: ['contributions'],
+      batchSize: 4,
+      seqLen: 48,
+      prependBos: true,
+      options: { contrib_block: 16, contrib_repeat_len: R, contrib_repeat_seqs: 8 },
+    });
+    const rows = project.metrics({ runIds: [out.runId], analysis: 'contributions' });
+    for (let l = 0; l < 2; l++) {
+      for (let h = 0; h < 4; h++) {
+        const prev = at(rows, 'prev_score_rep', l, h);
+        const ind = at(rows, 'induction_score_rep', l, h);
+        if (l === 0 && h === 0) expect(prev).toBeGreaterThan(0.99);
+        else expect(prev, `prev ${l}.${h}`).toBeLessThan(0.5);
+        if (l === 1 && h === 1) expect(ind).toBeGreaterThan(0.99);
+        else expect(ind, `induction ${l}.${h}`).toBeLessThan(0.5);
+      }
+    }
+    expect(at(rows, 'induction_score_rep_max', null)).toBeCloseTo(at(rows, 'induction_score_rep', 1, 1), 12);
+    // On the dataset TransformerLens' score counts every query, query 0 (no previous token) included.
+    expect(at(rows, 'prev_score', 0, 0)).toBeGreaterThan(0.9);
+    // The rotary term explains every score difference: all dims rotate.
+    expect(at(rows, 'score_var_rot_share', 0, 0)).toBeCloseTo(1, 6);
+  });
+});
