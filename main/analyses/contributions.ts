@@ -110,7 +110,10 @@ export const contributions: Analysis = {
     const topk = numberOption(ctx, 'contrib_topk');
     const exampleIndex = numberOption(ctx, 'contrib_example');
     const repeat = booleanOption(ctx, 'contrib_repeat');
-    const R = Math.min(numberOption(ctx, 'contrib_repeat_len'), Math.floor((ctx.config.maxPositions - 1) / 2));
+    const R = Math.min(
+      numberOption(ctx, 'contrib_repeat_len'),
+      Math.floor((ctx.config.maxPositions - 1) / 2),
+    );
     const tally = new RepeatTally(L, H);
     let example: { ids: number[]; attn: Float32Array; norm: Float32Array } | null = null;
     let seen = 0;
@@ -171,7 +174,12 @@ export const contributions: Analysis = {
               row(`norm_raw:${name}`, l, stats.classShare(l, h, c, 'raw'), head);
               row(`score_centred:${name}`, l, stats.classScore(l, h, c), head);
             });
-            row('first_norm_ratio', l, stats.classShare(l, h, 0, 'norm') / stats.classShare(l, h, 0, 'attn'), head);
+            row(
+              'first_norm_ratio',
+              l,
+              stats.classShare(l, h, 0, 'norm') / stats.classShare(l, h, 0, 'attn'),
+              head,
+            );
             edges.forEach((edge, k) => {
               const at = { head: h, position: edge };
               if (stats.distPairs[k] > 0) {

@@ -66,7 +66,10 @@ export function directionRows(
   order.forEach((e, rank) => {
     const dim = acc.index[e];
     metrics.push(
-      metricRow('grads', 'disagreeing_example_direction_cosine', null, null, overall[e], { dim, position: rank }),
+      metricRow('grads', 'disagreeing_example_direction_cosine', null, null, overall[e], {
+        dim,
+        position: rank,
+      }),
     );
     keys.forEach(({ site, layer }, k) =>
       metrics.push(

@@ -152,9 +152,9 @@ export class ContribStats {
             this.classRecv[c + 2] += ra[o + t] * fn[o + t];
             this.classRecv[c + 3] += rs[o + t];
             const k = bucketOf(t, edges);
-            this.posRecv[(lh * 2) * NB + k] += ra[o + t];
+            this.posRecv[lh * 2 * NB + k] += ra[o + t];
             this.posRecv[(lh * 2 + 1) * NB + k] += rn[o + t];
-            this.qk[(lh * 2) * NB + k] += qn[o + t];
+            this.qk[lh * 2 * NB + k] += qn[o + t];
             this.qk[(lh * 2 + 1) * NB + k] += kn[o + t];
             this.lse[lh] += lse[o + t];
             if (t > 0) {

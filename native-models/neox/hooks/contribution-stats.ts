@@ -90,7 +90,9 @@ export function contributionStatsHook(cfg: NeoxConfig, opts: ContribStatsOptions
     layers: opts.layers,
     build(ctx, att) {
       if (!att.mirrored) {
-        throw new Error('contribution statistics cannot mirror this intervention at attn_scores or attn_pattern');
+        throw new Error(
+          'contribution statistics cannot mirror this intervention at attn_scores or attn_pattern',
+        );
       }
       let s = shared.get(ctx.b);
       if (!s) {
@@ -119,7 +121,13 @@ interface Shared {
   bucket: Value[];
 }
 
-function sharedValues(ctx: HookContext, q: Value, blocks: number, blockSize: number, maxTokens: number): Shared {
+function sharedValues(
+  ctx: HookContext,
+  q: Value,
+  blocks: number,
+  blockSize: number,
+  maxTokens: number,
+): Shared {
   const b = ctx.b;
   const shapes = blockShapes(b, q, blocks, blockSize);
   const mask = ctx.mask; // [B, T]

@@ -17,6 +17,8 @@ import EmergencePanel from './EmergencePanel.svelte';
 import MeanStorePanel from './MeanStorePanel.svelte';
 import InfluencePanel from './InfluencePanel.svelte';
 import AblationPanel from './AblationPanel.svelte';
+import HeadScoresPanel from './HeadScoresPanel.svelte';
+import ContributionsPanel from './ContributionsPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -60,6 +62,15 @@ export const PANELS: Record<string, PanelEntry[]> = {
   sinks: [INFLUENCE, { id: 'sinks-emergence', component: EmergencePanel }],
   means: [{ id: 'mean-store', component: MeanStorePanel, claims: /^means\/aligned\//, timeline: true }],
   ablate: [{ id: 'ablation', component: AblationPanel, timeline: true }],
+  contributions: [
+    { id: 'head-scores', component: HeadScoresPanel, timeline: true },
+    {
+      id: 'token-contributions',
+      component: ContributionsPanel,
+      claims: /^contributions\/example_/,
+      timeline: true,
+    },
+  ],
 };
 
 /** Analyses with panels on the checkpoint timeline, in the registry's order. */

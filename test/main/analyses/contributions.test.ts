@@ -37,7 +37,9 @@ beforeAll(() => {
 afterAll(() => project.close());
 
 const at = (rows: StoredMetricRow[], metric: string, layer: number | null, head: number | null = null) => {
-  const r = rows.find((x) => x.metric === metric && x.layer === layer && x.head === head && x.position === null);
+  const r = rows.find(
+    (x) => x.metric === metric && x.layer === layer && x.head === head && x.position === null,
+  );
   if (!r) throw new Error(`no row ${metric} ${layer}.${head}`);
   return r.value;
 };

@@ -106,7 +106,8 @@ describe('grads: per-example gradient directions', () => {
     const data = map.data as Float32Array;
     for (let i = 0; i < N; i++) {
       const e = (index.data as Int32Array)[i];
-      for (let k = 0; k < K; k++) expect(Math.abs(data[i * K + k] - perKey[e][k]), `${e} ${k}`).toBeLessThan(1e-4);
+      for (let k = 0; k < K; k++)
+        expect(Math.abs(data[i * K + k] - perKey[e][k]), `${e} ${k}`).toBeLessThan(1e-4);
     }
     // The listing: the examples with the lowest overall cosine, in order, with their values.
     const want = overall
@@ -120,10 +121,14 @@ describe('grads: per-example gradient directions', () => {
     listed.forEach((r, i) => expect(Math.abs(r.value - want[i].c)).toBeLessThan(1e-4));
     // The summary and the per-(site, layer) mean agree with the brute force.
     const mean = overall.reduce((a, b) => a + b, 0) / N;
-    expect(Math.abs(rows.find((r) => r.metric === 'example_direction_cosine_mean')!.value - mean)).toBeLessThan(1e-4);
+    expect(
+      Math.abs(rows.find((r) => r.metric === 'example_direction_cosine_mean')!.value - mean),
+    ).toBeLessThan(1e-4);
     const k0 = keys.findIndex((k) => k.site === 'resid_pre' && k.layer === 1);
     const keyMean = perKey.reduce((a, p) => a + p[k0], 0) / N;
-    const got = rows.find((r) => r.metric === 'direction_cosine_mean' && r.site === 'resid_pre' && r.layer === 1)!;
+    const got = rows.find(
+      (r) => r.metric === 'direction_cosine_mean' && r.site === 'resid_pre' && r.layer === 1,
+    )!;
     expect(Math.abs(got.value - keyMean)).toBeLessThan(1e-4);
     // The directions are not the rms profiles: the names say which is which.
     expect(rows.some((r) => r.metric === 'example_rms_profile_cosine_mean')).toBe(true);

@@ -6,7 +6,6 @@
 // the token ids receiving most. Padding never counts: the padded positions hold a class and ids
 // that would change every number if they did.
 
-import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../native-models/graph/onnx.ts';
 import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
@@ -62,7 +61,13 @@ describe('contribution aggregates vs brute force on tiny-neox', () => {
     );
     // Two halves of the state merged through toJSON/fromJSON equal one accumulation: add twice.
     stats.add(batch, outputs);
-    const again = new ContribStats(fx.config.numLayers, fx.config.numHeads, edges, fx.config.vocabSize, classes);
+    const again = new ContribStats(
+      fx.config.numLayers,
+      fx.config.numHeads,
+      edges,
+      fx.config.vocabSize,
+      classes,
+    );
     again.fromJSON(stats.toJSON());
     again.add(batch, outputs);
     stats = again; // every statistic is a ratio of sums over the same batch counted twice
