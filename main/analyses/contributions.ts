@@ -114,6 +114,10 @@ export const contributions: Analysis = {
       numberOption(ctx, 'contrib_repeat_len'),
       Math.floor((ctx.config.maxPositions - 1) / 2),
     );
+    const nSeq = ctx.sequenceLengths?.length;
+    if (nSeq !== undefined && exampleIndex >= nSeq) {
+      throw new AtlasError(`contrib_example ${exampleIndex} is past the run's ${nSeq} sequences.`);
+    }
     const tally = new RepeatTally(L, H);
     let example: { ids: number[]; attn: Float32Array; norm: Float32Array } | null = null;
     let seen = 0;

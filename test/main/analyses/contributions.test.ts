@@ -45,6 +45,19 @@ const at = (rows: StoredMetricRow[], metric: string, layer: number | null, head:
 };
 
 describe('contributions on the planted sink model', () => {
+  it('refuses an example past the dataset before running, naming the option', async () => {
+    const before = project.listRuns().length;
+    await expect(
+      runAnalyses(project, {
+        model: SINK,
+        dataset: TEXTS,
+        analyses: ['contributions'],
+        options: { contrib_example: 999 },
+      }),
+    ).rejects.toThrow(/contrib_example 999 is past the run's \d+ sequences/);
+    expect(project.listRuns().length).toBe(before); // no run row, not even a failed one
+  });
+
   it('puts the first-token mass on the planted head only, and the class shares sum to 1', async () => {
     const out = await runAnalyses(project, {
       model: SINK,
