@@ -2,14 +2,15 @@
 // - the planted-sink model of test/fixtures/make_planted_fixtures.py (head 2 of layer 1 attends to
 //   the BOS): the attention by token class puts the mass on the first token for that head only, and
 //   the class shares of every head sum to 1;
-// - a model written here whose weights plant two positional heads through the rotary dims alone
-//   (q and k from their biases, so q_i . k_j / sqrt(dh) = M sum_f w_f cos(theta_f (i - j - off))):
-//   layer 0 head 0 attends to the previous token (off = 1), layer 1 head 1 attends R - 1 back, which
-//   on BOS + R random tokens + the same R is exactly TransformerLens' induction pattern for the
-//   second copy. Those heads, and only those, score near 1 as previous-token and induction heads on
-//   the repeated random tokens, and the previous-token head does on the dataset too.
+// - models whose heads are planted by construction (planted-heads.ts): two positional heads
+//   through the rotary dims alone, layer 0 head 0 attending to the previous token and layer 1 head
+//   1 attending R - 1 back (on BOS + R random tokens + the same R, exactly TransformerLens'
+//   induction pattern for the second copy); and a real two-layer induction circuit (a
+//   previous-token head whose output the induction head's keys read), which scores at any R.
+//   Those heads, and only those, score near 1 as previous-token and induction heads on the
+//   repeated random tokens, and the previous-token head does on the dataset too.
 
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +18,7 @@ import { Project } from '../../../main/library/project.ts';
 import type { StoredMetricRow } from '../../../main/library/rows.ts';
 import { runAnalyses } from '../../../main/runner.ts';
 import { CONTRIB_CLASSES } from '../../../main/data/contribution-classes.ts';
-import { neoxConfigJson } from '../../../native-models/micro/checkpoint.ts';
-import { pythiaConfig } from '../../../native-models/hub/catalogue.ts';
-import { inverseFrequencies } from '../../../native-models/neox/rotary.ts';
-import { randomNeoxWeights } from '../../../native-models/neox/random.ts';
-import { writeSafetensors } from '../../../native-models/weights/safetensors.ts';
-import type { NeoxConfig } from '../../../native-models/neox/config.ts';
+import { writeInductionModel, writePositionalModel } from './planted-heads.ts';
 
 const DATA = join(import.meta.dirname, '../../fixtures/data');
 const SINK = join(DATA, 'planted-sink');
@@ -106,41 +102,6 @@ describe('contributions on the planted sink model', () => {
   });
 });
 
-/** A 2-layer model (d 32, 4 heads of 8 dims, every dim rotary) with two planted positional heads. */
-async function writePositionalModel(target: string, R: number): Promise<NeoxConfig> {
-  mkdirSync(target, { recursive: true });
-  const cfg: NeoxConfig = { ...pythiaConfig(2, 32, 4, 320), rotaryPct: 1, maxPositions: 128 };
-  const w = randomNeoxWeights(cfg, 5);
-  const dh = 8;
-  const theta = inverseFrequencies(dh, cfg.rotaryBase); // 1, 0.1, 0.01, 0.001
-  const M = 400; // score scale: q . k / sqrt(dh) = M sum_f w_f cos(theta_f (i - j - off))
-  const plant = (layer: number, head: number, off: number) => {
-    const qkvW = w.get(`gpt_neox.layers.${layer}.attention.query_key_value.weight`)!.data as Float32Array;
-    const qkvB = w.get(`gpt_neox.layers.${layer}.attention.query_key_value.bias`)!.data as Float32Array;
-    const d = cfg.hiddenSize;
-    const q0 = head * 3 * dh;
-    const k0 = q0 + dh;
-    qkvW.fill(0, q0 * d, (q0 + 2 * dh) * d); // q and k rows of the head: constant before rotary
-    qkvB.fill(0, q0, q0 + 2 * dh);
-    for (const [f, wf] of [
-      [0, 0.5],
-      [1, 0.5],
-    ]) {
-      const a = Math.sqrt(M * wf * Math.sqrt(dh)); // a^2 / sqrt(dh) = M w_f
-      // Dims f and f + dh/2 rotate together as x1 + i x2 by pos * theta_f: z_k = a, z_q = a e^{-i theta off}.
-      qkvB[k0 + f] = a;
-      qkvB[q0 + f] = a * Math.cos(theta[f] * off);
-      qkvB[q0 + f + dh / 2] = -a * Math.sin(theta[f] * off);
-    }
-  };
-  plant(0, 0, 1);
-  plant(1, 1, R - 1);
-  writeFileSync(join(target, 'config.json'), JSON.stringify(neoxConfigJson(cfg), null, 2));
-  await writeSafetensors(join(target, 'model.safetensors'), w, { format: 'pt' });
-  copyFileSync(join(SINK, 'tokenizer.json'), join(target, 'tokenizer.json'));
-  return cfg;
-}
-
 describe('head scores on planted positional heads', () => {
   it('finds the previous-token and induction heads that were planted, and no others', async () => {
     const R = 8;
@@ -171,5 +132,34 @@ describe('head scores on planted positional heads', () => {
     expect(at(rows, 'prev_score', 0, 0)).toBeGreaterThan(0.9);
     // The rotary term explains every score difference: all dims rotate.
     expect(at(rows, 'score_var_rot_share', 0, 0)).toBeCloseTo(1, 6);
+  });
+});
+
+describe('head scores on a planted induction circuit (K-composition)', () => {
+  it('finds the previous-token head and the induction head at any repeat length', async () => {
+    const model = join(dir, 'induction');
+    await writeInductionModel(model);
+    for (const R of [5, 9]) {
+      const out = await runAnalyses(project, {
+        model,
+        dataset: TEXTS,
+        analyses: ['contributions'],
+        batchSize: 4,
+        seqLen: 32,
+        prependBos: true,
+        options: { contrib_block: 8, contrib_repeat_len: R, contrib_repeat_seqs: 8, contrib_seed: R },
+      });
+      const rows = project.metrics({ runIds: [out.runId], analysis: 'contributions' });
+      for (let l = 0; l < 2; l++) {
+        for (let h = 0; h < 4; h++) {
+          const prev = at(rows, 'prev_score_rep', l, h);
+          const ind = at(rows, 'induction_score_rep', l, h);
+          if (l === 0 && h === 0) expect(prev, `R ${R}`).toBeGreaterThan(0.99);
+          else expect(prev, `prev ${l}.${h} R ${R}`).toBeLessThan(0.5);
+          if (l === 1 && h === 1) expect(ind, `R ${R}`).toBeGreaterThan(0.95);
+          else expect(ind, `induction ${l}.${h} R ${R}`).toBeLessThan(0.5);
+        }
+      }
+    }
   });
 });
