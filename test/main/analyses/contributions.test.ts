@@ -160,6 +160,10 @@ describe('head scores on a planted induction circuit (K-composition)', () => {
           else expect(ind, `induction ${l}.${h} R ${R}`).toBeLessThan(0.5);
         }
       }
+      // The previous-token head scores through the rotary dims only, the induction head through
+      // the pass-through (content) dims only.
+      expect(at(rows, 'score_var_rot_share', 0, 0)).toBeCloseTo(1, 6);
+      expect(at(rows, 'score_var_rot_share', 1, 1)).toBeCloseTo(0, 6);
     }
   });
 });
