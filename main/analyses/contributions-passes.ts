@@ -7,18 +7,27 @@
 // token after the earlier occurrence (so the induction score is ARENA's mean of the attention
 // diagonal at offset R - 1 when the R tokens are distinct), then over sequences. The same pass gives
 // the induction loss gap: the mean next-token loss over the first copy minus over the second,
-// leaving out each copy's first token (as `behaviour` does on its word runs). docs/METHODS.md
-// "Q, K, V patterns".
+// leaving out each copy's first token (as `behaviour` does on its word runs). With
+// `contrib_repeat_source=words` the runs are word runs of the probe set (main/probes/probe-set.ts,
+// the micro corpus's run words, R their token count) instead of random ids: the in-distribution
+// repeats the micro suite learns from. docs/METHODS.md "Q, K, V patterns".
 
 import { createRng } from '../../native-models/micro/rng.ts';
 import { hookOut, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import { contributionStatsHook } from '../../native-models/neox/hooks/contribution-stats.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
+import { probeSet } from '../probes/probe-set.ts';
 import { restore, snapshot, type State } from '../stats/state.ts';
 import type { ExtraPass } from './types.ts';
 
 export const REP_SCORES = ['prev', 'duplicate', 'induction'] as const;
+
+/** One probe: BOS, a run of R tokens, the same R tokens. */
+export interface RepeatSequence {
+  ids: number[];
+  R: number;
+}
 
 /** `count` sequences of BOS + R random ids + the same R ids; ids from [0, vocab) without the BOS id. */
 export function repeatedRandomTokens(
@@ -27,19 +36,33 @@ export function repeatedRandomTokens(
   count: number,
   length: number,
   seed: number,
-): number[][] {
+): RepeatSequence[] {
   const rng = createRng(seed);
   const bos = tokenizer.eosId;
-  const out: number[][] = [];
+  const out: RepeatSequence[] = [];
   for (let s = 0; s < count; s++) {
     const run: number[] = [];
     while (run.length < length) {
       const id = rng.int(vocab);
       if (id !== bos) run.push(id);
     }
-    out.push([bos, ...run, ...run]);
+    out.push({ ids: [bos, ...run, ...run], R: length });
   }
   return out;
+}
+
+/** `count` word runs of the probe set (8 to 16 distinct words), each tokenised once and repeated. */
+export function repeatedWordRuns(
+  tokenizer: TextTokenizer,
+  count: number,
+  maxTokens: number,
+  seed: number,
+): RepeatSequence[] {
+  const set = probeSet(seed, { ioi: 0, yearSpan: 0, induction: count, lists: 0 });
+  return set.induction
+    .map((r) => tokenizer.encode(` ${r.words.join(' ')}`))
+    .filter((run) => run.length >= 2 && 1 + 2 * run.length <= maxTokens)
+    .map((run) => ({ ids: [tokenizer.eosId, ...run, ...run], R: run.length }));
 }
 
 /** Float64 sums of the per-sequence second-copy scores and of the two copies' losses. */
@@ -78,22 +101,25 @@ export class RepeatTally {
 /** The pass over the repeated sequences (each 1 + 2R tokens), feeding `tally`. */
 export function repeatPass(
   cfg: NeoxConfig,
-  inputs: number[][],
-  R: number,
+  seqs: RepeatSequence[],
+  what: string,
   blockSize: number,
   tally: RepeatTally,
 ): ExtraPass {
   const parts = ['prev', 'dup', 'ind'] as const;
+  const longest = Math.max(...seqs.map((q) => q.ids.length));
   return {
-    label: `contributions: ${inputs.length} repeated random sequences of ${R} tokens`,
-    inputs: inputs.map((ids) => ({ ids })),
-    hooks: [contributionStatsHook(cfg, { blockSize, maxTokens: 1 + 2 * R, prefix: 'contrib_rep' })],
+    label: `contributions: ${seqs.length} repeated ${what}`,
+    inputs: seqs.map((q) => ({ ids: q.ids })),
+    hooks: [contributionStatsHook(cfg, { blockSize, maxTokens: longest, prefix: 'contrib_rep' })],
     consume(batch, outputs) {
       const { B, T } = batch;
       const H = cfg.numHeads;
+      const Rs = batch.sequenceIndex.map((i) => seqs[i].R);
       for (let l = 0; l < cfg.numLayers; l++) {
         const got = parts.map((p) => outputs.f32(hookOut('contrib_rep', l, p)));
         for (let b = 0; b < B; b++) {
+          const R = Rs[b];
           for (let h = 0; h < H; h++) {
             const o = (b * H + h) * T;
             for (let k = 0; k < 3; k++) {
@@ -106,6 +132,7 @@ export function repeatPass(
       }
       const loss = outputs.f32(TOKEN_LOSS); // [B, T-1]: position t predicts t + 1
       for (let b = 0; b < B; b++) {
+        const R = Rs[b];
         const at = b * (T - 1);
         for (let t = 1; t < R; t++) {
           tally.firstLoss += loss[at + t]; // predicts position t + 1 in 2..R

@@ -15,7 +15,7 @@
 //   score_cov_share = 2 cov / score_var; prev_score, duplicate_score, induction_score (dataset);
 //   prev_score_rep, duplicate_score_rep, induction_score_rep (repeated random tokens). Per layer:
 //   top_token_share (position = rank, dim = token id) and top_token_per_pair. Overall:
-//   induction_score_rep_max, induction_loss_gap_rep, contrib_queries.
+//   induction_score_rep_max, induction_loss_gap_rep, repeat_sequences, contrib_queries.
 // Tensors for one prompt (`contrib_example`): contributions/example_recv_norm and _recv_attn
 // [L, H, n] (what each token receives, summed over queries i >= 1), example_tokens [n] and the
 // tokens' UTF-8 text (example_text, example_text_offsets [n + 1]) for the token view.
@@ -27,9 +27,9 @@ import { contributionStatsHook, distanceEdges } from '../../native-models/neox/h
 import { CONTRIB_CLASSES, contribClassTable } from '../data/contribution-classes.ts';
 import { safeTokenText } from '../data/token-classes.ts';
 import { metricRow } from '../library/metric-row.ts';
-import { booleanOption, numberOption } from '../options/read.ts';
+import { booleanOption, numberOption, stringOption } from '../options/read.ts';
 import { ContribStats } from '../stats/contrib-stats.ts';
-import { repeatedRandomTokens, repeatPass, RepeatTally } from './contributions-passes.ts';
+import { repeatedRandomTokens, repeatedWordRuns, repeatPass, RepeatTally } from './contributions-passes.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
 
 function maxTokens(ctx: RunContext): number {
@@ -71,12 +71,19 @@ export const contributions: Analysis = {
       help: 'one more pass on repeated random tokens (induction score)',
     },
     {
+      name: 'contrib_repeat_source',
+      type: 'choice',
+      choices: ['random', 'words'],
+      default: 'random',
+      help: "random token ids, or the probe set's word runs (8-16 words)",
+    },
+    {
       name: 'contrib_repeat_len',
       type: 'integer',
       min: 2,
       max: 1024,
       default: 32,
-      help: 'random tokens per copy (each sequence is BOS + 2 copies)',
+      help: 'random tokens per copy (each sequence is BOS + 2 copies; random source)',
     },
     {
       name: 'contrib_repeat_seqs',
@@ -156,9 +163,15 @@ export const contributions: Analysis = {
           throw new AtlasError(`contrib_example ${exampleIndex} is past the run's ${seen} sequences.`);
         }
         if (!repeat || R < 2) return [];
-        const seqs = numberOption(ctx, 'contrib_repeat_seqs');
-        const inputs = repeatedRandomTokens(ctx.tokenizer, vocab, seqs, R, numberOption(ctx, 'contrib_seed'));
-        return [repeatPass(ctx.config, inputs, R, numberOption(ctx, 'contrib_block'), tally)];
+        const count = numberOption(ctx, 'contrib_repeat_seqs');
+        const seed = numberOption(ctx, 'contrib_seed');
+        const block = numberOption(ctx, 'contrib_block');
+        if (stringOption(ctx, 'contrib_repeat_source') === 'words') {
+          const seqs = repeatedWordRuns(ctx.tokenizer, count, ctx.config.maxPositions, seed);
+          return seqs.length > 0 ? [repeatPass(ctx.config, seqs, 'word runs', block, tally)] : [];
+        }
+        const seqs = repeatedRandomTokens(ctx.tokenizer, vocab, count, R, seed);
+        return [repeatPass(ctx.config, seqs, `random runs of ${R} tokens`, block, tally)];
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
@@ -227,7 +240,7 @@ export const contributions: Analysis = {
         if (tally.seqs > 0) {
           row('induction_score_rep_max', null, repMax);
           row('induction_loss_gap_rep', null, tally.lossGap());
-          row('repeat_len', null, R);
+          row('repeat_sequences', null, tally.seqs);
         }
         row('contrib_queries', null, stats.queries);
         const tensors: TensorRow[] = [];

@@ -165,5 +165,18 @@ describe('head scores on a planted induction circuit (K-composition)', () => {
       expect(at(rows, 'score_var_rot_share', 0, 0)).toBeCloseTo(1, 6);
       expect(at(rows, 'score_var_rot_share', 1, 1)).toBeCloseTo(0, 6);
     }
+    // The probe set's word runs (each tokenised once, then repeated) find the same head.
+    const words = await runAnalyses(project, {
+      model,
+      dataset: TEXTS,
+      analyses: ['contributions'],
+      seqLen: 32,
+      prependBos: true,
+      options: { contrib_repeat_source: 'words', contrib_repeat_seqs: 8 },
+    });
+    const rows = project.metrics({ runIds: [words.runId], analysis: 'contributions' });
+    expect(at(rows, 'repeat_sequences', null)).toBeGreaterThan(2);
+    expect(at(rows, 'induction_score_rep', 1, 1)).toBeGreaterThan(0.9);
+    expect(at(rows, 'induction_score_rep_max', null)).toBe(at(rows, 'induction_score_rep', 1, 1));
   });
 });
