@@ -14,6 +14,7 @@ import { ablate } from './ablate.ts';
 import { vectorSource } from './vector-source.ts';
 import { steer } from './steer.ts';
 import { geometry } from './geometry.ts';
+import { contributions } from './contributions.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -30,6 +31,7 @@ const ANALYSES: readonly Analysis[] = [
   vectorSource,
   steer,
   geometry,
+  contributions,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

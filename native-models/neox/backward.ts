@@ -15,6 +15,7 @@
 //   grad/<site>/<layer | g>/seq_sumsq     [B]    per-sequence sum of squares (per-example norms^2)
 //   grad/<site>/<layer | g>/feature_sum   [F] (heads: [H, X])  masked sum over real tokens
 //   grad/<site>/<layer | g>/feature_sumsq [F] (heads: [H, X])  masked sum over tokens of squares
+//   grad/<site>/<layer | g>/seq_feature_sum [B, F] (heads: [B, H, X])  per-sequence masked sum
 //   grad/<site>/<layer | g>/raw           [B, T, F] (heads: [B, H, T, X])  the whole gradient
 //   param_grad/<hf name>                  the parameter's shape: the gradient summed over the batch
 //   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
@@ -136,6 +137,10 @@ function reduceSiteGrad(
         return b.reshape(b.matmul(b.reshape(mask, [1, -1]), g), [-1], [F]); // [F]
       case 'feature_sumsq':
         return b.reshape(b.matmul(b.reshape(mask, [1, -1]), b.mul(g, g)), [-1], [F]); // [F]
+      case 'seq_feature_sum': {
+        const g3 = b.reshape(g, b.concat([bt, b.int64s([-1])], 0), [B, T, F]); // [B, T, F]
+        return b.reduceSum(b.mul(g3, b.unsqueeze(mask, [2])), [1], false); // [B, F]
+      }
     }
   }
   const m4 = b.unsqueeze(mask, [1, 3]); // [B, 1, T, 1]
@@ -150,6 +155,8 @@ function reduceSiteGrad(
       return b.reduceSum(b.mul(g, m4), [0, 2], false); // [H, X]
     case 'feature_sumsq':
       return b.reduceSum(b.mul(b.mul(g, g), m4), [0, 2], false); // [H, X]
+    case 'seq_feature_sum':
+      return b.reduceSum(b.mul(g, m4), [2], false); // [B, H, X]
   }
 }
 

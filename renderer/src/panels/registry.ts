@@ -19,6 +19,8 @@ import InfluencePanel from './InfluencePanel.svelte';
 import AblationPanel from './AblationPanel.svelte';
 import GeometryPanel from './GeometryPanel.svelte';
 import CkaPanel from './CkaPanel.svelte';
+import HeadScoresPanel from './HeadScoresPanel.svelte';
+import ContributionsPanel from './ContributionsPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -65,6 +67,15 @@ export const PANELS: Record<string, PanelEntry[]> = {
   geometry: [
     { id: 'geometry-correlation', component: GeometryPanel, claims: /^geometry\/(correlation|layers)\// },
     { id: 'geometry-cka', component: CkaPanel, claims: /^geometry\/(gram|cka)\//, timeline: true },
+  ],
+  contributions: [
+    { id: 'head-scores', component: HeadScoresPanel, timeline: true },
+    {
+      id: 'token-contributions',
+      component: ContributionsPanel,
+      claims: /^contributions\/example_/,
+      timeline: true,
+    },
   ],
 };
 
