@@ -6,6 +6,7 @@
 import type {
   ContinueVectorArgs,
   InlineVector,
+  MakeVectorRecipe,
   MakeVectorArgs,
   PreviewVectorArgs,
   VectorContinuations,
@@ -20,6 +21,7 @@ import { AtlasError } from '../errors.ts';
 import type { Project } from '../library/project.ts';
 import type { LoadedModel } from '../load-model.ts';
 import { requireVector } from '../vectors/library.ts';
+import { makeVector, type MadeVector, type SourceRequest } from '../vectors/make.ts';
 import {
   checkApplication,
   continuePair,
@@ -32,6 +34,42 @@ import {
 } from '../vectors/preview.ts';
 import { PreviewCache } from '../vectors/preview-cache.ts';
 import { checkSignal, VectorRequests } from '../vectors/requests.ts';
+
+/** The API's recipe as make.ts's request (project datasets by id). */
+function sourceRequest(r: MakeVectorRecipe): SourceRequest {
+  switch (r.kind) {
+    case 'mean_diff':
+      return {
+        kind: r.kind,
+        from: { datasetId: r.datasetId },
+        minus: { datasetId: r.minusDatasetId },
+        at: r.at,
+      };
+    case 'mean_centred':
+      return { kind: r.kind, from: { datasetId: r.datasetId }, minusStore: r.minusStore };
+    case 'caa':
+      return { kind: r.kind, pairs: { datasetId: r.datasetId } };
+    case 'difference':
+      return { kind: r.kind, of: r.of, minusVector: r.minus };
+    default:
+      return r;
+  }
+}
+
+/** A made vector in the contract's shape. */
+export function draftOf(m: MadeVector): VectorDraft {
+  return {
+    model: m.recipe.model || null,
+    revision: m.recipe.revision,
+    site: m.site as VectorDraft['site'],
+    layer: m.layer,
+    data: m.data,
+    recipe: m.recipe,
+    report: m.report,
+    normPerLayer: m.normPerLayer,
+    apply: null,
+  };
+}
 
 const VECTOR_SITES: readonly string[] = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'];
 
@@ -108,9 +146,33 @@ export class VectorService {
   }
 
   makeVector(a: MakeVectorArgs): Promise<VectorDraft> {
-    return this.requests.run(a.requestId ?? 'make', () =>
-      Promise.reject(new Error('makeVector: not built yet')),
-    );
+    const requestId = a.requestId ?? 'make';
+    return this.requests.run(requestId, async (signal) => {
+      const d = this.env.defaults();
+      const project = this.env.project();
+      const total =
+        a.recipe.kind === 'mean_centred' ? 1 : ['typed', 'difference'].includes(a.recipe.kind) ? 0 : 2;
+      let done = 0;
+      const made = await makeVector(
+        project,
+        {
+          model: a.model,
+          revision: a.revision,
+          tokenizer: d.tokenizer ?? undefined,
+          site: a.site,
+          layer: a.site === 'embed' ? null : a.layer,
+          source: sourceRequest(a.recipe),
+          n: a.n ?? d.n,
+          seqLen: a.seqLen,
+        },
+        {
+          signal,
+          onProgress: (message) => this.env.progress(requestId, done++, total, message),
+        },
+      );
+      this.env.progress(requestId, total, total, 'done');
+      return draftOf(made);
+    });
   }
 
   previewVector(a: PreviewVectorArgs): Promise<VectorPreview> {
