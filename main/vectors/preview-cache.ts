@@ -17,6 +17,8 @@ export class PreviewCache {
   private readonly sessions = new Map<string, Promise<PreviewSession>>();
   /** Graph builds so far (tests and the bench: a warm call builds none). */
   builds = 0;
+  /** Forwards run so far over every session (tests: a superseded call runs none). */
+  forwards = 0;
 
   constructor(private readonly opts: { device?: Device; threads?: number } = {}) {}
 
@@ -50,7 +52,9 @@ export class PreviewCache {
     if (p) this.sessions.delete(key);
     else {
       this.builds++;
-      p = PreviewSession.open(model, site, mode, lens, this.opts.device ?? 'cpu', this.opts.threads);
+      p = PreviewSession.open(model, site, mode, lens, this.opts.device ?? 'cpu', this.opts.threads, () => {
+        this.forwards++;
+      });
       p.catch(() => this.sessions.delete(key));
     }
     this.sessions.set(key, p);

@@ -125,6 +125,7 @@ export class PreviewSession {
     readonly lens: boolean,
     private readonly sess: GraphSession,
     private readonly fetches: string[],
+    private readonly onForward?: () => void,
   ) {
     this.layers = GLOBAL_SITES.includes(site) ? [null] : [...Array(model.config.numLayers).keys()];
     this.V = model.config.vocabSize;
@@ -137,6 +138,7 @@ export class PreviewSession {
     lens: boolean,
     device: Device,
     threads?: number,
+    onForward?: () => void,
   ): Promise<PreviewSession> {
     const dummy = new Float32Array(model.config.hiddenSize);
     dummy[0] = 1;
@@ -155,7 +157,7 @@ export class PreviewSession {
       final: true,
     });
     const sess = await openGraphSession(built.graph, device, threads);
-    return new PreviewSession(model, site, mode, lens, sess, built.hookOutputs ?? []);
+    return new PreviewSession(model, site, mode, lens, sess, built.hookOutputs ?? [], onForward);
   }
 
   /** Runs rows (each a token list; the first half clean, the second steered) once. */
@@ -207,6 +209,7 @@ export class PreviewSession {
       feeds[NEXT_NOISE_INPUT] = new ort.Tensor('float32', o.noise ?? this.zeros, [B, this.V]);
       feeds[NEXT_INV_TEMP_INPUT] = new ort.Tensor('float32', Float32Array.of(o.invTemp ?? 1), [1]);
       this.forwards++;
+      this.onForward?.();
       const out = await this.sess.session.run(feeds, this.fetches);
       checkSignal(o.signal);
       return new Map(Object.entries(out));
