@@ -34,6 +34,7 @@ import {
 } from '../vectors/preview.ts';
 import { PreviewCache } from '../vectors/preview-cache.ts';
 import { checkSignal, VectorRequests } from '../vectors/requests.ts';
+import { vectorTimeline } from '../vectors/timeline.ts';
 
 /** The API's recipe as make.ts's request (project datasets by id). */
 function sourceRequest(r: MakeVectorRecipe): SourceRequest {
@@ -230,9 +231,28 @@ export class VectorService {
   }
 
   vectorTimeline(a: VectorTimelineArgs): Promise<VectorTimeline> {
-    return this.requests.run(a.requestId ?? 'timeline', () =>
-      Promise.reject(new Error('vectorTimeline: not built yet')),
-    );
+    const requestId = a.requestId ?? 'timeline';
+    return this.requests.run(requestId, (signal) => {
+      const d = this.env.defaults();
+      return vectorTimeline(
+        this.env.project(),
+        {
+          name: a.name,
+          revisions: a.revisions,
+          models: a.models,
+          dataset: a.datasetId === undefined ? undefined : { datasetId: a.datasetId },
+          prompt: a.prompt,
+          n: d.n,
+          prependBos: d.prependBos,
+          tokenizer: d.tokenizer ?? undefined,
+        },
+        {
+          cache: this.cache,
+          signal,
+          onProgress: (done, total, message) => this.env.progress(requestId, done, total, message),
+        },
+      );
+    });
   }
 
   cancel(requestId: string): boolean {

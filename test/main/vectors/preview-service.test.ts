@@ -126,7 +126,7 @@ describe('refusals through the API schema (both hosts check it)', () => {
     for (const bad of [
       { scale: Number.NaN },
       { scale: Number.POSITIVE_INFINITY },
-      { vector: { data: Float32Array.of(1, Number.NaN), site: 'resid_post', layer: 0 } },
+      { vector: { data: Float32Array.of(1, Number.NaN), site: 'resid_post' as const, layer: 0 } },
       { topK: 500 },
       { layers: [-1] },
     ]) {
