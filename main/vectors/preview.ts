@@ -1,13 +1,15 @@
 // The live steering preview (issue 11 item 4; docs/METHODS.md "Steering preview and timeline"):
 // one warm ONNX Runtime session per (model, revision, site, mode, lens) whose graph is the model's
 // own forward (neox/forward.ts) with a vector intervention at every layer of the site as graph
-// inputs (add-vector or project-out, neox/interventions/) and read-only hooks at the last position:
-// the top k (hooks/last-topk.ts), candidate logits and the pair KL (hooks/last-pair.ts), the next
-// token (hooks/next-token.ts) and, on request, the logit lens per layer (hooks/logit-lens.ts).
-// The prompt runs as a pair of rows, clean and steered, in one forward; the vector's values, the
-// scale, the layers it is applied at (a layer not chosen gets scale 0, which leaves the activation
-// bit for bit unchanged) and the positions are fed, so a new scale, layer set or vector costs one
-// forward of the prompt and never a graph rebuild. Only [2, k]-sized tensors leave the graph.
+// inputs (add-vector or project-out, neox/interventions/) and read-only hooks: the last-position
+// read-out (hooks/last-readout.ts: top k, candidate logits, KL to a fed reference, the next token)
+// and, on request, the logit lens per layer (hooks/logit-lens.ts). The vector's values, the scale,
+// the layers it is applied at (a layer not chosen gets scale 0, which leaves the activation bit for
+// bit unchanged) and the positions are fed, so a new scale, layer set or vector never rebuilds the
+// graph. The baseline of a prompt is computed once (the same graph with every scale 0) and cached
+// with its last-position log-probabilities, which the steered forward is then fed as the KL's
+// reference: a scale change costs one forward of the prompt's steered row. Only [rows, k]-sized
+// tensors leave the graph, besides the baseline's [V] log-probabilities once per prompt.
 
 import type { LensLayer, TokenProb, VectorPositions } from '../../preload/api.ts';
 import { addressName } from '../../native-models/neox/address.ts';
@@ -19,26 +21,21 @@ import {
 } from '../../native-models/neox/intervention.ts';
 import { addVector } from '../../native-models/neox/interventions/add-vector.ts';
 import { projectOut } from '../../native-models/neox/interventions/project-out.ts';
-import { lastTopkHook, TOPK_IDS, TOPK_LOGITS, TOPK_LSE } from '../../native-models/neox/hooks/last-topk.ts';
 import {
-  lastPairHook,
-  PAIR_CANDIDATE_LOGITS,
-  PAIR_CANDIDATES_INPUT,
-  PAIR_LAST_KL,
-} from '../../native-models/neox/hooks/last-pair.ts';
-import {
+  logitLens,
   lensIds,
   lensKl,
   lensLse,
   lensValues,
-  logitLensHooks,
 } from '../../native-models/neox/hooks/logit-lens.ts';
 import {
-  NEXT_INV_TEMP_INPUT,
-  NEXT_NOISE_INPUT,
-  NEXT_TOKEN,
-  nextTokenHook,
-} from '../../native-models/neox/hooks/next-token.ts';
+  lastReadoutHook,
+  READOUT,
+  READOUT_CANDIDATES_INPUT,
+  READOUT_INV_TEMP_INPUT,
+  READOUT_NOISE_INPUT,
+  READOUT_REF_INPUT,
+} from '../../native-models/neox/hooks/last-readout.ts';
 import { GLOBAL_SITES, type Site } from '../../native-models/neox/sites.ts';
 import { ort } from '../../native-models/runtime/index.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
@@ -88,7 +85,7 @@ export function checkApplication(
   }
 }
 
-/** The steered rows' scale [B, T]: `value` at the selected real positions of rows [B/2, B). */
+/** The steered rows' scale [B, T]: `value` at the selected real positions of rows [floor(B/2), B) (a single row is steered). */
 export function pairedPositions(
   value: number,
   positions: VectorPositions,
@@ -97,7 +94,7 @@ export function pairedPositions(
 ): Float32Array {
   const out = new Float32Array(batch.B * batch.T);
   const first = skipFirst ? 1 : 0;
-  for (let r = batch.B / 2; r < batch.B; r++) {
+  for (let r = Math.floor(batch.B / 2); r < batch.B; r++) {
     const n = batch.lengths[r];
     if (positions === 'all' || 'from' in positions) {
       const from = Math.max(positions === 'all' ? 0 : positions.from, first);
@@ -117,6 +114,9 @@ export class PreviewSession {
   private readonly layers: (number | null)[];
   private readonly V: number;
   private zeros = new Float32Array(0);
+  private readonly refZeros: Float32Array;
+  /** Baselines by prompt and candidates, most recently used last. */
+  readonly baselines = new Map<string, Baseline>();
 
   private constructor(
     readonly model: LoadedModel,
@@ -129,6 +129,7 @@ export class PreviewSession {
   ) {
     this.layers = GLOBAL_SITES.includes(site) ? [null] : [...Array(model.config.numLayers).keys()];
     this.V = model.config.vocabSize;
+    this.refZeros = new Float32Array(this.V);
   }
 
   static async open(
@@ -144,27 +145,35 @@ export class PreviewSession {
     dummy[0] = 1;
     const layers = GLOBAL_SITES.includes(site) ? [null] : [...Array(model.config.numLayers).keys()];
     const ivs = layers.map((layer) => intervention(mode, site, layer, dummy, () => new Float32Array(0)));
+    const lensParts = lens ? logitLens({ k: LENS_K, rows: 'last' }) : null;
     const hooks = [
-      lastTopkHook(PREVIEW_MAX_K),
-      lastPairHook(),
-      nextTokenHook(),
-      ...(lens ? logitLensHooks({ k: LENS_K, rows: 'last' }) : []),
+      ...(lensParts?.hooks ?? []), // before the read-out: every lens layer exists when finalKl runs
+      lastReadoutHook({ k: PREVIEW_MAX_K, after: lensParts?.finalKl }),
     ];
     const built = buildNeoxGraph(model.config, model.weights, {
       interventions: ivs,
       hooks,
       outputs: { logits: false, loss: false },
-      final: true,
     });
     const sess = await openGraphSession(built.graph, device, threads);
-    return new PreviewSession(model, site, mode, lens, sess, built.hookOutputs ?? [], onForward);
+    const fetches = (built.hookOutputs ?? []).filter((n) => n !== addressName(READOUT.logprobs));
+    return new PreviewSession(model, site, mode, lens, sess, fetches, onForward);
   }
 
   /** Runs rows (each a token list; the first half clean, the second steered) once. */
   run(
     rows: number[][],
     a: Application,
-    o: { candidates?: number[]; noise?: Float32Array; invTemp?: number; signal?: AbortSignal },
+    o: {
+      candidates?: number[];
+      noise?: Float32Array;
+      invTemp?: number;
+      /** Reference log-probabilities [V] for the KL (default zeros: the KL is then meaningless). */
+      ref?: Float32Array;
+      /** Also fetch the rows' log-probabilities [B, V]. */
+      logprobs?: boolean;
+      signal?: AbortSignal;
+    },
   ): Promise<Map<string, ort.Tensor>> {
     const next = this.queue.then(async () => {
       checkSignal(o.signal);
@@ -200,17 +209,19 @@ export class PreviewSession {
       for (const [name, t] of Object.entries(interventionFeeds(ivs, batch)))
         feeds[name] = new ort.Tensor('float32', t.data, t.dims);
       const cands = o.candidates && o.candidates.length > 0 ? o.candidates : [0];
-      feeds[PAIR_CANDIDATES_INPUT] = new ort.Tensor(
+      feeds[READOUT_CANDIDATES_INPUT] = new ort.Tensor(
         'int64',
         BigInt64Array.from(cands, (c) => BigInt(c)),
         [cands.length],
       );
       if (this.zeros.length !== B * this.V) this.zeros = new Float32Array(B * this.V);
-      feeds[NEXT_NOISE_INPUT] = new ort.Tensor('float32', o.noise ?? this.zeros, [B, this.V]);
-      feeds[NEXT_INV_TEMP_INPUT] = new ort.Tensor('float32', Float32Array.of(o.invTemp ?? 1), [1]);
+      feeds[READOUT_NOISE_INPUT] = new ort.Tensor('float32', o.noise ?? this.zeros, [B, this.V]);
+      feeds[READOUT_INV_TEMP_INPUT] = new ort.Tensor('float32', Float32Array.of(o.invTemp ?? 1), [1]);
+      feeds[READOUT_REF_INPUT] = new ort.Tensor('float32', o.ref ?? this.refZeros, [1, this.V]);
       this.forwards++;
       this.onForward?.();
-      const out = await this.sess.session.run(feeds, this.fetches);
+      const fetches = o.logprobs ? [...this.fetches, addressName(READOUT.logprobs)] : this.fetches;
+      const out = await this.sess.session.run(feeds, fetches);
       checkSignal(o.signal);
       return new Map(Object.entries(out));
     });
@@ -257,45 +268,104 @@ function topRow(z: Float32Array, ids: BigInt64Array, lse: Float32Array, r: numbe
   return out;
 }
 
-/** One preview: the prompt clean and steered in one forward, read at its last position. */
+/** A prompt's baseline: its top k, candidate logits, logit lens and last-position log-probabilities. */
+interface Baseline {
+  top: TokenProbRaw[];
+  candidates: Float32Array;
+  lens: { layer: number; top: TokenProbRaw[]; kl: number }[];
+  logprobs: Float32Array;
+}
+
+const MAX_BASELINES = 16;
+
+/** Row r's logit lens at every layer. */
+function lensRows(s: PreviewSession, out: Map<string, ort.Tensor>, r: number, take: number) {
+  if (!s.lens) return [];
+  const k = Math.min(LENS_K, s.model.config.vocabSize);
+  return [...Array(s.model.config.numLayers).keys()].map((layer) => ({
+    layer,
+    top: topRow(
+      f32(out, addressName(lensValues(layer))),
+      i64(out, addressName(lensIds(layer))),
+      f32(out, addressName(lensLse(layer))),
+      r,
+      k,
+      take,
+    ),
+    kl: f32(out, addressName(lensKl(layer)))[r],
+  }));
+}
+
+/** The prompt's baseline (every scale 0: the plain model), from the session's cache or one forward. */
+async function baseline(
+  s: PreviewSession,
+  prompt: number[],
+  a: Application,
+  candidates: number[],
+  signal?: AbortSignal,
+): Promise<Baseline> {
+  const key = JSON.stringify([prompt, candidates]);
+  const hit = s.baselines.get(key);
+  if (hit) {
+    s.baselines.delete(key);
+    s.baselines.set(key, hit);
+    return hit;
+  }
+  const out = await s.run([prompt], { ...a, layers: [], scale: 0 }, { candidates, logprobs: true, signal });
+  const K = Math.min(PREVIEW_MAX_K, s.model.config.vocabSize);
+  const b: Baseline = {
+    top: topRow(
+      f32(out, addressName(READOUT.values)),
+      i64(out, addressName(READOUT.ids)),
+      f32(out, addressName(READOUT.lse)),
+      0,
+      K,
+      K,
+    ),
+    candidates: f32(out, addressName(READOUT.candidates)).slice(),
+    lens: lensRows(s, out, 0, LENS_K),
+    logprobs: f32(out, addressName(READOUT.logprobs)).slice(),
+  };
+  s.baselines.set(key, b);
+  while (s.baselines.size > MAX_BASELINES) s.baselines.delete(s.baselines.keys().next().value as string);
+  return b;
+}
+
+/**
+ * One preview: the prompt's baseline (cached per prompt and candidates) and one forward of the
+ * steered prompt, fed the baseline's log-probabilities for the in-graph KL(p_base || p_steered).
+ */
 export async function previewNumbers(
   s: PreviewSession,
   prompt: number[],
   a: Application,
   o: { topK: number; candidates: [number, number] | null; signal?: AbortSignal },
 ): Promise<PreviewNumbers> {
-  const out = await s.run([prompt, prompt], a, {
-    candidates: o.candidates ?? undefined, // [target, distractor]
-    signal: o.signal,
-  });
+  const cands = o.candidates ?? [0, 0];
+  const base = await baseline(s, prompt, a, cands, o.signal);
+  const out = await s.run([prompt], a, { candidates: cands, ref: base.logprobs, signal: o.signal });
   const K = Math.min(PREVIEW_MAX_K, s.model.config.vocabSize);
-  const z = f32(out, addressName(TOPK_LOGITS));
-  const ids = i64(out, addressName(TOPK_IDS));
-  const lse = f32(out, addressName(TOPK_LSE));
-  const c = f32(out, addressName(PAIR_CANDIDATE_LOGITS)); // [2, C]
-  const lens: PreviewNumbers['lens'] = [];
-  if (s.lens) {
-    const k = Math.min(LENS_K, s.model.config.vocabSize);
-    for (let l = 0; l < s.model.config.numLayers; l++) {
-      const lz = f32(out, addressName(lensValues(l)));
-      const li = i64(out, addressName(lensIds(l)));
-      const ll = f32(out, addressName(lensLse(l)));
-      const kl = f32(out, addressName(lensKl(l)));
-      lens.push({
-        layer: l,
-        base: topRow(lz, li, ll, 0, k, o.topK),
-        steered: topRow(lz, li, ll, 1, k, o.topK),
-        baseKl: kl[0],
-        steeredKl: kl[1],
-      });
-    }
-  }
+  const c = f32(out, addressName(READOUT.candidates)); // [1, 2]
+  const steeredLens = lensRows(s, out, 0, o.topK);
   return {
-    baseline: topRow(z, ids, lse, 0, K, o.topK),
-    steered: topRow(z, ids, lse, 1, K, o.topK),
-    kl: f32(out, addressName(PAIR_LAST_KL))[0],
-    logitDiff: o.candidates ? { base: c[0] - c[1], steered: c[2] - c[3] } : null,
-    lens,
+    baseline: base.top.slice(0, o.topK),
+    steered: topRow(
+      f32(out, addressName(READOUT.values)),
+      i64(out, addressName(READOUT.ids)),
+      f32(out, addressName(READOUT.lse)),
+      0,
+      K,
+      o.topK,
+    ),
+    kl: f32(out, addressName(READOUT.kl))[0],
+    logitDiff: o.candidates ? { base: base.candidates[0] - base.candidates[1], steered: c[0] - c[1] } : null,
+    lens: base.lens.map((l, i) => ({
+      layer: l.layer,
+      base: l.top.slice(0, o.topK),
+      steered: steeredLens[i].top,
+      baseKl: l.kl,
+      steeredKl: steeredLens[i].kl,
+    })),
   };
 }
 
@@ -370,7 +440,7 @@ export async function continuePair(
       invTemp: o.temperature > 0 ? 1 / o.temperature : 1,
       signal: o.signal,
     });
-    const next = i64(out, addressName(NEXT_TOKEN));
+    const next = i64(out, addressName(READOUT.next));
     rows[0].push(Number(next[0]));
     rows[1].push(Number(next[1]));
   }
