@@ -1,0 +1,64 @@
+// Running a sweep on this machine: the tasks one after another, each by executing the sweep's job
+// script with bash and SLURM_ARRAY_TASK_ID set, its output in the same `logs/task-<i>.log` Slurm
+// would write. So each task takes the code path it takes on a cluster node, and a laptop and a
+// cluster produce the same shards (and, merged, the same project).
+
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SweepConfig } from './config.ts';
+import { SCRIPT_FILE } from './config.ts';
+import { logFile } from './script.ts';
+import { writeLocalDriver } from './records.ts';
+
+export interface LocalTaskResult {
+  index: number;
+  code: number;
+  seconds: number;
+}
+
+function runOne(c: SweepConfig, index: number, signal?: AbortSignal): Promise<number> {
+  const fd = openSync(logFile(c.dir, index), 'w');
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn('bash', [join(c.dir, SCRIPT_FILE)], {
+      cwd: c.dir,
+      env: { ...process.env, SLURM_ARRAY_TASK_ID: String(index) },
+      stdio: ['ignore', fd, fd],
+      signal,
+    });
+    child.on('error', (e) => {
+      closeSync(fd);
+      reject(e);
+    });
+    child.on('close', (code, sig) => {
+      closeSync(fd);
+      resolve(code ?? (sig ? 128 : 1));
+    });
+  });
+}
+
+/** Runs the given tasks in order; `onTask` hears each one's start and end. */
+export async function runLocally(
+  c: SweepConfig,
+  indices: readonly number[],
+  onTask: (index: number, result: LocalTaskResult | null) => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<LocalTaskResult[]> {
+  mkdirSync(join(c.dir, 'logs'), { recursive: true });
+  const started = new Date().toISOString();
+  const results: LocalTaskResult[] = [];
+  try {
+    for (const index of indices) {
+      writeLocalDriver(c.dir, index, started);
+      onTask(index, null);
+      const t0 = performance.now();
+      const code = await runOne(c, index, signal);
+      const r = { index, code, seconds: (performance.now() - t0) / 1000 };
+      results.push(r);
+      onTask(index, r);
+    }
+  } finally {
+    writeLocalDriver(c.dir, null, started);
+  }
+  return results;
+}
