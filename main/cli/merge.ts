@@ -23,7 +23,11 @@ export const mergeCommand: Command = {
     try {
       parsed = parseArgs({
         args: argv,
-        options: { into: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          into: { type: 'string' },
+          json: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
         strict: true,
         allowPositionals: true,
       });

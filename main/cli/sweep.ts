@@ -107,9 +107,13 @@ async function launch(argv: string[]): Promise<number> {
     return resumeSweep(dir, { ...io(), slurm, dryRun: values['dry-run'] ?? false });
   }
   if (positionals.length > 0)
-    throw new AtlasError(`Unexpected '${positionals[0]}'; did you mean 'sweep status ${positionals[0]}' or '--resume'?`, USAGE);
+    throw new AtlasError(
+      `Unexpected '${positionals[0]}'; did you mean 'sweep status ${positionals[0]}' or '--resume'?`,
+      USAGE,
+    );
   const lossOn = values['loss-on'];
-  if (lossOn !== 'all' && lossOn !== 'response') throw new AtlasError(`--loss-on must be 'all' or 'response'.`);
+  if (lossOn !== 'all' && lossOn !== 'response')
+    throw new AtlasError(`--loss-on must be 'all' or 'response'.`);
   const device = values.device ?? 'cpu';
   if (!['cpu', 'cuda', 'dml', 'webgpu'].includes(device))
     throw new AtlasError(`--device must be one of cpu, cuda, dml, webgpu, not '${device}'.`);

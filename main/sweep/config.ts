@@ -106,8 +106,10 @@ export function checkSlurm(s: SweepSlurm): SweepSlurm {
     throw bad('time', s.time, 'a Slurm time limit (MM, HH:MM:SS or D-HH:MM:SS)');
   if (s.partition !== undefined && !NAME_LIST_RE.test(s.partition))
     throw bad('partition', s.partition, 'a partition name (or a comma-separated list)');
-  if (s.account !== undefined && !NAME_LIST_RE.test(s.account)) throw bad('account', s.account, 'an account name');
-  if (s.gres !== undefined && !GRES_RE.test(s.gres)) throw bad('gres', s.gres, 'a resource like gpu:1 or gpu:a100:2');
+  if (s.account !== undefined && !NAME_LIST_RE.test(s.account))
+    throw bad('account', s.account, 'an account name');
+  if (s.gres !== undefined && !GRES_RE.test(s.gres))
+    throw bad('gres', s.gres, 'a resource like gpu:1 or gpu:a100:2');
   if (s.mem !== undefined && !MEM_RE.test(s.mem)) throw bad('mem', s.mem, 'a memory size like 16G');
   return s;
 }
@@ -123,7 +125,8 @@ export function shardFile(model: string, revision: string): string {
  * (`main` and the last step) collapse.
  */
 export function sweepTasks(models: string[], revisions: string[]): SweepTask[] {
-  if (models.length === 0) throw new AtlasError('--models needs at least one model, e.g. --models pythia-70m,pythia-160m.');
+  if (models.length === 0)
+    throw new AtlasError('--models needs at least one model, e.g. --models pythia-70m,pythia-160m.');
   if (revisions.length === 0)
     throw new AtlasError('--revisions needs at least one checkpoint, e.g. --revisions step1000,step143000.');
   const tasks: SweepTask[] = [];
@@ -148,7 +151,12 @@ export function sweepTasks(models: string[], revisions: string[]): SweepTask[] {
       const key = `${entry.name}@${revision}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      tasks.push({ index: tasks.length, model: entry.name, revision, shard: shardFile(entry.name, revision) });
+      tasks.push({
+        index: tasks.length,
+        model: entry.name,
+        revision,
+        shard: shardFile(entry.name, revision),
+      });
     }
   }
   return tasks;

@@ -8,7 +8,14 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.ts';
-import { SCRIPT_FILE, planSweep, readSweep, writeSweep, type SweepConfig, type SweepRequest } from './config.ts';
+import {
+  SCRIPT_FILE,
+  planSweep,
+  readSweep,
+  writeSweep,
+  type SweepConfig,
+  type SweepRequest,
+} from './config.ts';
 import { arraySpec, jobScript } from './script.ts';
 import { findTool, requireSbatch, sbatchSubmit, sbatchTestOnly } from './slurm.ts';
 import { addSubmission } from './records.ts';
@@ -67,7 +74,9 @@ async function dispatch(c: SweepConfig, indices: number[], o: LaunchOptions): Pr
     `Ran ${results.length} tasks here: ${results.length - failed.length} complete, ${failed.length} failed. Shards in ${join(c.dir, 'shards')}.`,
   );
   if (failed.length > 0) {
-    o.err(`See 'pythia-atlas sweep status ${c.dir}' for each failure; '--resume' runs the failed tasks again.`);
+    o.err(
+      `See 'pythia-atlas sweep status ${c.dir}' for each failure; '--resume' runs the failed tasks again.`,
+    );
     return 1;
   }
   return 0;
@@ -114,7 +123,9 @@ export async function resumeSweep(dir: string, o: LaunchOptions): Promise<number
   const script = jobScript(c); // written again: the folder may have moved since
   if (o.dryRun) {
     o.out(script);
-    o.err(`would ${o.slurm ? `submit --array=${arraySpec(todo, c.slurm.parallel)}` : `run tasks ${todo.join(', ')} here`}`);
+    o.err(
+      `would ${o.slurm ? `submit --array=${arraySpec(todo, c.slurm.parallel)}` : `run tasks ${todo.join(', ')} here`}`,
+    );
     return 0;
   }
   writeScript(c);

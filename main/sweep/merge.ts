@@ -126,7 +126,10 @@ function openShard(path: string, check: boolean): Database.Database {
     return openProjectDb(path, { readonly: true, check });
   } catch (e) {
     if (isAtlasError(e))
-      throw new AtlasError(`Cannot merge the shard ${path}: ${e.message}`, 'Nothing was merged; the target is unchanged.');
+      throw new AtlasError(
+        `Cannot merge the shard ${path}: ${e.message}`,
+        'Nothing was merged; the target is unchanged.',
+      );
     throw e;
   }
 }
@@ -149,7 +152,10 @@ function checkShards(shards: readonly string[]): { reference: { sig: Signature; 
       }
     } catch (e) {
       if (isAtlasError(e)) throw e;
-      throw new AtlasError(`Cannot merge the shard ${path}: ${(e as Error).message}`, 'Nothing was merged; the target is unchanged.');
+      throw new AtlasError(
+        `Cannot merge the shard ${path}: ${(e as Error).message}`,
+        'Nothing was merged; the target is unchanged.',
+      );
     } finally {
       db.close();
     }
@@ -158,7 +164,11 @@ function checkShards(shards: readonly string[]): { reference: { sig: Signature; 
 }
 
 /** The target's earlier merged runs must share the shards' configuration. */
-function checkTarget(db: Database.Database, target: string, reference: { sig: Signature; where: string } | null): void {
+function checkTarget(
+  db: Database.Database,
+  target: string,
+  reference: { sig: Signature; where: string } | null,
+): void {
   if (reference === null) return;
   const merged = db
     .prepare(`${COMPLETE_RUNS.replace('ORDER BY', 'AND r.id IN (SELECT run_id FROM run_sources) ORDER BY')}`)
@@ -210,13 +220,17 @@ function copyShard(
     const d = src.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as Row | undefined;
     if (d === undefined) return null;
     const found = db
-      .prepare('SELECT id FROM datasets WHERE sha256 = ? AND field IS ? ORDER BY records_stored DESC, id LIMIT 1')
+      .prepare(
+        'SELECT id FROM datasets WHERE sha256 = ? AND field IS ? ORDER BY records_stored DESC, id LIMIT 1',
+      )
       .get(d.sha256, d.field) as { id: number } | undefined;
     let target = found?.id;
     if (target === undefined) {
       target = insertRow(db, 'datasets', d, dsCols);
       const ins = db.prepare('INSERT INTO dataset_records (dataset_id, idx, text_json) VALUES (?, ?, ?)');
-      for (const rec of src.prepare('SELECT idx, text_json FROM dataset_records WHERE dataset_id = ? ORDER BY idx').iterate(id) as Iterable<Row>)
+      for (const rec of src
+        .prepare('SELECT idx, text_json FROM dataset_records WHERE dataset_id = ? ORDER BY idx')
+        .iterate(id) as Iterable<Row>)
         ins.run(target, rec.idx, rec.text_json);
     }
     datasets.set(id, target);
@@ -225,7 +239,9 @@ function copyShard(
   const insMetric = db.prepare(
     'INSERT INTO metrics (run_id, analysis, metric, site, layer, head, position, dim, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const insTensor = db.prepare('INSERT INTO tensors (run_id, name, dtype, shape, data) VALUES (?, ?, ?, ?, ?)');
+  const insTensor = db.prepare(
+    'INSERT INTO tensors (run_id, name, dtype, shape, data) VALUES (?, ?, ?, ?, ?)',
+  );
   const insEntry = db.prepare(
     'INSERT INTO massive_entries (run_id, layer, site, sequence, position, token_id, token, dim, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -243,7 +259,9 @@ function copyShard(
     const { ds_sha256: _s, ds_field: _f, ...row } = r;
     const runId = insertRow(db, 'runs', { ...row, dataset_id: mapDataset(r.dataset_id) }, runCols);
     for (const m of src
-      .prepare('SELECT analysis, metric, site, layer, head, position, dim, value FROM metrics WHERE run_id = ? ORDER BY rowid')
+      .prepare(
+        'SELECT analysis, metric, site, layer, head, position, dim, value FROM metrics WHERE run_id = ? ORDER BY rowid',
+      )
       .raw()
       .iterate(r.id) as Iterable<unknown[]>)
       insMetric.run(runId, ...m);
@@ -263,7 +281,15 @@ function copyShard(
       ? (src.prepare('SELECT * FROM run_sources WHERE run_id = ?').get(r.id) as Row | undefined)
       : undefined;
     if (earlier !== undefined)
-      insSource.run(runId, earlier.shard, earlier.shard_run_id, earlier.host, earlier.job, earlier.task_json, merged);
+      insSource.run(
+        runId,
+        earlier.shard,
+        earlier.shard_run_id,
+        earlier.host,
+        earlier.job,
+        earlier.task_json,
+        merged,
+      );
     else
       insSource.run(
         runId,
@@ -284,15 +310,22 @@ function unfinishedCount(src: Database.Database): number {
   return (src.prepare("SELECT COUNT(*) AS n FROM runs WHERE status <> 'complete'").get() as { n: number }).n;
 }
 
-export function mergeShards(target: string, shardPaths: readonly string[], opts: MergeOptions = {}): MergeReport {
+export function mergeShards(
+  target: string,
+  shardPaths: readonly string[],
+  opts: MergeOptions = {},
+): MergeReport {
   const into = resolve(target);
-  if (shardPaths.length === 0) throw new AtlasError('Give the shards to merge (project files or a sweep\'s shards folder).');
+  if (shardPaths.length === 0)
+    throw new AtlasError("Give the shards to merge (project files or a sweep's shards folder).");
   const shards = expandShards(shardPaths);
   if (shards.includes(into)) throw new AtlasError(`${into} is the target; it cannot also be a shard.`);
   const { reference } = checkShards(shards);
 
   const created = !existsSync(into);
-  const file = created ? join(dirname(into), `.${basename(into)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`) : into;
+  const file = created
+    ? join(dirname(into), `.${basename(into)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+    : into;
   if (created && !existsSync(dirname(into)))
     throw new AtlasError(`Cannot create ${into}: the folder ${dirname(into)} does not exist.`);
   const project = created ? null : Project.open(into);

@@ -18,7 +18,7 @@ export function arraySpec(indices: readonly number[], parallel?: number): string
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   if (sorted.length === 0) throw new Error('arraySpec: no indices');
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
     parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);

@@ -34,7 +34,11 @@ export function requireSbatch(): string {
   return p;
 }
 
-function run(tool: string, args: string[], input?: string): { status: number | null; out: string; err: string } {
+function run(
+  tool: string,
+  args: string[],
+  input?: string,
+): { status: number | null; out: string; err: string } {
   const r = spawnSync(tool, args, { input, encoding: 'utf8', timeout: 60_000 });
   if (r.error) return { status: null, out: '', err: r.error.message };
   return { status: r.status, out: r.stdout, err: r.stderr };
@@ -108,7 +112,12 @@ export function parseSacct(text: string): QueueEntry[] {
     const [id, state, exit = ''] = line.trim().split('|');
     const m = /^(\d+)_(\d+)$/.exec(id ?? '');
     if (!m || !state) continue;
-    out.push({ job: m[1], task: Number(m[2]), state: state.split(' ')[0], reason: exit ? `exit ${exit}` : '' });
+    out.push({
+      job: m[1],
+      task: Number(m[2]),
+      state: state.split(' ')[0],
+      reason: exit ? `exit ${exit}` : '',
+    });
   }
   return out;
 }

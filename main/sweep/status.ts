@@ -120,8 +120,10 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
     if (acct && !PENDING.has(acct.state) && !RUNNING.has(acct.state))
       return { ...base, state: 'failed', detail: `${acct.state} (${acct.reason}) before it wrote a log` };
     // Submitted but neither queued nor logged: squeue could not be asked, or it was cancelled.
-    if (job !== undefined && sched.queue === null) return { ...base, state: 'pending', detail: 'squeue unavailable' };
-    if (driverAlive && job === undefined) return { ...base, state: 'pending', detail: 'waiting for the local run' };
+    if (job !== undefined && sched.queue === null)
+      return { ...base, state: 'pending', detail: 'squeue unavailable' };
+    if (driverAlive && job === undefined)
+      return { ...base, state: 'pending', detail: 'waiting for the local run' };
     return { ...base, state: 'missing', detail: null };
   });
 }
@@ -129,13 +131,16 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
 /** The status as a table for the terminal. */
 export function formatStatus(list: readonly TaskStatus[]): string {
   const w = Math.max(...list.map((s) => `${s.model}@${s.revision}`.length), 4);
-  const rows = list.map(
-    (s) =>
-      `${String(s.index).padStart(4)}  ${`${s.model}@${s.revision}`.padEnd(w)}  ${s.state.padEnd(8)}  ${(s.job ?? '-').padEnd(10)}  ${s.detail ?? ''}`.trimEnd(),
+  const rows = list.map((s) =>
+    `${String(s.index).padStart(4)}  ${`${s.model}@${s.revision}`.padEnd(w)}  ${s.state.padEnd(8)}  ${(s.job ?? '-').padEnd(10)}  ${s.detail ?? ''}`.trimEnd(),
   );
   const counts = (['complete', 'running', 'pending', 'failed', 'missing'] as const)
     .map((k) => [k, list.filter((s) => s.state === k).length] as const)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`);
-  return [`${'task'.padStart(4)}  ${'model@revision'.padEnd(w)}  state     job         detail`, ...rows, `${list.length} tasks: ${counts.join(', ')}`].join('\n');
+  return [
+    `${'task'.padStart(4)}  ${'model@revision'.padEnd(w)}  state     job         detail`,
+    ...rows,
+    `${list.length} tasks: ${counts.join(', ')}`,
+  ].join('\n');
 }

@@ -69,7 +69,8 @@ export function taskArgv(c: SweepConfig, t: SweepTask): string[] {
 export async function runSweepTask(dir: string, index: number): Promise<number> {
   const c = readSweep(dir);
   const t = c.tasks.find((x) => x.index === index);
-  if (!t) throw new AtlasError(`The sweep in ${c.dir} has no task ${index} (it has 0..${c.tasks.length - 1}).`);
+  if (!t)
+    throw new AtlasError(`The sweep in ${c.dir} has no task ${index} (it has 0..${c.tasks.length - 1}).`);
   const env = process.env;
   const job = env.SLURM_ARRAY_JOB_ID ? `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID ?? index}` : null;
   const started = new Date().toISOString();

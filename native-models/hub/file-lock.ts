@@ -97,7 +97,11 @@ async function breakStale(path: string, seen: LockOwner | null): Promise<void> {
 }
 
 /** Runs `fn` holding the lock file `path` (created, refreshed, removed). */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, o: FileLockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  o: FileLockOptions = {},
+): Promise<T> {
   const staleMs = o.staleMs ?? 120_000;
   const heartbeatMs = o.heartbeatMs ?? 10_000;
   await mkdir(dirname(path), { recursive: true });

@@ -116,7 +116,9 @@ function rangeStart(header: string | null): number | null {
 /** Downloads (or finishes downloading) one blob. Resolves when `blob` exists with the right hash. */
 export function transferBlob(t: BlobTransfer): Promise<TransferResult> {
   const locked = () =>
-    t.lockFile === undefined ? transferLocked(t) : withFileLock(t.lockFile, () => transferLocked(t), { signal: t.signal });
+    t.lockFile === undefined
+      ? transferLocked(t)
+      : withFileLock(t.lockFile, () => transferLocked(t), { signal: t.signal });
   return withLock(t.blob, locked);
 }
 

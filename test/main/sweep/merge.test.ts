@@ -20,7 +20,13 @@ let work: string;
 let dataset: string;
 const saved = process.env.PYTHIA_ATLAS_CACHE;
 
-async function shard(name: string, model: string, revision: string, n = 8, job: string | null = null): Promise<string> {
+async function shard(
+  name: string,
+  model: string,
+  revision: string,
+  n = 8,
+  job: string | null = null,
+): Promise<string> {
   const path = join(work, `${name}.pythia-atlas`);
   const p = Project.create(path);
   try {
@@ -77,21 +83,34 @@ describe('merge', () => {
     const r = mergeShards(into, [c, a, b]);
     expect(r).toMatchObject({ created: true, added: 3, skipped: 0 });
     // The merged metrics are the shards' metrics, row for row.
-    const expected = [a, b, c].flatMap((s) => rows(s, METRICS)).map((x) => JSON.stringify(x)).sort();
-    expect(rows(into, METRICS).map((x) => JSON.stringify(x)).sort()).toEqual(expected);
+    const expected = [a, b, c]
+      .flatMap((s) => rows(s, METRICS))
+      .map((x) => JSON.stringify(x))
+      .sort();
+    expect(
+      rows(into, METRICS)
+        .map((x) => JSON.stringify(x))
+        .sort(),
+    ).toEqual(expected);
     // Tensors and run columns too (everything but the id).
     const tensors = (p: string) =>
-      rows(p, 'SELECT r.model, r.revision, t.name, t.dtype, t.shape, hex(t.data) FROM tensors t JOIN runs r ON r.id = t.run_id')
+      rows(
+        p,
+        'SELECT r.model, r.revision, t.name, t.dtype, t.shape, hex(t.data) FROM tensors t JOIN runs r ON r.id = t.run_id',
+      )
         .map((x) => JSON.stringify(x))
         .sort();
     expect(tensors(into)).toEqual([a, b, c].flatMap(tensors).sort());
-    const runCols = 'model, revision, step, analyses, status, config_hash, config_json, weights_fingerprint, n_tokens, seq_len, owner_host';
+    const runCols =
+      'model, revision, step, analyses, status, config_hash, config_json, weights_fingerprint, n_tokens, seq_len, owner_host';
     expect(rows(into, `SELECT ${runCols} FROM runs ORDER BY id`)).toEqual(
       [c, a, b].flatMap((s) => rows(s, `SELECT ${runCols} FROM runs`)),
     );
     // One dataset (same sha256), its records copied once.
     expect(rows(into, 'SELECT COUNT(*) FROM datasets')).toEqual([[1]]);
-    expect(rows(into, 'SELECT COUNT(*) FROM dataset_records')).toEqual(rows(a, 'SELECT COUNT(*) FROM dataset_records'));
+    expect(rows(into, 'SELECT COUNT(*) FROM dataset_records')).toEqual(
+      rows(a, 'SELECT COUNT(*) FROM dataset_records'),
+    );
     expect(rows(into, 'SELECT DISTINCT dataset_id FROM runs')).toEqual([[1]]);
     // Provenance: shard, its run id, host, job.
     expect(rows(into, 'SELECT run_id, shard, shard_run_id, job FROM run_sources ORDER BY run_id')).toEqual([
@@ -99,7 +118,9 @@ describe('merge', () => {
       [2, a, 1, '41_0'],
       [3, b, 1, '41_1'],
     ]);
-    expect(rows(into, 'SELECT DISTINCT host FROM run_sources')).toEqual([[rows(a, 'SELECT owner_host FROM runs')[0][0]]]);
+    expect(rows(into, 'SELECT DISTINCT host FROM run_sources')).toEqual([
+      [rows(a, 'SELECT owner_host FROM runs')[0][0]],
+    ]);
   });
 
   it('is idempotent: merging again adds nothing and leaves the file byte-identical', async () => {
@@ -136,7 +157,9 @@ describe('merge', () => {
     // Against what a target already holds from earlier merges, too.
     mergeShards(into, [a]);
     const before = readFileSync(into);
-    expect(() => mergeShards(into, [other])).toThrow(/does not match the runs already merged into .*: n 8 vs 4/);
+    expect(() => mergeShards(into, [other])).toThrow(
+      /does not match the runs already merged into .*: n 8 vs 4/,
+    );
     expect(readFileSync(into).equals(before)).toBe(true);
   }, 60_000);
 

@@ -63,7 +63,8 @@ export async function startCluster(): Promise<Cluster | string> {
   const missing = TOOLS.filter((t) => findTool(t, `${process.env.PATH ?? ''}:/usr/sbin:/sbin`) === null);
   if (missing.length > 0)
     return `Slurm is not installed here (no ${missing.join(', ')}); .ci/run installs slurm-wlm and munge`;
-  if (process.getuid?.() !== 0) return 'slurmd must run as root to start jobs (this test starts its own cluster)';
+  if (process.getuid?.() !== 0)
+    return 'slurmd must run as root to start jobs (this test starts its own cluster)';
   const bin = (t: string) => findTool(t, `${process.env.PATH ?? ''}:/usr/sbin:/sbin`) as string;
   const dir = mkdtempSync(join(tmpdir(), 'atlas-slurm-'));
   chmodSync(dir, 0o700);
@@ -135,15 +136,22 @@ export async function startCluster(): Promise<Cluster | string> {
   for (const daemon of ['slurmctld', 'slurmd']) {
     const r = spawnSync(bin(daemon), ['-f', conf]);
     if (r.status !== 0)
-      return fail(`${daemon} did not start: ${String(r.stderr).trim() || tail(join(dir, 'log', `${daemon}.log`))}`);
+      return fail(
+        `${daemon} did not start: ${String(r.stderr).trim() || tail(join(dir, 'log', `${daemon}.log`))}`,
+      );
   }
   // Ready when the node answers idle; a generous limit, polled.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const s = spawnSync(bin('sinfo'), ['-h', '-o', '%t'], { env: { ...process.env, SLURM_CONF: conf }, encoding: 'utf8' });
+    const s = spawnSync(bin('sinfo'), ['-h', '-o', '%t'], {
+      env: { ...process.env, SLURM_CONF: conf },
+      encoding: 'utf8',
+    });
     if (s.status === 0 && /^idle/m.test(s.stdout)) return cluster;
     if (Date.now() > deadline)
-      return fail(`the Slurm node did not become idle within 60 s: ${tail(join(dir, 'log', 'slurmctld.log'))}`);
+      return fail(
+        `the Slurm node did not become idle within 60 s: ${tail(join(dir, 'log', 'slurmctld.log'))}`,
+      );
     await sleep(250);
   }
 }

@@ -139,7 +139,9 @@ describe('sweeps on a real Slurm', () => {
     // Six runs, one per model x revision, with the job and host they ran under.
     const db = new Database(ps, { readonly: true });
     const prov = db
-      .prepare('SELECT r.model, r.revision, s.host, s.job FROM runs r JOIN run_sources s ON s.run_id = r.id ORDER BY s.job')
+      .prepare(
+        'SELECT r.model, r.revision, s.host, s.job FROM runs r JOIN run_sources s ON s.run_id = r.id ORDER BY s.job',
+      )
       .all() as { model: string; revision: string; host: string; job: string }[];
     db.close();
     expect(prov.map((p) => `${p.model}@${p.revision}`).sort()).toEqual(
@@ -161,7 +163,9 @@ describe('sweeps on a real Slurm', () => {
       expect(s.code, s.err).toBe(0);
       const list = await settle(dir);
       expect(list.map((t) => t.state)).toEqual(['failed', 'complete']);
-      expect(list[0].detail).toMatch(/^pythia-atlas: The micro suite checkpoint micro-m step16 is not in the cache/);
+      expect(list[0].detail).toMatch(
+        /^pythia-atlas: The micro suite checkpoint micro-m step16 is not in the cache/,
+      );
       const st = await cli('sweep', 'status', dir);
       expect(st.out).toMatch(/micro-m@step16\s+failed\s+\d+_0\s+pythia-atlas: The micro suite checkpoint/);
     } finally {

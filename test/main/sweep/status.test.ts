@@ -15,7 +15,13 @@ import { sweepTasks, type SweepConfig } from '../../../main/sweep/config.ts';
 
 describe('Slurm output', () => {
   it('parses squeue lines, splitting pending ranges', () => {
-    const text = ['17_0|RUNNING|None', '17_[2-4,7%2]|PENDING|JobArrayTaskLimit', '17_1|COMPLETING|None', 'garbage', ''].join('\n');
+    const text = [
+      '17_0|RUNNING|None',
+      '17_[2-4,7%2]|PENDING|JobArrayTaskLimit',
+      '17_1|COMPLETING|None',
+      'garbage',
+      '',
+    ].join('\n');
     expect(parseSqueue(text)).toEqual([
       { job: '17', task: 0, state: 'RUNNING', reason: 'None' },
       ...[2, 3, 4, 7].map((task) => ({ job: '17', task, state: 'PENDING', reason: 'JobArrayTaskLimit' })),
@@ -29,7 +35,13 @@ describe('Slurm output', () => {
   });
 
   it('parses sacct lines and ignores job steps', () => {
-    const text = ['21_0|COMPLETED|0:0', '21_1|FAILED|1:0', '21_2|CANCELLED by 0|0:15', '21_1.batch|FAILED|1:0', '21|PENDING|0:0'].join('\n');
+    const text = [
+      '21_0|COMPLETED|0:0',
+      '21_1|FAILED|1:0',
+      '21_2|CANCELLED by 0|0:15',
+      '21_1.batch|FAILED|1:0',
+      '21|PENDING|0:0',
+    ].join('\n');
     expect(parseSacct(text)).toEqual([
       { job: '21', task: 0, state: 'COMPLETED', reason: 'exit 0:0' },
       { job: '21', task: 1, state: 'FAILED', reason: 'exit 1:0' },
@@ -56,10 +68,12 @@ describe('Slurm output', () => {
       'pythia-atlas: The micro suite checkpoint micro-m step16 is not in the cache (/c).',
       "  Run 'pythia-atlas demo' (or 'npm run demo') once to train the micro suite offline.",
     ].join('\n');
-    expect(lastErrorLine(log)).toBe('pythia-atlas: The micro suite checkpoint micro-m step16 is not in the cache (/c).');
-    expect(lastErrorLine('a\nslurmstepd: error: *** JOB 12 ON vm CANCELLED AT 2026 DUE TO TIME LIMIT ***\n')).toMatch(
-      /DUE TO TIME LIMIT/,
+    expect(lastErrorLine(log)).toBe(
+      'pythia-atlas: The micro suite checkpoint micro-m step16 is not in the cache (/c).',
     );
+    expect(
+      lastErrorLine('a\nslurmstepd: error: *** JOB 12 ON vm CANCELLED AT 2026 DUE TO TIME LIMIT ***\n'),
+    ).toMatch(/DUE TO TIME LIMIT/);
     expect(lastErrorLine('one\ntwo\n')).toBe('two');
     expect(lastErrorLine('pythia-atlas sweep: task 0 started\n')).toBeNull();
   });
@@ -75,7 +89,10 @@ describe('task status from the scheduler and the folder', () => {
     mkdirSync(join(dir, 'logs'));
     addSubmission(dir, { job: '30', indices: [0, 1, 2, 3], submitted: '' });
     writeFileSync(join(dir, 'logs', 'task-2.log'), 'pythia-atlas sweep: task 2\nstarting\n');
-    writeFileSync(join(dir, 'logs', 'task-3.log'), 'x\nslurmstepd: error: Detected 1 oom_kill event in StepId=30_3\n');
+    writeFileSync(
+      join(dir, 'logs', 'task-3.log'),
+      'x\nslurmstepd: error: Detected 1 oom_kill event in StepId=30_3\n',
+    );
     const list = sweepStatus(c, {
       queue: parseSqueue('30_0|PENDING|Priority\n30_1|RUNNING|None\n'),
       accounting: parseSacct('30_2|TIMEOUT|0:0\n30_3|OUT_OF_MEMORY|0:125\n'),
@@ -84,7 +101,11 @@ describe('task status from the scheduler and the folder', () => {
       ['pending', '30_0', 'Priority'],
       ['running', '30_1', null],
       ['failed', '30_2', 'TIMEOUT (exit 0:0): starting'],
-      ['failed', '30_3', 'OUT_OF_MEMORY (exit 0:125): slurmstepd: error: Detected 1 oom_kill event in StepId=30_3'],
+      [
+        'failed',
+        '30_3',
+        'OUT_OF_MEMORY (exit 0:125): slurmstepd: error: Detected 1 oom_kill event in StepId=30_3',
+      ],
       ['missing', null, null],
     ]);
     // Without squeue (another machine), a submitted task with no log is taken as pending.

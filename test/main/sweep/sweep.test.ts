@@ -66,7 +66,9 @@ describe('sweep: bad input writes and submits nothing', () => {
     const out = join(work, 'bad-rev');
     const r = await cli(...args(out, 'micro-s', 'step0,step3'));
     expect(r.code).toBe(1);
-    expect(r.err).toContain("micro-s has no revision 'step3': step3 is not a saved checkpoint; the nearest are step2 and step4.");
+    expect(r.err).toContain(
+      "micro-s has no revision 'step3': step3 is not a saved checkpoint; the nearest are step2 and step4.",
+    );
     expect(existsSync(out)).toBe(false);
     const r2 = await cli(...args(out, 'micro-s', 'latest'));
     expect(r2.err).toContain(`micro-s has no revision 'latest'`);

@@ -6,5 +6,11 @@ import { ensureCheckpoint } from '../../../native-models/hub/download.ts';
 
 installCatalogue(buildCatalogue());
 const [hubUrl, cacheDir] = process.argv.slice(2);
-const r = await ensureCheckpoint({ repo: 'someone/tiny', revision: 'dev', hubUrl, cacheDir, retryDelayMs: 10 });
+const r = await ensureCheckpoint({
+  repo: 'someone/tiny',
+  revision: 'dev',
+  hubUrl,
+  cacheDir,
+  retryDelayMs: 10,
+});
 process.stdout.write(JSON.stringify({ transferred: r.transferred, fromCache: r.fromCache }));

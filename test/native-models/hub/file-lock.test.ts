@@ -49,14 +49,16 @@ describe('withFileLock', () => {
 
   it('takes over the lock of a dead process on this host at once', async () => {
     const lock = join(dir, 'dead.atlas-lock');
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
     writeFileSync(lock, JSON.stringify({ host: hostname(), pid: Number(gone.stdout), token: 'old' }));
     let waited = 0;
     expect(await withFileLock(lock, async () => 'mine', { onWait: () => waited++ })).toBe('mine');
     expect(waited).toBe(0);
   });
 
-  it('takes over another host\'s lock only when its heartbeat is older than staleMs', async () => {
+  it("takes over another host's lock only when its heartbeat is older than staleMs", async () => {
     const lock = join(dir, 'remote.atlas-lock');
     writeFileSync(lock, JSON.stringify({ host: 'node-elsewhere', pid: 1, token: 'remote' }));
     const ac = new AbortController();
@@ -100,7 +102,12 @@ describe('a checkpoint shared by two processes', () => {
     writeFileSync(lock, JSON.stringify({ host: hostname(), pid: process.pid, token: 'test' }));
     const child = () =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const p = spawn(process.execPath, ['bin/run-ts.js', 'test/native-models/hub/ensure-child.ts', hub.url, cache]);
+        const p = spawn(process.execPath, [
+          'bin/run-ts.js',
+          'test/native-models/hub/ensure-child.ts',
+          hub.url,
+          cache,
+        ]);
         let out = '';
         let err = '';
         p.stdout.on('data', (d) => (out += d));
@@ -117,7 +124,9 @@ describe('a checkpoint shared by two processes', () => {
       const [a, b] = await Promise.all(runs);
       expect(a.code, a.err).toBe(0);
       expect(b.code, b.err).toBe(0);
-      const transferred = [JSON.parse(a.out).transferred, JSON.parse(b.out).transferred].sort((x, y) => x - y);
+      const transferred = [JSON.parse(a.out).transferred, JSON.parse(b.out).transferred].sort(
+        (x, y) => x - y,
+      );
       expect(transferred[0]).toBeLessThan(weights.length);
       expect(transferred[1]).toBeGreaterThanOrEqual(weights.length);
       expect(hub.requests.filter((r) => r.file === 'model.safetensors' && r.method === 'GET').length).toBe(1);
