@@ -103,7 +103,8 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
     const shard = completeRunIn(join(c.dir, t.shard), t);
     if (shard.runId !== null) return { ...base, state: 'complete', detail: null, runId: shard.runId };
     const q = find(sched.queue, job, t.index);
-    if (q && PENDING.has(q.state)) return { ...base, state: 'pending', detail: q.reason || null };
+    if (q && PENDING.has(q.state))
+      return { ...base, state: 'pending', detail: q.reason && q.reason !== 'None' ? q.reason : null };
     if (q && RUNNING.has(q.state)) return { ...base, state: 'running', detail: null };
     if (driverAlive && driver.current === t.index) return { ...base, state: 'running', detail: null };
     const log = logFile(c.dir, t.index);
