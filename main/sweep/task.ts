@@ -1,15 +1,17 @@
 // One task of a sweep (`pythia-atlas sweep task DIR --index I`, what the job script runs on the
 // node, or on this machine for a local sweep): the headless CLI's `run` for one model x revision
 // into the task's own project shard, with the sweep's dataset and options. The dataset's sha256 is
-// checked first (every task must read the bytes the sweep was made with). Afterwards the shard
-// records where and as what it ran (setting `sweep_task`: host, Slurm job and array task, times),
-// which `merge` keeps as each run's provenance.
+// checked first (every task must read the bytes the sweep was made with), and a run an earlier
+// attempt left 'running' on another node is taken over (the shard is this task's alone).
+// Afterwards the shard records where and as what it ran (setting `sweep_task`: host, Slurm job
+// and array task, times), which `merge` keeps as each run's provenance.
 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
+import { reclaimRunsOfOtherHosts } from '../library/run-claims.ts';
 import { runCommand } from '../cli/run.ts';
 import { fileSha256, readSweep, type SweepConfig, type SweepTask } from './config.ts';
 
@@ -83,6 +85,21 @@ export async function runSweepTask(dir: string, index: number): Promise<number> 
       'Restore the file, or make a new sweep.',
     );
   mkdirSync(join(c.dir, 'shards'), { recursive: true });
+  const shardPath = join(c.dir, t.shard);
+  if (existsSync(shardPath)) {
+    // An earlier attempt of this task that ended on another node (a time limit) left its run
+    // 'running': this shard is the task's alone, so take it over (it resumes from its checkpoint).
+    const earlier = Project.open(shardPath);
+    try {
+      const ids = reclaimRunsOfOtherHosts(earlier.database);
+      if (ids.length > 0)
+        process.stderr.write(
+          `pythia-atlas sweep: run ${ids.join(', ')} of an earlier attempt marked interrupted\n`,
+        );
+    } finally {
+      earlier.close();
+    }
+  }
   const code = await runCommand.run(taskArgv(c, t));
   if (code !== 0) return code;
   const record: TaskRecord = {
@@ -97,7 +114,7 @@ export async function runSweepTask(dir: string, index: number): Promise<number> 
     started,
     finished: new Date().toISOString(),
   };
-  const shard = Project.open(join(c.dir, t.shard));
+  const shard = Project.open(shardPath);
   try {
     shard.setSetting(TASK_SETTING, JSON.stringify(record));
   } finally {

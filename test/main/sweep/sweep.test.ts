@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/capture.ts';
 import { cliEntry, readSweep } from '../../../main/sweep/config.ts';
@@ -202,6 +203,21 @@ describe('sweep: locally, task after task through the job script', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('pythia-atlas sweep: task 0 micro-s@step0');
     expect(completeRunIn(shard, { model: 'micro-s', revision: 'step0' }).runId).toBe(1);
+    // A run an earlier attempt left 'running' on another node (killed at its time limit) is taken
+    // over instead of waited for.
+    const other = join(out, 'shards', 'micro-s@step32.pythia-atlas');
+    const db = new Database(other);
+    db.prepare("UPDATE runs SET status = 'running', owner_host = 'node-gone', owner_pid = 4242").run();
+    db.close();
+    const again = spawnSync('bash', [join(out, 'sweep.sbatch')], {
+      cwd: '/',
+      env: { ...process.env, SLURM_ARRAY_TASK_ID: '1' },
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain('run 1 of an earlier attempt marked interrupted');
+    expect(completeRunIn(other, { model: 'micro-s', revision: 'step32' }).runId).toBe(2);
     // Without a task id the script refuses to guess.
     const none = spawnSync('bash', [join(out, 'sweep.sbatch')], { cwd: '/', encoding: 'utf8' });
     expect(none.status).not.toBe(0);
