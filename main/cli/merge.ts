@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { AtlasError } from '../errors.ts';
 import type { Command } from './commands.ts';
 import { required } from './args.ts';
-import { mergeShards } from '../sweep/merge.ts';
+import { mergeShards, runSources } from '../sweep/merge.ts';
 
 const USAGE = `usage: pythia-atlas merge --into P.pythia-atlas SHARD... [--json]
+       pythia-atlas merge --sources P.pythia-atlas [--json]   (where each merged run came from)
 
 SHARD is a project file or a folder of them (a sweep's DIR/shards). Runs already complete in P
 (same configuration) are skipped, so merging again adds nothing. Shards of different sweep
@@ -25,6 +26,7 @@ export const mergeCommand: Command = {
         args: argv,
         options: {
           into: { type: 'string' },
+          sources: { type: 'string' },
           json: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -37,6 +39,18 @@ export const mergeCommand: Command = {
     const { values, positionals } = parsed;
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (values.sources !== undefined) {
+      const list = runSources(values.sources);
+      if (values.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      else if (list.length === 0)
+        process.stdout.write(`No run of ${values.sources} was merged from a shard.\n`);
+      else
+        for (const s of list)
+          process.stdout.write(
+            `run ${s.runId}  ${s.model}@${s.revision ?? '-'}  host ${s.host ?? '?'}  job ${s.job ?? 'local'}  from ${s.shard} (run ${s.shardRunId})\n`,
+          );
       return 0;
     }
     const into = required(values.into, 'into', USAGE);

@@ -367,3 +367,30 @@ export function mergeShards(
   }
   return report;
 }
+
+export interface RunSource {
+  runId: number;
+  model: string;
+  revision: string | null;
+  shard: string;
+  shardRunId: number;
+  host: string | null;
+  job: string | null;
+  merged: string;
+}
+
+/** Where each merged run of a project came from (empty for a project nothing was merged into). */
+export function runSources(path: string): RunSource[] {
+  const db = openProjectDb(resolve(path), { readonly: true });
+  try {
+    if (!hasTable(db, 'run_sources')) return [];
+    return db
+      .prepare(
+        `SELECT s.run_id AS runId, r.model, r.revision, s.shard, s.shard_run_id AS shardRunId, s.host, s.job, s.merged
+         FROM run_sources s JOIN runs r ON r.id = s.run_id ORDER BY s.run_id`,
+      )
+      .all() as RunSource[];
+  } finally {
+    db.close();
+  }
+}

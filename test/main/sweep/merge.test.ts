@@ -5,7 +5,7 @@
 // is created for a new target then.
 
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,7 @@ afterAll(() => {
 });
 
 describe('merge', () => {
-  it('copies every row with remapped ids and keeps where each run came from', () => {
+  it('copies every row with remapped ids and keeps where each run came from', async () => {
     const into = join(work, 'm1.pythia-atlas');
     const r = mergeShards(into, [c, a, b]);
     expect(r).toMatchObject({ created: true, added: 3, skipped: 0 });
@@ -121,6 +121,10 @@ describe('merge', () => {
     expect(rows(into, 'SELECT DISTINCT host FROM run_sources')).toEqual([
       [rows(a, 'SELECT owner_host FROM runs')[0][0]],
     ]);
+    const listed = await cli('merge', '--sources', into);
+    expect(listed.out.split('\n')[0]).toBe(
+      `run 1  micro-m@step16  host ${hostname()}  job 41_2  from ${c} (run 1)`,
+    );
   });
 
   it('is idempotent: merging again adds nothing and leaves the file byte-identical', async () => {
