@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/capture.ts';
 import { cliEntry, readSweep } from '../../../main/sweep/config.ts';
 import { completeRunIn, sweepStatus } from '../../../main/sweep/status.ts';
+import { shellQuote } from '../../../main/sweep/script.ts';
 import { prepareMicro } from './micro-fixture.ts';
 
 let work: string;
@@ -106,6 +107,18 @@ describe('sweep: bad input writes and submits nothing', () => {
 });
 
 describe('sweep: the job script', () => {
+  it('quotes words for bash and refuses a folder #SBATCH lines cannot carry', async () => {
+    for (const word of ["it's", 'a b', '$HOME', '"q"', "'"]) {
+      const r = spawnSync('bash', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' });
+      expect(r.stdout).toBe(word);
+    }
+    const out = join(work, 'with space');
+    const r = await cli(...args(out));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`The sweep folder ${out} has characters a Slurm job script cannot carry`);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('--dry-run prints one job array script with the Slurm options and writes nothing', async () => {
     const out = join(work, 'dry');
     const r = await cli(
