@@ -6,11 +6,21 @@
 // while the lock is held: after it is released the weights are requested from the hub once.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withFileLock } from '../../../native-models/hub/file-lock.ts';
+import { linkSnapshotFile, repoCache } from '../../../native-models/hub/cache.ts';
 import { pseudoRandomBytes, sha256Hex, startMockHub } from './mock-hub.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-lock-'));
@@ -82,6 +92,17 @@ describe('withFileLock', () => {
 });
 
 describe('a checkpoint shared by two processes', () => {
+  it('links one snapshot file from many writers at once without EEXIST', async () => {
+    const rc = repoCache(join(dir, 'links'), 'someone/linked');
+    const etag = 'a'.repeat(40);
+    mkdirSync(rc.blobs, { recursive: true });
+    writeFileSync(join(rc.blobs, etag), 'content');
+    const commit = 'c'.repeat(40);
+    await Promise.all(Array.from({ length: 16 }, () => linkSnapshotFile(rc, commit, 'config.json', etag)));
+    expect(readFileSync(join(rc.snapshots, commit, 'config.json'), 'utf8')).toBe('content');
+    expect(readdirSync(join(rc.snapshots, commit))).toEqual(['config.json']);
+  });
+
   it('is requested from the hub once when both wait on the lock', async () => {
     const weights = pseudoRandomBytes(1_000_000, 77);
     const hub = await startMockHub([
