@@ -111,6 +111,9 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
     const acct = find(sched.accounting, job, t.index);
     if (existsSync(log)) {
       const line = lastErrorLine(readFileSync(log, 'utf8'));
+      // squeue could not be asked (another machine): a log without an error may be a running task.
+      if (sched.queue === null && job !== undefined && !acct && !(line !== null && ERROR_LINE.test(line)))
+        return { ...base, state: 'running', detail: 'squeue unavailable; judged from the log' };
       const because = acct && acct.state !== 'COMPLETED' ? `${acct.state} (${acct.reason}): ` : '';
       return {
         ...base,

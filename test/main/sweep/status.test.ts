@@ -108,7 +108,11 @@ describe('task status from the scheduler and the folder', () => {
       ],
       ['missing', null, null],
     ]);
-    // Without squeue (another machine), a submitted task with no log is taken as pending.
+    // Without squeue (another machine): a log without an error is a task still running, one with
+    // an error a failure, and a submitted task with no log is taken as pending.
+    const blind = sweepStatus(c, { queue: null, accounting: null });
+    expect(blind[2]).toMatchObject({ state: 'running', detail: 'squeue unavailable; judged from the log' });
+    expect(blind[3]).toMatchObject({ state: 'failed' });
     expect(sweepStatus(c, { queue: null, accounting: null })[0]).toMatchObject({
       state: 'pending',
       detail: 'squeue unavailable',
