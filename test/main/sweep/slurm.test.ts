@@ -7,7 +7,7 @@
 // cluster cannot start (no Slurm, not root).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -152,6 +152,22 @@ describe('sweeps on a real Slurm', () => {
       expect(p.job).toMatch(new RegExp(`^${job}_[0-5]$`));
     }
   }, 400_000);
+
+  it('asks Slurm to check the script first: --dry-run reports its verdict, a refusal writes nothing', async (ctx) => {
+    if (cluster === null) return ctx.skip(skip);
+    const dry = join(work, 'dry');
+    const d = await cli(...sweepArgs(dry), '--slurm', '--dry-run', '--time', '00:05:00');
+    expect(d.code, d.err).toBe(0);
+    expect(d.out).toContain('#SBATCH --array=0-5');
+    expect(d.err).toMatch(/sbatch --test-only: accepted: sbatch: Job \d+ to start at/);
+    expect(existsSync(dry)).toBe(false);
+    const bad = join(work, 'bad-partition');
+    const r = await cli(...sweepArgs(bad), '--slurm', '--partition', 'nosuch');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/sbatch --test-only refused the job script: .*invalid partition/i);
+    expect(r.err).toContain('Nothing was written or submitted');
+    expect(existsSync(bad)).toBe(false);
+  }, 60_000);
 
   it('reports a failed task with its last error line, and --resume resubmits it alone', async (ctx) => {
     if (cluster === null) return ctx.skip(skip);
