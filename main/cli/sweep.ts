@@ -14,7 +14,7 @@ import { readSweep } from '../sweep/config.ts';
 import { resumeSweep, startSweep, type LaunchOptions } from '../sweep/launch.ts';
 import { formatStatus, sweepStatus } from '../sweep/status.ts';
 import { runSweepTask } from '../sweep/task.ts';
-import { readSubmissions } from '../sweep/records.ts';
+import { LOCAL_JOB, readSubmissions } from '../sweep/records.ts';
 
 const USAGE = `usage: pythia-atlas sweep --models M1,M2 --revisions R1,R2,R3 --dataset D [--field F] --analyses A,B
                           --out DIR [--slurm] [--partition P] [--time HH:MM:SS] [--gres gpu:1]
@@ -103,7 +103,8 @@ async function launch(argv: string[]): Promise<number> {
   if (values.slurm && values.local) throw new AtlasError('Give --slurm or --local, not both.');
   if (values.resume) {
     const dir = dirOf(positionals.length > 0 ? positionals : values.out ? [values.out] : []);
-    const slurm = values.slurm ?? (!values.local && readSubmissions(readSweep(dir).dir).length > 0);
+    const submitted = readSubmissions(readSweep(dir).dir).some((x) => x.job !== LOCAL_JOB);
+    const slurm = values.slurm ?? (!values.local && submitted);
     return resumeSweep(dir, { ...io(), slurm, dryRun: values['dry-run'] ?? false });
   }
   if (positionals.length > 0)

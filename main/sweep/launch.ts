@@ -16,8 +16,8 @@ import {
   type SweepConfig,
   type SweepRequest,
 } from './config.ts';
-import { arraySpec, jobScript } from './script.ts';
-import { findTool, requireSbatch, sbatchSubmit, sbatchTestOnly } from './slurm.ts';
+import { arraySpec, chunkTasks, jobScript } from './script.ts';
+import { findTool, maxArraySize, requireSbatch, sbatchSubmit, sbatchTestOnly } from './slurm.ts';
 import { addSubmission } from './records.ts';
 import { runLocally } from './local.ts';
 import { sweepStatus } from './status.ts';
@@ -30,9 +30,9 @@ export interface LaunchOptions {
   signal?: AbortSignal;
 }
 
-function writeScript(c: SweepConfig): string {
+function writeScript(c: SweepConfig, maxArray: number): string {
   const path = join(c.dir, SCRIPT_FILE);
-  writeFileSync(path, jobScript(c));
+  writeFileSync(path, jobScript(c, maxArray));
   chmodSync(path, 0o755);
   return path;
 }
@@ -47,12 +47,31 @@ function preflight(script: string, args: string[]): void {
 }
 
 /** Submits (Slurm) or runs (here) the given tasks; returns the exit code. */
-async function dispatch(c: SweepConfig, indices: number[], o: LaunchOptions): Promise<number> {
+async function dispatch(
+  c: SweepConfig,
+  indices: number[],
+  o: LaunchOptions,
+  maxArray: number,
+): Promise<number> {
   if (o.slurm) {
-    const array = arraySpec(indices, c.slurm.parallel);
-    const job = sbatchSubmit(join(c.dir, SCRIPT_FILE), [`--array=${array}`]);
-    addSubmission(c.dir, { job, indices, submitted: new Date().toISOString() });
-    o.out(`Submitted job array ${job} (--array=${array}): ${indices.length} tasks.`);
+    // One array per MaxArraySize tasks, each told its first task (the script adds it to its index).
+    for (const chunk of chunkTasks(indices, maxArray)) {
+      const array = arraySpec(chunk.indices, c.slurm.parallel);
+      const job = sbatchSubmit(join(c.dir, SCRIPT_FILE), [
+        `--array=${array}`,
+        `--export=ALL,ATLAS_TASK_OFFSET=${chunk.offset}`,
+      ]);
+      const tasks = chunk.indices.map((a) => a + chunk.offset);
+      addSubmission(c.dir, {
+        job,
+        indices: tasks,
+        offset: chunk.offset,
+        submitted: new Date().toISOString(),
+      });
+      o.out(
+        `Submitted job array ${job} (--array=${array}${chunk.offset ? `, tasks from ${chunk.offset}` : ''}): ${tasks.length} tasks.`,
+      );
+    }
     o.out(`Follow it with: pythia-atlas sweep status ${c.dir}`);
     return 0;
   }
@@ -85,7 +104,8 @@ async function dispatch(c: SweepConfig, indices: number[], o: LaunchOptions): Pr
 export async function startSweep(req: SweepRequest, o: LaunchOptions): Promise<number> {
   if (o.slurm && !o.dryRun) requireSbatch();
   const c = await planSweep(req);
-  const script = jobScript(c);
+  const maxArray = o.slurm && findTool('sbatch') !== null ? maxArraySize() : Infinity;
+  const script = jobScript(c, maxArray);
   if (o.dryRun) {
     o.out(script);
     if (o.slurm && findTool('sbatch') !== null) {
@@ -99,11 +119,12 @@ export async function startSweep(req: SweepRequest, o: LaunchOptions): Promise<n
   mkdirSync(join(c.dir, 'shards'), { recursive: true });
   mkdirSync(join(c.dir, 'logs'), { recursive: true });
   writeSweep(c);
-  writeScript(c);
+  writeScript(c, maxArray);
   return dispatch(
     c,
     c.tasks.map((t) => t.index),
     o,
+    maxArray,
   );
 }
 
@@ -120,15 +141,15 @@ export async function resumeSweep(dir: string, o: LaunchOptions): Promise<number
     );
     return 0;
   }
-  const script = jobScript(c); // written again: the folder may have moved since
+  const maxArray = o.slurm ? maxArraySize() : Infinity;
+  const script = jobScript(c, maxArray); // written again: the folder may have moved since
   if (o.dryRun) {
     o.out(script);
-    o.err(
-      `would ${o.slurm ? `submit --array=${arraySpec(todo, c.slurm.parallel)}` : `run tasks ${todo.join(', ')} here`}`,
-    );
+    const arrays = chunkTasks(todo, maxArray).map((k) => `--array=${arraySpec(k.indices, c.slurm.parallel)}`);
+    o.err(`would ${o.slurm ? `submit ${arrays.join(' and ')}` : `run tasks ${todo.join(', ')} here`}`);
     return 0;
   }
-  writeScript(c);
+  writeScript(c, maxArray);
   o.err(`pythia-atlas sweep: resuming ${todo.length} task(s): ${todo.join(', ')}`);
-  return dispatch(c, todo, o);
+  return dispatch(c, todo, o, maxArray);
 }

@@ -1,15 +1,20 @@
 // Running a sweep on this machine: the tasks one after another, each by executing the sweep's job
-// script with bash and SLURM_ARRAY_TASK_ID set, its output in the same `logs/task-<i>.log` Slurm
-// would write. So each task takes the code path it takes on a cluster node, and a laptop and a
-// cluster produce the same shards (and, merged, the same project).
+// script with bash and SLURM_ARRAY_TASK_ID set; the script writes `logs/task-<i>.log` as it does
+// on a node (bash's own complaints go to `logs/local-<i>.log`, as Slurm's go to its slurm log).
+// So each task takes the code path it takes on a cluster node, and a laptop and a cluster produce
+// the same shards (and, merged, the same project).
 
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SweepConfig } from './config.ts';
 import { SCRIPT_FILE } from './config.ts';
-import { logFile } from './script.ts';
-import { writeLocalDriver } from './records.ts';
+import { LOCAL_JOB, addSubmission, writeLocalDriver } from './records.ts';
+
+/** What bash itself says about a local task (the task's output goes to logs/task-<i>.log). */
+export function localLogFile(dir: string, index: number): string {
+  return `${dir}/logs/local-${index}.log`;
+}
 
 export interface LocalTaskResult {
   index: number;
@@ -18,11 +23,11 @@ export interface LocalTaskResult {
 }
 
 function runOne(c: SweepConfig, index: number, signal?: AbortSignal): Promise<number> {
-  const fd = openSync(logFile(c.dir, index), 'w');
+  const fd = openSync(localLogFile(c.dir, index), 'w');
   return new Promise<number>((resolve, reject) => {
     const child = spawn('bash', [join(c.dir, SCRIPT_FILE)], {
       cwd: c.dir,
-      env: { ...process.env, SLURM_ARRAY_TASK_ID: String(index) },
+      env: { ...process.env, SLURM_ARRAY_TASK_ID: String(index), ATLAS_TASK_OFFSET: '0' },
       stdio: ['ignore', fd, fd],
       signal,
     });
@@ -46,6 +51,7 @@ export async function runLocally(
 ): Promise<LocalTaskResult[]> {
   mkdirSync(join(c.dir, 'logs'), { recursive: true });
   const started = new Date().toISOString();
+  addSubmission(c.dir, { job: LOCAL_JOB, indices: [...indices], offset: 0, submitted: started });
   const results: LocalTaskResult[] = [];
   try {
     for (const index of indices) {

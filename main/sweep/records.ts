@@ -1,5 +1,6 @@
 // What a sweep folder remembers about how its tasks were started, for `sweep status` and
-// `--resume`: `submissions.json` (each sbatch submission: job id and the task indices it covered)
+// `--resume`: `submissions.json` (each sbatch submission: job id, the task indices it covered and
+// its offset)
 // and `local.json` (the process running the tasks on this machine and the task it is on). Both
 // are small JSON files written by rename, so a reader never sees half of one.
 
@@ -7,9 +8,16 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentOwner, type RunOwner } from '../library/run-owner.ts';
 
+/** The `job` of a submission that ran the tasks on this machine. */
+export const LOCAL_JOB = 'local';
+
 export interface Submission {
+  /** Slurm's array job id, or LOCAL_JOB. */
   job: string;
+  /** Task indices it covered. */
   indices: number[];
+  /** Its first task (ATLAS_TASK_OFFSET): task i is array index i - offset. */
+  offset?: number;
   submitted: string;
 }
 
@@ -43,10 +51,11 @@ export function addSubmission(dir: string, s: Submission): void {
   writeJson(join(dir, 'submissions.json'), [...readSubmissions(dir), s]);
 }
 
-/** The latest submission of each task: index -> `<job>_<index>`. */
-export function latestJobs(subs: readonly Submission[]): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const s of subs) for (const i of s.indices) out.set(i, s.job);
+/** The latest submission of each task: index -> its array job and array index. */
+export function latestJobs(subs: readonly Submission[]): Map<number, { job: string; arrayIndex: number }> {
+  const out = new Map<number, { job: string; arrayIndex: number }>();
+  for (const s of subs)
+    for (const i of s.indices) out.set(i, { job: s.job, arrayIndex: i - (s.offset ?? 0) });
   return out;
 }
 

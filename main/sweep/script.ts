@@ -3,7 +3,11 @@
 // --index $SLURM_ARRAY_TASK_ID`, which runs the headless CLI `run` into the task's own shard. The
 // same file serves both ways of running a sweep: sbatch reads its `#SBATCH` lines, and the local
 // runner executes it with bash (to which those lines are comments) with SLURM_ARRAY_TASK_ID set,
-// so a laptop and a cluster run each task through the same code path.
+// so a laptop and a cluster run each task through the same code path. The script writes its task's
+// output to `logs/task-<i>.log` itself; Slurm's own messages (a time limit, memory) go to
+// `logs/slurm-<job>_<a>.log`. A grid larger than the cluster's MaxArraySize (1001 by default; the
+// whole suite is 10 sizes x 154 checkpoints) is submitted as several arrays, each told its first
+// task by ATLAS_TASK_OFFSET, so task i is array index i - offset of its chunk.
 
 import { AtlasError } from '../errors.ts';
 import type { SweepConfig } from './config.ts';
@@ -37,26 +41,49 @@ function sbatchPath(p: string, what: string): string {
   return p;
 }
 
-export function logFile(dir: string, index: number | '%a'): string {
+/** The log the script writes for task `index` (the same for every attempt and both modes). */
+export function logFile(dir: string, index: number): string {
   return `${dir}/logs/task-${index}.log`;
 }
 
-/** The job script for `config`; the array covers every task (a resubmission narrows it with --array). */
-export function jobScript(c: SweepConfig): string {
+/** Slurm's output file of one array task (its own messages: time limit, out of memory, ...). */
+export function slurmLogFile(dir: string, job: string | '%A', arrayIndex: number | '%a'): string {
+  return `${dir}/logs/slurm-${job}_${arrayIndex}.log`;
+}
+
+/** Tasks grouped into arrays of at most `maxArray` indices: [{ offset, indices (array indices) }]. */
+export function chunkTasks(
+  indices: readonly number[],
+  maxArray: number,
+): { offset: number; indices: number[] }[] {
+  const byChunk = new Map<number, number[]>();
+  for (const i of [...new Set(indices)].sort((a, b) => a - b)) {
+    const offset = Number.isFinite(maxArray) ? Math.floor(i / maxArray) * maxArray : 0;
+    byChunk.set(offset, [...(byChunk.get(offset) ?? []), i - offset]);
+  }
+  return [...byChunk].map(([offset, list]) => ({ offset, indices: list }));
+}
+
+/**
+ * The job script for `config`. Its own array covers the first chunk (every task when the grid fits
+ * in `maxArray`); the sweep passes --array (and ATLAS_TASK_OFFSET) on sbatch's command line.
+ */
+export function jobScript(c: SweepConfig, maxArray = Infinity): string {
   const dir = sbatchPath(c.dir, 'sweep folder');
   const width = Math.max(...c.tasks.map((t) => `${t.model}@${t.revision}`.length));
   const table = c.tasks.map(
     (t) => `#   ${String(t.index).padStart(3)}  ${`${t.model}@${t.revision}`.padEnd(width)}  ${t.shard}`,
   );
-  const array = arraySpec(
+  const first = chunkTasks(
     c.tasks.map((t) => t.index),
-    c.slurm.parallel,
-  );
+    maxArray,
+  )[0];
+  const array = arraySpec(first.indices, c.slurm.parallel);
   const name = `atlas-${dir.split('/').filter(Boolean).pop() ?? 'sweep'}`.slice(0, 64);
   const sbatch = [
     `--job-name=${name}`,
     `--array=${array}`,
-    `--output=${logFile(dir, '%a')}`,
+    `--output=${slurmLogFile(dir, '%A', '%a')}`,
     `--chdir=${dir}`,
     c.slurm.partition && `--partition=${c.slurm.partition}`,
     c.slurm.account && `--account=${c.slurm.account}`,
@@ -72,13 +99,16 @@ export function jobScript(c: SweepConfig): string {
     ...table,
     `# On Slurm:  sbatch ${dir}/sweep.sbatch   (pythia-atlas sweep --slurm does this)`,
     `# Locally:   SLURM_ARRAY_TASK_ID=<i> bash ${dir}/sweep.sbatch   (pythia-atlas sweep without --slurm)`,
+    `# Output:    logs/task-<i>.log (the task), logs/slurm-<job>_<array index>.log (Slurm's messages)`,
     `# Then:      pythia-atlas sweep status ${dir}; pythia-atlas merge --into P.pythia-atlas ${dir}/shards`,
     ...sbatch.map((o) => `#SBATCH ${o}`),
     'set -euo pipefail',
     `export PYTHIA_ATLAS_CACHE=${shellQuote(c.env.PYTHIA_ATLAS_CACHE)}`,
     `export HF_HUB_CACHE=${shellQuote(c.env.HF_HUB_CACHE)}`,
     ': "${SLURM_ARRAY_TASK_ID:?this script runs one task of a job array: submit it with sbatch, or set SLURM_ARRAY_TASK_ID}"',
-    `exec ${shellQuote(c.node)} ${shellQuote(c.bin)} sweep task ${shellQuote(dir)} --index "$SLURM_ARRAY_TASK_ID"`,
+    'INDEX=$(( SLURM_ARRAY_TASK_ID + ${ATLAS_TASK_OFFSET:-0} ))',
+    `exec >${shellQuote(`${dir}/logs/task-`)}"$INDEX".log 2>&1`,
+    `exec ${shellQuote(c.node)} ${shellQuote(c.bin)} sweep task ${shellQuote(dir)} --index "$INDEX"`,
     '',
   ].join('\n');
 }

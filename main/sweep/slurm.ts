@@ -66,6 +66,19 @@ export function parseSbatchParsable(out: string): string {
   return id;
 }
 
+/** `MaxArraySize = 1001` in `scontrol show config` (array indices must be below it). */
+export function parseMaxArraySize(text: string): number | null {
+  const m = /^MaxArraySize\s*=\s*(\d+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** The cluster's MaxArraySize, or Slurm's default (1001) where scontrol cannot tell. */
+export function maxArraySize(): number {
+  const tool = findTool('scontrol');
+  const r = tool === null ? null : run(tool, ['show', 'config']);
+  return (r?.status === 0 ? parseMaxArraySize(r.out) : null) ?? 1001;
+}
+
 /** A scheduler's view of one array task. */
 export interface QueueEntry {
   job: string;

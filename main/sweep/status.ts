@@ -12,8 +12,9 @@ import { openProjectDb } from '../library/open.ts';
 import { ownerAlive } from '../library/run-owner.ts';
 import { isAtlasError } from '../errors.ts';
 import type { SweepConfig, SweepTask } from './config.ts';
-import { latestJobs, readLocalDriver, readSubmissions } from './records.ts';
-import { logFile } from './script.ts';
+import { LOCAL_JOB, latestJobs, readLocalDriver, readSubmissions } from './records.ts';
+import { logFile, slurmLogFile } from './script.ts';
+import { localLogFile } from './local.ts';
 import { sacctTasks, squeueTasks, type QueueEntry } from './slurm.ts';
 
 export type TaskState = 'pending' | 'running' | 'complete' | 'failed' | 'missing';
@@ -84,33 +85,40 @@ export function schedulerView(jobs: readonly string[]): SchedulerView {
 /** Every task's status; `view` (squeue/sacct) is asked only for jobs this sweep submitted. */
 export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] {
   const jobs = latestJobs(readSubmissions(c.dir));
-  const sched = view ?? schedulerView([...new Set(jobs.values())]);
+  const slurmJobs = [...jobs.values()].map((j) => j.job).filter((j) => j !== LOCAL_JOB);
+  const sched = view ?? schedulerView([...new Set(slurmJobs)]);
   const driver = readLocalDriver(c.dir);
   const driverAlive = driver !== null && ownerAlive(driver);
-  const find = (list: QueueEntry[] | null, job: string | undefined, task: number) =>
-    job === undefined ? undefined : list?.find((e) => e.job === job && e.task === task);
+  const find = (list: QueueEntry[] | null, at: { job: string; arrayIndex: number } | undefined) =>
+    at === undefined ? undefined : list?.find((e) => e.job === at.job && e.task === at.arrayIndex);
 
   return c.tasks.map((t): TaskStatus => {
-    const job = jobs.get(t.index);
+    const latest = jobs.get(t.index);
+    const job = latest !== undefined && latest.job !== LOCAL_JOB ? latest : undefined;
     const base = {
       index: t.index,
       model: t.model,
       revision: t.revision,
       shard: t.shard,
-      job: job !== undefined ? `${job}_${t.index}` : null,
+      job: job !== undefined ? `${job.job}_${job.arrayIndex}` : null,
       runId: null,
     };
     const shard = completeRunIn(join(c.dir, t.shard), t);
     if (shard.runId !== null) return { ...base, state: 'complete', detail: null, runId: shard.runId };
-    const q = find(sched.queue, job, t.index);
+    const q = find(sched.queue, job);
     if (q && PENDING.has(q.state))
       return { ...base, state: 'pending', detail: q.reason && q.reason !== 'None' ? q.reason : null };
     if (q && RUNNING.has(q.state)) return { ...base, state: 'running', detail: null };
     if (driverAlive && driver.current === t.index) return { ...base, state: 'running', detail: null };
     const log = logFile(c.dir, t.index);
-    const acct = find(sched.accounting, job, t.index);
-    if (existsSync(log)) {
-      const line = lastErrorLine(readFileSync(log, 'utf8'));
+    const acct = find(sched.accounting, job);
+    // The task's own output, then Slurm's messages about its latest attempt (a time limit, OOM).
+    const outer =
+      job !== undefined ? slurmLogFile(c.dir, job.job, job.arrayIndex) : localLogFile(c.dir, t.index);
+    if (existsSync(log) || existsSync(outer)) {
+      const line = lastErrorLine(
+        [log, outer].map((p) => (existsSync(p) ? readFileSync(p, 'utf8') : '')).join('\n'),
+      );
       // squeue could not be asked (another machine): a log without an error may be a running task.
       if (sched.queue === null && job !== undefined && !acct && !(line !== null && ERROR_LINE.test(line)))
         return { ...base, state: 'running', detail: 'squeue unavailable; judged from the log' };

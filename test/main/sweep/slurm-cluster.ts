@@ -2,7 +2,7 @@
 // slurm-wlm and munge (../shared/docs/FACTS.md): munged on its own socket and key in a temporary
 // folder, slurmctld and slurmd from a generated slurm.conf naming this host as controller and node
 // (auth/munge, proctrack/linuxproc, task/none, select/cons_tres, state, spool, pid and log files in
-// the folder, free ports), and readiness awaited by polling `sinfo` rather than sleeping. Returns
+// the folder, free ports, MaxArraySize=5), and readiness awaited by polling `sinfo` rather than sleeping. Returns
 // a reason instead where it cannot run (tools missing, not root, a daemon refusing to start), so
 // the test skips with it. The daemons are stopped by their pid files.
 
@@ -128,6 +128,8 @@ export async function startCluster(): Promise<Cluster | string> {
       'AccountingStorageType=accounting_storage/none',
       'JobAcctGatherType=jobacct_gather/none',
       'SchedulerType=sched/backfill',
+      // Small, so a six-task sweep needs two arrays (as the whole suite needs on a default cluster).
+      'MaxArraySize=5',
       `NodeName=${node} CPUs=${cpus().length} RealMemory=1000 State=UNKNOWN`,
       'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
       '',

@@ -7,8 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arraySpec } from '../../../main/sweep/script.ts';
-import { expandArray, parseSacct, parseSbatchParsable, parseSqueue } from '../../../main/sweep/slurm.ts';
+import { arraySpec, chunkTasks } from '../../../main/sweep/script.ts';
+import {
+  expandArray,
+  parseMaxArraySize,
+  parseSacct,
+  parseSbatchParsable,
+  parseSqueue,
+} from '../../../main/sweep/slurm.ts';
 import { lastErrorLine, sweepStatus } from '../../../main/sweep/status.ts';
 import { addSubmission } from '../../../main/sweep/records.ts';
 import { sweepTasks, type SweepConfig } from '../../../main/sweep/config.ts';
@@ -61,6 +67,27 @@ describe('Slurm output', () => {
     expect(arraySpec([4])).toBe('4');
   });
 
+  it('splits a grid at MaxArraySize into arrays with offsets', () => {
+    expect(
+      parseMaxArraySize('MaxArrayCount = 0\nMaxArraySize            = 1001\nMaxJobCount = 10000\n'),
+    ).toBe(1001);
+    expect(parseMaxArraySize('nothing')).toBeNull();
+    const all = Array.from({ length: 1540 }, (_, i) => i);
+    const chunks = chunkTasks(all, 1001);
+    expect(
+      chunks.map((k) => [k.offset, k.indices[0], k.indices[k.indices.length - 1], k.indices.length]),
+    ).toEqual([
+      [0, 0, 1000, 1001],
+      [1001, 0, 538, 539],
+    ]);
+    expect(chunkTasks([7, 2, 12], 5)).toEqual([
+      { offset: 0, indices: [2] },
+      { offset: 5, indices: [2] },
+      { offset: 10, indices: [2] },
+    ]);
+    expect(chunkTasks([0, 1], Infinity)).toEqual([{ offset: 0, indices: [0, 1] }]);
+  });
+
   it('takes the last error-like line of a log, ignoring the task banner', () => {
     const log = [
       'pythia-atlas sweep: task 3 micro-m@step16 on vm started ...',
@@ -84,10 +111,17 @@ describe('task status from the scheduler and the folder', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('maps squeue, sacct and logs to pending, running, failed and missing', () => {
-    const tasks = sweepTasks(['micro-s'], ['step0', 'step1', 'step2', 'step4', 'step8']);
+    const tasks = sweepTasks(['micro-s'], ['step0', 'step1', 'step2', 'step4', 'step8', 'step16']);
     const c = { dir, tasks } as unknown as SweepConfig;
     mkdirSync(join(dir, 'logs'));
     addSubmission(dir, { job: '30', indices: [0, 1, 2, 3], submitted: '' });
+    addSubmission(dir, { job: '31', indices: [4], offset: 4, submitted: '' });
+    // Slurm's own message about task 4 (array 31, index 0) is in its slurm log.
+    writeFileSync(join(dir, 'logs', 'task-4.log'), 'pythia-atlas sweep: task 4\nrun 10% (1/10)\n');
+    writeFileSync(
+      join(dir, 'logs', 'slurm-31_0.log'),
+      'slurmstepd: error: *** JOB 32 ON vm CANCELLED AT 2026-12-02T22:00:00 DUE TO TIME LIMIT ***\n',
+    );
     writeFileSync(join(dir, 'logs', 'task-2.log'), 'pythia-atlas sweep: task 2\nstarting\n');
     writeFileSync(
       join(dir, 'logs', 'task-3.log'),
@@ -95,7 +129,7 @@ describe('task status from the scheduler and the folder', () => {
     );
     const list = sweepStatus(c, {
       queue: parseSqueue('30_0|PENDING|Priority\n30_1|RUNNING|None\n'),
-      accounting: parseSacct('30_2|TIMEOUT|0:0\n30_3|OUT_OF_MEMORY|0:125\n'),
+      accounting: parseSacct('30_2|TIMEOUT|0:0\n30_3|OUT_OF_MEMORY|0:125\n31_0|TIMEOUT|0:0\n'),
     });
     expect(list.map((s) => [s.state, s.job, s.detail])).toEqual([
       ['pending', '30_0', 'Priority'],
@@ -105,6 +139,11 @@ describe('task status from the scheduler and the folder', () => {
         'failed',
         '30_3',
         'OUT_OF_MEMORY (exit 0:125): slurmstepd: error: Detected 1 oom_kill event in StepId=30_3',
+      ],
+      [
+        'failed',
+        '31_0',
+        'TIMEOUT (exit 0:0): slurmstepd: error: *** JOB 32 ON vm CANCELLED AT 2026-12-02T22:00:00 DUE TO TIME LIMIT ***',
       ],
       ['missing', null, null],
     ]);

@@ -5,7 +5,7 @@
 // (complete, failed with the last error line), --resume running the failed task alone.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -141,14 +141,16 @@ describe('sweep: the job script', () => {
     expect(s.startsWith('#!/bin/bash\n')).toBe(true);
     for (const line of [
       '#SBATCH --array=0-3%3',
-      `#SBATCH --output=${out}/logs/task-%a.log`,
+      `#SBATCH --output=${out}/logs/slurm-%A_%a.log`,
       '#SBATCH --partition=gpu',
       '#SBATCH --time=01:30:00',
       '#SBATCH --gres=gpu:1',
       '#SBATCH --mem=16G',
       '#SBATCH --cpus-per-task=1',
       `export PYTHIA_ATLAS_CACHE='${join(work, 'cache')}'`,
-      `exec '${process.execPath}' '${cliEntry()}' sweep task '${out}' --index "$SLURM_ARRAY_TASK_ID"`,
+      'INDEX=$(( SLURM_ARRAY_TASK_ID + ${ATLAS_TASK_OFFSET:-0} ))',
+      `exec >'${out}/logs/task-'"$INDEX".log 2>&1`,
+      `exec '${process.execPath}' '${cliEntry()}' sweep task '${out}' --index "$INDEX"`,
     ])
       expect(s).toContain(line);
     expect(existsSync(cliEntry())).toBe(true);
@@ -214,7 +216,9 @@ describe('sweep: locally, task after task through the job script', () => {
       encoding: 'utf8',
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('pythia-atlas sweep: task 0 micro-s@step0');
+    expect(readFileSync(join(out, 'logs', 'task-0.log'), 'utf8')).toContain(
+      'pythia-atlas sweep: task 0 micro-s@step0',
+    );
     expect(completeRunIn(shard, { model: 'micro-s', revision: 'step0' }).runId).toBe(1);
     // A run an earlier attempt left 'running' on another node (killed at its time limit) is taken
     // over instead of waited for.
@@ -229,7 +233,9 @@ describe('sweep: locally, task after task through the job script', () => {
       timeout: 50_000,
     });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toContain('run 1 of an earlier attempt marked interrupted');
+    expect(readFileSync(join(out, 'logs', 'task-1.log'), 'utf8')).toContain(
+      'run 1 of an earlier attempt marked interrupted',
+    );
     expect(completeRunIn(other, { model: 'micro-s', revision: 'step32' }).runId).toBe(2);
     // Without a task id the script refuses to guess.
     const none = spawnSync('bash', [join(out, 'sweep.sbatch')], { cwd: '/', encoding: 'utf8' });
