@@ -2,8 +2,9 @@
 // model, revision, analysis option, Slurm value and the dataset are checked before the folder is
 // made; with `--slurm` Slurm itself checks the script (`sbatch --test-only`, fed the script on
 // stdin) before anything is written; only then are sweep.json and sweep.sbatch written and the
-// array submitted (`--array=<tasks>%K` on the command line narrows it on resume). Without
-// `--slurm` the same script runs here, task after task.
+// array submitted (`--array=<tasks>%K` on the command line narrows it on resume; a grid past the
+// cluster's MaxArraySize goes in as several arrays). Without `--slurm` the same script runs here,
+// task after task.
 
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

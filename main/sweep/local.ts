@@ -54,8 +54,8 @@ export async function runLocally(
   addSubmission(c.dir, { job: LOCAL_JOB, indices: [...indices], offset: 0, submitted: started });
   const results: LocalTaskResult[] = [];
   try {
-    for (const index of indices) {
-      writeLocalDriver(c.dir, index, started);
+    for (const [k, index] of indices.entries()) {
+      writeLocalDriver(c.dir, index, started, indices.slice(k + 1));
       onTask(index, null);
       const t0 = performance.now();
       const code = await runOne(c, index, signal);

@@ -24,6 +24,8 @@ export interface Submission {
 export interface LocalDriver extends RunOwner {
   /** The task being run now, or null between tasks. */
   current: number | null;
+  /** The tasks after it, still to run. */
+  waiting?: number[];
   started: string;
 }
 
@@ -63,6 +65,11 @@ export function readLocalDriver(dir: string): LocalDriver | null {
   return readJson<LocalDriver | null>(join(dir, 'local.json'), null);
 }
 
-export function writeLocalDriver(dir: string, current: number | null, started: string): void {
-  writeJson(join(dir, 'local.json'), { ...currentOwner(), current, started } satisfies LocalDriver);
+export function writeLocalDriver(
+  dir: string,
+  current: number | null,
+  started: string,
+  waiting: number[] = [],
+): void {
+  writeJson(join(dir, 'local.json'), { ...currentOwner(), current, waiting, started } satisfies LocalDriver);
 }

@@ -110,6 +110,8 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
       return { ...base, state: 'pending', detail: q.reason && q.reason !== 'None' ? q.reason : null };
     if (q && RUNNING.has(q.state)) return { ...base, state: 'running', detail: null };
     if (driverAlive && driver.current === t.index) return { ...base, state: 'running', detail: null };
+    if (driverAlive && driver.waiting?.includes(t.index) === true)
+      return { ...base, state: 'pending', detail: 'waiting for the local run' };
     const log = logFile(c.dir, t.index);
     const acct = find(sched.accounting, job);
     // The task's own output, then Slurm's messages about its latest attempt (a time limit, OOM).
@@ -134,8 +136,6 @@ export function sweepStatus(c: SweepConfig, view?: SchedulerView): TaskStatus[] 
     // Submitted but neither queued nor logged: squeue could not be asked, or it was cancelled.
     if (job !== undefined && sched.queue === null)
       return { ...base, state: 'pending', detail: 'squeue unavailable' };
-    if (driverAlive && job === undefined)
-      return { ...base, state: 'pending', detail: 'waiting for the local run' };
     return { ...base, state: 'missing', detail: null };
   });
 }

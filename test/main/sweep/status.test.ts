@@ -16,7 +16,7 @@ import {
   parseSqueue,
 } from '../../../main/sweep/slurm.ts';
 import { lastErrorLine, sweepStatus } from '../../../main/sweep/status.ts';
-import { addSubmission } from '../../../main/sweep/records.ts';
+import { LOCAL_JOB, addSubmission, writeLocalDriver } from '../../../main/sweep/records.ts';
 import { sweepTasks, type SweepConfig } from '../../../main/sweep/config.ts';
 
 describe('Slurm output', () => {
@@ -147,6 +147,26 @@ describe('task status from the scheduler and the folder', () => {
       ],
       ['missing', null, null],
     ]);
+    // A local run in progress (this process as its driver): its current task runs, the ones after
+    // it wait, even where an earlier attempt left a failed log.
+    writeLocalDriver(dir, 1, '', [3, 5]);
+    addSubmission(dir, { job: LOCAL_JOB, indices: [1, 3, 5], offset: 0, submitted: '' });
+    expect(sweepStatus(c, { queue: null, accounting: null }).map((s) => [s.state, s.job, s.detail])).toEqual([
+      ['pending', '30_0', 'squeue unavailable'],
+      ['running', null, null],
+      ['running', '30_2', 'squeue unavailable; judged from the log'],
+      ['pending', null, 'waiting for the local run'],
+      [
+        'failed',
+        '31_0',
+        'slurmstepd: error: *** JOB 32 ON vm CANCELLED AT 2026-12-02T22:00:00 DUE TO TIME LIMIT ***',
+      ],
+      ['pending', null, 'waiting for the local run'],
+    ]);
+    writeLocalDriver(dir, null, '');
+    rmSync(join(dir, 'submissions.json'));
+    addSubmission(dir, { job: '30', indices: [0, 1, 2, 3], submitted: '' });
+    addSubmission(dir, { job: '31', indices: [4], offset: 4, submitted: '' });
     // Without squeue (another machine): a log without an error is a task still running, one with
     // an error a failure, and a submitted task with no log is taken as pending.
     const blind = sweepStatus(c, { queue: null, accounting: null });
