@@ -1,10 +1,12 @@
 // `pythia-atlas sweep status DIR`: where each task of a sweep stands, from what the folder holds
 // and what the scheduler says. In order of authority: a shard with a complete run of the task's
 // model and revision is `complete`; squeue's pending or running entry for the task's latest
-// submission is `pending`/`running` (with Slurm's reason); sacct's final state, where accounting is
-// on, and the task's log decide `failed` (with the last error line of the log); a local sweep's
-// driver process says which task runs now and which wait. A task never started is `missing`.
-// `--resume` resubmits exactly the failed and missing tasks.
+// submission is `pending`/`running` (with Slurm's reason); a local sweep's driver (`local.json`,
+// its process alive) says which task runs now and which wait; sacct's final state, where
+// accounting is on, and the logs decide `failed`, with the last error line of the task's log and
+// of Slurm's log of that attempt (a time limit, memory). Where squeue cannot be asked, a log
+// without an error is a task still running. A task never started is `missing`. `--resume`
+// resubmits exactly the failed and missing tasks.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
