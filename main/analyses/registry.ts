@@ -13,6 +13,7 @@ import { means } from './means.ts';
 import { ablate } from './ablate.ts';
 import { vectorSource } from './vector-source.ts';
 import { steer } from './steer.ts';
+import { attribution } from './attribution.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -28,6 +29,7 @@ const ANALYSES: readonly Analysis[] = [
   ablate,
   vectorSource,
   steer,
+  attribution,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

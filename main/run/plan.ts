@@ -10,7 +10,7 @@ import type { Device } from '../../native-models/runtime/session.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import type { TapSpec } from '../../native-models/neox/forward.ts';
 import { resolveAnalyses } from '../analyses/registry.ts';
-import type { Analysis, RunContext } from '../analyses/types.ts';
+import type { Analysis, DatasetFile, RunContext } from '../analyses/types.ts';
 import { readDataset, type ReadResult } from '../data/readers.ts';
 import { tokenizeRecords, type TokenSequence } from '../data/tokenize.ts';
 import { AtlasError } from '../errors.ts';
@@ -72,7 +72,22 @@ export async function planRun(
       `--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`,
     );
   }
-  const data = await loadRunDataset(project, req);
+  // An analysis that reads its records itself (attribution tasks) checks the file first and may
+  // name the field that gives the run's sequences; nothing is imported before the checks pass.
+  const field = req.dataset.field ?? analyses.find((a) => a.datasetField)?.datasetField;
+  let datasetFile: DatasetFile | undefined;
+  const data = await loadRunDataset(project, { ...req, dataset: { ...req.dataset, field } }, (file) => {
+    datasetFile = file;
+    for (const a of analyses)
+      a.checkDataset?.({
+        config: model.config,
+        tokenizer: model.tokenizer,
+        options: options.byAnalysis[a.name],
+        seqLen,
+        prependBos: req.prependBos ?? false,
+        dataset: file,
+      });
+  });
   const tok = tokenizeRecords(data.read.records, model.tokenizer, {
     seqLen,
     n,
@@ -99,6 +114,7 @@ export async function planRun(
         prependBos: req.prependBos ?? false,
         sequenceLengths: lengths,
         project,
+        ...(datasetFile ? { dataset: datasetFile } : {}),
         identity: {
           model: model.name,
           revision: model.revision,
@@ -152,10 +168,12 @@ export async function planRun(
 async function loadRunDataset(
   project: Project,
   req: RunRequest,
+  check: (file: DatasetFile) => void,
 ): Promise<{ read: ReadResult; datasetId: number; name: string }> {
   if (req.dataset.datasetId !== undefined) {
     const ds = project.dataset(req.dataset.datasetId);
     if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
+    check({ path: ds.source || null, name: ds.name, sha256: ds.sha256 });
     return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
   }
   if (!req.dataset.path)
@@ -165,6 +183,7 @@ async function loadRunDataset(
   if (read.records.length === 0) {
     throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
   }
+  check({ path, name: basename(path), sha256: read.sha256 });
   const datasetId =
     project.findDataset(read.sha256, read.field)?.id ??
     project.importDataset({ name: basename(path), source: path, read });
@@ -214,5 +233,6 @@ export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null 
         reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
       }
     : undefined;
-  return { metric, sites: [...sites.values()], params };
+  const hooks = reqs.flatMap((r) => r.hooks ?? []);
+  return { metric, sites: [...sites.values()], params, ...(hooks.length > 0 ? { hooks } : {}) };
 }
