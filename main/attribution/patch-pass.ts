@@ -19,6 +19,11 @@ export interface PatchPassOptions {
   reverse: boolean;
   /** Patched copies per batch. */
   cellsPerBatch: number;
+  /**
+   * How far each patched copy moves toward the source (default 1, patching; a small +-alpha gives
+   * the finite differences AtP is checked against).
+   */
+  alpha?: number;
 }
 
 /** The logit difference of each row from the candidates' logits [B, K]. */
@@ -74,14 +79,15 @@ export function patchPass(
         const task = taskOf(batch.sequenceIndex[0]);
         const mine = valid[task];
         const len = batch.lengths[0];
+        const w = o.alpha ?? 1;
         for (let r = 2; r < B; r++) {
           const slot = variant * C + (r - 2);
           if (slot >= mine.length) continue;
           const c = cells[mine[slot]];
           if (c.site !== site || c.layer !== layer) continue;
-          if (site === 'z') for (let t = 0; t < len; t++) weight[(r * T + t) * H + c.head!] = 1;
-          else if (site === 'q' || site === 'k') weight[(r * H + c.head!) * T + c.position!] = 1;
-          else weight[r * T + c.position!] = 1;
+          if (site === 'z') for (let t = 0; t < len; t++) weight[(r * T + t) * H + c.head!] = w;
+          else if (site === 'q' || site === 'k') weight[(r * H + c.head!) * T + c.position!] = w;
+          else weight[r * T + c.position!] = w;
         }
       },
     });

@@ -15,8 +15,9 @@
 //   query i:  sum_j (softmax(q'_i K^T / sqrt(dh))_j - A_ij) g_A,ij
 //   key j:    sum_i E_ij (g_A,ij - S_i) / (1 + E_ij),  E_ij = A_ij (exp(delta_ij) - 1),
 //             delta_ij = q_i . (k'_j - k_j) / sqrt(dh), S_i = sum_j A_ij g_A,ij
-// (the closed form of changing one score of a softmax row; delta clamped to +-80 so exp stays
-// finite; masked entries have A = 0 and add nothing). GradDrop is not implemented.
+// (the closed form of changing one score of a softmax row; E / (1 + E) is formed from log A and
+// exp(-delta) where delta > 0, so a saturated head's underflowed weights still count and nothing
+// overflows; masked entries add nothing). GradDrop is not implemented.
 // Integrated gradients over the embedding (Sundararajan et al. 2017) use per-task batches whose row
 // 0 is the end point and row 1 the baseline, the other rows points on the straight line between
 // (interventions/mix.ts): IG_DOT[b, t] = g[b, t] . (x[0, t] - x[1, t]); GRAD_X_INPUT[b, t] = g . x.
@@ -131,14 +132,39 @@ export function atpStarHook(cfg: NeoxConfig): GradHook {
         const dq = b.mul(b.sub(b.softmax(scores(qs, k), -1), a), g);
         ctx.output(atpStarOutput('q', l), b.reduceSum(dq, [3], false)); // [B, H, T]
         const raw = b.mul(b.matmul(q, b.transpose(b.sub(ks, k), [0, 1, 3, 2])), b.scalar(scale));
-        const delta = b.min(b.max(b.where(visible, raw, b.scalar(0)), b.scalar(-80)), b.scalar(80));
-        const e = b.mul(a, b.sub(b.exp(delta), b.scalar(1))); // [B, H, T, T]
-        const s = b.reduceSum(b.mul(a, g), [3], true); // [B, H, T, 1]
-        const per = b.div(b.mul(e, b.sub(g, s)), b.add(e, b.scalar(1)));
-        ctx.output(atpStarOutput('k', l), b.reduceSum(per, [2], false)); // [B, H, T] (keys)
+        const delta = b.where(visible, raw, b.scalar(0)); // [B, H, T, T]
+        ctx.output(atpStarOutput('k', l), b.reduceSum(keyEffect(b, scores(q, k), g, delta), [2], false)); // [B, H, T] (keys)
       }
     },
   };
+}
+
+/**
+ * The effect on sum_j' A_ij' g_ij' of raising the single score s_ij by delta_ij, for every (i, j)
+ * at once, in log space: A'_ij = exp(log A_ij + delta - log D), D = O_ij + A_ij exp(delta), O_ij =
+ * the other keys' mass, and effect = (A'_ij - A_ij)(g_ij - G_ij), G_ij the other keys' A-weighted
+ * mean of g. For the row's top key (the one a saturated head puts ~all its mass on) O and G come
+ * from the others rescaled by the second largest log A, so underflowed weights still count.
+ */
+function keyEffect(b: GradHookContext['b'], scores: Value, g: Value, delta: Value): Value {
+  const logA = b.logSoftmax(scores, -1); // [B, H, T, T]
+  const a = b.exp(logA);
+  const [top] = b.topK(logA, 2); // [B, H, T, 2]
+  const [m1, m2] = b.split(top, [1, 1], 3); // [B, H, T, 1] each
+  const isTop = b.equal(logA, m1); // the top key(s) of each row
+  const w2 = b.where(isTop, b.scalar(0), b.exp(b.sub(logA, m2))); // others of the top, rescaled
+  const z = b.reduceSum(w2, [3], true); // [B, H, T, 1]
+  const r = b.reduceSum(b.mul(w2, g), [3], true);
+  const tiny = b.scalar(1e-30);
+  const s = b.reduceSum(b.mul(a, g), [3], true);
+  const oneMinus = b.max(b.sub(b.scalar(1), a), tiny);
+  const logO = b.where(isTop, b.add(m2, b.log(b.max(z, tiny))), b.log(oneMinus));
+  const gOthers = b.where(isTop, b.div(r, b.max(z, tiny)), b.div(b.sub(s, b.mul(a, g)), oneMinus));
+  const y = b.add(logA, delta);
+  const hi = b.max(logO, y);
+  const logD = b.add(hi, b.log(b.add(b.exp(b.sub(logO, hi)), b.exp(b.sub(y, hi)))));
+  const aNew = b.exp(b.sub(y, logD));
+  return b.mul(b.sub(aNew, a), b.sub(g, gOthers)); // [B, H, T(query), T(key)]
 }
 
 /** Integrated-gradient and gradient x input terms at the embedding (layout in the header). */
