@@ -12,7 +12,10 @@ import { probeSet } from '../main/probes/probe-set.ts';
 
 const data = buildMicroData(MICRO_RECIPE);
 const tok = parseTokenizer(new TextEncoder().encode(data.tokenizerJson));
-const tasks = microTasks(probeSet(MICRO_RECIPE.corpus.seed, { ioi: 64, yearSpan: 64, induction: 64, lists: 0 }), tok);
+const tasks = microTasks(
+  probeSet(MICRO_RECIPE.corpus.seed, { ioi: 64, yearSpan: 64, induction: 64, lists: 0 }),
+  tok,
+);
 const out = join(import.meta.dirname, '../data/tasks');
 for (const [name, records] of [
   ['micro-ioi', tasks.ioi],

@@ -45,13 +45,51 @@ export const attribution: Analysis = {
       default: 'resid_pre,attn_out,mlp_out,z',
       help: 'patched cells: resid_pre, attn_out, mlp_out per layer x position; z per head; q, k per head x position',
     },
-    { name: 'patch_reverse', type: 'boolean', default: false, help: 'patch corrupt into clean (noising) instead' },
-    { name: 'patch_real', type: 'boolean', default: true, help: 'run real activation patching (AtP always runs)' },
-    { name: 'patch_batch', type: 'integer', min: 1, max: 4096, default: 32, help: 'patched copies per batch' },
+    {
+      name: 'patch_reverse',
+      type: 'boolean',
+      default: false,
+      help: 'patch corrupt into clean (noising) instead',
+    },
+    {
+      name: 'patch_real',
+      type: 'boolean',
+      default: true,
+      help: 'run real activation patching (AtP always runs)',
+    },
+    {
+      name: 'patch_batch',
+      type: 'integer',
+      min: 1,
+      max: 4096,
+      default: 32,
+      help: 'patched copies per batch',
+    },
     { name: 'atp_batch', type: 'integer', min: 1, max: 1024, default: 8, help: 'task pairs per AtP batch' },
-    { name: 'ig_steps', type: 'integer', min: 0, max: 4096, default: 32, help: 'integrated-gradient steps (0: none)' },
-    { name: 'agreement_topk', type: 'integer', min: 1, max: 100000, default: 10, help: 'k of the top-k overlap' },
-    { name: 'lens_topk', type: 'integer', min: 1, max: 100, default: 5, help: 'top tokens kept per layer by the logit lens' },
+    {
+      name: 'ig_steps',
+      type: 'integer',
+      min: 0,
+      max: 4096,
+      default: 32,
+      help: 'integrated-gradient steps (0: none)',
+    },
+    {
+      name: 'agreement_topk',
+      type: 'integer',
+      min: 1,
+      max: 100000,
+      default: 10,
+      help: 'k of the top-k overlap',
+    },
+    {
+      name: 'lens_topk',
+      type: 'integer',
+      min: 1,
+      max: 100,
+      default: 5,
+      help: 'top tokens kept per layer by the logit lens',
+    },
     {
       name: 'task_align',
       type: 'choice',
@@ -76,7 +114,10 @@ export const attribution: Analysis = {
     const candidates = taskCandidates(tasks);
     const k = numberOption(ctx, 'lens_topk');
     const dla = new DlaTally(L, H, tasks.length, k);
-    const atp = atpPass(cfg, tasks, cells, candidates, { reverse, tasksPerBatch: numberOption(ctx, 'atp_batch') });
+    const atp = atpPass(cfg, tasks, cells, candidates, {
+      reverse,
+      tasksPerBatch: numberOption(ctx, 'atp_batch'),
+    });
     const steps = numberOption(ctx, 'ig_steps');
     const ig = steps > 0 ? igPass(tasks, candidates, steps) : null;
     const real = booleanOption(ctx, 'patch_real')
@@ -87,14 +128,31 @@ export const attribution: Analysis = {
       toJSON: () => ({}),
       fromJSON() {},
       passes(): ExtraPass[] {
-        return [dlaPass(cfg, tasks, candidates, dla), atp.pass, ...(ig ? [ig.pass] : []), ...(real ? [real.pass] : [])];
+        return [
+          dlaPass(cfg, tasks, candidates, dla),
+          atp.pass,
+          ...(ig ? [ig.pass] : []),
+          ...(real ? [real.pass] : []),
+        ];
       },
       finish(): AnalysisResult {
-        const metrics: MetricRow[] = [...dla.rows(A), ...patchRows(atp.result, real?.result ?? null, reverse)];
+        const metrics: MetricRow[] = [
+          ...dla.rows(A),
+          ...patchRows(atp.result, real?.result ?? null, reverse),
+        ];
         metrics.push(metricRow(A, 'tasks', null, null, tasks.length));
         const kTop = numberOption(ctx, 'agreement_topk');
         if (real) {
-          metrics.push(...agreementRows(A, 'atp', cells, real.result.tally.values(reverse), atp.result.atp.values(reverse), kTop));
+          metrics.push(
+            ...agreementRows(
+              A,
+              'atp',
+              cells,
+              real.result.tally.values(reverse),
+              atp.result.atp.values(reverse),
+              kTop,
+            ),
+          );
           const qk = cells.map((c) => c.site === 'q' || c.site === 'k');
           if (qk.some(Boolean)) {
             const pick = <X>(xs: readonly X[]) => xs.filter((_, i) => qk[i]);
@@ -110,7 +168,13 @@ export const attribution: Analysis = {
             );
           }
         }
-        const tensors: TensorRow[] = [...dla.tensors(A), ...idTensor(tasks.map((t) => t.clean), maxLen)];
+        const tensors: TensorRow[] = [
+          ...dla.tensors(A),
+          ...idTensor(
+            tasks.map((t) => t.clean),
+            maxLen,
+          ),
+        ];
         if (ig) {
           metrics.push(...igRows(ig.result, steps));
           tensors.push(...igTensors(ig.result, maxLen));
@@ -148,7 +212,11 @@ function igRows(r: IgResult, steps: number): MetricRow[] {
   ] as const) {
     for (let p = 0; p < maxLen; p++) {
       const reach = per.filter((x) => x.length > p);
-      out.push(metricRow(A, name, 'embed', null, reach.reduce((s, x) => s + x[p], 0) / reach.length, { position: p }));
+      out.push(
+        metricRow(A, name, 'embed', null, reach.reduce((s, x) => s + x[p], 0) / reach.length, {
+          position: p,
+        }),
+      );
     }
   }
   r.ig.forEach((x, i) => {

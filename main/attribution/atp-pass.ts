@@ -132,12 +132,19 @@ export interface IgResult {
   gap: Float64Array;
 }
 
-export function igPass(tasks: readonly Task[], candidates: readonly number[], steps: number): { pass: ExtraPass; result: IgResult } {
+export function igPass(
+  tasks: readonly Task[],
+  candidates: readonly number[],
+  steps: number,
+): { pass: ExtraPass; result: IgResult } {
   const K = candidates.length;
   const col = new Map(candidates.map((id, k) => [id, k]));
   const rowsPer = steps + 2;
   const result: IgResult = { ig: [], gradXInput: [], gap: new Float64Array(tasks.length) };
-  const inputs = tasks.flatMap((t) => [{ ids: t.clean }, ...Array.from({ length: steps + 1 }, () => ({ ids: t.corrupt }))]);
+  const inputs = tasks.flatMap((t) => [
+    { ids: t.clean },
+    ...Array.from({ length: steps + 1 }, () => ({ ids: t.corrupt })),
+  ]);
   const taskOf = (batch: BatchView) => Math.floor(batch.sequenceIndex[0] / rowsPer);
   const pass: ExtraPass = {
     label: 'attribution: integrated gradients',

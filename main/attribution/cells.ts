@@ -28,7 +28,12 @@ export interface Cell {
 }
 
 /** Every cell of the sites for prompts of at most maxLen tokens (site, layer, head, position order). */
-export function enumerateCells(sites: readonly PatchSite[], layers: number, heads: number, maxLen: number): Cell[] {
+export function enumerateCells(
+  sites: readonly PatchSite[],
+  layers: number,
+  heads: number,
+  maxLen: number,
+): Cell[] {
   const out: Cell[] = [];
   for (const site of PATCH_SITES) {
     if (!sites.includes(site)) continue;

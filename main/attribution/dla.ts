@@ -68,7 +68,11 @@ export class DlaTally {
     const { L, H, n } = this;
     const out: MetricRow[] = [];
     const site = (c: number): [string, number | null] =>
-      c === 0 ? ['embed', null] : c === 2 * L + 1 ? ['ln_final', null] : [c % 2 === 1 ? 'attn_out' : 'mlp_out', (c - 1) >> 1];
+      c === 0
+        ? ['embed', null]
+        : c === 2 * L + 1
+          ? ['ln_final', null]
+          : [c % 2 === 1 ? 'attn_out' : 'mlp_out', (c - 1) >> 1];
     for (const [metric, parts, heads] of [
       ['dla', this.parts, this.heads],
       ['dla_logprob', this.logprobParts, this.logprobHeads],
@@ -173,7 +177,7 @@ export function dlaPass(
           tally.lensKl[l] += kl[r * (L + 1) + l];
           tally.lensDiff[l] += diff(lensC, r * (L + 1) + l);
           for (let j = 0; j < k; j++) {
-            const at = ((r * (L + 1) + l) * k + j);
+            const at = (r * (L + 1) + l) * k + j;
             const to = (task * (L + 1) + l) * k + j;
             tally.topIds[to] = Number(topIds[at]);
             tally.topProbs[to] = Math.exp(topLogp[at]);

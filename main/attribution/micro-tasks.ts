@@ -42,7 +42,12 @@ export function microTasks(set: ProbeSet, tok: TextTokenizer): MicroTasks {
   const two = (n: number) => String(n).padStart(2, '0');
   const greaterThan = set.yearSpan
     .filter((p) => p.endYY > p.startYY && p.startYY > 1)
-    .map((p) => ({ clean: p.prompt, corrupt: p.corruptedPrompt, answer: two(p.endYY), distractor: two(p.startYY) }))
+    .map((p) => ({
+      clean: p.prompt,
+      corrupt: p.corruptedPrompt,
+      answer: two(p.endYY),
+      distractor: two(p.startYY),
+    }))
     .filter(fits);
   const induction = set.induction.flatMap((r) => {
     const words = r.words;

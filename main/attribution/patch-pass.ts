@@ -27,7 +27,12 @@ export interface PatchPassOptions {
 }
 
 /** The logit difference of each row from the candidates' logits [B, K]. */
-export function rowDiffs(z: Float32Array, K: number, rows: { answer: number; distractor: number }[], col: Map<number, number>): number[] {
+export function rowDiffs(
+  z: Float32Array,
+  K: number,
+  rows: { answer: number; distractor: number }[],
+  col: Map<number, number>,
+): number[] {
   return rows.map((t, r) => z[r * K + col.get(t.answer)!] - z[r * K + col.get(t.distractor)!]);
 }
 
@@ -50,7 +55,9 @@ export function patchPass(
   const K = candidates.length;
   const col = new Map(candidates.map((id, k) => [id, k]));
   // The cells each task reaches, in order: variant v patches valid[i][v*C .. v*C + C).
-  const valid = tasks.map((t) => cells.map((c, i) => (reaches(c, t.clean.length) ? i : -1)).filter((i) => i >= 0));
+  const valid = tasks.map((t) =>
+    cells.map((c, i) => (reaches(c, t.clean.length) ? i : -1)).filter((i) => i >= 0),
+  );
   const variants = Math.max(1, Math.ceil(Math.max(...valid.map((v) => v.length)) / C));
   const result: PatchResult = {
     tally: new CellTally(cells),

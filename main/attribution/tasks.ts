@@ -60,8 +60,7 @@ export function parseTasks(text: string, name: string, tok: TextTokenizer, o: Ta
     const s = r as Record<(typeof TASK_FIELDS)[number], string>;
     const one = (f: 'answer' | 'distractor'): number => {
       const ids = tok.encode(s[f]);
-      if (ids.length !== 1)
-        fail(`the ${f} ${JSON.stringify(s[f])} is ${ids.length} tokens, not one.`);
+      if (ids.length !== 1) fail(`the ${f} ${JSON.stringify(s[f])} is ${ids.length} tokens, not one.`);
       return ids[0];
     };
     const answer = one('answer');

@@ -11,7 +11,11 @@ import {
   type GraphHook,
   type TapSpec,
 } from '../../native-models/neox/forward.ts';
-import { interventionFeeds, type FeedTensor, type Intervention } from '../../native-models/neox/intervention.ts';
+import {
+  interventionFeeds,
+  type FeedTensor,
+  type Intervention,
+} from '../../native-models/neox/intervention.ts';
 import { centreFeeds, type Centre } from '../../native-models/neox/centre.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
 import type { BatchView, GraphOutputs } from '../analyses/types.ts';

@@ -74,7 +74,11 @@ function swapHalves(ctx: GradHookContext, x: Value): Value {
 
 /** [B*T, F] -> [B, T, F]. */
 const tokens3 = (ctx: GradHookContext, x: Value) =>
-  ctx.b.reshape(x, ctx.b.concat([ctx.bt, ctx.b.int64s([-1])], 0), [ctx.mask.shape[0], ctx.mask.shape[1], x.shape[1]]);
+  ctx.b.reshape(x, ctx.b.concat([ctx.bt, ctx.b.int64s([-1])], 0), [
+    ctx.mask.shape[0],
+    ctx.mask.shape[1],
+    x.shape[1],
+  ]);
 
 /** AtP at every layer of the given sites (token sites, z, q, k). */
 export function atpHook(cfg: NeoxConfig, sites: readonly Site[]): GradHook {

@@ -45,7 +45,11 @@ export const LENS_TOP_IDS = part('lens_top_ids');
 export const LENS_CANDIDATES = part('lens_candidates');
 
 /** The hooks (embed, attn_out, mlp_out, z, resid_post at every layer, then logits). */
-export function directLogitHooks(cfg: NeoxConfig, candidates: readonly number[], lensTopk: number): GraphHook[] {
+export function directLogitHooks(
+  cfg: NeoxConfig,
+  candidates: readonly number[],
+  lensTopk: number,
+): GraphHook[] {
   if (candidates.length === 0) throw new Error('directLogitHooks needs candidate tokens');
   const L = cfg.numLayers;
   const H = cfg.numHeads;
@@ -100,12 +104,27 @@ export function directLogitHooks(cfg: NeoxConfig, candidates: readonly number[],
         const sigma = b.sqrt(
           b.add(b.reduceMean(b.mul(fc, fc), [-1], true), b.scalar(Math.fround(cfg.layerNormEps))),
         ); // [B, 1]
-        const order = ['embed', ...Array.from({ length: L }, (_, l) => [`attn_out/${l}`, `mlp_out/${l}`]).flat()];
+        const order = [
+          'embed',
+          ...Array.from({ length: L }, (_, l) => [`attn_out/${l}`, `mlp_out/${l}`]).flat(),
+        ];
         const scaled = order.map((k) => b.div(parts.get(k)!, sigma)); // [B, d] each
-        ctx.output(DLA_PARTS, b.concat(scaled.map((s) => b.unsqueeze(b.matmul(s, u), [1])), 1)); // [B, C, K]
+        ctx.output(
+          DLA_PARTS,
+          b.concat(
+            scaled.map((s) => b.unsqueeze(b.matmul(s, u), [1])),
+            1,
+          ),
+        ); // [B, C, K]
         const sig3 = b.unsqueeze(sigma, [2]); // [B, 1, 1]
         const headScaled = Array.from({ length: L }, (_, l) => b.div(heads.get(l)!, sig3)); // [B, H, d]
-        ctx.output(DLA_HEADS, b.concat(headScaled.map((h) => b.unsqueeze(b.matmul(h, u), [1])), 1)); // [B, L, H, K]
+        ctx.output(
+          DLA_HEADS,
+          b.concat(
+            headScaled.map((h) => b.unsqueeze(b.matmul(h, u), [1])),
+            1,
+          ),
+        ); // [B, L, H, K]
         ctx.output(DLA_BIAS, b.matmul(b.unsqueeze(beta, [0]), b.transpose(wc, [1, 0]))); // [1, K]
         const zl = lastRow(ctx, x); // [B, V]
         ctx.output(DLA_LOGITS, b.gather(zl, ids, 1)); // [B, K]
@@ -114,9 +133,21 @@ export function directLogitHooks(cfg: NeoxConfig, candidates: readonly number[],
         const wp = b.matmul(p, wu); // [B, d] = W_U^T p
         const m = b.mul(wp, b.unsqueeze(gamma, [0])); // [B, d]
         const dot = (a: Value, v: Value) => b.reduceSum(b.mul(a, v), [-1], false);
-        ctx.output(DLA_EXPECTED_PARTS, b.concat(scaled.map((s) => b.unsqueeze(dot(s, m), [1])), 1)); // [B, C]
+        ctx.output(
+          DLA_EXPECTED_PARTS,
+          b.concat(
+            scaled.map((s) => b.unsqueeze(dot(s, m), [1])),
+            1,
+          ),
+        ); // [B, C]
         const m3 = b.unsqueeze(m, [1]); // [B, 1, d]
-        ctx.output(DLA_EXPECTED_HEADS, b.concat(headScaled.map((h) => b.unsqueeze(dot(h, m3), [1])), 1)); // [B, L, H]
+        ctx.output(
+          DLA_EXPECTED_HEADS,
+          b.concat(
+            headScaled.map((h) => b.unsqueeze(dot(h, m3), [1])),
+            1,
+          ),
+        ); // [B, L, H]
         ctx.output(DLA_EXPECTED_BIAS, dot(wp, b.unsqueeze(beta, [0]))); // [B]
         const lse = b.reduceLogSumExp(zl, [1], false); // [B]
         ctx.output(DLA_LSE, lse);

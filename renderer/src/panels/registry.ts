@@ -17,6 +17,7 @@ import EmergencePanel from './EmergencePanel.svelte';
 import MeanStorePanel from './MeanStorePanel.svelte';
 import InfluencePanel from './InfluencePanel.svelte';
 import AblationPanel from './AblationPanel.svelte';
+import AttributionPanel from './AttributionPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -60,6 +61,14 @@ export const PANELS: Record<string, PanelEntry[]> = {
   sinks: [INFLUENCE, { id: 'sinks-emergence', component: EmergencePanel }],
   means: [{ id: 'mean-store', component: MeanStorePanel, claims: /^means\/aligned\//, timeline: true }],
   ablate: [{ id: 'ablation', component: AblationPanel, timeline: true }],
+  attribution: [
+    {
+      id: 'attribution',
+      component: AttributionPanel,
+      claims: /^attribution\/lens_top_(ids|probs)$/,
+      timeline: true,
+    },
+  ],
 };
 
 /** Analyses with panels on the checkpoint timeline, in the registry's order. */

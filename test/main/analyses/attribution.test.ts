@@ -35,8 +35,14 @@ async function run(name: string, options: Record<string, OptionValue>) {
   });
   const rows = p.metrics({ runIds: [out.runId], analysis: 'attribution' });
   const key = (r: (typeof rows)[number]) => `${r.site}/${r.layer}/${r.head ?? '-'}/${r.position ?? '-'}`;
-  const by = (metric: string) => new Map(rows.filter((r) => r.metric === metric).map((r) => [key(r), r.value]));
-  return { p, rows, by, one: (metric: string) => rows.find((r) => r.metric === metric && r.site === null)!.value };
+  const by = (metric: string) =>
+    new Map(rows.filter((r) => r.metric === metric).map((r) => [key(r), r.value]));
+  return {
+    p,
+    rows,
+    by,
+    one: (metric: string) => rows.find((r) => r.metric === metric && r.site === null)!.value,
+  };
 }
 
 describe('attribution', () => {

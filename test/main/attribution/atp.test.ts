@@ -50,7 +50,12 @@ describe('AtP', () => {
     const tasks = tasksOf(model);
     const cfg = model.config;
     const maxLen = Math.max(...tasks.map((t) => t.clean.length));
-    const cells = enumerateCells(['resid_pre', 'attn_out', 'mlp_out', 'z', 'q', 'k'], cfg.numLayers, cfg.numHeads, maxLen);
+    const cells = enumerateCells(
+      ['resid_pre', 'attn_out', 'mlp_out', 'z', 'q', 'k'],
+      cfg.numLayers,
+      cfg.numHeads,
+      maxLen,
+    );
     const cands = taskCandidates(tasks);
     const atp = atpPass(cfg, tasks, cells, cands, { reverse: false, tasksPerBatch: 2 });
     await pass(model, atp.pass);
@@ -82,7 +87,8 @@ describe('AtP', () => {
     const w = weights.get(n.qkvWeight)!;
     const wd = Float32Array.from(w.data as Float32Array);
     const d = cfg.hiddenSize;
-    for (let r = HEAD * 3 * dh; r < HEAD * 3 * dh + dh; r++) for (let c = 0; c < d; c++) wd[r * d + c] *= SCALE; // q rows of head HEAD in [H*3dh, d]
+    for (let r = HEAD * 3 * dh; r < HEAD * 3 * dh + dh; r++)
+      for (let c = 0; c < d; c++) wd[r * d + c] *= SCALE; // q rows of head HEAD in [H*3dh, d]
     weights.set(n.qkvWeight, { ...w, data: wd });
     const planted = join(dir, `planted-${LAYER}-${HEAD}-${SCALE}`);
     mkdirSync(planted);
@@ -99,7 +105,11 @@ describe('AtP', () => {
     });
     const rows = p.metrics({ runIds: [out.runId], analysis: 'attribution' });
     const of = (metric: string, c: (r: (typeof rows)[number]) => boolean) =>
-      new Map(rows.filter((r) => r.metric === metric && c(r)).map((r) => [`${r.site}/${r.head}/${r.position}`, r.value]));
+      new Map(
+        rows
+          .filter((r) => r.metric === metric && c(r))
+          .map((r) => [`${r.site}/${r.head}/${r.position}`, r.value]),
+      );
     const inHead = (r: (typeof rows)[number]) => r.site === 'k' && r.layer === LAYER && r.head === HEAD;
     const real = of('patch', inHead);
     const atp = of('atp', inHead);

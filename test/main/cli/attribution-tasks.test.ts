@@ -52,7 +52,11 @@ const edit = (i: number, f: (o: Record<string, string>) => void) => {
 describe('attribution task files through the CLI', () => {
   it.each([
     ['a missing field', [good[0], edit(1, (o) => delete o.distractor)], /line 2: missing field distractor/],
-    ['an answer of two tokens', [edit(0, (o) => (o.answer = ' Mary')), good[1]], /line 1: the answer " Mary" is 2 tokens, not one/],
+    [
+      'an answer of two tokens',
+      [edit(0, (o) => (o.answer = ' Mary')), good[1]],
+      /line 1: the answer " Mary" is 2 tokens, not one/,
+    ],
     [
       'a pair of different lengths',
       [good[0], good[1], edit(2, (o) => (o.corrupt = 'Hello there Hello'))],
@@ -64,7 +68,12 @@ describe('attribution task files through the CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(message);
     expect(r.err).toMatch(/Task file .*\.jsonl, line/);
-    expect(r.err.trim().split('\n').filter((l) => l.startsWith('pythia-atlas: ') && !l.includes('warning'))).toHaveLength(1);
+    expect(
+      r.err
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('pythia-atlas: ') && !l.includes('warning')),
+    ).toHaveLength(1);
     expect(r.written).toEqual({ runs: 0, datasets: 0 });
   });
 
