@@ -2,7 +2,7 @@
 // object per line (`clean`, `corrupt`, `answer`, `distractor`, all strings), as activation patching
 // uses them (Zhang & Nanda 2024, "Towards Best Practices of Activation Patching": symmetric token
 // replacement, the logit difference answer - distractor at the last position; docs/METHODS.md
-// "Attribution"). Each prompt is tokenised alone; the answer and distractor must each be exactly one
+// "Activation patching"). Each prompt is tokenised alone; the answer and distractor must each be exactly one
 // token (as the tokenizer splits them alone: write the leading space, " Mary"). Clean and corrupt
 // must have the same number of tokens, so a position means the same slot in both; with
 // align = 'end' a longer prompt instead loses tokens at its start until both end aligned.

@@ -1,7 +1,7 @@
 // Mixing a site's value with another row of the same batch, per token and per group of features:
 //   a[b, t, g] <- a[b, t, g] + w[b, t, g] (a[src_b, t, g] - a[b, t, g])
 // With w in {0, 1} this is activation patching inside one batch (Zhang & Nanda 2024, "Towards
-// Best Practices of Activation Patching"; docs/METHODS.md "Attribution"): the clean row's
+// Best Practices of Activation Patching"; docs/METHODS.md "Activation patching"): the clean row's
 // activation copied into corrupt copies of the prompt, each copy patched at its own cell, so many
 // patched runs share one batch and no activation leaves the graph. With w = alpha in [0, 1] it is the
 // straight-line path of integrated gradients between two rows' embeddings (Sundararajan et al.
