@@ -5,8 +5,9 @@
 // the rest being the output bias), each MLP output and the final LayerNorm bias, with the LayerNorm
 // scale frozen at the clean value: completeness is checked per task against the model's own
 // logits. Log-probability attribution of log p(answer) sums to log p(answer) + H(p). The lens gives,
-// per layer, the KL of the final distribution to the lens distribution, the lens logit difference
-// and its top tokens. Sums over tasks in Float64.
+// per layer, the KL of the final distribution to the lens distribution and its top tokens
+// (native-models/neox/hooks/logit-lens.ts) and the lens logit difference (also of the embedding).
+// Sums over tasks in Float64.
 
 import {
   DLA_BIAS,
@@ -19,11 +20,15 @@ import {
   DLA_LSE,
   DLA_PARTS,
   LENS_CANDIDATES,
-  LENS_KL,
-  LENS_TOP_IDS,
-  LENS_TOP_LOGP,
   directLogitHooks,
 } from '../../native-models/neox/hooks/direct-logit.ts';
+import {
+  lensIds,
+  lensKl,
+  lensLse,
+  lensValues,
+  logitLensHooks,
+} from '../../native-models/neox/hooks/logit-lens.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { ExtraPass } from '../analyses/types.ts';
 import { metricRow } from '../library/metric-row.ts';
@@ -58,10 +63,10 @@ export class DlaTally {
     this.heads = new Float64Array(L * H);
     this.logprobParts = new Float64Array(2 * L + 2);
     this.logprobHeads = new Float64Array(L * H);
-    this.lensKl = new Float64Array(L + 1);
+    this.lensKl = new Float64Array(L);
     this.lensDiff = new Float64Array(L + 1);
-    this.topIds = new Int32Array(nTasks * (L + 1) * k);
-    this.topProbs = new Float32Array(nTasks * (L + 1) * k);
+    this.topIds = new Int32Array(nTasks * L * k);
+    this.topProbs = new Float32Array(nTasks * L * k);
   }
 
   rows(A: string): MetricRow[] {
@@ -92,17 +97,16 @@ export class DlaTally {
     out.push(metricRow(A, 'logprob_answer', null, null, this.logprobAnswer / n));
     out.push(metricRow(A, 'entropy', null, null, this.entropy / n));
     out.push(metricRow(A, 'dla_logprob_completeness_error', null, null, this.logprobCompleteness));
-    out.push(metricRow(A, 'lens_kl', 'embed', null, this.lensKl[0] / n));
     out.push(metricRow(A, 'lens_logit_diff', 'embed', null, this.lensDiff[0] / n));
     for (let l = 0; l < L; l++) {
-      out.push(metricRow(A, 'lens_kl', 'resid_post', l, this.lensKl[l + 1] / n));
+      out.push(metricRow(A, 'lens_kl', 'resid_post', l, this.lensKl[l] / n));
       out.push(metricRow(A, 'lens_logit_diff', 'resid_post', l, this.lensDiff[l + 1] / n));
     }
     return out;
   }
 
   tensors(A: string): TensorRow[] {
-    const shape = [this.nTasks, this.L + 1, this.k];
+    const shape = [this.nTasks, this.L, this.k];
     return [
       { name: `${A}/lens_top_ids`, shape, data: this.topIds },
       { name: `${A}/lens_top_probs`, shape, data: this.topProbs },
@@ -125,7 +129,7 @@ export function dlaPass(
   return {
     label: 'attribution: direct logit attribution and lens',
     inputs: tasks.map((t) => ({ ids: t.clean })),
-    hooks: directLogitHooks(cfg, candidates, k),
+    hooks: [...directLogitHooks(cfg, candidates), ...logitLensHooks({ k, rows: 'last' })],
     consume(batch, outputs) {
       const parts = outputs.f32(DLA_PARTS); // [B, C, K]
       const heads = outputs.f32(DLA_HEADS); // [B, L, H, K]
@@ -136,10 +140,13 @@ export function dlaPass(
       const eBias = outputs.f32(DLA_EXPECTED_BIAS); // [B]
       const lse = outputs.f32(DLA_LSE);
       const ent = outputs.f32(DLA_ENTROPY);
-      const kl = outputs.f32(LENS_KL); // [B, L+1]
-      const topLogp = outputs.f32(LENS_TOP_LOGP); // [B, L+1, k]
-      const topIds = outputs.i64(LENS_TOP_IDS);
       const lensC = outputs.f32(LENS_CANDIDATES); // [B, L+1, K]
+      const lens = Array.from({ length: L }, (_, l) => ({
+        kl: outputs.f32(lensKl(l)), // [B]
+        values: outputs.f32(lensValues(l)), // [B, k] logits
+        ids: outputs.i64(lensIds(l)),
+        lse: outputs.f32(lensLse(l)), // [B]
+      }));
       for (let r = 0; r < batch.B; r++) {
         const task = batch.sequenceIndex[r];
         const t = tasks[task];
@@ -173,16 +180,15 @@ export function dlaPass(
         tally.entropy += ent[r];
         tally.completeness = Math.max(tally.completeness, Math.abs(sum - whole));
         tally.logprobCompleteness = Math.max(tally.logprobCompleteness, Math.abs(lpSum - (logpA + ent[r])));
-        for (let l = 0; l <= L; l++) {
-          tally.lensKl[l] += kl[r * (L + 1) + l];
-          tally.lensDiff[l] += diff(lensC, r * (L + 1) + l);
+        for (let l = 0; l <= L; l++) tally.lensDiff[l] += diff(lensC, r * (L + 1) + l);
+        lens.forEach((x, l) => {
+          tally.lensKl[l] += x.kl[r];
           for (let j = 0; j < k; j++) {
-            const at = (r * (L + 1) + l) * k + j;
-            const to = (task * (L + 1) + l) * k + j;
-            tally.topIds[to] = Number(topIds[at]);
-            tally.topProbs[to] = Math.exp(topLogp[at]);
+            const to = (task * L + l) * k + j;
+            tally.topIds[to] = Number(x.ids[r * k + j]);
+            tally.topProbs[to] = Math.exp(x.values[r * k + j] - x.lse[r]);
           }
-        }
+        });
         tally.n += 1;
       }
     },

@@ -1,4 +1,4 @@
-// Direct logit attribution and the logit lens at each row's last real position, in the graph
+// Direct logit attribution (and the candidates' logit-lens logits) at each row's last real position, in the graph
 // (docs/METHODS.md "Direct logit attribution"; nostalgebraist 2020 for the lens). The final
 // residual of a GPT-NeoX model is a sum of parts, x = embed + sum_l (attn_out_l + mlp_out_l)
 // (parallel residual), and LN_f(x) = gamma (x - mean x) / sigma + beta. With sigma frozen at the
@@ -9,10 +9,11 @@
 // log p_a = z_a - E_p[z] - H(p): part c scores DLA_c(a) - E_p[DLA_c], and the parts plus the bias
 // part sum to log p_a + H(p).
 // Site hooks keep each part's last-row vector (centred) in a closure shared by this module's hooks;
-// the hook at `logits`, built last, projects them onto the candidate tokens' unembedding and
-// computes the lens: LN_f(resid_post_l) W_U at every layer (and the embedding), its KL to the final
-// distribution KL(p_final || p_l), its top k and the candidates' lens logits. Only [B, parts, K]
-// sized tensors leave the graph. Parts are ordered embed, attn_out_0, mlp_out_0, attn_out_1, ...
+// the hook at `logits`, built last, projects them onto the candidate tokens' unembedding, and gives
+// the candidates' logit-lens logits LN_f(h) W_U[cands] of the embedding and of every layer's
+// resid_post (the lens' top k and KL to the final distribution come from hooks/logit-lens.ts).
+// Only [B, parts, K]-sized tensors leave the graph. Parts are ordered embed, attn_out_0,
+// mlp_out_0, attn_out_1, ...
 
 import { hookOut } from '../address.ts';
 import type { Value } from '../../graph/ir.ts';
@@ -38,18 +39,11 @@ export const DLA_EXPECTED_BIAS = part('expected_bias');
 /** [B]: the log-sum-exp and entropy of the final distribution. */
 export const DLA_LSE = part('lse');
 export const DLA_ENTROPY = part('entropy');
-/** Lens over [embed, resid_post_0 .. resid_post_{L-1}]: KL [B, L+1], top k [B, L+1, k], candidates [B, L+1, K]. */
-export const LENS_KL = part('lens_kl');
-export const LENS_TOP_LOGP = part('lens_top_logp');
-export const LENS_TOP_IDS = part('lens_top_ids');
+/** Lens logits of the candidates over [embed, resid_post_0 .. resid_post_{L-1}]: [B, L+1, K]. */
 export const LENS_CANDIDATES = part('lens_candidates');
 
 /** The hooks (embed, attn_out, mlp_out, z, resid_post at every layer, then logits). */
-export function directLogitHooks(
-  cfg: NeoxConfig,
-  candidates: readonly number[],
-  lensTopk: number,
-): GraphHook[] {
+export function directLogitHooks(cfg: NeoxConfig, candidates: readonly number[]): GraphHook[] {
   if (candidates.length === 0) throw new Error('directLogitHooks needs candidate tokens');
   const L = cfg.numLayers;
   const H = cfg.numHeads;
@@ -152,26 +146,12 @@ export function directLogitHooks(
         const lse = b.reduceLogSumExp(zl, [1], false); // [B]
         ctx.output(DLA_LSE, lse);
         ctx.output(DLA_ENTROPY, b.sub(lse, dot(p, zl))); // [B]
-        // The lens at every layer, against the final distribution.
-        const logpFinal = b.logSoftmax(zl, -1); // [B, V]
-        const kls: Value[] = [];
-        const tops: Value[] = [];
-        const topIds: Value[] = [];
+        // The candidates' lens logits at the embedding and every layer.
         const cands: Value[] = [];
-        const k = Math.min(lensTopk, cfg.vocabSize);
         for (let l = -1; l < L; l++) {
           const ln = b.layerNorm(lensIn.get(l)!, gamma, beta, cfg.layerNormEps); // [B, d]
-          const zlens = b.gemm(ln, wu, null, { transB: true }); // [B, V]
-          const logp = b.logSoftmax(zlens, -1); // [B, V]
-          kls.push(b.unsqueeze(b.reduceSum(b.mul(p, b.sub(logpFinal, logp)), [-1], false), [1])); // [B, 1]
-          const [tv, ti] = b.topK(logp, k); // [B, k]
-          tops.push(b.unsqueeze(tv, [1]));
-          topIds.push(b.unsqueeze(ti, [1]));
-          cands.push(b.unsqueeze(b.gather(zlens, ids, 1), [1])); // [B, 1, K]
+          cands.push(b.unsqueeze(b.matmul(ln, b.transpose(wc, [1, 0])), [1])); // [B, 1, K]
         }
-        ctx.output(LENS_KL, b.concat(kls, 1)); // [B, L+1]
-        ctx.output(LENS_TOP_LOGP, b.concat(tops, 1)); // [B, L+1, k]
-        ctx.output(LENS_TOP_IDS, b.concat(topIds, 1)); // [B, L+1, k] int64
         ctx.output(LENS_CANDIDATES, b.concat(cands, 1)); // [B, L+1, K]
       },
     },
