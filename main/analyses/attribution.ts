@@ -63,7 +63,7 @@ export const attribution: Analysis = {
       min: 1,
       max: 4096,
       default: 32,
-      help: 'patched copies per batch',
+      help: 'patched copies per batch (memory grows with it and the prompt length)',
     },
     { name: 'atp_batch', type: 'integer', min: 1, max: 1024, default: 8, help: 'task pairs per AtP batch' },
     {
@@ -73,6 +73,14 @@ export const attribution: Analysis = {
       max: 4096,
       default: 32,
       help: 'integrated-gradient steps (0: none)',
+    },
+    {
+      name: 'ig_batch',
+      type: 'integer',
+      min: 1,
+      max: 4096,
+      default: 16,
+      help: 'integrated-gradient points per batch (memory grows with it and the prompt length)',
     },
     {
       name: 'agreement_topk',
@@ -119,7 +127,7 @@ export const attribution: Analysis = {
       tasksPerBatch: numberOption(ctx, 'atp_batch'),
     });
     const steps = numberOption(ctx, 'ig_steps');
-    const ig = steps > 0 ? igPass(tasks, candidates, steps) : null;
+    const ig = steps > 0 ? igPass(tasks, candidates, steps, numberOption(ctx, 'ig_batch')) : null;
     const real = booleanOption(ctx, 'patch_real')
       ? patchPass(cfg, tasks, cells, candidates, { reverse, cellsPerBatch: numberOption(ctx, 'patch_batch') })
       : null;

@@ -136,50 +136,69 @@ export function igPass(
   tasks: readonly Task[],
   candidates: readonly number[],
   steps: number,
+  /** Interpolation points per batch (the batch adds the clean and the baseline row). */
+  pointsPerBatch = steps,
 ): { pass: ExtraPass; result: IgResult } {
   const K = candidates.length;
   const col = new Map(candidates.map((id, k) => [id, k]));
-  const rowsPer = steps + 2;
-  const result: IgResult = { ig: [], gradXInput: [], gap: new Float64Array(tasks.length) };
+  // Variant v computes the points k = v*C + 1 .. (v+1)*C (k <= steps); rows 0 (clean) and 1 (the
+  // baseline, k = 0) are in every batch.
+  const C = Math.max(1, Math.min(pointsPerBatch, steps));
+  const rowsPer = C + 2;
+  const variants = Math.ceil(steps / C);
+  const pointOf = (variant: number, r: number) => (r === 1 ? 0 : variant * C + (r - 1));
+  const result: IgResult = {
+    ig: tasks.map((t) => new Float64Array(t.clean.length)),
+    gradXInput: [],
+    gap: new Float64Array(tasks.length),
+  };
   const inputs = tasks.flatMap((t) => [
     { ids: t.clean },
-    ...Array.from({ length: steps + 1 }, () => ({ ids: t.corrupt })),
+    ...Array.from({ length: C + 1 }, () => ({ ids: t.corrupt })),
   ]);
   const taskOf = (batch: BatchView) => Math.floor(batch.sequenceIndex[0] / rowsPer);
   const pass: ExtraPass = {
     label: 'attribution: integrated gradients',
     inputs,
     batchSize: rowsPer,
+    variants,
     interventions: [
       mix({
         site: 'embed',
         layer: null,
         id: 'ig',
-        fill(batch, _variant, _source, weight) {
+        fill(batch, variant, _source, weight) {
           const { B, T } = batch;
-          for (let r = 2; r < B; r++) weight.fill((r - 1) / steps, r * T, r * T + batch.lengths[r]);
+          for (let r = 2; r < B; r++) {
+            const k = pointOf(variant, r);
+            if (k <= steps) weight.fill(k / steps, r * T, r * T + batch.lengths[r]);
+          }
         },
       }),
     ],
     hooks: [lastPositionHook(candidates)],
     gradients: { metric: taskMetric(candidates), hooks: [igHook()] },
     feeds: (batch) => ({ [TASK_METRIC_WEIGHTS]: weights(Array(batch.B).fill(tasks[taskOf(batch)]), col, K) }),
-    consume(batch, outputs) {
+    consume(batch, outputs, variant) {
       const { B, T } = batch;
       const task = taskOf(batch);
       const t = tasks[task];
       const d = rowDiffs(outputs.f32(CANDIDATE_LOGITS), K, Array(B).fill(t), col);
-      result.gap[task] = d[0] - d[1];
       const dot = outputs.f32(IG_DOT);
-      const gxi = outputs.f32(GRAD_X_INPUT);
       const len = batch.lengths[0];
-      const ig = new Float64Array(len);
-      for (let k = 0; k <= steps; k++) {
-        const w = (k === 0 || k === steps ? 0.5 : 1) / steps;
-        for (let p = 0; p < len; p++) ig[p] += w * dot[(1 + k) * T + p];
+      const ig = result.ig[task];
+      if (variant === 0) {
+        result.gap[task] = d[0] - d[1];
+        const gxi = outputs.f32(GRAD_X_INPUT);
+        result.gradXInput[task] = Float64Array.from({ length: len }, (_, p) => gxi[p]);
       }
-      result.ig[task] = ig;
-      result.gradXInput[task] = Float64Array.from({ length: len }, (_, p) => gxi[p]);
+      // The trapezoid rule: weight 1/S inside, 1/(2S) at the two ends (k = 0 in variant 0 only).
+      for (let r = variant === 0 ? 1 : 2; r < B; r++) {
+        const k = pointOf(variant, r);
+        if (k > steps) continue;
+        const w = (k === 0 || k === steps ? 0.5 : 1) / steps;
+        for (let p = 0; p < len; p++) ig[p] += w * dot[r * T + p];
+      }
     },
   };
   return { pass, result };

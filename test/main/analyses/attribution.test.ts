@@ -4,7 +4,7 @@
 // hooks that copy the clean activation into the corrupt run (and the reverse), normalised the same
 // way, to 1e-4; the direct logit attribution of each component equals PyTorch's to 1e-4 and the parts
 // sum to the model's logit difference to 1e-5; integrated gradients at the default steps are
-// complete to 1%.
+// complete to 1%, and the same whether the interpolation points share one batch or are split.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,5 +99,10 @@ describe('attribution', () => {
     const kl = r.by('lens_kl');
     expect(Math.abs(kl.get('resid_post/2/-/-')!)).toBeLessThan(1e-5);
     expect(r.one('ig_completeness_error')).toBeLessThan(0.01);
+    // The interpolation points split over batches (7 per batch: 5 variants) give the same IG.
+    const split = await run('ig-split', { ig_batch: 7, patch_real: false });
+    const ig = r.by('ig');
+    expect(ig.size).toBeGreaterThan(10);
+    for (const [k, v] of split.by('ig')) expect(Math.abs(v - ig.get(k)!), k).toBeLessThan(1e-5);
   }, 300_000);
 });
