@@ -57,6 +57,8 @@ export interface DatasetFile {
   path: string | null;
   name: string;
   sha256: string;
+  /** The file's bytes as the project kept them (a project dataset), when an analysis reads them. */
+  bytes?: Uint8Array;
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */

@@ -17,6 +17,7 @@ import { AtlasError } from '../errors.ts';
 import { configHash } from '../library/config-hash.ts';
 import type { Project } from '../library/project.ts';
 import { loadModel, type LoadedModel } from '../load-model.ts';
+import { datasetSourceBytes } from '../services/dataset-import.ts';
 import { validateOptions, type ValidatedOptions } from '../options/validate.ts';
 import type { RunProgress, RunRequest } from '../runner.ts';
 
@@ -76,18 +77,23 @@ export async function planRun(
   // name the field that gives the run's sequences; nothing is imported before the checks pass.
   const field = req.dataset.field ?? analyses.find((a) => a.datasetField)?.datasetField;
   let datasetFile: DatasetFile | undefined;
-  const data = await loadRunDataset(project, { ...req, dataset: { ...req.dataset, field } }, (file) => {
-    datasetFile = file;
-    for (const a of analyses)
-      a.checkDataset?.({
-        config: model.config,
-        tokenizer: model.tokenizer,
-        options: options.byAnalysis[a.name],
-        seqLen,
-        prependBos: req.prependBos ?? false,
-        dataset: file,
-      });
-  });
+  const data = await loadRunDataset(
+    project,
+    { ...req, dataset: { ...req.dataset, field } },
+    (file) => {
+      datasetFile = file;
+      for (const a of analyses)
+        a.checkDataset?.({
+          config: model.config,
+          tokenizer: model.tokenizer,
+          options: options.byAnalysis[a.name],
+          seqLen,
+          prependBos: req.prependBos ?? false,
+          dataset: file,
+        });
+    },
+    analyses.some((a) => a.checkDataset),
+  );
   const tok = tokenizeRecords(data.read.records, model.tokenizer, {
     seqLen,
     n,
@@ -169,11 +175,16 @@ async function loadRunDataset(
   project: Project,
   req: RunRequest,
   check: (file: DatasetFile) => void,
+  needsFile: boolean,
 ): Promise<{ read: ReadResult; datasetId: number; name: string }> {
   if (req.dataset.datasetId !== undefined) {
     const ds = project.dataset(req.dataset.datasetId);
     if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
-    check({ path: ds.source || null, name: ds.name, sha256: ds.sha256 });
+    // The file as the project kept it (structured datasets keep their bytes), or at its path.
+    const bytes = needsFile
+      ? await datasetSourceBytes(project, ds.id, 'to read its records').catch(() => undefined)
+      : undefined;
+    check({ path: ds.source || null, name: ds.name, sha256: ds.sha256, ...(bytes ? { bytes } : {}) });
     return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
   }
   if (!req.dataset.path)

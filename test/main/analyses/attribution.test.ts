@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Project } from '../../../main/library/project.ts';
 import { runAnalyses } from '../../../main/runner.ts';
+import { addDataset } from '../../../main/services/dataset-import.ts';
 import type { OptionValue } from '../../../preload/api.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data');
@@ -104,5 +105,24 @@ describe('attribution', () => {
     const ig = r.by('ig');
     expect(ig.size).toBeGreaterThan(10);
     for (const [k, v] of split.by('ig')) expect(Math.abs(v - ig.get(k)!), k).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('reads a dropped task file from the bytes the project kept (a UI run by dataset id)', async () => {
+    const p = Project.create(join(dir, 'dropped.pythia-atlas'));
+    const bytes = readFileSync(join(FIX, 'tiny-attribution/tasks.jsonl'));
+    const ds = await addDataset(p, { name: 'tasks.jsonl', bytes, field: 'clean' });
+    const out = await runAnalyses(p, {
+      model: join(FIX, 'tiny-pipeline'),
+      dataset: { datasetId: ds.id },
+      analyses: ['attribution'],
+      batchSize: 2,
+      options: { ig_steps: 0 },
+    });
+    const patch = p.metrics({ runIds: [out.runId], analysis: 'attribution', metric: 'patch' });
+    expect(patch).toHaveLength(Object.keys(expected.patch).length);
+    for (const r of patch)
+      expect(
+        Math.abs(r.value - expected.patch[`${r.site}/${r.layer}/${r.head ?? '-'}/${r.position ?? '-'}`]),
+      ).toBeLessThan(1e-4);
   }, 300_000);
 });
