@@ -15,6 +15,7 @@ import { vectorSource } from './vector-source.ts';
 import { steer } from './steer.ts';
 import { geometry } from './geometry.ts';
 import { contributions } from './contributions.ts';
+import { attribution } from './attribution.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -32,6 +33,7 @@ const ANALYSES: readonly Analysis[] = [
   steer,
   geometry,
   contributions,
+  attribution,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

@@ -21,6 +21,7 @@ import GeometryPanel from './GeometryPanel.svelte';
 import CkaPanel from './CkaPanel.svelte';
 import HeadScoresPanel from './HeadScoresPanel.svelte';
 import ContributionsPanel from './ContributionsPanel.svelte';
+import AttributionPanel from './AttributionPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -74,6 +75,14 @@ export const PANELS: Record<string, PanelEntry[]> = {
       id: 'token-contributions',
       component: ContributionsPanel,
       claims: /^contributions\/example_/,
+      timeline: true,
+    },
+  ],
+  attribution: [
+    {
+      id: 'attribution',
+      component: AttributionPanel,
+      claims: /^attribution\/lens_top_(ids|probs)$/,
       timeline: true,
     },
   ],
