@@ -34,6 +34,8 @@ import { Workspace } from './services/workspace.ts';
 import { cacheBudget, evictCache, protectedByJobs } from './services/cache-budget.ts';
 import { checkpointFlags } from './services/integrity.ts';
 import { appVersion, probeEngine } from './remote-engine.ts';
+import { VectorService } from './services/vectors.ts';
+import * as vectorLibrary from './vectors/library.ts';
 
 export interface AtlasApiOptions {
   host: HostInfo['host'];
@@ -74,6 +76,15 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
   const project = (): Project => workspace.require();
   const db = (): Database.Database => project().database;
   const version = appVersion();
+  const vectors = new VectorService({
+    project,
+    defaults: () => {
+      const s = settings.settings;
+      return { n: s.n, seqLen: s.seqLen, prependBos: s.prependBos, tokenizer: s.tokenizer };
+    },
+    progress: (requestId, done, total, message) =>
+      emit({ type: 'vector-progress', requestId, done, total, message }),
+  });
 
   /** Switching documents: jobs of the old project are cancelled first (they write into it). */
   async function switching<T>(fn: () => T): Promise<T> {
@@ -220,7 +231,20 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     emergence: (a) => attempt(() => emergenceOverTraining(project(), a)),
     cka: (a) => attempt(() => ckaQuery(project(), a)),
 
+    listVectors: () => attempt(() => vectorLibrary.listVectors(project())),
+    getVector: (a) => attempt(() => vectorLibrary.getVector(project(), a.name)),
+    makeVector: (a) => attempt(() => vectors.makeVector(a)),
+    previewVector: (a) => attempt(() => vectors.previewVector(a)),
+    continueVector: (a) => attempt(() => vectors.continueVector(a)),
+    cancelVectorWork: (a) => attempt(() => vectors.cancel(a.requestId)),
+    saveVector: (a) => attempt(() => vectorLibrary.saveVector(project(), a)),
+    deleteVector: (a) => attempt(() => vectorLibrary.deleteVector(project(), a.name)),
+    exportVector: (a) => attempt(() => vectorLibrary.exportVectorBytes(project(), a.name)),
+    importVector: (a) => attempt(() => vectorLibrary.importVectorBytes(project(), a)),
+    vectorTimeline: (a) => attempt(() => vectors.vectorTimeline(a)),
+
     dispose: async () => {
+      await vectors.dispose();
       downloads.stopAll();
       await runs.stopAll();
       workspace.close();

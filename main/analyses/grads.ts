@@ -6,22 +6,30 @@
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
 // Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
-// embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
-// each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
-// out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
-// most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
+// embed_out, final_layer_norm). Per-example agreement, of magnitudes: cosine and Spearman
+// correlation between each example's per-(site, layer) gradient-rms profile and the dataset's,
+// leaving the example out of the dataset profile (`example_rms_profile_*`; these compare how much
+// gradient flows where, not its direction; docs/METHODS.md "Gradients"). Of directions (unless
+// `grads_direction` is false; one more forward and backward pass): each example's activation
+// gradient summed over its tokens at every (site, layer) against the rest of the dataset's, the
+// leave-one-out cosine per (site, layer) (the example's agreement map) and over all of them
+// (`example_direction_cosine_*`), stats/grad-direction.ts, docs/METHODS.md "Gradient directions
+// per example"; the examples that disagree most are listed with their maps. The backward is the
+// project's own autodiff in the same ONNX graph (neox/backward.ts).
 
 import { grad, paramGrad } from '../../native-models/neox/address.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { sitesOption } from '../options/read.ts';
+import { booleanOption, sitesOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
-import type { Analysis, AnalysisResult, MetricRow, RunContext } from './types.ts';
+import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { spearman } from '../stats/correlation.ts';
+import { DirectionAgreement } from '../stats/grad-direction.ts';
+import { directionPass, directionRows } from './grads-direction.ts';
 
 export const GRAD_SITES: readonly Site[] = ['resid_pre', 'attn_out', 'mlp_out', 'resid_post', 'mlp_hidden'];
 /** How many of the most disagreeing examples are listed. */
@@ -46,6 +54,17 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo);
 }
 
+/** Mean, min and the 10/50/90% quantiles of a per-example statistic (NaNs left out). */
+function summaryRows(metric: string, values: readonly number[]): MetricRow[] {
+  const vals = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+  return [
+    metricRow('grads', `${metric}_mean`, null, null, mean),
+    metricRow('grads', `${metric}_min`, null, null, vals[0]),
+    ...[0.1, 0.5, 0.9].map((q) => metricRow('grads', `${metric}_q${q * 100}`, null, null, quantile(vals, q))),
+  ];
+}
+
 export const grads: Analysis = {
   name: 'grads',
   description: 'Gradient profiles of the summed next-token loss: per site, layer, position and parameter.',
@@ -57,13 +76,21 @@ export const grads: Analysis = {
       default: GRAD_SITES.join(','),
       help: 'the sites whose gradients are profiled (also the sites of profile)',
     },
+    {
+      name: 'grads_direction',
+      type: 'boolean',
+      default: true,
+      help: "one more pass: each example's gradient direction against the rest of the dataset's",
+    },
   ],
   gradients(ctx): BackwardOptions {
     return {
       metric: { kind: 'loss_sum' },
       sites: sitesOption(ctx, 'sites').map((site) => ({
         site,
-        reductions: ['token_sumsq', 'seq_sumsq'],
+        reductions: booleanOption(ctx, 'grads_direction')
+          ? ['token_sumsq', 'seq_sumsq', 'feature_sum']
+          : ['token_sumsq', 'seq_sumsq'],
       })),
       params: { reductions: ['full'] },
     };
@@ -83,11 +110,19 @@ export const grads: Analysis = {
       exampleIndex: [] as number[],
     };
     const FIELDS = ['targets', 'exampleSumsq', 'exampleTokens', 'exampleIndex'];
+    const withDirection = booleanOption(ctx, 'grads_direction');
+    const direction = new DirectionAgreement(keys.map(({ site }) => featureSize(ctx, site)));
     return {
-      toJSON: () => ({ acc: snapshot(acc, FIELDS), pos: pos.map((p) => p.toJSON()), paramSums }),
+      toJSON: () => ({
+        acc: snapshot(acc, FIELDS),
+        pos: pos.map((p) => p.toJSON()),
+        paramSums,
+        direction: direction.toJSON(),
+      }),
       fromJSON(state) {
-        const s = state as { acc: unknown; pos: unknown[]; paramSums: Float64Array[] };
+        const s = state as { acc: unknown; pos: unknown[]; paramSums: Float64Array[]; direction: unknown };
         restore(acc, s.acc, FIELDS);
+        direction.fromJSON(s.direction);
         s.pos.forEach((p, i) => pos[i].fromJSON(p));
         s.paramSums.forEach((p, i) => paramSums[i].set(p));
       },
@@ -99,6 +134,7 @@ export const grads: Analysis = {
           pos[k].add(batch, outputs.f32(grad(site, layer, 'token_sumsq')));
           const seq = outputs.f32(grad(site, layer, 'seq_sumsq'));
           for (let b = 0; b < B; b++) rows[b][k] = seq[b];
+          if (withDirection) direction.addTotal(k, outputs.f32(grad(site, layer, 'feature_sum')));
         });
         for (let b = 0; b < B; b++) {
           let n = 0;
@@ -113,8 +149,12 @@ export const grads: Analysis = {
           for (let j = 0; j < g.length; j++) sum[j] += g[j];
         });
       },
+      passes() {
+        return withDirection ? [directionPass(keys, direction)] : [];
+      },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
+        const tensors: TensorRow[] = [];
         const rms: number[] = [];
         keys.forEach(({ site, layer }, k) => {
           const p = pos[k];
@@ -145,7 +185,12 @@ export const grads: Analysis = {
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
         });
         metrics.push(...agreementRows());
-        return { metrics, tensors: [] };
+        if (withDirection && direction.N >= 2) {
+          const d = directionRows(keys, sites, L, direction, WORST);
+          metrics.push(...summaryRows('example_direction_cosine', d.overall), ...d.metrics);
+          tensors.push(...d.tensors);
+        }
+        return { metrics, tensors };
       },
     };
 
@@ -181,26 +226,23 @@ export const grads: Analysis = {
       }
       const rows: MetricRow[] = [];
       for (const [metric, pick] of [
-        ['example_overall_cosine', (x: { c: number }) => x.c],
-        ['example_overall_spearman', (x: { s: number }) => x.s],
+        ['example_rms_profile_cosine', (x: { c: number }) => x.c],
+        ['example_rms_profile_spearman', (x: { s: number }) => x.s],
       ] as const) {
-        const vals = cos
-          .map(pick)
-          .filter(Number.isFinite)
-          .sort((a, b) => a - b);
-        const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-        rows.push(metricRow('grads', `${metric}_mean`, null, null, mean));
-        rows.push(metricRow('grads', `${metric}_min`, null, null, vals[0]));
-        for (const q of [0.1, 0.5, 0.9])
-          rows.push(metricRow('grads', `${metric}_q${q * 100}`, null, null, quantile(vals, q)));
+        rows.push(...summaryRows(metric, cos.map(pick)));
       }
-      // The examples that disagree most (lowest cosine): dim = the example's index in the dataset order.
+      // The examples whose rms profile disagrees most (lowest cosine): dim = the example's index in the
+      // dataset order.
       for (const w of [...cos].sort((a, b) => a.c - b.c).slice(0, WORST)) {
         rows.push(
-          metricRow('grads', 'disagreeing_example_cosine', null, null, w.c, { dim: acc.exampleIndex[w.e] }),
+          metricRow('grads', 'disagreeing_example_rms_profile_cosine', null, null, w.c, {
+            dim: acc.exampleIndex[w.e],
+          }),
         );
         rows.push(
-          metricRow('grads', 'disagreeing_example_spearman', null, null, w.s, { dim: acc.exampleIndex[w.e] }),
+          metricRow('grads', 'disagreeing_example_rms_profile_spearman', null, null, w.s, {
+            dim: acc.exampleIndex[w.e],
+          }),
         );
       }
       return rows;

@@ -14,6 +14,8 @@ import { ablate } from './ablate.ts';
 import { vectorSource } from './vector-source.ts';
 import { steer } from './steer.ts';
 import { geometry } from './geometry.ts';
+import { contributions } from './contributions.ts';
+import { attribution } from './attribution.ts';
 import type { Analysis } from './types.ts';
 import type { AnalysisInfo } from '../../preload/api.ts';
 
@@ -30,6 +32,8 @@ const ANALYSES: readonly Analysis[] = [
   vectorSource,
   steer,
   geometry,
+  contributions,
+  attribution,
 ];
 
 export function listAnalyses(): AnalysisInfo[] {

@@ -7,7 +7,7 @@
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
-import type { Intervention } from '../../native-models/neox/intervention.ts';
+import type { FeedTensor, Intervention } from '../../native-models/neox/intervention.ts';
 import type { Centre } from '../../native-models/neox/centre.ts';
 import type { MetricRow, RunResults, StoredVector, VectorInfo } from '../library/rows.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
@@ -46,6 +46,19 @@ export interface RunContext {
   project?: StoreReader & VectorReader;
   /** What the run's model is, for checking that earlier results fit it. */
   identity?: StoreIdentity;
+  /**
+   * The run's dataset file, for analyses that read its records themselves (attribution tasks): the
+   * path (a project dataset: the file it was imported from), its name and the sha256 the run hashed.
+   */
+  dataset?: DatasetFile;
+}
+
+export interface DatasetFile {
+  path: string | null;
+  name: string;
+  sha256: string;
+  /** The file's bytes as the project kept them (a project dataset), when an analysis reads them. */
+  bytes?: Uint8Array;
 }
 
 /** One batch as the graph saw it. Masks are 1 for real tokens, 0 for padding; [B*T] row-major. */
@@ -122,6 +135,10 @@ export interface ExtraPass {
    * half alone), so one graph compares both in place (e.g. neox/hooks/pair-kl.ts).
    */
   paired?: boolean;
+  /** Rows per batch for this pass (default the run's batch size). */
+  batchSize?: number;
+  /** Graph inputs of its own per batch, by name (e.g. a gradient metric's per-row weights). */
+  feeds?(batch: BatchView, variant: number): Record<string, FeedTensor>;
   consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
 }
 
@@ -160,6 +177,13 @@ export interface Analysis {
    */
   gradients?(ctx: RunContext): BackwardOptions;
   start(ctx: RunContext): AnalysisRun;
+  /** The dataset field that gives the run's sequences when the request names none. */
+  readonly datasetField?: string;
+  /**
+   * Checks the run's dataset before anything is written (the project's dataset import included);
+   * throws an AtlasError naming the bad record.
+   */
+  checkDataset?(ctx: RunContext): void;
   /**
    * What the run's configuration hash must cover beyond the options (JSON), when an option names
    * something whose content can change: a saved vector's bytes, not just its name. An identical

@@ -58,6 +58,16 @@ export const COMMANDS: readonly Command[] = [
     async () => (await import('./cache.ts')).cacheCommand,
   ),
   lazy(
+    'sweep',
+    'models x revisions as one Slurm job array (or here, task after task); status; resume',
+    async () => (await import('./sweep.ts')).sweepCommand,
+  ),
+  lazy(
+    'merge',
+    'fold sweep shards (project files) into one project, keeping where each run ran',
+    async () => (await import('./merge.ts')).mergeCommand,
+  ),
+  lazy(
     'serve',
     'browser mode: serve the app on 127.0.0.1 and print its URL',
     async () => (await import('./serve.ts')).serveCommand,

@@ -7,6 +7,7 @@
 
 import type Database from 'better-sqlite3';
 import { RUN_OWNER_MIGRATION } from './migration-run-owner.ts';
+import { RUN_SOURCES_MIGRATION } from './migration-run-sources.ts';
 
 /** 'PYAT' as a big-endian 32-bit integer, stored at offset 68 of the SQLite header. */
 export const APPLICATION_ID = 0x50594154;
@@ -124,6 +125,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 3: run owners and the 'interrupted' status (migration-run-owner.ts).
   RUN_OWNER_MIGRATION,
+  // 4: where merged runs came from (migration-run-sources.ts).
+  RUN_SOURCES_MIGRATION,
 ];
 
 /** The schema version this code writes and reads. */

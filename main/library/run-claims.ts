@@ -100,3 +100,23 @@ export function recordProgress(db: Database.Database, runId: number, progress: R
     runId,
   );
 }
+
+/**
+ * Marks runs left 'running' by processes on other hosts 'interrupted'; returns their ids. Only for
+ * a file one scheduler task owns (a sweep's shard, main/sweep/task.ts): Slurm runs an array task
+ * once at a time, so a run another node left 'running' belongs to an attempt that ended (a time
+ * limit, a lost node). Elsewhere a run of another host is taken to be alive and never stolen.
+ */
+export function reclaimRunsOfOtherHosts(db: Database.Database): number[] {
+  return db
+    .transaction(() => {
+      const rows = stmt(
+        db,
+        "SELECT id, owner_host, owner_pid, owner_start FROM runs WHERE status = 'running'",
+      ).all() as OwnerRow[];
+      const gone = rows.filter((r) => r.owner_host !== null && r.owner_host !== currentOwner().host);
+      for (const r of gone) interrupt(db, r);
+      return gone.map((r) => r.id);
+    })
+    .immediate();
+}

@@ -11,7 +11,11 @@ import {
   type GraphHook,
   type TapSpec,
 } from '../../native-models/neox/forward.ts';
-import { interventionFeeds, type Intervention } from '../../native-models/neox/intervention.ts';
+import {
+  interventionFeeds,
+  type FeedTensor,
+  type Intervention,
+} from '../../native-models/neox/intervention.ts';
 import { centreFeeds, type Centre } from '../../native-models/neox/centre.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
 import type { BatchView, GraphOutputs } from '../analyses/types.ts';
@@ -28,6 +32,8 @@ export interface PassSpec {
   /** Fills the means that centred taps and hooks subtract (neox/centre.ts), when any reads them. */
   centre?: Centre;
   gradients?: BackwardOptions | null;
+  /** Further graph inputs per batch, by name (ExtraPass.feeds). */
+  feeds?(batch: BatchView, variant: number): Record<string, FeedTensor>;
 }
 
 export interface PassEnv {
@@ -107,6 +113,7 @@ export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> 
           const feeds = {
             ...interventionFeeds(ivs, view, variant),
             ...centreFeeds(spec.centre, built.centreInputs ?? [], view, variant),
+            ...(spec.feeds?.(view, variant) ?? {}),
           };
           const out = await sess.run(batch, fetches, feeds);
           o.consume(view, graphOutputs(out), variant);

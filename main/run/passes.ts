@@ -32,7 +32,7 @@ export async function runExtraPass(pass: ExtraPass, env: ExtraPassEnv): Promise<
   const open = await openPass(env, pass);
   try {
     const made = makeBatches(seqs, {
-      batchSize: env.batchSize,
+      batchSize: pass.batchSize ?? env.batchSize,
       padId: env.model.tokenizer.padId,
       lossOn: pass.inputs ? 'all' : env.lossOn,
     });

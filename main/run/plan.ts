@@ -10,13 +10,14 @@ import type { Device } from '../../native-models/runtime/session.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import type { TapSpec } from '../../native-models/neox/forward.ts';
 import { resolveAnalyses } from '../analyses/registry.ts';
-import type { Analysis, RunContext } from '../analyses/types.ts';
+import type { Analysis, DatasetFile, RunContext } from '../analyses/types.ts';
 import { readDataset, type ReadResult } from '../data/readers.ts';
 import { tokenizeRecords, type TokenSequence } from '../data/tokenize.ts';
 import { AtlasError } from '../errors.ts';
 import { configHash } from '../library/config-hash.ts';
 import type { Project } from '../library/project.ts';
 import { loadModel, type LoadedModel } from '../load-model.ts';
+import { datasetSourceBytes } from '../services/dataset-import.ts';
 import { validateOptions, type ValidatedOptions } from '../options/validate.ts';
 import type { RunProgress, RunRequest } from '../runner.ts';
 
@@ -72,7 +73,27 @@ export async function planRun(
       `--seq-len ${seqLen} exceeds the model's context of ${model.config.maxPositions} tokens.`,
     );
   }
-  const data = await loadRunDataset(project, req);
+  // An analysis that reads its records itself (attribution tasks) checks the file first and may
+  // name the field that gives the run's sequences; nothing is imported before the checks pass.
+  const field = req.dataset.field ?? analyses.find((a) => a.datasetField)?.datasetField;
+  let datasetFile: DatasetFile | undefined;
+  const data = await loadRunDataset(
+    project,
+    { ...req, dataset: { ...req.dataset, field } },
+    (file) => {
+      datasetFile = file;
+      for (const a of analyses)
+        a.checkDataset?.({
+          config: model.config,
+          tokenizer: model.tokenizer,
+          options: options.byAnalysis[a.name],
+          seqLen,
+          prependBos: req.prependBos ?? false,
+          dataset: file,
+        });
+    },
+    analyses.some((a) => a.checkDataset),
+  );
   const tok = tokenizeRecords(data.read.records, model.tokenizer, {
     seqLen,
     n,
@@ -99,6 +120,7 @@ export async function planRun(
         prependBos: req.prependBos ?? false,
         sequenceLengths: lengths,
         project,
+        ...(datasetFile ? { dataset: datasetFile } : {}),
         identity: {
           model: model.name,
           revision: model.revision,
@@ -152,10 +174,17 @@ export async function planRun(
 async function loadRunDataset(
   project: Project,
   req: RunRequest,
+  check: (file: DatasetFile) => void,
+  needsFile: boolean,
 ): Promise<{ read: ReadResult; datasetId: number; name: string }> {
   if (req.dataset.datasetId !== undefined) {
     const ds = project.dataset(req.dataset.datasetId);
     if (!ds) throw new AtlasError(`The project has no dataset ${req.dataset.datasetId}.`);
+    // The file as the project kept it (structured datasets keep their bytes), or at its path.
+    const bytes = needsFile
+      ? await datasetSourceBytes(project, ds.id, 'to read its records').catch(() => undefined)
+      : undefined;
+    check({ path: ds.source || null, name: ds.name, sha256: ds.sha256, ...(bytes ? { bytes } : {}) });
     return { read: project.datasetAsRead(ds.id), datasetId: ds.id, name: ds.name };
   }
   if (!req.dataset.path)
@@ -165,6 +194,7 @@ async function loadRunDataset(
   if (read.records.length === 0) {
     throw new AtlasError(`The dataset ${path} has no usable record (${read.bad.length} bad).`);
   }
+  check({ path, name: basename(path), sha256: read.sha256 });
   const datasetId =
     project.findDataset(read.sha256, read.field)?.id ??
     project.importDataset({ name: basename(path), source: path, read });
@@ -214,5 +244,6 @@ export function mergeGradients(reqs: BackwardOptions[]): BackwardOptions | null 
         reductions: [...new Set(withParams.flatMap((r) => r.params!.reductions))],
       }
     : undefined;
-  return { metric, sites: [...sites.values()], params };
+  const hooks = reqs.flatMap((r) => r.hooks ?? []);
+  return { metric, sites: [...sites.values()], params, ...(hooks.length > 0 ? { hooks } : {}) };
 }

@@ -158,13 +158,20 @@ export async function linkSnapshotFile(
   const pointer = join(snapshotDir(rc, commit), checkRepoPath(file));
   const blob = blobPath(rc, etag);
   await mkdir(dirname(pointer), { recursive: true });
-  await rm(pointer, { force: true });
+  // Made beside it and renamed over it: two processes linking the same file (tasks sharing the
+  // cache) each replace the pointer atomically instead of one failing with EEXIST.
+  const tmp = `${pointer}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await symlink(relative(dirname(pointer), blob), pointer);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'EINVAL') throw e;
-    await copyFile(blob, pointer);
+    try {
+      await symlink(relative(dirname(pointer), blob), tmp);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'EINVAL') throw e;
+      await copyFile(blob, tmp);
+    }
+    await rename(tmp, pointer);
+  } finally {
+    await rm(tmp, { force: true });
   }
   return pointer;
 }

@@ -7,6 +7,7 @@
 // unreachable and nothing cached, one clear sentence says so.
 
 import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AtlasError } from '../errors.ts';
 import { findSuiteModel, parseRevision } from './catalogue.ts';
 import {
@@ -18,6 +19,7 @@ import {
   hubCacheDir,
   linkSnapshotFile,
   repoCache,
+  repoFolderName,
   snapshotDir,
   writeRef,
 } from './cache.ts';
@@ -234,6 +236,8 @@ export async function ensureCheckpoint(o: EnsureCheckpointOptions): Promise<Ensu
         retries: o.retries ?? 5,
         retryDelayMs: o.retryDelayMs ?? 1000,
         describe: `${f.path} of ${what}`,
+        // Other processes sharing this cache (a sweep's tasks) wait while one downloads.
+        lockFile: join(cacheDir, '.locks', repoFolderName(repo), `${f.etag}.atlas-lock`),
         unreachable: (cause) => unreachable(cause, true),
         onBytes: (present, delta) => {
           transferred += delta;

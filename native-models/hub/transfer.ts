@@ -11,6 +11,7 @@ import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { AtlasError } from '../errors.ts';
+import { withFileLock } from './file-lock.ts';
 
 export interface ExpectedDigest {
   /** `sha256` of the content (LFS oid) or `git-sha1` (git blob object id). */
@@ -37,6 +38,8 @@ export interface BlobTransfer {
   describe: string;
   /** The error to raise when the server cannot be reached (after retries). */
   unreachable: (cause: unknown) => AtlasError;
+  /** A lock file shared with other processes (file-lock.ts): one of them downloads, the rest wait. */
+  lockFile?: string;
 }
 
 export interface TransferResult {
@@ -112,7 +115,11 @@ function rangeStart(header: string | null): number | null {
 
 /** Downloads (or finishes downloading) one blob. Resolves when `blob` exists with the right hash. */
 export function transferBlob(t: BlobTransfer): Promise<TransferResult> {
-  return withLock(t.blob, () => transferLocked(t));
+  const locked = () =>
+    t.lockFile === undefined
+      ? transferLocked(t)
+      : withFileLock(t.lockFile, () => transferLocked(t), { signal: t.signal });
+  return withLock(t.blob, locked);
 }
 
 async function transferLocked(t: BlobTransfer): Promise<TransferResult> {

@@ -15,7 +15,8 @@
 
 import { isSite, type Site } from './sites.ts';
 
-export type GradReduction = 'token_sumsq' | 'seq_sumsq' | 'feature_sum' | 'feature_sumsq' | 'raw';
+export type GradReduction =
+  'token_sumsq' | 'seq_sumsq' | 'feature_sum' | 'feature_sumsq' | 'seq_feature_sum' | 'raw';
 
 export type GraphAddress =
   | { kind: 'tap'; site: Site; layer: number | null; reduction: string; part?: string }

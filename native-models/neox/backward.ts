@@ -15,9 +15,12 @@
 //   grad/<site>/<layer | g>/seq_sumsq     [B]    per-sequence sum of squares (per-example norms^2)
 //   grad/<site>/<layer | g>/feature_sum   [F] (heads: [H, X])  masked sum over real tokens
 //   grad/<site>/<layer | g>/feature_sumsq [F] (heads: [H, X])  masked sum over tokens of squares
+//   grad/<site>/<layer | g>/seq_feature_sum [B, F] (heads: [B, H, X])  per-sequence masked sum
 //   grad/<site>/<layer | g>/raw           [B, T, F] (heads: [B, H, T, X])  the whole gradient
 //   param_grad/<hf name>                  the parameter's shape: the gradient summed over the batch
 //   param_grad/<hf name>/sumsq            []  its squared Frobenius norm
+//   hook/...                              what gradient hooks (`hooks`) compute from site values and
+//                                         their gradients in the graph (attribution patching)
 // The forward returns every site's value (forward.ts `siteValues`); those are what is differentiated.
 
 import { AtlasError } from '../errors.ts';
@@ -26,7 +29,7 @@ import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';
 import type { NeoxConfig } from './config.ts';
-import { addressName, grad, paramGrad, siteKey, type GradReduction } from './address.ts';
+import { addressName, grad, paramGrad, siteKey, type GradReduction, type GraphAddress } from './address.ts';
 import { buildNeoxGraph } from './forward.ts';
 import type { BuildOptions, BuiltGraph } from './forward.ts';
 import { neoxParamSpecs } from './params.ts';
@@ -48,8 +51,34 @@ export type GradMetric =
   | { kind: 'logit_diff' }
   | { kind: 'custom'; build: (b: GraphBuilder, site: (site: Site, layer: number | null) => Value) => Value };
 
+/** What a gradient hook may read: site values (after interventions) and the metric's gradients. */
+export interface GradHookContext {
+  b: GraphBuilder;
+  cfg: NeoxConfig;
+  /** float32 [B, T], 1 real token. */
+  mask: Value;
+  /** int64 [2] = (B, T). */
+  bt: Value;
+  site(site: Site, layer: number | null): Value;
+  /** d metric / d site value (one of the hook's `wrt`), the site's layout. */
+  grad(site: Site, layer: number | null): Value;
+  /** Mark `v` as the graph output at a hook address; returns the output name. */
+  output(address: GraphAddress, v: Value): string;
+}
+
+/**
+ * A read-only subgraph over site values and their gradients, built after the backward (e.g. the
+ * attribution-patching estimates, neox/hooks/attribution-patching.ts): reductions stay in the graph.
+ */
+export interface GradHook {
+  wrt: { site: Site; layer: number | null }[];
+  build(ctx: GradHookContext): void;
+}
+
 export interface BackwardOptions {
   metric?: GradMetric;
+  /** Gradient hooks (see GradHook). */
+  hooks?: GradHook[];
   sites?: GradSiteSpec[];
   /** Parameter gradients: HF names (default every parameter when `params` is given without names). */
   params?: { names?: string[]; reductions: ('full' | 'sumsq')[] };
@@ -136,6 +165,10 @@ function reduceSiteGrad(
         return b.reshape(b.matmul(b.reshape(mask, [1, -1]), g), [-1], [F]); // [F]
       case 'feature_sumsq':
         return b.reshape(b.matmul(b.reshape(mask, [1, -1]), b.mul(g, g)), [-1], [F]); // [F]
+      case 'seq_feature_sum': {
+        const g3 = b.reshape(g, b.concat([bt, b.int64s([-1])], 0), [B, T, F]); // [B, T, F]
+        return b.reduceSum(b.mul(g3, b.unsqueeze(mask, [2])), [1], false); // [B, F]
+      }
     }
   }
   const m4 = b.unsqueeze(mask, [1, 3]); // [B, 1, T, 1]
@@ -150,6 +183,8 @@ function reduceSiteGrad(
       return b.reduceSum(b.mul(g, m4), [0, 2], false); // [H, X]
     case 'feature_sumsq':
       return b.reduceSum(b.mul(b.mul(g, g), m4), [0, 2], false); // [H, X]
+    case 'seq_feature_sum':
+      return b.reduceSum(b.mul(g, m4), [2], false); // [B, H, X]
   }
 }
 
@@ -208,8 +243,34 @@ export function appendNeoxBackward(
   const paramNames = opts.params ? (opts.params.names ?? neoxParamSpecs(cfg).map((p) => p.name)) : [];
   for (const n of paramNames)
     if (!known.has(n)) throw new AtlasError(`'${n}' is not a GPT-NeoX parameter name.`);
-  const wrt = [...siteTargets.map((s) => s.value), ...paramNames.map((n) => b.value(n))];
+  const hookWrt = (opts.hooks ?? []).flatMap((h) => h.wrt.map((w) => site(w.site, w.layer)));
+  const wrt = [...siteTargets.map((s) => s.value), ...hookWrt, ...paramNames.map((n) => b.value(n))];
   const grads = gradients(b, y, wrt);
+  const gradHookOutputs: string[] = [];
+  for (const h of opts.hooks ?? []) {
+    const allowed = new Set(h.wrt.map((w) => siteKey(w.site, w.layer)));
+    h.build({
+      b,
+      cfg,
+      mask,
+      bt,
+      site,
+      grad(s, layer) {
+        if (!allowed.has(siteKey(s, layer)))
+          throw new Error(`gradient hook: ${siteKey(s, layer)} is not among its wrt`);
+        return grads.get(site(s, layer).name) as Value;
+      },
+      output(address, v) {
+        if (address.kind !== 'hook') throw new Error('a gradient hook may only write hook outputs');
+        const name = addressName(address);
+        if (gradHookOutputs.includes(name) || (built.hookOutputs ?? []).includes(name))
+          throw new Error(`two hooks write the output ${name}`);
+        gradHookOutputs.push(name);
+        b.output(v, name);
+        return name;
+      },
+    });
+  }
 
   const gradOutputs: GradOutput[] = [];
   const pending: [Value, string][] = [];
@@ -247,7 +308,13 @@ export function appendNeoxBackward(
     if (nodeMade && !isOutput && counts.get(v.name) === 1) renameValue(b.graph, v, name);
     else b.output(v, name);
   }
-  return { ...built, graph: b.graph, gradOutputs, metricOutput };
+  return {
+    ...built,
+    graph: b.graph,
+    gradOutputs,
+    metricOutput,
+    hookOutputs: [...(built.hookOutputs ?? []), ...gradHookOutputs],
+  };
 }
 
 export interface GradientGraphOptions extends BackwardOptions {

@@ -91,13 +91,15 @@ describe.skipIf(!HAVE_CHROMIUM)(
 
     it('keeps the form when the user leaves the tab and comes back', async () => {
       await goTo(s.page, 'Runs');
-      await s.page.getByRole('checkbox', { name: 'grads' }).check();
+      await s.page.getByRole('checkbox', { name: 'grads', exact: true }).check();
       await s.page.getByLabel('Sequences', { exact: true }).fill('3');
       await goTo(s.page, 'Datasets');
       await goTo(s.page, 'Runs');
-      await expect(s.page.getByRole('checkbox', { name: 'grads' }).isChecked()).resolves.toBe(true);
+      await expect(s.page.getByRole('checkbox', { name: 'grads', exact: true }).isChecked()).resolves.toBe(
+        true,
+      );
       await expect(s.page.getByLabel('Sequences', { exact: true }).inputValue()).resolves.toBe('3');
-      await s.page.getByRole('checkbox', { name: 'grads' }).uncheck();
+      await s.page.getByRole('checkbox', { name: 'grads', exact: true }).uncheck();
     });
 
     it('renders declared options as controls and refuses a value out of bounds', async (ctx) => {

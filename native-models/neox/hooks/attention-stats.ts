@@ -135,7 +135,7 @@ function sharedValues(ctx: HookContext, cfg: NeoxConfig, delimiterIds: readonly 
 }
 
 /** Per-head Gram matrices W_O^h^T W_O^h [H, dh, dh] from the dense weight [d, H*dh]. */
-function outputGram(ctx: HookContext, cfg: NeoxConfig, layer: number): Value {
+export function outputGram(ctx: HookContext, cfg: NeoxConfig, layer: number): Value {
   const b = ctx.b;
   const H = cfg.numHeads;
   const dh = headDim(cfg);
@@ -145,16 +145,19 @@ function outputGram(ctx: HookContext, cfg: NeoxConfig, layer: number): Value {
 }
 
 /** Per-graph block constants: each block's causal bias [rows, e] and diagonal indices [B, H, rows, 1]. */
-interface BlockShapes {
+export interface BlockShapes {
   tLen: Value; // int64 [1] T
   pads: Value; // int64 [8]: pad axis 2 of a rank-4 tensor to whole blocks
   causal: Value[];
   diagonal: Value[];
   /** Key index i - 1 of each query (clamped to 0) [B, H, rows, 1]. */
   previous: Value[];
+  /** Each block's query indices int64 [rows, 1] and key indices int64 [1, e] (the causal mask's). */
+  rows: Value[];
+  cols: Value[];
 }
 
-function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: number): BlockShapes {
+export function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: number): BlockShapes {
   const i64 = (x: number) => b.scalar(x, 'int64');
   const tLen = b.shapeOf(q, 2, 3); // int64 [1]
   const padRows = b.max(b.sub(b.int64s([blocks * blockSize]), tLen), b.int64s([0])); // [1]
@@ -165,6 +168,8 @@ function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: numbe
   const causal: Value[] = [];
   const diagonal: Value[] = [];
   const previous: Value[] = [];
+  const rowsOf: Value[] = [];
+  const colsOf: Value[] = [];
   for (let i = 0; i < blocks; i++) {
     const s0 = i * blockSize;
     const end = i === blocks - 1 ? tPad : i64(s0 + blockSize); // query rows [s0, end)
@@ -172,6 +177,8 @@ function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: numbe
     const keys = i === blocks - 1 ? t : e;
     const rows = b.unsqueeze(b.range(i64(s0), end, i64(1), 'rows'), [1]); // int64 [rows, 1]
     const cols = b.unsqueeze(b.range(i64(0), keys, i64(1), 'e'), [0]); // int64 [1, e]
+    rowsOf.push(rows);
+    colsOf.push(cols);
     causal.push(b.where(b.greater(cols, rows), b.scalar(MASK_MIN), b.scalar(0))); // [rows, e]
     const diag = b.min(rows, b.sub(keys, i64(1))); // [rows, 1] key index of each query (clamped)
     const shape = b.concat([bh, b.shapeOf(diag)], 0); // [4] = (B, H, rows, 1)
@@ -179,7 +186,7 @@ function blockShapes(b: GraphBuilder, q: Value, blocks: number, blockSize: numbe
     const prev = b.max(b.sub(diag, i64(1)), i64(0)); // [rows, 1] key index i - 1 (0 for the first query)
     previous.push(b.expand(b.unsqueeze(prev, [0, 1]), shape, [q.shape[0], q.shape[1], 'rows', 1]));
   }
-  return { tLen, pads, causal, diagonal, previous };
+  return { tLen, pads, causal, diagonal, previous, rows: rowsOf, cols: colsOf };
 }
 
 function layerStats(

@@ -21,6 +21,9 @@ import GeometryPanel from './GeometryPanel.svelte';
 import CkaPanel from './CkaPanel.svelte';
 import ScalarsPanel from './ScalarsPanel.svelte';
 import { SCALAR_ANALYSES } from './scalars.ts';
+import HeadScoresPanel from './HeadScoresPanel.svelte';
+import ContributionsPanel from './ContributionsPanel.svelte';
+import AttributionPanel from './AttributionPanel.svelte';
 
 /** What every panel is given: the run, its timeline group, and the analysis' keys and tensors. */
 export interface PanelProps {
@@ -67,6 +70,23 @@ export const PANELS: Record<string, PanelEntry[]> = {
   geometry: [
     { id: 'geometry-correlation', component: GeometryPanel, claims: /^geometry\/(correlation|layers)\// },
     { id: 'geometry-cka', component: CkaPanel, claims: /^geometry\/(gram|cka)\//, timeline: true },
+  ],
+  contributions: [
+    { id: 'head-scores', component: HeadScoresPanel, timeline: true },
+    {
+      id: 'token-contributions',
+      component: ContributionsPanel,
+      claims: /^contributions\/example_/,
+      timeline: true,
+    },
+  ],
+  attribution: [
+    {
+      id: 'attribution',
+      component: AttributionPanel,
+      claims: /^attribution\/lens_top_(ids|probs)$/,
+      timeline: true,
+    },
   ],
 };
 

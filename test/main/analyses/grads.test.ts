@@ -73,10 +73,10 @@ describe('grads', () => {
       expect(rel(pick(rows1), pick(rows7)), name).toBeLessThan(1e-5);
     }
     // Agreement summaries exist and are proper correlations; the listed examples are real indices.
-    const mean = rows7.find((r) => r.metric === 'example_overall_cosine_mean')!.value;
+    const mean = rows7.find((r) => r.metric === 'example_rms_profile_cosine_mean')!.value;
     expect(mean).toBeGreaterThan(0);
     expect(mean).toBeLessThanOrEqual(1 + 1e-12);
-    const worst = rows7.filter((r) => r.metric === 'disagreeing_example_cosine');
+    const worst = rows7.filter((r) => r.metric === 'disagreeing_example_rms_profile_cosine');
     expect(worst.length).toBe(7);
     expect(new Set(worst.map((r) => r.dim)).size).toBe(7);
     expect(rows7.some((r) => r.metric.startsWith('shape:') && r.site === 'resid_post')).toBe(true);
