@@ -4,7 +4,8 @@
 // index step axis, smoothing off by default and the raw series kept when on); sink scores on a fixed
 // 0-1 scale with the run's eps stated and the heads above it counted as planted; metric
 // descriptions shown; profiles over relative depth with both sizes overlaid and the shape verdict
-// as the title. No console errors.
+// as the title; emergence marked on the Timeline's step axis and the attention heads scrubbed over
+// checkpoints there. No console errors.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
         positions: 4,
         layerMetrics: ['kurtosis'],
         figures: { heads: HEADS },
+        tensors: { heads: 2, features: 4 },
+        massive: true,
       });
       s = await openSession();
       await openByPath(s.page, path);
@@ -114,6 +117,33 @@ describe.skipIf(!HAVE_CHROMIUM)(
       // The title carries the classifier's verdict, the one the sentence ends with.
       await expect(panel.getByTestId('shape-verdict').first().textContent()).resolves.toBe(verdict);
       await expect(panel.getByTestId('shape-descriptors').textContent()).resolves.toContain(`(${verdict})`);
+    });
+
+    it('marks emergence on the step axis and scrubs the attention heads over checkpoints', async () => {
+      await goTo(s.page, 'Timeline');
+      const models = s.page.getByRole('combobox', { name: 'Model and dataset' });
+      const option = models.locator('option', { hasText: /^pythia-14m / });
+      await option.waitFor({ state: 'attached' });
+      await models.selectOption({ label: (await option.textContent())! });
+      await s.page
+        .getByTestId('emergence-marks')
+        .filter({ hasText: 'step 1000 (2.1B tokens): first massive activations from layer 1' })
+        .waitFor();
+      const panel = s.page.getByTestId('attention-patterns');
+      await panel.getByRole('heading', { name: 'Attention by head at step 143000' }).waitFor();
+      const map = panel.getByRole('img', { name: /^Heatmap of attention pattern at layer 0, head 0/ });
+      const at143000 = await map.getAttribute('data-rendered');
+      await s.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await s.page.keyboard.press('Home');
+      await panel.getByRole('heading', { name: 'Attention by head at step 0' }).waitFor();
+      await s.page.waitForFunction(
+        (before) =>
+          document
+            .querySelector('[data-testid="attention-patterns"] [data-rendered]')
+            ?.getAttribute('data-rendered') !== before,
+        at143000,
+      );
+      await goTo(s.page, 'Results');
     });
 
     it('logged no console errors', () => {

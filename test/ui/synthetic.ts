@@ -151,6 +151,7 @@ export function writeSyntheticProject(path: string, o: SyntheticOptions): Map<st
           analyses: [
             'profile',
             ...(o.massive ? ['massive'] : []),
+            ...(o.tensors ? ['attention'] : []),
             ...(o.figures ? ['behaviour', 'sinks'] : []),
           ],
           seqLen: o.positions,

@@ -2,7 +2,8 @@
 // chart and as the metric menu's tooltip), the fixed colour/axis range of bounded metrics (shares,
 // rates, probabilities, cosines: a 0.07 sink score must not be painted as the maximum because it
 // happens to be the largest value at this step), and which rows are a run's metadata (the example
-// an analysis looked at, its threshold, the number of layers), which are kept out of metric menus.
+// an analysis looked at, its threshold, the number of layers), which are kept out of metric menus
+// and generic charts.
 // Definitions follow docs/METHODS.md ("Attention sinks", "Massive activations", "Beyond the
 // softmax"); a metric not listed here is still drawn, with its name only.
 
@@ -160,4 +161,12 @@ export function fixedRange(analysis: string, metric: string): { min: number; max
 /** Whether a key is a run's metadata rather than a measurement. */
 export function isMetadata(k: Pick<MetricKey, 'analysis' | 'metric'>): boolean {
   return METADATA.has(`${k.analysis}|${k.metric}`);
+}
+
+/**
+ * The keys to chart and to offer in metric menus: the measurements, not the run's metadata (panels
+ * that read metadata, such as the mean store's buckets, still get every key).
+ */
+export function chartableKeys<K extends Pick<MetricKey, 'analysis' | 'metric'>>(keys: readonly K[]): K[] {
+  return keys.filter((k) => !isMetadata(k));
 }

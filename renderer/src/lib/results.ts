@@ -2,7 +2,6 @@
 // keys ordered and chosen, and which picture a metric gets from the index columns it has. New analyses appear in the UI through these rules, without new code.
 
 import type { Axis, MetricKey, RunInfo, Timeline } from '../../../preload/api.ts';
-import { isMetadata } from './metric-info.ts';
 
 /**
  * A timeline: one model on one dataset, one complete run per checkpoint, as the engine chooses
@@ -17,9 +16,9 @@ export const timelineId = (t: Timeline): string => `${t.model}|${t.datasetId ?? 
 export const isDescriptor = (k: MetricKey): boolean =>
   k.metric.startsWith('shape:') || k.metric === 'shape_score';
 
-/** The keys worth drawing (no shape descriptors, no run metadata such as `sinks · sink_eps`), in a stable order. */
+/** The keys worth drawing, in a stable order. */
 export function drawableKeys(keys: readonly MetricKey[]): MetricKey[] {
-  return sortKeys(keys.filter((k) => !isDescriptor(k) && !isMetadata(k)));
+  return sortKeys(keys.filter((k) => !isDescriptor(k)));
 }
 
 export const keyId = (k: MetricKey): string => `${k.analysis}|${k.metric}|${k.site ?? ''}`;

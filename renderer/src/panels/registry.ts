@@ -53,6 +53,7 @@ export const PANELS: Record<string, PanelEntry[]> = {
       id: 'attention-patterns',
       component: AttentionPanel,
       claims: /^attention\/(pattern|logits_recovered|norm_contrib|tokens)$/,
+      timeline: true,
     },
   ],
   profile: [

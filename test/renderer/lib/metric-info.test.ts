@@ -1,12 +1,17 @@
 // What a metric is: bounded metrics (shares, rates, sink scores, accuracy) get a fixed range, run
 // metadata (`sinks · sink_eps`, `massive · num_layers`, `attention · example`) is kept out of the
-// drawable keys, grads' example-vs-rest cosine is described as a cosine of gradient-rms profiles,
+// charted keys, grads' example-vs-rest cosine is described as a cosine of gradient-rms profiles,
 // and removals' and centred variants read as their base metric.
 
 import { describe, expect, it } from 'vitest';
 import type { MetricKey } from '../../../preload/api.ts';
-import { describeMetric, fixedRange, isMetadata, metricInfo } from '../../../renderer/src/lib/metric-info.ts';
-import { drawableKeys } from '../../../renderer/src/lib/results.ts';
+import {
+  chartableKeys,
+  describeMetric,
+  fixedRange,
+  isMetadata,
+  metricInfo,
+} from '../../../renderer/src/lib/metric-info.ts';
 
 const key = (analysis: string, metric: string, axes: MetricKey['axes'] = []): MetricKey => ({
   analysis,
@@ -52,6 +57,6 @@ describe('metric descriptions, units and ranges', () => {
       'example',
       'example_tokens',
     ]);
-    expect(drawableKeys(keys).map((k) => k.metric)).toEqual(['recovery_error', 'sink_rate']);
+    expect(chartableKeys(keys).map((k) => k.metric)).toEqual(['recovery_error', 'sink_rate']);
   });
 });
