@@ -4,8 +4,8 @@
 // happens to be the largest value at this step), and which rows are a run's metadata (the example
 // an analysis looked at, its threshold, the number of layers), which are kept out of metric menus
 // and generic charts.
-// Definitions follow docs/METHODS.md ("Attention sinks", "Massive activations", "Beyond the
-// softmax"); a metric not listed here is still drawn, with its name only.
+// Definitions follow docs/METHODS.md "Attention sinks", docs/METHODS.md "Massive activations" and
+// docs/METHODS.md "In-context behaviour"; a metric not listed here is still drawn, with its name only.
 
 import type { MetricKey } from '../../../preload/api.ts';
 
