@@ -29,6 +29,8 @@ import { defaultSamplePath, settingsPath } from './services/paths.ts';
 import { RunManager } from './services/run-jobs.ts';
 import { SettingsStore } from './services/settings.ts';
 import { Workspace } from './services/workspace.ts';
+import { VectorService } from './services/vectors.ts';
+import * as vectorLibrary from './vectors/library.ts';
 
 export interface AtlasApiOptions {
   host: HostInfo['host'];
@@ -67,6 +69,15 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
   const project = (): Project => workspace.require();
   const db = (): Database.Database => project().database;
   const version = appVersion();
+  const vectors = new VectorService({
+    project,
+    defaults: () => {
+      const s = settings.settings;
+      return { n: s.n, seqLen: s.seqLen, prependBos: s.prependBos, tokenizer: s.tokenizer };
+    },
+    progress: (requestId, done, total, message) =>
+      emit({ type: 'vector-progress', requestId, done, total, message }),
+  });
 
   /** Switching documents: jobs of the old project are cancelled first (they write into it). */
   async function switching<T>(fn: () => T): Promise<T> {
@@ -196,7 +207,20 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     compare: (a) => attempt(() => compare(project(), a)),
     emergence: (a) => attempt(() => emergenceOverTraining(project(), a)),
 
+    listVectors: () => attempt(() => vectorLibrary.listVectors(project())),
+    getVector: (a) => attempt(() => vectorLibrary.getVector(project(), a.name)),
+    makeVector: (a) => attempt(() => vectors.makeVector(a)),
+    previewVector: (a) => attempt(() => vectors.previewVector(a)),
+    continueVector: (a) => attempt(() => vectors.continueVector(a)),
+    cancelVectorWork: (a) => attempt(() => vectors.cancel(a.requestId)),
+    saveVector: (a) => attempt(() => vectorLibrary.saveVector(project(), a)),
+    deleteVector: (a) => attempt(() => vectorLibrary.deleteVector(project(), a.name)),
+    exportVector: (a) => attempt(() => vectorLibrary.exportVectorBytes(project(), a.name)),
+    importVector: (a) => attempt(() => vectorLibrary.importVectorBytes(project(), a)),
+    vectorTimeline: (a) => attempt(() => vectors.vectorTimeline(a)),
+
     dispose: async () => {
+      await vectors.dispose();
       downloads.stopAll();
       await runs.stopAll();
       workspace.close();

@@ -501,6 +501,252 @@ export interface ShapeDescriptor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Intervention vectors (issue 11; docs/METHODS.md "Steering vectors"): making, previewing, saving,
+// exporting and tracking a direction over training. Long calls take a `requestId`: a newer call
+// with the same requestId supersedes the older one (which resolves with code 'cancelled' and does
+// no further work), and `cancelVectorWork` cancels it.
+
+/** The sites a vector can sit at (token sites of width d). */
+export type VectorSite = 'embed' | 'resid_pre' | 'attn_out' | 'mlp_out' | 'resid_post';
+
+export type VectorRecipeKind =
+  'mean_diff' | 'mean_centred' | 'actadd' | 'caa' | 'typed' | 'imported' | 'difference';
+
+/** Where a vector is applied: every position, positions K on, or chosen positions (0-based). */
+export type VectorPositions = 'all' | { from: number } | { tokens: number[] };
+
+/** How a vector is applied; saved with it from the editor (the CLI's `vector apply` options). */
+export interface VectorApplySettings {
+  /** alpha: the multiple of v added (ignored by project_out). Finite. */
+  scale: number;
+  /** Layers to apply at; null: the vector's own layer. */
+  layers: number[] | null;
+  positions: VectorPositions;
+  /** Leave position 0 (the attention sink) alone. */
+  skipFirst: boolean;
+  mode: 'add' | 'project_out';
+}
+
+export interface VectorInfo {
+  id: number;
+  name: string;
+  site: VectorSite;
+  /** null for embed. */
+  layer: number | null;
+  /** The model and revision it was made on (null when unknown, e.g. typed with no provenance). */
+  model: string | null;
+  revision: string | null;
+  kind: VectorRecipeKind | null;
+  norm: number;
+  /** norm / the mean residual norm at its layer over the data it was made from (null: no data). */
+  relativeNorm: number | null;
+  created: string;
+  /** d, the number of values. */
+  width: number;
+  /** The editor's apply settings saved with it (null: none saved). */
+  apply: VectorApplySettings | null;
+}
+
+/** The recipe of `makeVector` (datasets are the project's, by id). */
+export type MakeVectorRecipe =
+  /** Mean of A minus mean of B at the site: over real tokens ('mean'), at the last token, or at position K. */
+  | { kind: 'mean_diff'; datasetId: number; minusDatasetId: number; at: 'mean' | 'last' | number }
+  /** A's mean minus the global mean of a mean store (a complete `means` run of the same model). */
+  | { kind: 'mean_centred'; datasetId: number; minusStore: number }
+  /** ActAdd: h(positive) - h(negative) at the last token. */
+  | { kind: 'actadd'; positive: string; negative: string }
+  /** CAA over a project dataset whose records have `positive` and `negative` fields (JSONL). */
+  | { kind: 'caa'; datasetId: number }
+  /** Typed or pasted values: exactly d finite numbers. */
+  | { kind: 'typed'; values: number[] }
+  /** The difference of two saved vectors at the same site and layer. */
+  | { kind: 'difference'; of: string; minus: string };
+
+export interface MakeVectorArgs {
+  model: string;
+  revision?: string;
+  site: VectorSite;
+  /** null for embed. */
+  layer: number | null;
+  recipe: MakeVectorRecipe;
+  /** Sequences per dataset and their length (defaults: the settings'). */
+  n?: number;
+  seqLen?: number;
+  /** Supersession / cancel group (default 'make'). */
+  requestId?: string;
+}
+
+export interface VectorTopDim {
+  dim: number;
+  value: number;
+}
+
+export interface VectorReportInfo {
+  norm: number;
+  relativeNorm: number | null;
+  /** The mean ||resid_post|| at the layer over the data used (null: no data). */
+  referenceNorm: number | null;
+  /** The 10 largest |v_i|, largest first. */
+  top: VectorTopDim[];
+}
+
+/** The same recipe's vector at every layer of the site (what the means passes compute anyway). */
+export interface VectorLayerNorm {
+  layer: number;
+  norm: number;
+  relativeNorm: number | null;
+}
+
+/** A made (not yet saved) vector, or a saved one read back (`getVector`). */
+export interface VectorDraft {
+  /** Set for a saved vector. */
+  name?: string;
+  model: string | null;
+  revision: string | null;
+  site: VectorSite;
+  layer: number | null;
+  data: Float32Array;
+  /** The recipe JSON (main/vectors/recipe.ts, format pythia-atlas-vector/1): opaque to the UI. */
+  recipe: unknown;
+  report: VectorReportInfo;
+  /** Empty where the recipe has no per-layer counterpart (typed, imported, difference). */
+  normPerLayer: VectorLayerNorm[];
+  apply: VectorApplySettings | null;
+}
+
+/** A vector given inline (a draft not yet saved). */
+export interface InlineVector {
+  data: Float32Array;
+  site: VectorSite;
+  layer: number | null;
+}
+
+export interface PreviewVectorArgs {
+  model: string;
+  revision?: string;
+  /** A saved vector's name, or the draft's values. */
+  vector: string | InlineVector;
+  /** Finite; ignored by project_out. */
+  scale: number;
+  /** Layers to apply at (default: the vector's own). */
+  layers?: number[];
+  positions?: VectorPositions;
+  /** Default true. */
+  skipFirst?: boolean;
+  mode?: 'add' | 'project_out';
+  prompt: string;
+  /** Single tokens (a leading space is part of a token): the logit difference target - distractor. */
+  target?: string;
+  distractor?: string;
+  /** Default 10, at most 50. */
+  topK?: number;
+  /** Default false: also the logit lens per layer (one extra small output per layer). */
+  lens?: boolean;
+  /** Supersession / cancel group (default 'preview'). */
+  requestId?: string;
+}
+
+export interface TokenProb {
+  id: number;
+  /** The token's text (render as text, never HTML). */
+  token: string;
+  prob: number;
+  logit: number;
+}
+
+/** The logit lens at one layer: the final LayerNorm and unembedding of resid_post at the last position. */
+export interface LensLayer {
+  layer: number;
+  base: TokenProb[];
+  steered: TokenProb[];
+  /** KL(final || lens) of each run's own final distribution to this layer's lens. */
+  baseKl: number;
+  steeredKl: number;
+}
+
+export interface VectorPreview {
+  /** The prompt's tokens (with the BOS when the settings prepend one). */
+  tokens: { id: number; token: string }[];
+  /** Top-k at the last position, without and with the vector. */
+  baseline: TokenProb[];
+  steered: TokenProb[];
+  /** KL(p_base || p_steered) of the next-token distribution at the last position. */
+  kl: number;
+  /** target - distractor logit, before and after (null without target and distractor). */
+  logitDiff: { base: number; steered: number } | null;
+  /** Per layer, ascending (empty unless `lens`). */
+  lens: LensLayer[];
+  /** Engine time of the call in milliseconds (graph build excluded when the session was warm). */
+  ms: number;
+  /** Whether the session for (model, revision, vector site, layers, mode) was already built. */
+  warm: boolean;
+}
+
+export interface ContinueVectorArgs extends Omit<
+  PreviewVectorArgs,
+  'topK' | 'lens' | 'target' | 'distractor'
+> {
+  /** 1..64. */
+  maxTokens: number;
+  /** 0 (default): greedy. > 0: sampling from softmax(z / T), seeded. */
+  temperature?: number;
+  seed?: number;
+}
+
+export interface Continuation {
+  ids: number[];
+  text: string;
+}
+
+export interface VectorContinuations {
+  baseline: Continuation;
+  steered: Continuation;
+}
+
+export interface SaveVectorArgs {
+  name: string;
+  /** A draft from makeVector (or an edited copy), or the name of a saved vector to copy/rename. */
+  vector: string | (InlineVector & { recipe?: unknown });
+  apply?: VectorApplySettings;
+  /** Replace a saved vector of this name (else 'exists'). */
+  overwrite?: boolean;
+}
+
+export interface VectorTimelineArgs {
+  name: string;
+  /** Checkpoints of the vector's model (and of each of `models`): `stepN` or N. */
+  revisions: string[];
+  /** Other sizes: the recipe is remade at the same relative depth. */
+  models?: string[];
+  /** Effect as the steered loss delta over this dataset (default: the KL on `prompt`, if given). */
+  datasetId?: number;
+  prompt?: string;
+  requestId?: string;
+}
+
+export interface VectorTimelinePoint {
+  model: string;
+  revision: string;
+  step: number | null;
+  layer: number | null;
+  /** layer / (L - 1). */
+  depth: number | null;
+  norm: number;
+  relativeNorm: number | null;
+  /** Cosine to the reference (the vector's model at the last revision given); null across widths. */
+  cosine: number | null;
+  /** Loss delta (steered - base) over the dataset, or KL on the prompt; null when neither asked. */
+  effect: number | null;
+  effectKind: 'loss_delta' | 'kl' | null;
+}
+
+export interface VectorTimeline {
+  name: string;
+  reference: { model: string; revision: string };
+  points: VectorTimelinePoint[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Events
 
 export type AtlasEvent =
@@ -510,6 +756,8 @@ export type AtlasEvent =
   | { type: 'run-job'; job: RunJob }
   | { type: 'download'; job: DownloadJob }
   | { type: 'settings'; settings: Settings }
+  /** Progress of a long vector call (makeVector, vectorTimeline), by its requestId. */
+  | { type: 'vector-progress'; requestId: string; done: number; total: number; message: string }
   /** The shell (menu, file association, dropped file) asks the UI to do something. */
   | { type: 'command'; command: 'new-project' | 'open-project' | 'save-as' | 'add-dataset' };
 
@@ -583,6 +831,27 @@ export interface AtlasApi {
   compare: Call<CompareArgs, Comparison>;
   /** First checkpoint and depth of massive activations and sinks per model: the CLI's `emergence`. */
   emergence: Call<EmergenceArgs, EmergenceSeries[]>;
+
+  // intervention vectors (issue 11)
+  listVectors: Call<Empty, VectorInfo[]>;
+  /** A saved vector's values, recipe, report and apply settings. */
+  getVector: Call<{ name: string }, VectorDraft>;
+  /** Makes (does not save) a vector from its recipe; long: progress events, cancellable by requestId. */
+  makeVector: Call<MakeVectorArgs, VectorDraft>;
+  /** Baseline vs steered next tokens on a prompt on a warm cached session (one forward per call). */
+  previewVector: Call<PreviewVectorArgs, VectorPreview>;
+  /** Greedy (or seeded sampled) continuations, baseline and steered. */
+  continueVector: Call<ContinueVectorArgs, VectorContinuations>;
+  /** Cancels the vector call of this requestId (it resolves 'cancelled'); true when one was running. */
+  cancelVectorWork: Call<{ requestId: string }, boolean>;
+  saveVector: Call<SaveVectorArgs, VectorInfo>;
+  deleteVector: Call<{ name: string }, null>;
+  /** The safetensors file (one float32 `vector` [d] + metadata) as bytes, with a file name. */
+  exportVector: Call<{ name: string }, { fileName: string; bytes: Uint8Array }>;
+  /** A safetensors vector file; a malformed file is a 'user' error and nothing is written. */
+  importVector: Call<{ bytes: Uint8Array; name?: string; overwrite?: boolean }, VectorInfo>;
+  /** The vector's recipe remade at each checkpoint (and size): norm, cosine to the reference, effect. */
+  vectorTimeline: Call<VectorTimelineArgs, VectorTimeline>;
 }
 
 export type Method = keyof AtlasApi;

@@ -17,6 +17,8 @@ import {
   record,
   str,
   nullable,
+  f32,
+  tagged,
   type Schema,
 } from './validate.ts';
 
@@ -58,6 +60,69 @@ const options = () =>
     max: MAX_OPTIONS,
     keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
     keyWhat: 'an identifier (letters, digits, _; at most 64 characters)',
+  });
+
+// Intervention vectors (issue 11): widths up to the largest Pythia's d (12B: 5120) with room.
+const MAX_VECTOR_WIDTH = 65_536;
+const VECTOR_SITES = ['embed', 'resid_pre', 'attn_out', 'mlp_out', 'resid_post'] as const;
+const vectorLayer = () => nullable(num({ int: true, min: 0, max: 4096 }));
+const requestId = () => str({ min: 1, max: 100 });
+const vectorName = () => str({ min: 1, max: 200 });
+const inlineVector = () =>
+  obj({ data: f32(MAX_VECTOR_WIDTH), site: str({ oneOf: VECTOR_SITES }), layer: vectorLayer() });
+const vectorRef = () => anyOf([vectorName(), inlineVector()], 'a saved vector name or { data, site, layer }');
+const positions = () =>
+  anyOf(
+    [
+      str({ oneOf: ['all'] }),
+      obj({ from: num({ int: true, min: 0, max: 1_000_000 }) }),
+      obj({ tokens: arr(num({ int: true, min: 0, max: 1_000_000 }), { min: 1, max: 4096 }) }),
+    ],
+    "'all', { from: K } or { tokens: [positions] }",
+  );
+const vectorLayers = () => arr(num({ int: true, min: 0, max: 4096 }), { min: 1, max: 4096 });
+const applySettings = () =>
+  obj({
+    scale: num(),
+    layers: nullable(vectorLayers()),
+    positions: positions(),
+    skipFirst: bool(),
+    mode: str({ oneOf: ['add', 'project_out'] }),
+  });
+const previewFields = {
+  model: str({ min: 1, max: 4096 }),
+  revision: opt(ident()),
+  vector: vectorRef(),
+  scale: num({ min: -1e6, max: 1e6 }),
+  layers: opt(vectorLayers()),
+  positions: opt(positions()),
+  skipFirst: opt(bool()),
+  mode: opt(str({ oneOf: ['add', 'project_out'] })),
+  prompt: str({ min: 1, max: 20_000 }),
+  requestId: opt(requestId()),
+};
+/** A recipe as makeVector returned it; the engine checks its format (main/vectors/recipe.ts asRecipe). */
+const anyJson: Schema = { check: () => null };
+const makeRecipe = () =>
+  tagged('kind', {
+    mean_diff: obj({
+      kind: str(),
+      datasetId: id(),
+      minusDatasetId: id(),
+      at: anyOf(
+        [str({ oneOf: ['mean', 'last'] }), num({ int: true, min: 0, max: 1_000_000 })],
+        "'mean', 'last' or a position",
+      ),
+    }),
+    mean_centred: obj({ kind: str(), datasetId: id(), minusStore: id() }),
+    actadd: obj({
+      kind: str(),
+      positive: str({ min: 1, max: 20_000 }),
+      negative: str({ min: 1, max: 20_000 }),
+    }),
+    caa: obj({ kind: str(), datasetId: id() }),
+    typed: obj({ kind: str(), values: arr(num(), { min: 1, max: MAX_VECTOR_WIDTH }) }),
+    difference: obj({ kind: str(), of: vectorName(), minus: vectorName() }),
   });
 
 export const SCHEMAS: Record<Method, Schema> = {
@@ -178,6 +243,61 @@ export const SCHEMAS: Record<Method, Schema> = {
     datasetId: opt(id()),
     site: opt(ident()),
     minSinkRate: opt(num({ min: 0, max: 1 })),
+  }),
+
+  listVectors: empty,
+  getVector: obj({ name: vectorName() }),
+  makeVector: obj({
+    model: str({ min: 1, max: 4096 }),
+    revision: opt(ident()),
+    site: str({ oneOf: VECTOR_SITES }),
+    layer: vectorLayer(),
+    recipe: makeRecipe(),
+    n: opt(num({ int: true, min: 1, max: 1_000_000 })),
+    seqLen: opt(num({ int: true, min: 2, max: 2048 })),
+    requestId: opt(requestId()),
+  }),
+  previewVector: obj({
+    ...previewFields,
+    target: opt(str({ min: 1, max: 200 })),
+    distractor: opt(str({ min: 1, max: 200 })),
+    topK: opt(num({ int: true, min: 1, max: 50 })),
+    lens: opt(bool()),
+  }),
+  continueVector: obj({
+    ...previewFields,
+    maxTokens: num({ int: true, min: 1, max: 64 }),
+    temperature: opt(num({ min: 0, max: 100 })),
+    seed: opt(num({ int: true, min: 0, max: 2 ** 32 - 1 })),
+  }),
+  cancelVectorWork: obj({ requestId: requestId() }),
+  saveVector: obj({
+    name: vectorName(),
+    vector: anyOf(
+      [
+        vectorName(),
+        obj({
+          data: f32(MAX_VECTOR_WIDTH),
+          site: str({ oneOf: VECTOR_SITES }),
+          layer: vectorLayer(),
+          recipe: opt(anyJson),
+        }),
+      ],
+      'a saved vector name or { data, site, layer, recipe? }',
+    ),
+    apply: opt(applySettings()),
+    overwrite: opt(bool()),
+  }),
+  deleteVector: obj({ name: vectorName() }),
+  exportVector: obj({ name: vectorName() }),
+  importVector: obj({ bytes: bytes(64 * 2 ** 20), name: opt(vectorName()), overwrite: opt(bool()) }),
+  vectorTimeline: obj({
+    name: vectorName(),
+    revisions: arr(ident(), { min: 1, max: 500 }),
+    models: opt(arr(str({ min: 1, max: 4096 }), { max: 16 })),
+    datasetId: opt(id()),
+    prompt: opt(str({ min: 1, max: 20_000 })),
+    requestId: opt(requestId()),
   }),
 };
 

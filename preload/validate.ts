@@ -153,3 +153,33 @@ export function record(value: Schema, opts: { max: number; keyPattern: RegExp; k
     },
   };
 }
+
+/** Float32 values (a vector): a Float32Array of at most `maxLength` values, every one finite. */
+export function f32(maxLength: number): Schema {
+  return {
+    check(v, path) {
+      if (!(v instanceof Float32Array)) return `${path} must be float32 values, not ${describe(v)}`;
+      if (v.length > maxLength) return `${path} has more than ${maxLength} values`;
+      for (let i = 0; i < v.length; i++)
+        if (!Number.isFinite(v[i])) return `${path} has a value that is not finite at index ${i}`;
+      return null;
+    },
+  };
+}
+
+/**
+ * A tagged union of closed objects: `v[tag]` picks the variant (one of `variants`' keys), whose
+ * schema then checks the whole object (the schema includes the tag field).
+ */
+export function tagged(tag: string, variants: Record<string, Schema>): Schema {
+  const names = Object.keys(variants);
+  return {
+    check(v, path) {
+      if (!isPlainObject(v)) return `${path} must be an object, not ${describe(v)}`;
+      const t = v[tag];
+      if (typeof t !== 'string' || !Object.prototype.hasOwnProperty.call(variants, t))
+        return `${path}.${tag} must be one of ${names.join(', ')}`;
+      return variants[t].check(v, path);
+    },
+  };
+}

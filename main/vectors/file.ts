@@ -77,10 +77,15 @@ export async function exportVector(v: StoredVector, path: string, force = false)
 /** Reads and checks a vector file completely; AtlasError (one sentence) on any fault. */
 export async function readVectorFile(path: string): Promise<VectorFile> {
   if (!existsSync(path)) throw new AtlasError(`The file ${path} does not exist.`);
-  const bytes = readFileSync(path);
+  return readVectorBytes(new Uint8Array(readFileSync(path)), path);
+}
+
+/** The same check over a file's bytes (a browser upload); `label` names it in messages. */
+export async function readVectorBytes(bytes: Uint8Array, label: string): Promise<VectorFile> {
+  const path = label;
   const what = `The vector file ${path}`;
   const fail = (detail: string) => new AtlasError(`${what} is not a valid vector file: ${detail}.`);
-  const src = memorySource(new Uint8Array(bytes), path);
+  const src = memorySource(bytes, path);
   let meta: Record<string, string>;
   let data: Float32Array;
   try {

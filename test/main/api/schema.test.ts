@@ -65,6 +65,28 @@ const GOOD: Record<string, unknown> = {
   timelines: { datasetId: 1 },
   compare: { analysis: 'grads', metric: 'grad_rms', site: 'mlp_out', models: ['micro-m'], step: 512 },
   emergence: { site: 'resid_post', minSinkRate: 0.1 },
+  listVectors: {},
+  getVector: { name: 'v' },
+  makeVector: {
+    model: 'micro-s',
+    site: 'resid_post',
+    layer: 1,
+    recipe: { kind: 'mean_diff', datasetId: 1, minusDatasetId: 2, at: 'last' },
+  },
+  previewVector: { model: 'micro-s', vector: 'v', scale: 2, prompt: 'The cat', positions: { from: 2 } },
+  continueVector: {
+    model: 'micro-s',
+    vector: { data: new Float32Array(4), site: 'resid_post', layer: 0 },
+    scale: 1,
+    prompt: 'The cat',
+    maxTokens: 8,
+  },
+  cancelVectorWork: { requestId: 'preview' },
+  saveVector: { name: 'v', vector: 'w', overwrite: true },
+  deleteVector: { name: 'v' },
+  exportVector: { name: 'v' },
+  importVector: { bytes: new Uint8Array(8) },
+  vectorTimeline: { name: 'v', revisions: ['step64', 'step512'] },
 };
 
 describe('call schemas', () => {
