@@ -36,7 +36,10 @@ export function openInEditor(draft: VectorDraft, model: string, revision: string
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
 /** Calls the engine and hands back the Result as is (the caller shows the error where it belongs). */
-export async function attemptCall<M extends Method>(method: M, args: ArgsOf<M>): Promise<Outcome<ValueOf<M>>> {
+export async function attemptCall<M extends Method>(
+  method: M,
+  args: ArgsOf<M>,
+): Promise<Outcome<ValueOf<M>>> {
   const fn = host()[method] as (a: ArgsOf<M>) => Promise<{ ok: boolean; value?: unknown; error?: ApiError }>;
   try {
     const r = await fn(args);

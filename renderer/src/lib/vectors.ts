@@ -55,9 +55,11 @@ export function modelChoices(
     });
   }
   for (const l of locals)
-    if (!out.has(l.path)) out.set(l.path, { model: l.path, label: `${l.name} (folder)`, revisions: [], layers: l.layers });
+    if (!out.has(l.path))
+      out.set(l.path, { model: l.path, label: `${l.name} (folder)`, revisions: [], layers: l.layers });
   for (const m of projectModels)
-    if (!out.has(m)) out.set(m, { model: m, label: `${m} (used in this project)`, revisions: [], layers: layersOf(m) });
+    if (!out.has(m))
+      out.set(m, { model: m, label: `${m} (used in this project)`, revisions: [], layers: layersOf(m) });
   return [...out.values()];
 }
 
@@ -149,7 +151,8 @@ export function parseValues(text: string, width: number | null): Parsed<number[]
     .replace(/^\s*\[|\]\s*$/g, '')
     .split(/[\s,;]+/)
     .filter(Boolean);
-  if (parts.length === 0) return { ok: false, message: 'Paste or type the values, one number per dimension.' };
+  if (parts.length === 0)
+    return { ok: false, message: 'Paste or type the values, one number per dimension.' };
   const values: number[] = [];
   for (const [i, p] of parts.entries()) {
     const v = Number(p);
@@ -171,10 +174,14 @@ export function recipeOf(f: RecipeForm, width: number | null): Parsed<MakeVector
       if (f.datasetA === f.datasetB) return bad('Datasets A and B must differ.');
       let at: 'mean' | 'last' | number = f.at === 'position' ? Number.NaN : f.at;
       if (f.at === 'position') {
-        if (!/^\d+$/.test(f.atPosition.trim())) return bad('The position must be a whole number (0, 1, 2, ...).');
+        if (!/^\d+$/.test(f.atPosition.trim()))
+          return bad('The position must be a whole number (0, 1, 2, ...).');
         at = Number(f.atPosition.trim());
       }
-      return { ok: true, value: { kind: 'mean_diff', datasetId: f.datasetA, minusDatasetId: f.datasetB, at } };
+      return {
+        ok: true,
+        value: { kind: 'mean_diff', datasetId: f.datasetA, minusDatasetId: f.datasetB, at },
+      };
     }
     case 'mean_centred':
       if (f.datasetA === null) return bad('Choose the dataset.');
