@@ -1,0 +1,259 @@
+// Browser mode, the vector editor (issue 11, "What must be shown": build a vector from two datasets
+// dropped in, change the scale and see the preview update, save it, export it, reopen the project
+// and find it; the editor reachable and usable by keyboard with named controls). On a tiny local
+// model (random GPT-NeoX weights written at test time, the real Pythia tokenizer from the settings):
+// 1. two text datasets dropped on the window; the Vectors tab makes A minus B at resid_post layer 1
+//    (report: 16 values, a norm per layer, top dimensions); the preview answers at scale 1, then at
+//    the typed scale 3 (waiting on the panel's data-scale, never on time) with a different KL;
+//    saved under a name; exported: the downloaded bytes, parsed here by hand, are a safetensors file
+//    with one F32 `vector` [16] whose norm is the one the report shows; a fresh browser and server
+//    reopen the project and find the vector in the list, and it reopens into the editor.
+// 2. Keyboard only: Tab reaches the slider named "Scale", ArrowRight moves it one step and the
+//    preview follows; Ctrl+Z and Ctrl+Shift+Z undo and redo it, and the preview follows again.
+// 3. A NaN typed as the scale: a visible error, and no preview request is sent for it (every
+//    previewVector frame sent after it carries the next valid scale).
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { formatValue } from '../../renderer/src/lib/charts.ts';
+import {
+  dropFile,
+  goTo,
+  HAVE_CHROMIUM,
+  newProject,
+  NO_CHROMIUM_REASON,
+  openByPath,
+  openSession,
+  type Session,
+} from './harness.ts';
+import { TOKENIZER, writeTinyModel } from './tiny-model.ts';
+
+const HAPPY = [
+  'What a wonderful, happy day it is.',
+  'I love the bright sunshine and the laughter of friends.',
+  'Joy fills the room when the music plays.',
+  'We celebrated with cake, smiles and dancing.',
+];
+const SAD = [
+  'What a gloomy, miserable day it is.',
+  'I hate the cold rain and the silence of the empty house.',
+  'Sorrow fills the room when the music stops.',
+  'We mourned with tears, sighs and grief.',
+];
+
+const TIMEOUT = 180_000;
+const preview = (p: Page) => p.getByTestId('vector-preview');
+
+/** Waits until the preview shows, as current, the answer for this scale. */
+async function previewAt(p: Page, scale: string): Promise<void> {
+  await p
+    .locator(`[data-testid="vector-preview"][data-state="current"][data-scale="${scale}"]`)
+    .waitFor({ timeout: TIMEOUT });
+  await expect(p.getByTestId('preview-heading').textContent()).resolves.toContain(`Preview at scale ${scale}`);
+}
+
+/** A safetensors file parsed by hand: 8-byte little-endian header length, JSON header, data. */
+function parseSafetensors(bytes: Buffer): {
+  header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  metadata: Record<string, string>;
+  tensor(name: string): Float32Array;
+} {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const json = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  const { __metadata__: metadata, ...header } = json;
+  const base = 8 + n;
+  return {
+    header: header as never,
+    metadata: (metadata ?? {}) as Record<string, string>,
+    tensor(name) {
+      const [a, b] = (header as Record<string, { data_offsets: [number, number] }>)[name].data_offsets;
+      const out = new Float32Array((b - a) / 4);
+      for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(base + a + 4 * i);
+      return out;
+    },
+  };
+}
+
+describe.skipIf(!HAVE_CHROMIUM)(
+  `the vector editor in browser mode${HAVE_CHROMIUM ? '' : ` (${NO_CHROMIUM_REASON})`}`,
+  { timeout: 2 * TIMEOUT },
+  () => {
+    let s: Session;
+    let dir: string;
+    let home: string;
+    let model: string;
+    /** previewVector requests sent over the WebSocket, in order: their scale (null: not a number). */
+    const sent: (number | null)[] = [];
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'atlas-vectors-'));
+      home = mkdtempSync(join(tmpdir(), 'atlas-vectors-home-'));
+      model = await writeTinyModel(join(dir, 'tiny-neox'));
+      s = await openSession({ home });
+      s.page.on('websocket', (ws) =>
+        ws.on('framesent', (f) => {
+          if (typeof f.payload !== 'string' || !f.payload.includes('"previewVector"')) return;
+          const m = JSON.parse(f.payload) as { method?: string; args?: { scale?: unknown } };
+          if (m.method === 'previewVector') sent.push(typeof m.args?.scale === 'number' ? m.args.scale : null);
+        }),
+      );
+      // The page's WebSocket opened before the listener: a reload opens the one the spec watches.
+      await s.page.reload();
+      await s.page.locator('[data-ready="yes"]').waitFor({ timeout: TIMEOUT });
+    }, TIMEOUT);
+
+    afterEach(async (ctx) => {
+      if (ctx.task.result?.state !== 'fail' || !process.env.VEC_DEBUG) return;
+      await s.page.screenshot({ path: `/tmp/vecui/${ctx.task.name.slice(0, 20)}.png`, fullPage: true });
+      require('node:fs').writeFileSync(`/tmp/vecui/${ctx.task.name.slice(0, 20)}.txt`, (await s.page.locator('main').innerText()) + '\n' + s.errors.join('\n'));
+    });
+
+    afterAll(async () => {
+      await s?.close();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    it('makes a vector from two dropped datasets and previews it as the scale changes', async () => {
+      const p = s.page;
+      await newProject(p, 'vectors-spec');
+      await goTo(p, 'Library');
+      await p.getByLabel('Tokenizer file').fill(TOKENIZER);
+      await p.getByRole('button', { name: 'Save settings' }).click();
+      await p.getByText('Settings saved.').waitFor();
+      await dropFile(p, 'happy.txt', HAPPY.join('\n\n'), 'text/plain');
+      await p.getByTestId('records').getByText(HAPPY[3]).waitFor();
+      await dropFile(p, 'sad.txt', SAD.join('\n\n'), 'text/plain');
+      await p.getByTestId('records').getByText(SAD[3]).waitFor();
+
+      await goTo(p, 'Vectors');
+      await p.getByLabel('Other model (name or folder)').fill(model);
+      await p.getByLabel('Site', { exact: true }).selectOption('resid_post');
+      await p.getByLabel('Layer', { exact: true }).fill('1');
+      await p.getByRole('radio', { name: 'Datasets A minus B' }).check();
+      await p.getByLabel('Dataset A', { exact: true }).selectOption({ label: 'happy.txt' });
+      await p.getByLabel('Dataset B', { exact: true }).selectOption({ label: 'sad.txt' });
+      await p.getByRole('button', { name: 'Make vector' }).click();
+      const report = p.getByTestId('vector-report');
+      await report.waitFor({ timeout: TIMEOUT });
+      await expect(report.getAttribute('data-width')).resolves.toBe('16');
+      await expect(report.getByRole('table', { name: 'Top dimensions' }).locator('tbody tr').count()).resolves.toBe(
+        10,
+      );
+      await report.getByRole('img', { name: /^Bar chart of the vector's norm .* per layer over 2 layers/ }).waitFor();
+
+      await previewAt(p, '1');
+      const klAt1 = await preview(p).getByTestId('preview-kl').textContent();
+      const table = preview(p).getByRole('table', { name: 'Next-token top-k, baseline and steered' });
+      await expect(table.locator('tbody tr').count()).resolves.toBe(10);
+      await p.getByLabel('Scale value').fill('3');
+      await previewAt(p, '3');
+      const klAt3 = await preview(p).getByTestId('preview-kl').textContent();
+      expect(klAt3).not.toBe(klAt1);
+      expect(Number(klAt3)).toBeGreaterThan(0);
+      await expect(
+        preview(p).getByRole('table', { name: 'Logit lens per layer, baseline and steered' }).locator('tbody tr').count(),
+      ).resolves.toBe(2);
+    });
+
+    it('continues the prompt side by side', async () => {
+      const p = s.page;
+      await p.getByLabel('Max tokens').fill('4');
+      await p.getByRole('button', { name: 'Continue', exact: true }).click();
+      const c = p.getByTestId('continuations');
+      await c.waitFor({ timeout: TIMEOUT });
+      await expect(c.getAttribute('data-scale')).resolves.toBe('3');
+      await expect(c.locator('pre').count()).resolves.toBe(2);
+    });
+
+    it('saves the vector and exports it as safetensors', async () => {
+      const p = s.page;
+      await p.getByLabel('Vector name').fill('happy-minus-sad');
+      await p.getByRole('button', { name: 'Save vector' }).click();
+      await p.locator('[data-testid="saved-vectors"] tr[data-vector="happy-minus-sad"]').waitFor();
+      const [download] = await Promise.all([
+        p.waitForEvent('download'),
+        p.getByRole('button', { name: 'Export vector' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toMatch(/\.safetensors$/);
+      const bytes = readFileSync(await download.path());
+      const file = parseSafetensors(bytes);
+      expect(Object.keys(file.header)).toEqual(['vector']);
+      expect(file.header.vector.dtype).toBe('F32');
+      expect(file.header.vector.shape).toEqual([16]);
+      const v = file.tensor('vector');
+      const norm = Math.hypot(...v);
+      await expect(p.getByTestId('vector-norm').textContent()).resolves.toBe(formatValue(norm));
+      expect(JSON.stringify(file.metadata)).toContain('resid_post');
+
+      // Saving again under the name asks before overwriting.
+      await p.getByRole('button', { name: 'Save vector' }).click();
+      const ask = p.getByRole('alertdialog', { name: 'Overwrite vector' });
+      await ask.waitFor();
+      await ask.getByRole('button', { name: 'Overwrite' }).click();
+      await ask.waitFor({ state: 'detached' });
+      await expect(p.locator('[data-testid="saved-vectors"] tbody tr').count()).resolves.toBe(1);
+    });
+
+    it('is usable by keyboard: Tab to the slider named Scale, arrows move it, Ctrl+Z undoes', async () => {
+      const p = s.page;
+      await p.getByLabel('Scale value').fill('2');
+      await previewAt(p, '2');
+      await p.getByRole('button', { name: 'Make vector' }).focus();
+      const slider = p.getByRole('slider', { name: 'Scale' });
+      for (let i = 0; i < 40 && !(await slider.evaluate((el) => el === document.activeElement)); i++)
+        await p.keyboard.press('Tab');
+      await expect(slider.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+      await p.keyboard.press('ArrowRight');
+      await expect(slider.inputValue()).resolves.toBe('2.5');
+      await previewAt(p, '2.5');
+      await p.keyboard.press('Control+z');
+      await expect(slider.inputValue()).resolves.toBe('2');
+      await previewAt(p, '2');
+      await p.keyboard.press('Control+Shift+Z');
+      await previewAt(p, '2.5');
+      await expect(p.getByLabel('Scale value').inputValue()).resolves.toBe('2.5');
+      for (const name of ['Undo', 'Redo', 'Reset', 'Save vector', 'Export vector', 'Import vector'])
+        await expect(p.getByRole('button', { name, exact: true }).count()).resolves.toBe(1);
+    });
+
+    it('refuses a NaN scale inline and sends nothing for it', async () => {
+      const p = s.page;
+      const before = sent.length;
+      await p.getByLabel('Scale value').fill('NaN');
+      const error = p.getByTestId('scale-error');
+      await error.waitFor();
+      await expect(error.textContent()).resolves.toMatch(/^"NaN" is not a number/);
+      await expect(p.getByLabel('Scale value').getAttribute('aria-invalid')).resolves.toBe('true');
+      // The preview still says what it shows.
+      await expect(preview(p).getAttribute('data-scale')).resolves.toBe('2.5');
+      await p.getByLabel('Scale value').fill('-1.5');
+      await previewAt(p, '-1.5');
+      await expect(error.count()).resolves.toBe(0);
+      expect(sent.slice(before)).toEqual(sent.slice(before).map(() => -1.5));
+      expect(sent.slice(before).length).toBeGreaterThan(0);
+      expect(sent.every((x) => x !== null && Number.isFinite(x))).toBe(true);
+    });
+
+    it('finds the vector after the project is reopened in a fresh server and browser', async () => {
+      expect(s.errors).toEqual([]);
+      await s.close();
+      s = await openSession({ home });
+      await openByPath(s.page, join(home, 'projects', 'vectors-spec.pythia-atlas'));
+      await goTo(s.page, 'Vectors');
+      const row = s.page.locator('[data-testid="saved-vectors"] tr[data-vector="happy-minus-sad"]');
+      await row.waitFor({ timeout: TIMEOUT });
+      await row.getByRole('button', { name: 'Open happy-minus-sad' }).click();
+      await s.page.locator('[data-testid="open-vector"][data-name="happy-minus-sad"]').waitFor();
+      // Reopened with the apply settings it was saved with (scale 3 at the time of saving).
+      await expect(s.page.getByRole('slider', { name: 'Scale' }).inputValue()).resolves.toBe('3');
+    });
+
+    it('logged no console errors', () => {
+      expect(s.errors).toEqual([]);
+    });
+  },
+);
