@@ -8,7 +8,10 @@
 //
 // Stored (tensors, Float64 [F]): `vector_source/last`, `vector_source/position`; rows:
 // `vector_source/sequences`, `vector_source/position_sequences` (0: `position` is zeros, not a
-// mean), `vector_source/tokens`, `vector_source/mean_norm`.
+// mean), `vector_source/tokens`, `vector_source/mean_norm`. The same at every layer of the site
+// (the editor's norm per layer; the gathers and the norm tap are per-layer reductions, so [B, F]
+// and [B, T] per layer leave the graph): tensors `vector_source/last_layers` and
+// `vector_source/position_layers` [L, F], rows `vector_source/layer_mean_norm` per layer.
 
 import { hookOut, tap, type GraphAddress } from '../../native-models/neox/address.ts';
 import type { GraphHook, TapSpec } from '../../native-models/neox/forward.ts';
@@ -22,7 +25,17 @@ import { restore, snapshot } from '../stats/state.ts';
 import type { Analysis, RunContext } from './types.ts';
 
 const A = 'vector_source';
-const FIELDS = ['last', 'at', 'sequences', 'atSequences', 'tokens', 'normSum'] as const;
+const FIELDS = [
+  'last',
+  'at',
+  'sequences',
+  'atSequences',
+  'tokens',
+  'normSum',
+  'lastLayers',
+  'atLayers',
+  'normLayers',
+] as const;
 
 /** The gathered rows of a batch: `hook/vector_source/<site>/<layer>/last|position` [B, F]. */
 export function sourceOutput(site: Site, layer: number | null, part: 'last' | 'position'): GraphAddress {
@@ -42,12 +55,11 @@ function read(ctx: RunContext): { site: Site; layer: number | null; position: nu
   return { site, layer, position: numberOption(ctx, 'vector_position') };
 }
 
-/** A site hook gathering row b's activation at its last real token and at position min(K, T-1). */
-function gatherHook(site: Site, layer: number | null, position: number): GraphHook {
+/** A site hook (every layer of the site) gathering row b's activation at its last real token and at position min(K, T-1). */
+function gatherHook(site: Site, position: number): GraphHook {
   return {
     kind: 'site',
     site,
-    layers: layer === null ? undefined : [layer],
     build(ctx, x) {
       const b = ctx.b; // x: [B*T, F]
       const { starts, last, T } = rowIndices(ctx);
@@ -88,17 +100,19 @@ export const vectorSource: Analysis = {
     },
   ],
   taps(ctx) {
-    const { site, layer } = read(ctx);
+    const { site } = read(ctx);
     const reductions: TapSpec['reductions'] = [{ kind: 'token_sumsq' }];
-    return [{ site: normSite(site), layers: layer === null ? undefined : [layer], reductions }];
+    return [{ site: normSite(site), reductions }];
   },
   hooks(ctx) {
-    const { site, layer, position } = read(ctx);
-    return [gatherHook(site, layer, position)];
+    const { site, position } = read(ctx);
+    return [gatherHook(site, position)];
   },
   start(ctx) {
     const { site, layer, position } = read(ctx);
     const F = ctx.config.hiddenSize;
+    const layers: (number | null)[] = layer === null ? [null] : [...Array(ctx.config.numLayers).keys()];
+    const Ln = layers.length;
     const s = {
       last: new Float64Array(F),
       at: new Float64Array(F),
@@ -106,20 +120,33 @@ export const vectorSource: Analysis = {
       atSequences: 0,
       tokens: 0,
       normSum: 0,
+      lastLayers: new Float64Array(Ln * F),
+      atLayers: new Float64Array(Ln * F),
+      normLayers: new Float64Array(Ln),
     };
     return {
       consume(batch, outputs) {
-        const last = outputs.f32(sourceOutput(site, layer, 'last')); // [B, F]
-        const at = outputs.f32(sourceOutput(site, layer, 'position')); // [B, F]
-        const sq = outputs.f32(tap(normSite(site), layer, 'token_sumsq')); // [B, T]
-        for (let r = 0; r < batch.B; r++) {
-          for (let f = 0; f < F; f++) s.last[f] += last[r * F + f];
-          s.sequences++;
-          if (batch.lengths[r] > position) {
-            for (let f = 0; f < F; f++) s.at[f] += at[r * F + f];
-            s.atSequences++;
+        layers.forEach((l, li) => {
+          const last = outputs.f32(sourceOutput(site, l, 'last')); // [B, F]
+          const at = outputs.f32(sourceOutput(site, l, 'position')); // [B, F]
+          const sq = outputs.f32(tap(normSite(site), l, 'token_sumsq')); // [B, T]
+          const own = l === layer;
+          for (let r = 0; r < batch.B; r++) {
+            for (let f = 0; f < F; f++) s.lastLayers[li * F + f] += last[r * F + f];
+            if (own) for (let f = 0; f < F; f++) s.last[f] += last[r * F + f];
+            if (batch.lengths[r] > position) {
+              for (let f = 0; f < F; f++) s.atLayers[li * F + f] += at[r * F + f];
+              if (own) for (let f = 0; f < F; f++) s.at[f] += at[r * F + f];
+            }
+            let n = 0;
+            for (let t = 0; t < batch.lengths[r]; t++) n += Math.sqrt(sq[r * batch.T + t]);
+            s.normLayers[li] += n;
+            if (own) s.normSum += n;
           }
-          for (let t = 0; t < batch.lengths[r]; t++) s.normSum += Math.sqrt(sq[r * batch.T + t]);
+        });
+        for (let r = 0; r < batch.B; r++) {
+          s.sequences++;
+          if (batch.lengths[r] > position) s.atSequences++;
           s.tokens += batch.lengths[r];
         }
       },
@@ -131,10 +158,21 @@ export const vectorSource: Analysis = {
             metricRow(A, 'position_sequences', site, layer, s.atSequences),
             metricRow(A, 'tokens', site, layer, s.tokens),
             metricRow(A, 'mean_norm', site, layer, s.tokens > 0 ? s.normSum / s.tokens : Number.NaN),
+            ...layers.map((l, li) =>
+              metricRow(
+                A,
+                'layer_mean_norm',
+                site,
+                l,
+                s.tokens > 0 ? s.normLayers[li] / s.tokens : Number.NaN,
+              ),
+            ),
           ],
           tensors: [
             { name: `${A}/last`, shape: [F], data: mean(s.last, s.sequences) },
             { name: `${A}/position`, shape: [F], data: mean(s.at, s.atSequences) },
+            { name: `${A}/last_layers`, shape: [Ln, F], data: mean(s.lastLayers, s.sequences) },
+            { name: `${A}/position_layers`, shape: [Ln, F], data: mean(s.atLayers, s.atSequences) },
           ],
         };
       },

@@ -12,11 +12,13 @@ import { runAnalyses } from '../runner.ts';
 import { intOption, parse, required } from './args.ts';
 import { progressPrinter } from './progress.ts';
 import { withoutDuplicates } from './wait-run.ts';
+import { continuationLines, continueOptions } from './vector-continue.ts';
 
 const USAGE = `usage: pythia-atlas vector apply --project P --name N[,N2...] --model M [--revision R] --dataset D
                         [--field F] --scale A [--layers L,..] [--positions all|from:K] [--prompt TEXT]
                         [--project-out] [--keep-first] [--target TOK --distractor TOK]
-                        [--n N] [--seq-len T] [--batch-size B]`;
+                        [--n N] [--seq-len T] [--batch-size B]
+                        [--continue N [--temperature T] [--seed S]]   (with --prompt; N <= 64, greedy by default)`;
 
 export async function vectorApplyCommand(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -39,6 +41,9 @@ export async function vectorApplyCommand(argv: string[]): Promise<number> {
       n: { type: 'string' },
       'seq-len': { type: 'string' },
       'batch-size': { type: 'string' },
+      continue: { type: 'string' },
+      temperature: { type: 'string' },
+      seed: { type: 'string' },
     },
     USAGE,
   );
@@ -51,6 +56,7 @@ export async function vectorApplyCommand(argv: string[]): Promise<number> {
   const model = required(values.model, 'model', USAGE);
   const dataset = required(values.dataset, 'dataset', USAGE);
   const scale = values['project-out'] ? (values.scale ?? '1') : required(values.scale, 'scale', USAGE);
+  const cont = continueOptions({ ...values, name });
   if (!existsSync(projectPath)) throw new AtlasError(`The project ${projectPath} does not exist.`);
   if (!existsSync(dataset)) throw new AtlasError(`The dataset file '${dataset}' does not exist.`);
   const options: Record<string, string | boolean> = { vector: name, scale };
@@ -128,6 +134,24 @@ export async function vectorApplyCommand(argv: string[]): Promise<number> {
         lines.push(`${String(i + 1).padStart(3)}  ${b.padEnd(22)}   ${after[i] ?? ''}`),
       );
     }
+    if (cont && values.prompt !== undefined)
+      lines.push(
+        ...(await continuationLines(
+          project,
+          {
+            model,
+            revision: values.revision,
+            name,
+            prompt: values.prompt,
+            scale: Number(scale),
+            layers: values.layers,
+            positions: values.positions ?? 'all',
+            skipFirst: !values['keep-first'],
+            projectOut: values['project-out'] ?? false,
+          },
+          cont,
+        )),
+      );
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } finally {

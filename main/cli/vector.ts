@@ -16,6 +16,7 @@ import { intOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
 import { subcommands } from './subcommands.ts';
 import { vectorApplyCommand } from './vector-apply.ts';
+import { TIMELINE_USAGE, vectorTimelineCommand } from './vector-timeline.ts';
 
 const MAKE_USAGE = `usage: pythia-atlas vector make --project P --name N --model M [--revision R] --site S --layer L
          (--from A (--minus B | --minus-store RUNID) [--field F] [--at mean|last|POS]
@@ -32,6 +33,7 @@ ${LIST_USAGE}
 ${EXPORT_USAGE}
 ${IMPORT_USAGE}
 usage: pythia-atlas vector apply --project P --name N --model M ... (pythia-atlas vector apply --help)
+${TIMELINE_USAGE}
 
 make    a direction v [d] at a site (embed, resid_pre, attn_out, mlp_out, resid_post) and layer, one recipe:
           --from A --minus B        mean difference of two datasets, at --at: mean (every real token,
@@ -50,7 +52,10 @@ list    the project's vectors: id, name, site, layer, recipe kind, model, norm.
 export  one float32 tensor \`vector\` [d]; metadata: format, name, site, layer, model, revision,
         fingerprint, tokenizer_sha256, recipe (JSON). Atomic; an existing file only with --force.
 import  a vector file into the project (name: --name or the file's); with --model (or the file's
-        model when it loads) its width and layer are checked against the model.`;
+        model when it loads) its width and layer are checked against the model.
+timeline the vector's recipe remade at each --revisions checkpoint (and at the same relative depth of
+        --models sizes): norm, relative norm, cosine to the last checkpoint's vector, and the effect
+        (steered minus clean loss over --dataset, or next-token KL on --prompt).`;
 
 function openOrCreate(path: string): { project: Project; created: boolean } {
   if (existsSync(path)) return { project: Project.open(path), created: false };
@@ -312,8 +317,15 @@ function help(): number {
 
 export const vectorCommand: Command = subcommands(
   'vector',
-  'steering vectors: make from datasets, prompts or numbers, list, export, import, apply',
-  { make: makeCmd, list: listCmd, export: exportCmd, import: importCmd, apply: vectorApplyCommand },
+  'steering vectors: make from datasets, prompts or numbers, list, export, import, apply, timeline',
+  {
+    make: makeCmd,
+    list: listCmd,
+    export: exportCmd,
+    import: importCmd,
+    apply: vectorApplyCommand,
+    timeline: vectorTimelineCommand,
+  },
   HELP,
   MAKE_USAGE,
 );

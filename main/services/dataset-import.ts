@@ -195,17 +195,26 @@ export async function setDatasetField(project: Project, id: number, field: strin
       `Its fields are ${current.fields.join(', ')}.`,
     );
   }
-  const kept = project.setting(sourceKey(d.sha256));
-  let bytes: Uint8Array;
-  if (kept !== null) bytes = fromBase64(kept);
-  else {
-    try {
-      bytes = await readDatasetBytes(d.source);
-    } catch {
-      throw new AtlasError(`The file of dataset "${d.name}" is not available to read another field from.`);
-    }
-  }
+  const bytes = await sourceBytes(project, d, 'to read another field from');
   return store(project, d.name, d.source, bytes, field);
+}
+
+/** A dataset's file as it was added: the bytes the project kept, or the file at its source path. */
+async function sourceBytes(project: Project, d: StoredDataset, why: string): Promise<Uint8Array> {
+  const kept = project.setting(sourceKey(d.sha256));
+  if (kept !== null) return fromBase64(kept);
+  try {
+    return await readDatasetBytes(d.source);
+  } catch {
+    throw new AtlasError(`The file of dataset "${d.name}" is not available ${why}.`);
+  }
+}
+
+/** The bytes of dataset `id`'s file (e.g. a pairs file's other fields); not-found when no such dataset. */
+export async function datasetSourceBytes(project: Project, id: number, why: string): Promise<Uint8Array> {
+  const d = project.dataset(id);
+  if (!d) throw new AtlasFailure('not-found', `The project has no dataset ${id}.`);
+  return sourceBytes(project, d, why);
 }
 
 export async function tokenCounts(

@@ -19,6 +19,8 @@ export interface DatasetRef {
   path: string;
   sha256: string;
   field?: string;
+  /** A dataset of the project (the API's recipes): its id, read from the project, not the path. */
+  datasetId?: number;
 }
 
 export type RecipeSource =

@@ -38,8 +38,15 @@ function pick(ctx: HookContext, x: Value, rows: LensRows): Value {
   return rows === 'all' ? x : ctx.b.gather(x, rowIndices(ctx).last, 0);
 }
 
-/** The two hooks of the logit lens (give both to the forward's `hooks`). */
-export function logitLensHooks(o: LogitLensOptions): GraphHook[] {
+/**
+ * The logit lens as parts: `hooks` (the resid_post hook) and `finalKl(ctx, z)`, which writes each
+ * layer's KL against final logits z [R, V] of the same rows, for a caller that computes those itself
+ * (hooks/last-readout.ts `after`). Call finalKl after every lens layer is built.
+ */
+export function logitLens(o: LogitLensOptions): {
+  hooks: GraphHook[];
+  finalKl(ctx: HookContext, z: Value): void;
+} {
   const rows = o.rows ?? 'last';
   const kept = new Map<number, Value>(); // layer -> lens log-probs [R, V]
   const resid: GraphHook = {
@@ -60,18 +67,28 @@ export function logitLensHooks(o: LogitLensOptions): GraphHook[] {
       kept.set(layer, b.logSoftmax(z, -1)); // [R, V]
     },
   };
+  const finalKl = (ctx: HookContext, z: Value): void => {
+    const b = ctx.b;
+    const lf = b.logSoftmax(z, -1); // [R, V]
+    const pf = b.exp(lf);
+    for (const [layer, ll] of kept) {
+      ctx.output(lensKl(layer), b.reduceSum(b.mul(pf, b.sub(lf, ll)), [1], false)); // [R]
+    }
+    kept.clear(); // the same hooks may build another graph
+  };
+  return { hooks: [resid], finalKl };
+}
+
+/** The two hooks of the logit lens (give both to the forward's `hooks`): KL against the forward's logits. */
+export function logitLensHooks(o: LogitLensOptions): GraphHook[] {
+  const rows = o.rows ?? 'last';
+  const lens = logitLens(o);
   const final: GraphHook = {
     kind: 'site',
     site: 'logits',
     build(ctx, x) {
-      const b = ctx.b;
-      const lf = b.logSoftmax(pick(ctx, x, rows), -1); // [R, V]
-      const pf = b.exp(lf);
-      for (const [layer, ll] of kept) {
-        ctx.output(lensKl(layer), b.reduceSum(b.mul(pf, b.sub(lf, ll)), [1], false)); // [R]
-      }
-      kept.clear(); // the same hooks may build another graph
+      lens.finalKl(ctx, pick(ctx, x, rows));
     },
   };
-  return [resid, final];
+  return [...lens.hooks, final];
 }
