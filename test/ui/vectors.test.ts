@@ -8,6 +8,8 @@
 //    saved under a name; exported: the downloaded bytes, parsed here by hand, are a safetensors file
 //    with one F32 `vector` [16] whose norm is the one the report shows; a fresh browser and server
 //    reopen the project and find the vector in the list, and it reopens into the editor.
+//    The exported file comes back dropped on the window and through "Import vector" (a name the
+//    project has asks before overwriting); a malformed file is one clear message, nothing added.
 // 2. Keyboard only: Tab reaches the slider named "Scale", ArrowRight moves it one step and the
 //    preview follows; Ctrl+Z and Ctrl+Shift+Z undo and redo it, and the preview follows again.
 // 3. A NaN typed as the scale: a visible error, and no preview request is sent for it (every
@@ -16,7 +18,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatValue } from '../../renderer/src/lib/charts.ts';
 import {
@@ -52,7 +54,9 @@ async function previewAt(p: Page, scale: string): Promise<void> {
   await p
     .locator(`[data-testid="vector-preview"][data-state="current"][data-scale="${scale}"]`)
     .waitFor({ timeout: TIMEOUT });
-  await expect(p.getByTestId('preview-heading').textContent()).resolves.toContain(`Preview at scale ${scale}`);
+  await expect(p.getByTestId('preview-heading').textContent()).resolves.toContain(
+    `Preview at scale ${scale}`,
+  );
 }
 
 /** A safetensors file parsed by hand: 8-byte little-endian header length, JSON header, data. */
@@ -87,6 +91,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
     let model: string;
     /** previewVector requests sent over the WebSocket, in order: their scale (null: not a number). */
     const sent: (number | null)[] = [];
+    /** The exported file's bytes. */
+    let exported = Buffer.alloc(0);
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'atlas-vectors-'));
@@ -97,19 +103,14 @@ describe.skipIf(!HAVE_CHROMIUM)(
         ws.on('framesent', (f) => {
           if (typeof f.payload !== 'string' || !f.payload.includes('"previewVector"')) return;
           const m = JSON.parse(f.payload) as { method?: string; args?: { scale?: unknown } };
-          if (m.method === 'previewVector') sent.push(typeof m.args?.scale === 'number' ? m.args.scale : null);
+          if (m.method === 'previewVector')
+            sent.push(typeof m.args?.scale === 'number' ? m.args.scale : null);
         }),
       );
       // The page's WebSocket opened before the listener: a reload opens the one the spec watches.
       await s.page.reload();
       await s.page.locator('[data-ready="yes"]').waitFor({ timeout: TIMEOUT });
     }, TIMEOUT);
-
-    afterEach(async (ctx) => {
-      if (ctx.task.result?.state !== 'fail' || !process.env.VEC_DEBUG) return;
-      await s.page.screenshot({ path: `/tmp/vecui/${ctx.task.name.slice(0, 20)}.png`, fullPage: true });
-      require('node:fs').writeFileSync(`/tmp/vecui/${ctx.task.name.slice(0, 20)}.txt`, (await s.page.locator('main').innerText()) + '\n' + s.errors.join('\n'));
-    });
 
     afterAll(async () => {
       await s?.close();
@@ -140,10 +141,12 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const report = p.getByTestId('vector-report');
       await report.waitFor({ timeout: TIMEOUT });
       await expect(report.getAttribute('data-width')).resolves.toBe('16');
-      await expect(report.getByRole('table', { name: 'Top dimensions' }).locator('tbody tr').count()).resolves.toBe(
-        10,
-      );
-      await report.getByRole('img', { name: /^Bar chart of the vector's norm .* per layer over 2 layers/ }).waitFor();
+      await expect(
+        report.getByRole('table', { name: 'Top dimensions' }).locator('tbody tr').count(),
+      ).resolves.toBe(10);
+      await report
+        .getByRole('img', { name: /^Bar chart of the vector's norm .* per layer over 2 layers/ })
+        .waitFor();
 
       await previewAt(p, '1');
       const klAt1 = await preview(p).getByTestId('preview-kl').textContent();
@@ -155,8 +158,16 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(klAt3).not.toBe(klAt1);
       expect(Number(klAt3)).toBeGreaterThan(0);
       await expect(
-        preview(p).getByRole('table', { name: 'Logit lens per layer, baseline and steered' }).locator('tbody tr').count(),
+        preview(p)
+          .getByRole('table', { name: 'Logit lens per layer, baseline and steered' })
+          .locator('tbody tr')
+          .count(),
       ).resolves.toBe(2);
+      // Target and distractor tokens: the logit difference before and after, for the same scale.
+      await p.getByLabel('Target token').fill(' the');
+      await p.getByLabel('Distractor token').fill(' a');
+      await preview(p).getByTestId('preview-logit-diff').waitFor({ timeout: TIMEOUT });
+      await previewAt(p, '3');
     });
 
     it('continues the prompt side by side', async () => {
@@ -196,6 +207,48 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await ask.getByRole('button', { name: 'Overwrite' }).click();
       await ask.waitFor({ state: 'detached' });
       await expect(p.locator('[data-testid="saved-vectors"] tbody tr').count()).resolves.toBe(1);
+      exported = bytes;
+    });
+
+    it('imports the exported file back (dropped, or through Import vector) and refuses a malformed one', async () => {
+      const p = s.page;
+      const rows = p.locator('[data-testid="saved-vectors"] tbody tr');
+      await p.getByRole('button', { name: 'Delete happy-minus-sad' }).click();
+      await p.getByText('No saved vectors in this project yet.').waitFor();
+      await dropFile(p, 'happy-minus-sad.safetensors', new Uint8Array(exported), 'application/octet-stream');
+      await p.locator('[data-testid="saved-vectors"] tr[data-vector="happy-minus-sad"]').waitFor();
+      // Through the button: the name exists, so it asks; Overwrite keeps one row.
+      const [chooser] = await Promise.all([
+        p.waitForEvent('filechooser'),
+        p.getByRole('button', { name: 'Import vector' }).click(),
+      ]);
+      await chooser.setFiles({
+        name: 'again.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: exported,
+      });
+      const ask = p.getByRole('alertdialog', { name: 'Overwrite on import' });
+      await ask.waitFor();
+      await ask.getByRole('button', { name: 'Overwrite' }).click();
+      await ask.waitFor({ state: 'detached' });
+      await expect(rows.count()).resolves.toBe(1);
+      // A malformed file: one clear message, nothing added.
+      const [bad] = await Promise.all([
+        p.waitForEvent('filechooser'),
+        p.getByRole('button', { name: 'Import vector' }).click(),
+      ]);
+      await bad.setFiles({
+        name: 'bad.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('not a tensor file'),
+      });
+      await p.getByTestId('import-error').waitFor();
+      await expect(p.getByTestId('import-error').textContent()).resolves.toMatch(
+        /^The vector file .* is not a valid (vector|safetensors) file/,
+      );
+      await expect(rows.count()).resolves.toBe(1);
+      await p.getByRole('button', { name: 'Open happy-minus-sad' }).click();
+      await p.locator('[data-testid="open-vector"][data-name="happy-minus-sad"]').waitFor();
     });
 
     it('is usable by keyboard: Tab to the slider named Scale, arrows move it, Ctrl+Z undoes', async () => {
@@ -236,6 +289,11 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(sent.slice(before)).toEqual(sent.slice(before).map(() => -1.5));
       expect(sent.slice(before).length).toBeGreaterThan(0);
       expect(sent.every((x) => x !== null && Number.isFinite(x))).toBe(true);
+      // Saved with these edits (the name exists: overwrite).
+      await p.getByRole('button', { name: 'Save vector' }).click();
+      const ask = p.getByRole('alertdialog', { name: 'Overwrite vector' });
+      await ask.getByRole('button', { name: 'Overwrite' }).click();
+      await ask.waitFor({ state: 'detached' });
     });
 
     it('finds the vector after the project is reopened in a fresh server and browser', async () => {
@@ -248,8 +306,9 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await row.waitFor({ timeout: TIMEOUT });
       await row.getByRole('button', { name: 'Open happy-minus-sad' }).click();
       await s.page.locator('[data-testid="open-vector"][data-name="happy-minus-sad"]').waitFor();
-      // Reopened with the apply settings it was saved with (scale 3 at the time of saving).
-      await expect(s.page.getByRole('slider', { name: 'Scale' }).inputValue()).resolves.toBe('3');
+      // Reopened with the apply settings it was last saved with.
+      await expect(s.page.getByRole('slider', { name: 'Scale' }).inputValue()).resolves.toBe('-1.5');
+      await previewAt(s.page, '-1.5');
     });
 
     it('logged no console errors', () => {

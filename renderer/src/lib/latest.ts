@@ -1,6 +1,8 @@
 // The vector editor's live preview as a request sequencer (issue 11 item 4: "a live preview on a
-// prompt (debounced, cancellable)"): edits arrive in bursts (a slider dragged, arrow keys held);
-// `request(args)` waits `delayMs` for the burst to end, then sends only the newest arguments. A
+// prompt (debounced, cancellable)"): edits arrive in bursts (a slider dragged, arrow keys held). An
+// edit after a quiet spell is sent at once (no wait for a single change); an edit while a request
+// is in flight or within `delayMs` of the last send waits until `delayMs` pass without another,
+// then only the newest arguments are sent (a burst costs at most its first and last request). A
 // newer request supersedes an older one: the engine answers a superseded preview 'cancelled' (the
 // call's own contract), and whatever the older one answers here is dropped, so only the answer to
 // the newest arguments is ever delivered, with those arguments (the view labels the preview with
@@ -26,6 +28,10 @@ export class Latest<A, R> {
   private ticket = 0;
   private handle: unknown = null;
   private pending = false;
+  /** Requests sent and not answered yet (superseded ones included). */
+  private inFlight = 0;
+  /** The burst window's timer after the last send (null: quiet). */
+  private cooling: unknown = null;
   private readonly timer: NonNullable<LatestOptions<A, R>['timer']>;
 
   constructor(
@@ -38,29 +44,45 @@ export class Latest<A, R> {
     };
   }
 
-  /** Asks for `args` after the debounce; any older request, waiting or in flight, is superseded. */
+  /**
+   * Asks for `args`: at once after a quiet spell (or with `delayMs` 0), else after the debounce; any
+   * older request, waiting or in flight, is superseded.
+   */
   request(args: A, delayMs = this.opts.delayMs): void {
     const mine = ++this.ticket;
     if (this.handle !== null) this.timer.clear(this.handle);
+    this.handle = null;
     this.setPending(true);
     const fire = () => {
       this.handle = null;
       if (mine !== this.ticket) return;
+      this.inFlight++;
+      this.cool(delayMs);
+      const settle = () => {
+        this.inFlight--;
+        return mine === this.ticket;
+      };
       this.send(args).then(
         (r) => {
-          if (mine !== this.ticket) return;
+          if (!settle()) return;
           this.setPending(false);
           this.opts.onResult(r, args);
         },
         (e: unknown) => {
-          if (mine !== this.ticket) return;
+          if (!settle()) return;
           this.setPending(false);
           if (!this.opts.isCancelled?.(e)) this.opts.onError(e, args);
         },
       );
     };
-    if (delayMs <= 0) fire();
+    if (delayMs <= 0 || (this.inFlight === 0 && this.cooling === null)) fire();
     else this.handle = this.timer.set(fire, delayMs);
+  }
+
+  /** Marks `delayMs` after a send as the burst window (edits in it are debounced). */
+  private cool(delayMs: number): void {
+    if (this.cooling !== null) this.timer.clear(this.cooling);
+    this.cooling = delayMs > 0 ? this.timer.set(() => (this.cooling = null), delayMs) : null;
   }
 
   /** Drops whatever is waiting or in flight (its answer will be ignored). */

@@ -9,7 +9,7 @@ import type { ApiError, ArgsOf, Method, ValueOf, VectorDraft } from '../../../pr
 import { createHistory, type History } from './history.ts';
 import { initialEdit, type VectorEdit } from './vector-edit.ts';
 import { editFromApply } from './vectors.ts';
-import { host } from './stores.ts';
+import { host, notify } from './stores.ts';
 import { queryCache, methodOf } from './api-queries.ts';
 
 export interface OpenVector {
@@ -62,4 +62,26 @@ const WINDOW = Math.random().toString(36).slice(2, 10);
  */
 export function requestId(kind: string): string {
   return `${kind}-${WINDOW}`;
+}
+
+/** A vector file whose name the project already has, waiting for the user's answer. */
+export const pendingImport = writable<{ bytes: Uint8Array; message: string } | null>(null);
+export const importError = writable<string | null>(null);
+
+/**
+ * Imports a safetensors vector file (the Import button, or a file dropped on the window); a name
+ * the project already has asks first (pendingImport), and `overwrite` answers yes.
+ */
+export async function importVectorBytes(bytes: Uint8Array, overwrite = false): Promise<void> {
+  importError.set(null);
+  const r = await attemptCall('importVector', { bytes, ...(overwrite ? { overwrite: true } : {}) });
+  if (r.ok) {
+    pendingImport.set(null);
+    vectorsChanged();
+    notify('info', `Imported vector ${r.value.name}.`);
+  } else if (r.error.code === 'exists') pendingImport.set({ bytes, message: r.error.message });
+  else {
+    pendingImport.set(null);
+    importError.set(r.error.message);
+  }
 }

@@ -1,6 +1,6 @@
 // The live preview's request sequencer (renderer/src/lib/latest.ts), over a fake timer and
-// promises the test settles by hand (no wall clock): a burst of edits sends only its last
-// arguments after the debounce; an answer to a superseded request is never delivered, whatever
+// promises the test settles by hand (no wall clock): an edit after a quiet spell is sent at once,
+// the rest of a burst only as its last arguments after the debounce; an answer to a superseded request is never delivered, whatever
 // order the answers come in; a superseded request's 'cancelled' failure is silent while the
 // newest request's failure is reported; cancel() drops what is waiting or in flight.
 
@@ -57,24 +57,35 @@ function setup() {
 }
 
 describe('latest-only preview requests', () => {
-  it('debounces a burst into one request with the last arguments', async () => {
+  it('sends a lone edit at once and debounces the rest of a burst into its last arguments', async () => {
     const t = setup();
-    for (const a of [1, 2, 3]) t.latest.request(a);
-    expect(t.calls).toHaveLength(0);
-    expect(t.timer.size).toBe(1);
+    t.latest.request(1);
+    expect(t.calls.map((c) => c.args)).toEqual([1]);
+    for (const a of [2, 3]) t.latest.request(a);
+    expect(t.calls).toHaveLength(1);
     t.timer.tick();
-    expect(t.calls.map((c) => c.args)).toEqual([3]);
-    t.calls[0].resolve('three');
+    expect(t.calls.map((c) => c.args)).toEqual([1, 3]);
+    t.calls[0].resolve('one');
+    t.calls[1].resolve('three');
     await flush();
     expect(t.results).toEqual([['three', 3]]);
     expect(t.pending).toEqual([true, false]);
     expect(t.latest.busy).toBe(false);
+    // Within the burst window after the last send: debounced; after a quiet spell: at once.
+    t.latest.request(4);
+    expect(t.calls).toHaveLength(2);
+    t.timer.tick();
+    expect(t.calls.map((c) => c.args)).toEqual([1, 3, 4]);
+    t.calls[2].resolve('four');
+    await flush();
+    t.timer.tick();
+    t.latest.request(5);
+    expect(t.calls.map((c) => c.args)).toEqual([1, 3, 4, 5]);
   });
 
   it('never delivers a superseded answer, in either order of arrival', async () => {
     const t = setup();
     t.latest.request(1);
-    t.timer.tick();
     t.latest.request(2);
     t.timer.tick();
     expect(t.calls.map((c) => c.args)).toEqual([1, 2]);
@@ -89,6 +100,7 @@ describe('latest-only preview requests', () => {
     t.timer.tick();
     t.latest.request(4);
     t.timer.tick();
+    expect(t.calls.map((c) => c.args)).toEqual([1, 2, 3, 4]);
     // The older answer first: dropped; the state stays pending until the newest answers.
     t.calls[2].resolve('three');
     await flush();
@@ -105,7 +117,6 @@ describe('latest-only preview requests', () => {
   it('is silent about a superseded request and reports the newest failure', async () => {
     const t = setup();
     t.latest.request(1);
-    t.timer.tick();
     t.latest.request(2);
     t.timer.tick();
     t.calls[0].reject('cancelled');
@@ -115,6 +126,7 @@ describe('latest-only preview requests', () => {
     // The newest request cancelled (e.g. the engine's own cancel): not an error either.
     t.latest.request(5);
     t.timer.tick();
+    expect(t.calls.map((c) => c.args)).toEqual([1, 2, 5]);
     t.calls[2].reject('cancelled');
     await flush();
     expect(t.errors).toHaveLength(1);
