@@ -1,12 +1,13 @@
 // The vector editor's live preview as a request sequencer (issue 11 item 4: "a live preview on a
 // prompt (debounced, cancellable)"): edits arrive in bursts (a slider dragged, arrow keys held). An
-// edit after a quiet spell is sent at once (no wait for a single change); an edit while a request
-// is in flight or within `delayMs` of the last send waits until `delayMs` pass without another,
-// then only the newest arguments are sent (a burst costs at most its first and last request). A
-// newer request supersedes an older one: the engine answers a superseded preview 'cancelled' (the
-// call's own contract), and whatever the older one answers here is dropped, so only the answer to
-// the newest arguments is ever delivered, with those arguments (the view labels the preview with
-// the scale it shows, never the slider's). Plain TypeScript over an injectable timer: tested in Node.
+// edit while nothing is in flight is sent at once (no wait for a single change); edits while a
+// request is in flight are debounced: the newest is sent when `delayMs` pass without another edit,
+// or as soon as the request in flight answers, whichever comes first, so a burst costs a few
+// requests and its last edit is never held back by more than `delayMs`. A newer request supersedes
+// an older one: the engine answers a superseded preview 'cancelled' (the call's own contract), and
+// whatever the older one answers here is dropped, so only the answer to the newest arguments is
+// ever delivered, with those arguments (the view labels the preview with the scale it shows, never
+// the slider's). Plain TypeScript over an injectable timer: tested in Node without a wall clock.
 
 export interface LatestOptions<A, R> {
   delayMs: number;
@@ -27,11 +28,11 @@ export interface LatestOptions<A, R> {
 export class Latest<A, R> {
   private ticket = 0;
   private handle: unknown = null;
+  /** The debounced request waiting for its turn (sent by the timer or when the flight lands). */
+  private waiting: (() => void) | null = null;
   private pending = false;
   /** Requests sent and not answered yet (superseded ones included). */
   private inFlight = 0;
-  /** The burst window's timer after the last send (null: quiet). */
-  private cooling: unknown = null;
   private readonly timer: NonNullable<LatestOptions<A, R>['timer']>;
 
   constructor(
@@ -44,22 +45,19 @@ export class Latest<A, R> {
     };
   }
 
-  /**
-   * Asks for `args`: at once after a quiet spell (or with `delayMs` 0), else after the debounce; any
-   * older request, waiting or in flight, is superseded.
-   */
+  /** Asks for `args`: at once when nothing is in flight (or `delayMs` is 0), else debounced. */
   request(args: A, delayMs = this.opts.delayMs): void {
     const mine = ++this.ticket;
-    if (this.handle !== null) this.timer.clear(this.handle);
-    this.handle = null;
+    this.clearWaiting();
     this.setPending(true);
     const fire = () => {
-      this.handle = null;
+      this.clearWaiting();
       if (mine !== this.ticket) return;
       this.inFlight++;
-      this.cool(delayMs);
       const settle = () => {
         this.inFlight--;
+        // The flight landed: the edit waiting behind it goes now.
+        if (this.waiting && this.inFlight === 0) this.waiting();
         return mine === this.ticket;
       };
       this.send(args).then(
@@ -75,26 +73,28 @@ export class Latest<A, R> {
         },
       );
     };
-    if (delayMs <= 0 || (this.inFlight === 0 && this.cooling === null)) fire();
-    else this.handle = this.timer.set(fire, delayMs);
-  }
-
-  /** Marks `delayMs` after a send as the burst window (edits in it are debounced). */
-  private cool(delayMs: number): void {
-    if (this.cooling !== null) this.timer.clear(this.cooling);
-    this.cooling = delayMs > 0 ? this.timer.set(() => (this.cooling = null), delayMs) : null;
+    if (delayMs <= 0 || this.inFlight === 0) fire();
+    else {
+      this.waiting = fire;
+      this.handle = this.timer.set(fire, delayMs);
+    }
   }
 
   /** Drops whatever is waiting or in flight (its answer will be ignored). */
   cancel(): void {
     this.ticket++;
-    if (this.handle !== null) this.timer.clear(this.handle);
-    this.handle = null;
+    this.clearWaiting();
     this.setPending(false);
   }
 
   get busy(): boolean {
     return this.pending;
+  }
+
+  private clearWaiting(): void {
+    if (this.handle !== null) this.timer.clear(this.handle);
+    this.handle = null;
+    this.waiting = null;
   }
 
   private setPending(p: boolean): void {

@@ -1,6 +1,7 @@
 // The live preview's request sequencer (renderer/src/lib/latest.ts), over a fake timer and
-// promises the test settles by hand (no wall clock): an edit after a quiet spell is sent at once,
-// the rest of a burst only as its last arguments after the debounce; an answer to a superseded request is never delivered, whatever
+// promises the test settles by hand (no wall clock): an edit while nothing is in flight is sent at
+// once, edits while one is in flight only as the burst's last arguments, after the debounce or as
+// soon as the flight lands; an answer to a superseded request is never delivered, whatever
 // order the answers come in; a superseded request's 'cancelled' failure is silent while the
 // newest request's failure is reported; cancel() drops what is waiting or in flight.
 
@@ -57,7 +58,7 @@ function setup() {
 }
 
 describe('latest-only preview requests', () => {
-  it('sends a lone edit at once and debounces the rest of a burst into its last arguments', async () => {
+  it('sends a lone edit at once and debounces a burst behind a request in flight', async () => {
     const t = setup();
     t.latest.request(1);
     expect(t.calls.map((c) => c.args)).toEqual([1]);
@@ -71,16 +72,23 @@ describe('latest-only preview requests', () => {
     expect(t.results).toEqual([['three', 3]]);
     expect(t.pending).toEqual([true, false]);
     expect(t.latest.busy).toBe(false);
-    // Within the burst window after the last send: debounced; after a quiet spell: at once.
+    // Nothing in flight: at once again.
     t.latest.request(4);
-    expect(t.calls).toHaveLength(2);
-    t.timer.tick();
     expect(t.calls.map((c) => c.args)).toEqual([1, 3, 4]);
+    // Behind a flight: sent as soon as the flight lands, before the debounce ends.
+    t.latest.request(5);
+    t.latest.request(6);
+    expect(t.calls).toHaveLength(3);
     t.calls[2].resolve('four');
     await flush();
-    t.timer.tick();
-    t.latest.request(5);
-    expect(t.calls.map((c) => c.args)).toEqual([1, 3, 4, 5]);
+    expect(t.calls.map((c) => c.args)).toEqual([1, 3, 4, 6]);
+    expect(t.timer.size).toBe(0);
+    t.calls[3].resolve('six');
+    await flush();
+    expect(t.results).toEqual([
+      ['three', 3],
+      ['six', 6],
+    ]);
   });
 
   it('never delivers a superseded answer, in either order of arrival', async () => {
