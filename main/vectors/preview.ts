@@ -229,8 +229,10 @@ export class PreviewSession {
     return next;
   }
 
-  close(): Promise<void> {
-    return this.sess.close();
+  /** Releases the session once the runs already queued have finished. */
+  async close(): Promise<void> {
+    await this.queue;
+    await this.sess.close();
   }
 }
 

@@ -15,6 +15,7 @@ export const TEST_RUNS: Record<string, number> = {
   'torch-bin': 2000,
   pickle: 2000,
   project: 500,
+  'vector-file': 1000,
   'dataset-jsonl': 1000,
   'dataset-csv': 1000,
   'dataset-alpaca': 1000,

@@ -16,6 +16,7 @@ import { unpickle } from '../../native-models/weights/pickle.ts';
 import { readSafetensors, writeSafetensors } from '../../native-models/weights/safetensors.ts';
 import { readTorchBin } from '../../native-models/weights/torch-bin.ts';
 import { craftTorchBin, statePickle } from '../native-models/weights/craft.ts';
+import { exportVector, readVectorBytes } from '../../main/vectors/file.ts';
 
 /** Growth of the process's resident memory allowed for one case. */
 export const MEMORY_CAP_BYTES = 512 * 2 ** 20;
@@ -136,6 +137,29 @@ const DATASETS: [DatasetKind, string][] = [
   ['text', 'First paragraph.\nStill first.\n\nSecond paragraph.\n'],
 ];
 
+/** A steering vector file as `vector export` writes it (main/vectors/file.ts). */
+async function vectorFileSeeds(dir: string): Promise<Uint8Array[]> {
+  const path = join(dir, 'seed-vector.safetensors');
+  await exportVector(
+    {
+      id: 1,
+      name: 'seed',
+      site: 'resid_post',
+      layer: 1,
+      created: '',
+      data: Float32Array.from([0.5, -1, 2, 0.25]),
+      recipe: {
+        format: 'pythia-atlas-vector/1',
+        model: 'micro-s',
+        revision: 'step64',
+        source: { kind: 'typed' },
+      },
+    },
+    path,
+  );
+  return [new Uint8Array(readFileSync(path))];
+}
+
 /** Every byte-level target, with seeds generated in `dir`. */
 export async function makeTargets(dir: string): Promise<Target[]> {
   const projects = mkdtempSync(join(dir, 'projects-'));
@@ -183,6 +207,11 @@ export async function makeTargets(dir: string): Promise<Target[]> {
         }
         checkOutside();
       },
+    },
+    {
+      name: 'vector-file',
+      seeds: await vectorFileSeeds(dir),
+      run: async (b) => void (await readVectorBytes(b, 'fuzz.safetensors')),
     },
     ...DATASETS.map(([kind, text]): Target => ({
       name: `dataset-${kind}`,

@@ -7,9 +7,10 @@
 // untied) are the ones the forward uses, read by their checkpoint names (params.ts).
 //
 // Rows: 'last' (each sequence's last real token, right padding) or 'all' (every token, [B*T]).
-// Two hooks share state: one at resid_post keeps each layer's lens log-probabilities, and one at
-// `logits` (built after every layer) takes the final log-softmax at the same rows and the KLs. The
-// lens reads the residual after any intervention at that layer (the steered stream).
+// Two parts share state: a hook at resid_post keeps each chosen layer's normalised rows, and the
+// final part (a hook at `logits`, or a caller's read-out of the final rows) unembeds all layers in
+// one product and takes the top k, log-sum-exp and KL to the final log-softmax at the same rows.
+// The lens reads the residual after any intervention at that layer (the steered stream).
 
 import { hookOut, type GraphAddress } from '../address.ts';
 import type { Value } from '../../graph/ir.ts';
@@ -39,41 +40,58 @@ function pick(ctx: HookContext, x: Value, rows: LensRows): Value {
 }
 
 /**
- * The logit lens as parts: `hooks` (the resid_post hook) and `finalKl(ctx, z)`, which writes each
- * layer's KL against final logits z [R, V] of the same rows, for a caller that computes those itself
- * (hooks/last-readout.ts `after`). Call finalKl after every lens layer is built.
+ * The logit lens as parts: `hooks` (the resid_post hook, which keeps each layer's normalised rows)
+ * and `finalKl(ctx, z)`, which unembeds every kept layer at once and writes each layer's outputs
+ * and KL against final logits z [R, V] of the same rows; a caller that computes those itself
+ * (hooks/last-readout.ts `after`) calls it after every lens layer is built. One [L*R, d] x [d, V]
+ * product reads the unembedding once instead of once per layer (it is memory-bound for few rows).
  */
 export function logitLens(o: LogitLensOptions): {
   hooks: GraphHook[];
   finalKl(ctx: HookContext, z: Value): void;
 } {
   const rows = o.rows ?? 'last';
-  const kept = new Map<number, Value>(); // layer -> lens log-probs [R, V]
+  const kept = new Map<number, Value>(); // layer -> LN_f(resid_post) rows [R, d]
   const resid: GraphHook = {
     kind: 'site',
     site: 'resid_post',
     layers: o.layers,
     build(ctx, x) {
       const b = ctx.b;
-      const layer = ctx.layer as number;
       const h = pick(ctx, x, rows); // [R, d]
-      const ln = b.layerNorm(h, ctx.param(FINAL_LN_WEIGHT), ctx.param(FINAL_LN_BIAS), ctx.cfg.layerNormEps);
-      const z = b.gemm(ln, ctx.param(EMBED_OUT), null, { transB: true }); // [R, V]
-      const V = z.shape[1] as number;
-      const [values, ids] = b.topK(z, Math.min(o.k, V)); // [R, k] each
-      ctx.output(lensValues(layer), values);
-      ctx.output(lensIds(layer), ids);
-      ctx.output(lensLse(layer), b.reduceLogSumExp(z, [1], false)); // [R]
-      kept.set(layer, b.logSoftmax(z, -1)); // [R, V]
+      kept.set(
+        ctx.layer as number,
+        b.layerNorm(h, ctx.param(FINAL_LN_WEIGHT), ctx.param(FINAL_LN_BIAS), ctx.cfg.layerNormEps),
+      );
     },
   };
-  const finalKl = (ctx: HookContext, z: Value): void => {
+  const finalKl = (ctx: HookContext, zf: Value): void => {
     const b = ctx.b;
-    const lf = b.logSoftmax(z, -1); // [R, V]
-    const pf = b.exp(lf);
-    for (const [layer, ll] of kept) {
-      ctx.output(lensKl(layer), b.reduceSum(b.mul(pf, b.sub(lf, ll)), [1], false)); // [R]
-    }
+    const layers = [...kept.keys()];
+    if (layers.length === 0) return;
+    const n = layers.length;
+    const all = b.concat(
+      layers.map((l) => kept.get(l)!),
+      0,
+    ); // [n*R, d], layer-major
+    const z = b.gemm(all, ctx.param(EMBED_OUT), null, { transB: true }); // [n*R, V]
+    const V = z.shape[1] as number;
+    const k = Math.min(o.k, V);
+    const [values, ids] = b.topK(z, k); // [n*R, k]
+    const lse = b.reduceLogSumExp(z, [1], false); // [n*R]
+    const ll = b.reshape(b.logSoftmax(z, -1), b.int64s([n, -1, V]), [n, 'R', V]); // [n, R, V]
+    const lf = b.unsqueeze(b.logSoftmax(zf, -1), [0]); // [1, R, V]
+    const kl = b.reduceSum(b.mul(b.exp(lf), b.sub(lf, ll)), [-1], false); // [n, R]
+    const v3 = b.reshape(values, b.int64s([n, -1, k]), [n, 'R', k]);
+    const i3 = b.reshape(ids, b.int64s([n, -1, k]), [n, 'R', k]);
+    const s2 = b.reshape(lse, b.int64s([n, -1]), [n, 'R']);
+    layers.forEach((layer, j) => {
+      const at = b.int64s([j]);
+      ctx.output(lensValues(layer), b.squeeze(b.gather(v3, at, 0), [0])); // [R, k]
+      ctx.output(lensIds(layer), b.squeeze(b.gather(i3, at, 0), [0]));
+      ctx.output(lensLse(layer), b.squeeze(b.gather(s2, at, 0), [0])); // [R]
+      ctx.output(lensKl(layer), b.squeeze(b.gather(kl, at, 0), [0])); // [R]
+    });
     kept.clear(); // the same hooks may build another graph
   };
   return { hooks: [resid], finalKl };

@@ -7,12 +7,14 @@
 // existing name, an unknown dataset are refused with nothing written; a newer makeVector of the
 // same request id supersedes an older one, which resolves 'cancelled'.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAtlasApi, type AtlasEngine } from '../../../main/api.ts';
 import type { AtlasEvent, Result } from '../../../preload/api.ts';
+import { Project } from '../../../main/library/project.ts';
+import { makeVector } from '../../../main/vectors/make.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data');
 const TINY = join(FIX, 'tiny-pipeline');
@@ -171,6 +173,55 @@ describe('makeVector and the vector library', () => {
     value(await api.deleteVector({ name: 'ab-copy' }));
     expect(value(await api.listVectors({})).map((v) => v.name)).toEqual(['ab']);
   });
+
+  it('CAA over a project dataset of pairs and ActAdd equal the same recipes made from files', async () => {
+    const pairs = [
+      { positive: 'John gave a drink to Mary.', negative: 'John gave a drink to John.' },
+      { positive: 'The war lasted from 1732 to 1756.', negative: 'The war lasted from 1756 to 1732.' },
+    ];
+    const text = pairs.map((x) => JSON.stringify(x)).join('\n') + '\n';
+    const id = value(await api.addDataset({ name: 'pairs.jsonl', bytes: enc(text), field: 'positive' })).id;
+    const viaApi = value(
+      await api.makeVector({
+        model: TINY,
+        site: 'resid_post',
+        layer: 2,
+        recipe: { kind: 'caa', datasetId: id },
+      }),
+    );
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, text);
+    const p = Project.create(join(dir, 'caa.pythia-atlas'));
+    try {
+      const direct = await makeVector(p, {
+        model: TINY,
+        site: 'resid_post',
+        layer: 2,
+        n: 100,
+        source: { kind: 'caa', pairs: file },
+      });
+      expect(Array.from(viaApi.data)).toEqual(Array.from(direct.data));
+      const act = value(
+        await api.makeVector({
+          model: TINY,
+          site: 'resid_post',
+          layer: 0,
+          recipe: { kind: 'actadd', positive: pairs[0].positive, negative: pairs[0].negative },
+        }),
+      );
+      const actDirect = await makeVector(p, {
+        model: TINY,
+        site: 'resid_post',
+        layer: 0,
+        n: 100,
+        source: { kind: 'actadd', positive: pairs[0].positive, negative: pairs[0].negative },
+      });
+      expect(Array.from(act.data)).toEqual(Array.from(actDirect.data));
+      expect(act.normPerLayer).toHaveLength(3);
+    } finally {
+      p.close();
+    }
+  }, 120_000);
 
   it('a newer makeVector with the same request id supersedes the older one', async () => {
     const recipe = { kind: 'mean_diff', datasetId: A, minusDatasetId: B, at: 4 } as const;

@@ -83,6 +83,20 @@ describe('preview supersession and cancel', () => {
   });
 });
 
+describe('sites', () => {
+  it("a vector at embed (no layer) steers, and a chosen layer set outside the vector's own works", async () => {
+    const data = Float32Array.from({ length: D }, (_, i) => Math.cos(i));
+    const e = value(
+      await settle(service.previewVector(args({ vector: { data, site: 'embed', layer: null }, scale: 3 }))),
+    );
+    expect(e.kl).toBeGreaterThan(0);
+    const m = value(await settle(service.previewVector(args({ layers: [0, 2], scale: 3 }))));
+    expect(m.kl).toBeGreaterThan(0);
+    const z = value(await settle(service.previewVector(args({ layers: [0, 2], scale: 0 }))));
+    expect(z.kl).toBe(0);
+  });
+});
+
 describe('refusals, before any forward', () => {
   const cases: [string, Partial<PreviewVectorArgs>, RegExp][] = [
     [
