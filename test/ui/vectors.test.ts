@@ -296,6 +296,71 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await ask.waitFor({ state: 'detached' });
     });
 
+    it('applies at chosen positions and projects out; the preview says which edits it shows', async () => {
+      const p = s.page;
+      await p.getByRole('radio', { name: 'From position' }).check();
+      await p.getByLabel('First position').fill('2');
+      await p.getByRole('radio', { name: 'Project out' }).check();
+      await preview(p)
+        .locator('[data-state="current"]')
+        .or(preview(p).and(p.locator('[data-state="current"]')))
+        .first()
+        .waitFor();
+      const panel = p.locator('[data-testid="vector-preview"][data-state="current"]');
+      await expect
+        .poll(
+          async () =>
+            (await panel.count()) > 0 && ((await panel.getAttribute('data-key')) ?? '').includes('"from":2'),
+          {
+            timeout: TIMEOUT,
+          },
+        )
+        .toBe(true);
+      await expect(panel.getAttribute('data-key')).resolves.toContain('project_out');
+      await expect(p.getByTestId('edit-text').textContent()).resolves.toBe(
+        'The vector projects v out (strength -1.5) at layer 1, positions from 2 on.',
+      );
+      // The prompt's tokens from position 2 on are marked as edited.
+      const chips = preview(p).getByRole('list', { name: 'Prompt tokens by position' }).locator('li');
+      const n = await chips.count();
+      await expect(chips.locator('xpath=self::*[contains(@class, "edited")]').count()).resolves.toBe(n - 2);
+      // Chosen tokens out of range: an inline message.
+      await p.getByRole('radio', { name: 'Chosen tokens' }).check();
+      await p.getByLabel('Token positions').fill(`1, ${n}`);
+      await p.getByText(`Position ${n} is past the prompt's last token (${n - 1}).`).waitFor();
+      // Undo back to the saved edits, one step at a time, with the buttons.
+      for (let i = 0; i < 4; i++) await p.getByRole('button', { name: 'Undo', exact: true }).click();
+      await expect(p.getByTestId('edit-text').textContent()).resolves.toBe(
+        'The vector adds -1.5 x v at layer 1, all positions but the first.',
+      );
+    });
+
+    it('makes ActAdd and CAA vectors from prompts and a dropped dataset of pairs', async () => {
+      const p = s.page;
+      await p.getByRole('radio', { name: 'Prompt pair (ActAdd)' }).check();
+      // Turner et al.'s own example pair (a prompt of one token has no next-token loss to run on).
+      await p.getByLabel('Positive prompt').fill('I love talking about weddings');
+      await p.getByLabel('Negative prompt').fill('I hate talking about weddings');
+      await p.getByRole('button', { name: 'Make vector' }).click();
+      await p.locator('[data-testid="open-vector"][data-name=""]').waitFor({ timeout: TIMEOUT });
+      await previewAt(p, '1');
+      const pairs = HAPPY.map((h, i) => JSON.stringify({ positive: h, negative: SAD[i] })).join('\n');
+      await dropFile(p, 'pairs.jsonl', pairs, 'application/x-ndjson');
+      await p.getByTestId('records').locator('li').nth(3).waitFor();
+      await goTo(p, 'Vectors');
+      await p.getByRole('radio', { name: 'Contrastive pairs (CAA)' }).check();
+      await p.getByLabel('Pairs dataset', { exact: true }).selectOption({ label: 'pairs.jsonl' });
+      const before = await p.getByTestId('vector-norm').textContent();
+      await p.getByRole('button', { name: 'Make vector' }).click();
+      await p
+        .getByRole('status')
+        .filter({ hasText: 'Made a vector of 16 values' })
+        .waitFor({ timeout: TIMEOUT });
+      await expect
+        .poll(() => p.getByTestId('vector-norm').textContent(), { timeout: TIMEOUT })
+        .not.toBe(before);
+    });
+
     it('finds the vector after the project is reopened in a fresh server and browser', async () => {
       expect(s.errors).toEqual([]);
       await s.close();

@@ -5,10 +5,10 @@
 // outcome of superseded or cancelled work, never a notice).
 
 import { writable } from 'svelte/store';
-import type { ApiError, ArgsOf, Method, ValueOf, VectorDraft } from '../../../preload/api.ts';
+import type { ApiError, ArgsOf, Method, ValueOf, VectorDraft, VectorSite } from '../../../preload/api.ts';
 import { createHistory, type History } from './history.ts';
 import { initialEdit, type VectorEdit } from './vector-edit.ts';
-import { editFromApply } from './vectors.ts';
+import { editFromApply, initialRecipeForm, type RecipeForm } from './vectors.ts';
 import { host, notify } from './stores.ts';
 import { queryCache, methodOf } from './api-queries.ts';
 
@@ -24,6 +24,25 @@ export interface OpenVector {
 }
 
 export const openVector = writable<OpenVector | null>(null);
+
+/** The recipe form: model picked or typed, revision, site, layer and the recipe's fields. */
+export interface RecipeState {
+  modelPick: string;
+  otherModel: string;
+  revision: string;
+  site: VectorSite;
+  layerText: string;
+  form: RecipeForm;
+}
+
+export const recipeState = writable<RecipeState>({
+  modelPick: '',
+  otherModel: '',
+  revision: '',
+  site: 'resid_post',
+  layerText: '1',
+  form: initialRecipeForm(),
+});
 export const editHistory = writable<History<VectorEdit>>(createHistory(initialEdit(0)));
 
 /** Opens a vector in the editor with its saved apply settings (or the defaults) and a fresh history. */
