@@ -301,21 +301,10 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await p.getByRole('radio', { name: 'From position' }).check();
       await p.getByLabel('First position').fill('2');
       await p.getByRole('radio', { name: 'Project out' }).check();
-      await preview(p)
-        .locator('[data-state="current"]')
-        .or(preview(p).and(p.locator('[data-state="current"]')))
-        .first()
-        .waitFor();
-      const panel = p.locator('[data-testid="vector-preview"][data-state="current"]');
-      await expect
-        .poll(
-          async () =>
-            (await panel.count()) > 0 && ((await panel.getAttribute('data-key')) ?? '').includes('"from":2'),
-          {
-            timeout: TIMEOUT,
-          },
-        )
-        .toBe(true);
+      const panel = p.locator(
+        `[data-testid="vector-preview"][data-state="current"][data-key*='"from":2'][data-key*='project_out']`,
+      );
+      await panel.waitFor({ timeout: TIMEOUT });
       await expect(panel.getAttribute('data-key')).resolves.toContain('project_out');
       await expect(p.getByTestId('edit-text').textContent()).resolves.toBe(
         'The vector projects v out (strength -1.5) at layer 1, positions from 2 on.',
@@ -324,6 +313,15 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const chips = preview(p).getByRole('list', { name: 'Prompt tokens by position' }).locator('li');
       const n = await chips.count();
       await expect(chips.locator('xpath=self::*[contains(@class, "edited")]').count()).resolves.toBe(n - 2);
+      // The first-token switch is a named switch, and an edit of its own.
+      const skip = p.getByRole('switch', { name: 'Leave first token alone' });
+      await expect(skip.isChecked()).resolves.toBe(true);
+      await skip.uncheck();
+      await p
+        .locator(`[data-testid="vector-preview"][data-state="current"][data-key*='"skipFirst":false']`)
+        .waitFor({ timeout: TIMEOUT });
+      await p.getByRole('button', { name: 'Undo', exact: true }).click();
+      await expect(skip.isChecked()).resolves.toBe(true);
       // Chosen tokens out of range: an inline message.
       await p.getByRole('radio', { name: 'Chosen tokens' }).check();
       await p.getByLabel('Token positions').fill(`1, ${n}`);
