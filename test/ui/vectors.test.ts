@@ -10,6 +10,8 @@
 //    reopen the project and find the vector in the list, and it reopens into the editor.
 //    The exported file comes back dropped on the window and through "Import vector" (a name the
 //    project has asks before overwriting); a malformed file is one clear message, nothing added.
+//    ActAdd from a prompt pair, CAA from a dropped JSONL of pairs, and A minus a mean store (a
+//    `means` run queued from the Runs form) are made from the same recipe panel.
 // 2. Keyboard only: Tab reaches the slider named "Scale", ArrowRight moves it one step and the
 //    preview follows; Ctrl+Z and Ctrl+Shift+Z undo and redo it, and the preview follows again.
 // 3. A NaN typed as the scale: a visible error, and no preview request is sent for it (every
@@ -357,6 +359,40 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await expect
         .poll(() => p.getByTestId('vector-norm').textContent(), { timeout: TIMEOUT })
         .not.toBe(before);
+    });
+
+    it('makes a mean-centred vector against a mean store run from the Runs form', async () => {
+      const p = s.page;
+      await goTo(p, 'Runs');
+      await p.getByLabel('Models', { exact: true }).fill(model);
+      await p.getByLabel('Checkpoints', { exact: true }).fill('');
+      await p.locator('select[name="dataset"]').selectOption({ label: 'sad.txt' });
+      await p.getByLabel('Sequence length', { exact: true }).fill('32');
+      await p.getByLabel('Tokenizer (for local models without one)').fill(TOKENIZER);
+      await p.getByRole('checkbox', { name: 'profile' }).waitFor();
+      for (const box of await p
+        .locator('fieldset:has(legend:text-is("Analyses")) input[type="checkbox"]')
+        .all())
+        await box.uncheck();
+      await p.getByRole('checkbox', { name: 'means', exact: true }).check();
+      const jobs = p.getByTestId('run-job');
+      await p.getByRole('button', { name: 'Run analyses' }).click();
+      await jobs.first().and(p.locator('[data-state="done"]')).waitFor({ timeout: TIMEOUT });
+      await goTo(p, 'Vectors');
+      await p.getByRole('radio', { name: 'Dataset minus a mean store' }).check();
+      await p.getByLabel('Dataset A', { exact: true }).selectOption({ label: 'happy.txt' });
+      const store = p.getByLabel('Mean store', { exact: true });
+      await store
+        .locator('option', { hasText: /^run \d+/ })
+        .first()
+        .waitFor({ state: 'attached' });
+      await store.selectOption({ index: 1 });
+      await p.getByRole('button', { name: 'Make vector' }).click();
+      await p
+        .getByRole('status')
+        .filter({ hasText: 'Made a vector of 16 values at resid_post layer 1' })
+        .waitFor({ timeout: TIMEOUT });
+      await p.getByTestId('vector-report').getByRole('table', { name: 'Top dimensions' }).waitFor();
     });
 
     it('finds the vector after the project is reopened in a fresh server and browser', async () => {
