@@ -22,7 +22,7 @@ import type {
 } from '../../../preload/api.ts';
 import type { FormValues } from './options.ts';
 
-export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
+export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results' | 'vectors';
 
 export interface Notice {
   id: number;
