@@ -114,7 +114,9 @@ export class SerialQueue {
     void (async () => {
       try {
         await e.work(signal);
-        e.job.state = signal.aborted ? e.stopAs : 'done';
+        // Work that finished did its job even when a stop came too late to interrupt it (a run
+        // already stored complete, a download already whole): the job says so, never "cancelled".
+        e.job.state = 'done';
       } catch (err) {
         if (signal.aborted) e.job.state = e.stopAs;
         else {
