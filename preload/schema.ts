@@ -128,6 +128,11 @@ export const SCHEMAS: Record<Method, Schema> = {
   runJobs: empty,
   cancelJob: obj({ id: ident() }),
   listRuns: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),
+  clearRunJobs: empty,
+  runSummaries: empty,
+  deleteRun: obj({ runId: id() }),
+  restoreRun: obj({ runId: id() }),
+  runMetricsCsv: obj({ runId: id() }),
 
   metricKeys: obj({ runIds: opt(arr(id(), { max: 5000 })) }),
   slice: obj({
