@@ -24,12 +24,16 @@ function parseCsv(text: string): string[][] {
     for (let i = 0; i < line.length; i++) {
       const c = line[i];
       if (quoted) {
-        if (c === '"' && line[i + 1] === '"') ((cur += '"'), i++);
-        else if (c === '"') quoted = false;
+        if (c === '"' && line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else if (c === '"') quoted = false;
         else cur += c;
       } else if (c === '"') quoted = true;
-      else if (c === ',') (fields.push(cur), (cur = ''));
-      else cur += c;
+      else if (c === ',') {
+        fields.push(cur);
+        cur = '';
+      } else cur += c;
     }
     fields.push(cur);
     out.push(fields);
