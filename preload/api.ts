@@ -234,6 +234,8 @@ export interface QueueRunsArgs {
   models: string[];
   /** `stepN`, `N` or `main`; empty means `main`. */
   revisions: string[];
+  /** Checkpoints of particular models (each on its own schedule), instead of `revisions` for them. */
+  revisionsByModel?: Record<string, string[]>;
   datasetId: number;
   analyses: string[];
   n?: number;

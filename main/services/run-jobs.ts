@@ -34,9 +34,10 @@ export class RunManager extends JobBoard<Job, RunJob> {
     if (!project.dataset(args.datasetId))
       throw new AtlasFailure('not-found', `The project has no dataset ${args.datasetId}.`);
     const tokenizers = await tokenizersFor(args.models, args.tokenizer?.trim() || defaults.tokenizer);
-    const revisions = args.revisions.length > 0 ? args.revisions : [null];
     const out: RunJob[] = [];
     for (const model of args.models) {
+      const own = args.revisionsByModel?.[model] ?? args.revisions;
+      const revisions = own.length > 0 ? own : [null];
       for (const revision of revisions) {
         const job: Job = {
           id: this.newId(),

@@ -101,3 +101,32 @@ describe('RunManager refusals', () => {
     expect(runs.list()).toEqual([]);
   });
 });
+
+describe('RunManager per-model checkpoints', () => {
+  it('queues each model on its own checkpoints', async () => {
+    const { RunManager } = await import('../../../main/services/run-jobs.ts');
+    const runs = new RunManager(
+      () => {},
+      () => {},
+    );
+    const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
+    const jobs = await runs.queueRuns(
+      project,
+      {
+        models: ['micro-m', 'pythia-70m', 'micro-s'],
+        revisions: ['step2'],
+        revisionsByModel: { 'micro-m': ['step1024'], 'pythia-70m': ['step143000', 'step1000'] },
+        datasetId: 3,
+        analyses: ['profile'],
+      },
+      { tokenizer: null },
+    );
+    await runs.stopAll();
+    expect(jobs.map((j) => `${j.model}@${j.revision}`)).toEqual([
+      'micro-m@step1024',
+      'pythia-70m@step143000',
+      'pythia-70m@step1000',
+      'micro-s@step2',
+    ]);
+  });
+});
