@@ -23,7 +23,7 @@ import type {
 } from '../../../preload/api.ts';
 import type { FormValues } from './options.ts';
 
-export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
+export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results' | 'compare';
 
 export interface Notice {
   id: number;
