@@ -97,8 +97,10 @@ export class RunManager extends JobBoard<Job, RunJob> {
       {
         signal,
         onProgress: (p) => {
+          // A new phase is always shown (loading and building are short but must not look blank).
+          const phaseChanged = job.progress?.phase !== p.phase;
           job.progress = { ...p };
-          if (due()) this.emitJob(this.view(job));
+          if (due(phaseChanged)) this.emitJob(this.view(job));
         },
       },
     );
