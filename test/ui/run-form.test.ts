@@ -113,11 +113,19 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await page()
         .getByRole('checkbox', { name: /^micro-m\b/ })
         .check();
+      await page().getByRole('button', { name: 'Final' }).click();
+      // A micro model is trained offline: nothing to download, and no "not a model the hub has".
+      await page().getByText('micro-m: trained offline by').waitFor();
+      await expect(page().getByRole('button', { name: 'Download selected' }).isDisabled()).resolves.toBe(
+        true,
+      );
       await page()
         .getByRole('checkbox', { name: /^pythia-70m\s/ })
         .check();
-      // Only offline models chosen: nothing to download.
       await page().getByRole('button', { name: 'Final' }).click();
+      await expect(page().getByRole('button', { name: 'Download selected' }).isDisabled()).resolves.toBe(
+        false,
+      );
       const tab = (m: string) => page().locator(`[role="tab"][data-model="${m}"]`);
       await tab('micro-m')
         .getByTestId('picked-count')

@@ -192,6 +192,8 @@ function onEvent(e: AtlasEvent): void {
       break;
     case 'run-job':
       runJobs.update((l) => upsert(l, e.job));
+      // A newly finished run is what Results shows next, until a job's Results button picks one.
+      if (e.job.state === 'done') resultsRun.set(null);
       break;
     case 'download':
       downloads.update((l) => upsert(l, e.job));
