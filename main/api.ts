@@ -29,6 +29,7 @@ import { DownloadManager } from './services/downloads.ts';
 import * as catalogue from './services/model-sources.ts';
 import { defaultSamplePath, settingsPath } from './services/paths.ts';
 import { RunManager } from './services/run-jobs.ts';
+import { RunTrash, runMetricsCsv, runSummaries } from './services/run-records.ts';
 import { SettingsStore } from './services/settings.ts';
 import { Workspace } from './services/workspace.ts';
 import { cacheBudget, evictCache, protectedByJobs } from './services/cache-budget.ts';
@@ -61,6 +62,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     (job) => emit({ type: 'run-job', job }),
     () => emit({ type: 'runs' }),
   );
+  const trash = new RunTrash();
   const downloads: DownloadManager = new DownloadManager(
     (job) => emit({ type: 'download', job }),
     opts.cacheDir,
@@ -89,6 +91,7 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
   /** Switching documents: jobs of the old project are cancelled first (they write into it). */
   async function switching<T>(fn: () => T): Promise<T> {
     if (workspace.project) await runs.stopAll();
+    trash.clear();
     const out = fn();
     emit({ type: 'project', project: workspace.summary() });
     return out;
@@ -206,6 +209,21 @@ export function createAtlasApi(opts: AtlasApiOptions): AtlasEngine {
     runJobs: () => attempt(() => runs.list()),
     cancelJob: (a) => attempt(() => runs.cancel(a.id)),
     listRuns: (a) => attempt(() => listRuns(project(), a)),
+    clearRunJobs: () => attempt(() => runs.clearFinished()),
+    runSummaries: () => attempt(() => runSummaries(project())),
+    deleteRun: (a) =>
+      attempt(() => {
+        trash.delete(project(), a.runId);
+        emit({ type: 'runs' });
+        return null;
+      }),
+    restoreRun: (a) =>
+      attempt(() => {
+        trash.restore(project(), a.runId);
+        emit({ type: 'runs' });
+        return null;
+      }),
+    runMetricsCsv: (a) => attempt(() => runMetricsCsv(project(), a.runId)),
 
     metricKeys: (a) => attempt(() => grids.metricKeys(db(), a.runIds)),
     slice: (a) => attempt(() => grids.slice(db(), a)),

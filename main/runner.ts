@@ -14,6 +14,7 @@ import type { LoadedModel } from './load-model.ts';
 import type { Device } from '../native-models/runtime/session.ts';
 import type { OptionValue } from '../preload/api.ts';
 import { openPass } from './run/execute.ts';
+import { abortError } from './run/graph-session.ts';
 import { runExtraPass } from './run/passes.ts';
 import { mergeGradients, mergeTaps, planRun } from './run/plan.ts';
 import { Checkpoints, checkFinite, collectResults, openRunRecord } from './run/persist.ts';
@@ -150,6 +151,10 @@ export async function runAnalyses(
     lap('finish', tWrite); // the analyses' finish(); the write itself is the transaction below
     timings.total = (performance.now() - t0) / 1000;
     if (from > 0) timings.resumed_batches = from;
+    // A cancel that arrived during the extra passes or the analyses' finish() must not end as a
+    // complete run: the job says "cancelled", so the project must not hold it as finished. The
+    // check and the synchronous write below leave no gap for a later abort to slip through.
+    if (opts.signal?.aborted) throw abortError();
     project.writeResults(runId, results, {
       complete: true,
       nSequences: sequences.length,

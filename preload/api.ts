@@ -281,6 +281,9 @@ export interface RunJob {
   reused: boolean;
   error?: ApiError;
   queuedAt: string;
+  /** When the job started running and when it ended (ISO times), once known. */
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 export interface QueueRunsArgs {
@@ -288,6 +291,8 @@ export interface QueueRunsArgs {
   models: string[];
   /** `stepN`, `N` or `main`; empty means `main`. */
   revisions: string[];
+  /** Checkpoints of particular models (each on its own schedule), instead of `revisions` for them. */
+  revisionsByModel?: Record<string, string[]>;
   datasetId: number;
   analyses: string[];
   n?: number;
@@ -318,6 +323,21 @@ export interface RunInfo {
   created: string;
   /** Error text stored on a failed run, if any. */
   error: string | null;
+}
+
+/** What the Runs table shows of a run besides RunInfo: its loss, duration and settings. */
+export interface RunSummary {
+  id: number;
+  /** `model/loss` over all real targets (null: none stored, e.g. a failed run). */
+  loss: number | null;
+  /** Wall-clock seconds the run took (null: not finished). */
+  seconds: number | null;
+  /** The analysis options given (only those that differ from their defaults). */
+  options: Record<string, OptionValue>;
+  lossOn: 'all' | 'response';
+  prependBos: boolean;
+  n: number | null;
+  batchSize: number | null;
 }
 
 /** A value of a declared analysis option; lists and layer sets travel as comma-separated strings. */
@@ -957,6 +977,15 @@ export interface AtlasApi {
   runJobs: Call<Empty, RunJob[]>;
   cancelJob: Call<{ id: string }, RunJob>;
   listRuns: Call<{ model?: string; datasetId?: number }, RunInfo[]>;
+  /** Forgets finished, failed and cancelled jobs; returns the jobs left. */
+  clearRunJobs: Call<Empty, RunJob[]>;
+  /** Loss, duration and settings per run, for the Runs table. */
+  runSummaries: Call<Empty, RunSummary[]>;
+  /** Deletes a run and all its rows; `restoreRun` undoes one of the last deletions. */
+  deleteRun: Call<{ runId: number }, null>;
+  restoreRun: Call<{ runId: number }, null>;
+  /** A run's metrics rows as CSV text (header analysis,metric,site,layer,head,position,dim,value). */
+  runMetricsCsv: Call<{ runId: number }, string>;
 
   // results
   metricKeys: Call<{ runIds?: number[] }, MetricKey[]>;

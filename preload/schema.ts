@@ -184,6 +184,13 @@ export const SCHEMAS: Record<Method, Schema> = {
   queueRuns: obj({
     models: arr(str({ min: 1, max: 4096 }), { min: 1, max: 64 }),
     revisions: arr(ident(), { max: 500 }),
+    revisionsByModel: opt(
+      record(arr(ident(), { max: 500 }), {
+        max: 64,
+        keyPattern: /^[^\0]{1,4096}$/,
+        keyWhat: 'a model (1 to 4096 characters)',
+      }),
+    ),
     datasetId: id(),
     analyses: arr(ident(), { min: 1, max: 64 }),
     n: opt(num({ int: true, min: 1, max: 1_000_000 })),
@@ -198,6 +205,11 @@ export const SCHEMAS: Record<Method, Schema> = {
   runJobs: empty,
   cancelJob: obj({ id: ident() }),
   listRuns: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),
+  clearRunJobs: empty,
+  runSummaries: empty,
+  deleteRun: obj({ runId: id() }),
+  restoreRun: obj({ runId: id() }),
+  runMetricsCsv: obj({ runId: id() }),
 
   metricKeys: obj({ runIds: opt(arr(id(), { max: 5000 })) }),
   slice: obj({

@@ -2,7 +2,8 @@
 // target tokens (position t predicts t+1 where both are real), `model/loss` per position, and
 // `model/tokens` (targets counted). The graph computes log-softmax stably from the logits and
 // returns the per-token loss [B, T-1]; JavaScript sums it in Float64 under the loss mask
-// (stats/token-loss.ts).
+// (stats/token-loss.ts). A run with no target at all (one-token prompts, e.g. an ActAdd pair of
+// single words) has no loss: the row is left out rather than stored as 0/0.
 
 import { TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { TokenLoss } from '../stats/token-loss.ts';
@@ -24,7 +25,7 @@ export const modelLoss: Analysis = {
           const p = loss.at(t);
           if (p.count > 0) metrics.push(metricRow('model', 'loss', null, null, p.mean, { position: t }));
         }
-        metrics.push(metricRow('model', 'loss', null, null, loss.mean()));
+        if (loss.count > 0) metrics.push(metricRow('model', 'loss', null, null, loss.mean()));
         metrics.push(metricRow('model', 'tokens', null, null, loss.count));
         return { metrics, tensors: [] };
       },

@@ -17,6 +17,8 @@ export interface QueueJob {
 
 type Work = (signal: AbortSignal) => Promise<void>;
 
+const FINISHED: readonly JobState[] = ['done', 'error', 'cancelled'];
+
 interface Entry {
   job: QueueJob;
   work: Work;
@@ -70,6 +72,14 @@ export class SerialQueue {
     return false;
   }
 
+  /** Drops a finished job (done, failed or cancelled) from the queue's memory; false otherwise. */
+  forget(id: string): boolean {
+    const e = this.entries.get(id);
+    if (!e || !FINISHED.includes(e.job.state)) return false;
+    this.entries.delete(id);
+    return true;
+  }
+
   /** Puts a paused job back in line. */
   resume(id: string): boolean {
     const e = this.entries.get(id);
@@ -114,7 +124,9 @@ export class SerialQueue {
     void (async () => {
       try {
         await e.work(signal);
-        e.job.state = signal.aborted ? e.stopAs : 'done';
+        // Work that finished did its job even when a stop came too late to interrupt it (a run
+        // already stored complete, a download already whole): the job says so, never "cancelled".
+        e.job.state = 'done';
       } catch (err) {
         if (signal.aborted) e.job.state = e.stopAs;
         else {
@@ -155,6 +167,12 @@ export abstract class JobBoard<J extends QueueJob, V> {
 
   list(): V[] {
     return [...this.jobs.values()].map((j) => this.view(j));
+  }
+
+  /** Forgets every finished, failed and cancelled job; returns the jobs left. */
+  clearFinished(): V[] {
+    for (const id of [...this.jobs.keys()]) if (this.queue.forget(id)) this.jobs.delete(id);
+    return this.list();
   }
 
   cancel(id: string): V {

@@ -7,6 +7,7 @@ import type { QueueRunsArgs, RunJob } from '../../preload/api.ts';
 import type { Project } from '../library/project.ts';
 import { AtlasFailure } from '../failures.ts';
 import { JobBoard, jobError, throttle, type QueueJob } from './job-queue.ts';
+import { tokenizersFor } from './run-tokenizers.ts';
 
 const PROGRESS_EVERY_MS = 150;
 
@@ -20,12 +21,23 @@ export class RunManager extends JobBoard<Job, RunJob> {
     super('run', 'run job');
   }
 
-  queueRuns(project: Project, args: QueueRunsArgs, defaults: { tokenizer: string | null }): RunJob[] {
+  /**
+   * Queues one job per (model, revision). Refused as a whole, before any job is queued, when the
+   * dataset is missing or a model's tokenizer cannot work (run-tokenizers.ts): the form's or the
+   * settings' tokenizer applies only to models without their own.
+   */
+  async queueRuns(
+    project: Project,
+    args: QueueRunsArgs,
+    defaults: { tokenizer: string | null },
+  ): Promise<RunJob[]> {
     if (!project.dataset(args.datasetId))
       throw new AtlasFailure('not-found', `The project has no dataset ${args.datasetId}.`);
-    const revisions = args.revisions.length > 0 ? args.revisions : [null];
+    const tokenizers = await tokenizersFor(args.models, args.tokenizer?.trim() || defaults.tokenizer);
     const out: RunJob[] = [];
     for (const model of args.models) {
+      const own = args.revisionsByModel?.[model] ?? args.revisions;
+      const revisions = own.length > 0 ? own : [null];
       for (const revision of revisions) {
         const job: Job = {
           id: this.newId(),
@@ -40,7 +52,9 @@ export class RunManager extends JobBoard<Job, RunJob> {
           queuedAt: new Date().toISOString(),
         };
         this.jobs.set(job.id, job);
-        this.queue.add(job, (signal) => this.work(project, job, args, revision, defaults.tokenizer, signal));
+        this.queue.add(job, (signal) =>
+          this.work(project, job, args, revision, tokenizers.get(model), signal),
+        );
         out.push(this.view(job));
       }
     }
@@ -58,13 +72,12 @@ export class RunManager extends JobBoard<Job, RunJob> {
     job: Job,
     args: QueueRunsArgs,
     revision: string | null,
-    tokenizer: string | null,
+    tokenizer: string | undefined,
     signal: AbortSignal,
   ): Promise<void> {
     const due = throttle(PROGRESS_EVERY_MS);
     // Loaded on first use: ONNX Runtime and the model code stay out of engine start-up.
     const { runAnalyses } = await import('../runner.ts');
-    const tok = args.tokenizer ?? tokenizer ?? undefined;
     const outcome = await runAnalyses(
       project,
       {
@@ -77,15 +90,17 @@ export class RunManager extends JobBoard<Job, RunJob> {
         batchSize: args.batchSize,
         device: args.device,
         prependBos: args.prependBos,
-        ...(tok ? { tokenizer: tok } : {}),
+        ...(tokenizer ? { tokenizer } : {}),
         lossOn: args.lossOn,
         ...(args.options ? { options: { ...args.options } } : {}),
       },
       {
         signal,
         onProgress: (p) => {
+          // A new phase is always shown (loading and building are short but must not look blank).
+          const phaseChanged = job.progress?.phase !== p.phase;
           job.progress = { ...p };
-          if (due()) this.emitJob(this.view(job));
+          if (due(phaseChanged)) this.emitJob(this.view(job));
         },
       },
     );
@@ -94,6 +109,10 @@ export class RunManager extends JobBoard<Job, RunJob> {
   }
 
   protected changed(job: Job): void {
+    if (job.state === 'running') {
+      job.startedAt = new Date().toISOString();
+      job.finishedAt = undefined;
+    } else if (job.state !== 'queued') job.finishedAt = new Date().toISOString();
     this.emitJob(this.view(job));
     if (job.state === 'done' || job.state === 'error' || job.state === 'cancelled') this.runsChanged();
   }
@@ -110,6 +129,8 @@ export class RunManager extends JobBoard<Job, RunJob> {
       runId: j.runId,
       reused: j.reused,
       queuedAt: j.queuedAt,
+      ...(j.startedAt ? { startedAt: j.startedAt } : {}),
+      ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
       ...jobError(j),
     };
   }

@@ -21,6 +21,7 @@ import { AtlasError } from '../errors.ts';
 import type { Project } from '../library/project.ts';
 import type { LoadedModel } from '../load-model.ts';
 import { requireVector } from '../vectors/library.ts';
+import { modelVocabulary } from './run-tokenizers.ts';
 import { makeVector, type MadeVector, type SourceRequest } from '../vectors/make.ts';
 import {
   checkApplication,
@@ -142,8 +143,16 @@ export class VectorService {
     return ids;
   }
 
+  /**
+   * The tokenizer set in Settings applies only to models without their own (run-tokenizers.ts): a
+   * micro model keeps its own even where the 20B tokenizer is set for `random:` Pythia sizes.
+   */
+  private tokenizerFor(spec: string): string | undefined {
+    return modelVocabulary(spec).own ? undefined : (this.env.defaults().tokenizer ?? undefined);
+  }
+
   private loadModel(spec: string, revision?: string): Promise<LoadedModel> {
-    return this.cache.model(spec, revision, this.env.defaults().tokenizer ?? undefined);
+    return this.cache.model(spec, revision, this.tokenizerFor(spec));
   }
 
   makeVector(a: MakeVectorArgs): Promise<VectorDraft> {
@@ -159,7 +168,7 @@ export class VectorService {
         {
           model: a.model,
           revision: a.revision,
-          tokenizer: d.tokenizer ?? undefined,
+          tokenizer: this.tokenizerFor(a.model),
           site: a.site,
           layer: a.site === 'embed' ? null : a.layer,
           source: sourceRequest(a.recipe),
@@ -244,7 +253,7 @@ export class VectorService {
           prompt: a.prompt,
           n: d.n,
           prependBos: d.prependBos,
-          tokenizer: d.tokenizer ?? undefined,
+          tokenizerFor: (model) => this.tokenizerFor(model),
         },
         {
           cache: this.cache,

@@ -180,9 +180,12 @@ export async function importVectorBytes(
   const f = await readVectorBytes(args.bytes, label);
   const name = args.name ?? f.name;
   if (name === '') throw new AtlasError('The vector file names no vector; give a name.');
+  // The editor's settings travel in the exported recipe; an imported vector reopens with them.
+  const apply = view(f.recipe).editor;
   return saveVector(project, {
     name,
     vector: { site: f.site as VectorSite, layer: f.layer, data: f.data, recipe: importedRecipe(f, label) },
+    ...(apply ? { apply } : {}),
     overwrite: args.overwrite,
   });
 }

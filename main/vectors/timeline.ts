@@ -32,8 +32,13 @@ export interface TimelineRequest {
   n?: number;
   seqLen?: number;
   tokenizer?: string;
+  /** Per model, the tokenizer to use (undefined: the model's own); where given, `tokenizer` is not used. */
+  tokenizerFor?: (model: string) => string | undefined;
   prependBos?: boolean;
 }
+
+const tokenizerOf = (req: TimelineRequest, model: string): string | undefined =>
+  req.tokenizerFor ? req.tokenizerFor(model) : req.tokenizer;
 
 /** `stepN` for N or `stepN`; anything else as given (a branch name). */
 export function normaliseRevision(r: string): string {
@@ -81,7 +86,8 @@ export async function vectorTimeline(
   if (revisions.length === 0) throw new AtlasError('Give at least one revision for the timeline.');
   const models = [recipe.model, ...(req.models ?? []).filter((m) => m !== recipe.model)];
   const apply = applySettings((saved.recipe as { editor?: VectorApplySettings } | null)?.editor);
-  const ownLayers = (await o.cache.model(recipe.model, revisions[0], req.tokenizer)).config.numLayers;
+  const ownLayers = (await o.cache.model(recipe.model, revisions[0], tokenizerOf(req, recipe.model))).config
+    .numLayers;
   const total = models.length * revisions.length;
   let done = 0;
   const points: VectorTimelinePoint[] = [];
@@ -90,7 +96,7 @@ export async function vectorTimeline(
     for (const revision of revisions) {
       checkSignal(o.signal);
       o.onProgress?.(done, total, `${model}@${revision}`);
-      const loaded = await o.cache.model(model, revision, req.tokenizer);
+      const loaded = await o.cache.model(model, revision, tokenizerOf(req, model));
       const L = loaded.config.numLayers;
       const layer =
         recipe.layer === null
@@ -150,7 +156,7 @@ async function measureEffect(
         {
           model,
           revision,
-          tokenizer: req.tokenizer,
+          tokenizer: tokenizerOf(req, model),
           dataset: req.dataset,
           analyses: ['steer'],
           n: req.n,
@@ -177,7 +183,7 @@ async function measureEffect(
     }
   }
   if (req.prompt !== undefined) {
-    const loaded = await o.cache.model(model, revision, req.tokenizer);
+    const loaded = await o.cache.model(model, revision, tokenizerOf(req, model));
     const ids = [...(req.prependBos ? [loaded.tokenizer.eosId] : []), ...loaded.tokenizer.encode(req.prompt)];
     if (ids.length === 0) throw new AtlasError('The prompt has no token.');
     const a: Application = {

@@ -101,7 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await s.page.getByLabel('Sequences', { exact: true }).fill(String(PARAGRAPHS.length));
       await s.page.getByLabel('Sequence length', { exact: true }).fill('32');
       await s.page.getByLabel('Batch', { exact: true }).fill('3');
-      await s.page.getByLabel('Tokenizer (for local models without one)').fill(TOKENIZER);
+      await s.page.getByLabel('Tokenizer (for models without one)').fill(TOKENIZER);
       const boxes = s.page.locator('fieldset:has(legend:text-is("Analyses")) input[type="checkbox"]');
       await s.page.getByRole('checkbox', { name: 'profile' }).waitFor();
       for (const box of await boxes.all()) await box.uncheck();

@@ -43,7 +43,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await s.page.getByLabel('Sequences', { exact: true }).fill('4');
       await s.page.getByLabel('Sequence length', { exact: true }).fill('16');
       await s.page.getByLabel('Batch', { exact: true }).fill('2');
-      await s.page.getByLabel('Tokenizer (for local models without one)').fill(TOKENIZER);
+      await s.page.getByLabel('Tokenizer (for models without one)').fill(TOKENIZER);
       await s.page.getByRole('checkbox', { name: 'profile' }).check();
       await s.page.getByRole('button', { name: 'Run analyses' }).click();
     }

@@ -1,11 +1,14 @@
 // Files the user drops or picks: a `.pythia-atlas` file opens as the project (by path where the
-// host knows it, else by bytes), any other file is added to the open project as a dataset.
+// host knows it, else by bytes), a `.safetensors` file is imported as a vector (the Vectors tab),
+// any other file is added to the open project as a dataset.
 
 import { get } from 'svelte/store';
 import { MAX_UPLOAD_BYTES } from '../../../preload/schema.ts';
 import { call, host, notify, project, refreshDatasets, selectedDataset, view } from './stores.ts';
+import { importVectorBytes } from './vector-state.ts';
 
 export const PROJECT_EXT = '.pythia-atlas';
+export const VECTOR_EXT = '.safetensors';
 
 export async function fileBytes(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
@@ -57,6 +60,9 @@ export async function dropFiles(files: File[]): Promise<void> {
     if (f.name.toLowerCase().endsWith(PROJECT_EXT)) {
       await openProjectFile(f);
       view.set('library');
+    } else if (f.name.toLowerCase().endsWith(VECTOR_EXT)) {
+      view.set('vectors');
+      if (uploadable(f)) await importVectorBytes(await fileBytes(f));
     } else {
       view.set('datasets');
       await addDatasetFile(f);

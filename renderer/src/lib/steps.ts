@@ -70,8 +70,17 @@ export function parseSteps(text: string, maxStep = 143000): number[] | null {
   return [...out].sort((x, y) => x - y);
 }
 
-/** Quick picks over a model's schedule. */
-export function pickSteps(all: readonly number[], how: 'log' | 'every10k' | 'final' | 'all'): number[] {
+/**
+ * Quick picks over one model's schedule (each model on its own: a micro model's steps are not a
+ * Pythia model's). `log`: step 0, then each checkpoint at least ~2x the last picked (every power of
+ * two of the log-spaced start, then roughly doubling), and the final one. `even`: the checkpoints
+ * nearest to 11 evenly spaced steps; `every10k`: multiples of 10,000 on schedules of at least
+ * 100,000 steps (Pythia's), the `even` pick on shorter ones.
+ */
+export function pickSteps(
+  all: readonly number[],
+  how: 'log' | 'even' | 'every10k' | 'final' | 'all',
+): number[] {
   if (all.length === 0) return [];
   const last = all[all.length - 1];
   switch (how) {
@@ -80,14 +89,26 @@ export function pickSteps(all: readonly number[], how: 'log' | 'every10k' | 'fin
     case 'all':
       return [...all];
     case 'every10k':
-      return all.filter((s) => s % 10000 === 0 || s === last);
-    case 'log': {
+      if (last >= 100_000) return all.filter((s) => s % 10000 === 0 || s === last);
+      return pickSteps(all, 'even');
+    case 'even': {
       const want = new Set<number>();
       for (let i = 0; i <= 10; i++) {
-        const target = stepAt(i / 10, last);
-        want.add(all[nearestIndex(all, logPosition(target, last), last)]);
+        const target = (i * last) / 10;
+        let best = all[0];
+        for (const s of all) if (Math.abs(s - target) < Math.abs(best - target)) best = s;
+        want.add(best);
       }
       return [...want].sort((a, b) => a - b);
+    }
+    case 'log': {
+      const out = [all[0]];
+      for (const s of all.slice(1)) {
+        const prev = out[out.length - 1];
+        if (prev === 0 ? s >= 1 : s >= 1.9 * prev) out.push(s);
+      }
+      if (out[out.length - 1] !== last) out.push(last);
+      return out;
     }
   }
 }

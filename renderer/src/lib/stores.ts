@@ -11,6 +11,7 @@ import type {
   AtlasEvent,
   AtlasHost,
   DatasetInfo,
+  Device,
   DownloadJob,
   HostInfo,
   Method,
@@ -22,7 +23,8 @@ import type {
 } from '../../../preload/api.ts';
 import type { FormValues } from './options.ts';
 
-export type View = 'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results';
+export type View =
+  'library' | 'datasets' | 'models' | 'runs' | 'timeline' | 'results' | 'vectors' | 'compare';
 
 export interface Notice {
   id: number;
@@ -81,8 +83,26 @@ export const runJobs = writable<RunJob[]>([]);
 export const downloads = writable<DownloadJob[]>([]);
 export const view = writable<View>('library');
 
-/** The models x checkpoints picked in the Models view, used when queueing runs. */
-export const selection = writable<{ models: string[]; steps: number[] }>({ models: [], steps: [] });
+// An error belongs to the view where it happened: moving to another view clears the errors shown
+// (confirmations time out on their own), so old errors never reappear next to unrelated work.
+let shownView: View = 'library';
+view.subscribe((v) => {
+  if (v === shownView) return;
+  shownView = v;
+  notices.update((list) => list.filter((n) => n.kind !== 'error'));
+});
+
+/**
+ * The models x checkpoints picked in the Models view, used when queueing runs: each model's steps
+ * on its own schedule (a micro model and a Pythia model have different checkpoints).
+ */
+export const selection = writable<{ models: string[]; steps: Record<string, number[]> }>({
+  models: [],
+  steps: {},
+});
+
+/** The run Results shows (a job's Results button sets it); null: the latest complete run. */
+export const resultsRun = writable<number | null>(null);
 
 /** The Runs form, kept while the user visits other views. */
 export interface RunForm {
@@ -100,6 +120,13 @@ export interface RunForm {
   tokenizer: string;
   /** Option controls' values by option name (lib/options.ts). */
   options: FormValues;
+  /** Checkpoints per model (text as in `revisionsText`), overriding `revisionsText` for that model. */
+  perModel: Record<string, string>;
+  /** Which targets the loss counts (Alpaca's response mask or every token). */
+  lossOn: 'all' | 'response';
+  /** Null until filled from the settings' defaults. */
+  device: Device | null;
+  prependBos: boolean | null;
 }
 
 export const runForm = writable<RunForm>({
@@ -113,6 +140,10 @@ export const runForm = writable<RunForm>({
   batchSize: null,
   tokenizer: '',
   options: {},
+  perModel: {},
+  lossOn: 'all',
+  device: null,
+  prependBos: null,
 });
 
 /** The dataset shown in the Datasets view (the last one added, unless the user picks another). */
@@ -162,6 +193,8 @@ function onEvent(e: AtlasEvent): void {
       break;
     case 'run-job':
       runJobs.update((l) => upsert(l, e.job));
+      // A newly finished run is what Results shows next, until a job's Results button picks one.
+      if (e.job.state === 'done') resultsRun.set(null);
       break;
     case 'download':
       downloads.update((l) => upsert(l, e.job));

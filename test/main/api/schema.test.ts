@@ -44,6 +44,11 @@ const GOOD: Record<string, unknown> = {
   runJobs: {},
   cancelJob: { id: 'run-1' },
   listRuns: {},
+  clearRunJobs: {},
+  runSummaries: {},
+  deleteRun: { runId: 1 },
+  restoreRun: { runId: 1 },
+  runMetricsCsv: { runId: 1 },
   metricKeys: { runIds: [1, 2] },
   slice: {
     runId: 1,

@@ -124,7 +124,10 @@ describe('makeVector and the vector library', () => {
     expect(file.fileName).toBe('ab.safetensors');
     const back = value(await api.importVector({ bytes: file.bytes, name: 'ab-copy' }));
     expect(back.kind).toBe('imported');
-    expect(Array.from(value(await api.getVector({ name: 'ab-copy' })).data)).toEqual(Array.from(d.data));
+    const copy = value(await api.getVector({ name: 'ab-copy' }));
+    expect(Array.from(copy.data)).toEqual(Array.from(d.data));
+    // The editor's settings come back with the file.
+    expect(copy.apply).toEqual(value(await api.getVector({ name: 'ab' })).apply);
     expect(value(await api.listVectors({})).map((v) => v.name)).toEqual(['ab', 'ab-copy']);
   }, 120_000);
 

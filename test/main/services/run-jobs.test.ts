@@ -17,7 +17,7 @@ describe('RunManager', () => {
       () => {},
     );
     const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
-    const jobs = runs.queueRuns(
+    const jobs = await runs.queueRuns(
       project,
       {
         models: ['micro-s'],
@@ -49,5 +49,84 @@ describe('RunManager', () => {
       ['run-2', 'done', 7],
     ]);
     expect(() => runs.cancel('run-99')).toThrow(/No run job run-99/);
+  });
+});
+
+describe('RunManager refusals', () => {
+  it('refuses a tokenizer mismatch before any job is queued', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { RunManager } = await import('../../../main/services/run-jobs.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-refuse-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ vocab_size: 1024 }));
+    const seen: RunJob[] = [];
+    const runs = new RunManager(
+      (j) => seen.push(j),
+      () => {},
+    );
+    runAnalyses.mockClear();
+    const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
+    const tokenizer = join(import.meta.dirname, '../../../../shared/data/20B_tokenizer.json');
+    await expect(
+      runs.queueRuns(
+        project,
+        { models: ['micro-s', dir], revisions: [], datasetId: 3, analyses: ['profile'] },
+        { tokenizer },
+      ),
+    ).rejects.toThrow(/has only 1024 embedding rows/);
+    expect(runs.list()).toEqual([]);
+    expect(seen).toEqual([]);
+    expect(runAnalyses).not.toHaveBeenCalled();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('forgets finished jobs and keeps the others', async () => {
+    const { RunManager } = await import('../../../main/services/run-jobs.ts');
+    const runs = new RunManager(
+      () => {},
+      () => {},
+    );
+    const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
+    await runs.queueRuns(
+      project,
+      { models: ['micro-s'], revisions: ['step1'], datasetId: 3, analyses: ['profile'] },
+      { tokenizer: null },
+    );
+    await runs.stopAll();
+    expect(runs.list().map((j) => j.state)).toEqual(['done']);
+    expect(runs.list()[0].startedAt).toBeDefined();
+    expect(runs.list()[0].finishedAt).toBeDefined();
+    expect(runs.clearFinished()).toEqual([]);
+    expect(runs.list()).toEqual([]);
+  });
+});
+
+describe('RunManager per-model checkpoints', () => {
+  it('queues each model on its own checkpoints', async () => {
+    const { RunManager } = await import('../../../main/services/run-jobs.ts');
+    const runs = new RunManager(
+      () => {},
+      () => {},
+    );
+    const project = { dataset: () => ({ id: 3 }) } as unknown as Project;
+    const jobs = await runs.queueRuns(
+      project,
+      {
+        models: ['micro-m', 'pythia-70m', 'micro-s'],
+        revisions: ['step2'],
+        revisionsByModel: { 'micro-m': ['step1024'], 'pythia-70m': ['step143000', 'step1000'] },
+        datasetId: 3,
+        analyses: ['profile'],
+      },
+      { tokenizer: null },
+    );
+    await runs.stopAll();
+    expect(jobs.map((j) => `${j.model}@${j.revision}`)).toEqual([
+      'micro-m@step1024',
+      'pythia-70m@step143000',
+      'pythia-70m@step1000',
+      'micro-s@step2',
+    ]);
   });
 });

@@ -114,6 +114,40 @@ describe('making vectors', () => {
     ).toBeLessThan(1e-5);
   }, 120_000);
 
+  it('ActAdd of one-token prompts (no next-token target) equals the first-position difference', async () => {
+    // The first tokens of texts 0 and 1, alone; without BOS each is position 0 of its sentence, and
+    // a causal model's state there does not depend on what follows.
+    const model = await loadModel(TINY);
+    const first = (i: number) => model.tokenizer.decode(model.tokenizer.encode(texts[i]).slice(0, 1));
+    const [pos, neg] = [first(0), first(1)];
+    expect(model.tokenizer.encode(pos)).toHaveLength(1);
+    expect(model.tokenizer.encode(neg)).toHaveLength(1);
+    const act = await makeVector(project, {
+      model: TINY,
+      site: 'resid_post',
+      layer: 1,
+      source: { kind: 'actadd', positive: pos, negative: neg },
+    });
+    const one = (i: number) => {
+      const p = join(dir, `first-${i}.jsonl`);
+      writeFileSync(p, JSON.stringify({ text: texts[i] }) + '\n');
+      return p;
+    };
+    const at0 = await makeVector(project, {
+      model: TINY,
+      site: 'resid_post',
+      layer: 1,
+      source: {
+        kind: 'mean_diff',
+        from: { path: one(0), field: 'text' },
+        minus: { path: one(1), field: 'text' },
+        at: 0,
+      },
+    });
+    expect(relErr(act.data, Array.from(at0.data))).toBeLessThan(1e-5);
+    expect(act.report.norm).toBeGreaterThan(0);
+  }, 120_000);
+
   it('remaking from the recipe in a fresh project gives the same bytes', async () => {
     const v = await meanDiff('resid_post', 1, 'mean');
     const id = saveVector(project, 'ab', v);

@@ -163,3 +163,27 @@ function value<T>(s: Settled<T>): T {
   if (!s.ok) throw s.error;
   return s.value;
 }
+
+describe('the tokenizer set in Settings', () => {
+  it('applies only to models without their own: a model with a tokenizer.json keeps it', async () => {
+    const withSetting = new VectorService({
+      project: () => project,
+      defaults: () => ({
+        n: 8,
+        seqLen: 32,
+        prependBos: false,
+        // The 20B tokenizer has 50277 ids; the tiny model has far fewer embedding rows.
+        tokenizer: join(import.meta.dirname, '../../../../shared/data/20B_tokenizer.json'),
+      }),
+      progress: () => undefined,
+    });
+    try {
+      const got = value(await settle(withSetting.previewVector(args({ requestId: 'tok' }))));
+      const want = value(await settle(service.previewVector(args({ requestId: 'tok' }))));
+      expect(got.tokens).toEqual(want.tokens);
+      expect(got.steered).toEqual(want.steered);
+    } finally {
+      await withSetting.dispose();
+    }
+  });
+});

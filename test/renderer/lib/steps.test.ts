@@ -12,6 +12,7 @@ import {
   stepLabel,
 } from '../../../renderer/src/lib/steps.ts';
 import { PYTHIA_SCHEDULE } from '../../ui/synthetic.ts';
+import { microCheckpointSteps } from '../../../native-models/micro/schedule.ts';
 
 describe('checkpoint steps', () => {
   it('maps steps to [0, 1] on a log scale and back', () => {
@@ -56,6 +57,22 @@ describe('checkpoint steps', () => {
     expect(log[log.length - 1]).toBe(143000);
     expect(log.every((s) => PYTHIA_SCHEDULE.includes(s))).toBe(true);
     expect(log.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('picks on each schedule on its own: log-spaced keeps every power of two (issue 15)', () => {
+    const micro = microCheckpointSteps();
+    expect(micro).toContain(2);
+    const log = pickSteps(micro, 'log');
+    expect(log).toEqual([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, micro[micro.length - 1]]);
+    expect(pickSteps(PYTHIA_SCHEDULE, 'log').slice(0, 12)).toEqual([
+      0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000,
+    ]);
+    // Every 10k on a schedule that ends at 1024 is not "0 and 1024": 11 evenly spaced checkpoints.
+    const even = pickSteps(micro, 'every10k');
+    expect(even).toEqual(pickSteps(micro, 'even'));
+    expect(even.length).toBeGreaterThan(5);
+    expect(even.every((s) => micro.includes(s))).toBe(true);
+    expect(pickSteps(micro, 'final')).toEqual([micro[micro.length - 1]]);
   });
 
   it('labels a step with its tokens (2,097,152 per step)', () => {
