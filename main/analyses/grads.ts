@@ -5,13 +5,14 @@
 // features of g^2) and grad_mean_norm = mean over real tokens of ||g||. Per parameter tensor:
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
-// Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
+// the graph (a Kahan-compensated float32 running sum bound in place, neox/backward.ts
+// `accumulateGradient`; the norm itself in Float64); site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
 // embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
 // each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
 // out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
 
-import { grad, paramGrad } from '../../native-models/neox/address.ts';
+import { addressName, grad, paramGradAcc } from '../../native-models/neox/address.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
@@ -65,7 +66,7 @@ export const grads: Analysis = {
         site,
         reductions: ['token_sumsq', 'seq_sumsq'],
       })),
-      params: { reductions: ['full'] },
+      params: { reductions: ['sum'] },
     };
   },
   start(ctx) {
@@ -74,7 +75,9 @@ export const grads: Analysis = {
     const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
     const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
     const params = neoxParamSpecs(ctx.config);
-    const paramSums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
+    // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts).
+    const paramSums = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+    const paramComps = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
     // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
     const acc = {
       targets: 0,
@@ -84,13 +87,39 @@ export const grads: Analysis = {
     };
     const FIELDS = ['targets', 'exampleSumsq', 'exampleTokens', 'exampleIndex'];
     return {
-      toJSON: () => ({ acc: snapshot(acc, FIELDS), pos: pos.map((p) => p.toJSON()), paramSums }),
+      toJSON: () => ({
+        acc: snapshot(acc, FIELDS),
+        pos: pos.map((p) => p.toJSON()),
+        paramSums,
+        paramComps,
+      }),
       fromJSON(state) {
-        const s = state as { acc: unknown; pos: unknown[]; paramSums: Float64Array[] };
+        const s = state as {
+          acc: unknown;
+          pos: unknown[];
+          paramSums: Float32Array[];
+          paramComps: Float32Array[];
+        };
         restore(acc, s.acc, FIELDS);
         s.pos.forEach((p, i) => pos[i].fromJSON(p));
         s.paramSums.forEach((p, i) => paramSums[i].set(p));
+        s.paramComps.forEach((p, i) => paramComps[i].set(p));
       },
+      accumulators: () =>
+        params.flatMap((p, i) => [
+          {
+            input: addressName(paramGradAcc(p.name, 'sum', 'in')),
+            output: addressName(paramGradAcc(p.name, 'sum', 'out')),
+            data: paramSums[i],
+            dims: p.shape,
+          },
+          {
+            input: addressName(paramGradAcc(p.name, 'comp', 'in')),
+            output: addressName(paramGradAcc(p.name, 'comp', 'out')),
+            data: paramComps[i],
+            dims: p.shape,
+          },
+        ]),
       consume(batch, outputs) {
         const { B, T, attentionMask, lossMask } = batch;
         for (let i = 0; i < B * T; i++) acc.targets += lossMask[i];
@@ -107,11 +136,6 @@ export const grads: Analysis = {
           acc.exampleTokens.push(n);
           acc.exampleIndex.push(batch.sequenceIndex[b]);
         }
-        params.forEach((p, i) => {
-          const g = outputs.f32(paramGrad(p.name));
-          const sum = paramSums[i];
-          for (let j = 0; j < g.length; j++) sum[j] += g[j];
-        });
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
@@ -139,8 +163,9 @@ export const grads: Analysis = {
           );
         params.forEach((p, i) => {
           const sum = paramSums[i];
+          const comp = paramComps[i];
           let sq = 0;
-          for (let j = 0; j < sum.length; j++) sq += (sum[j] / acc.targets) ** 2;
+          for (let j = 0; j < sum.length; j++) sq += ((sum[j] - comp[j]) / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
         });

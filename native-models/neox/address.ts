@@ -8,6 +8,8 @@
 //   tap/<site>/<layer | g>/<reduction>[/<part>]      a statistic appended at a site (graph/stats.ts)
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
 //   param_grad/<hf name>[/sumsq]                     d metric / d parameter (full, or its norm^2)
+//   param_grad_acc/<in | out>/<sum | comp>/<hf name>  the running (compensated) sum of d metric / d
+//                                                    parameter over batches, fed in and written back
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
 //   centre/<site>/<layer | g>                        the mean a read-only centring subtracts (centre.ts)
 //   hook/<hook>[/<layer>][/<part>]                   an output of a custom read-only subgraph
@@ -21,6 +23,7 @@ export type GraphAddress =
   | { kind: 'tap'; site: Site; layer: number | null; reduction: string; part?: string }
   | { kind: 'grad'; site: Site; layer: number | null; reduction: GradReduction }
   | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' }
+  | { kind: 'param_grad_acc'; param: string; part: 'sum' | 'comp'; io: 'in' | 'out' }
   | { kind: 'intervention'; site: Site; layer: number | null; id: string; part: string }
   | { kind: 'centre'; site: Site; layer: number | null }
   | { kind: 'hook'; hook: string; layer?: number | null; part?: string }
@@ -38,6 +41,8 @@ export function addressName(a: GraphAddress): string {
       return `grad/${a.site}/${lay(a.layer)}/${a.reduction}`;
     case 'param_grad':
       return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/sumsq`;
+    case 'param_grad_acc':
+      return `param_grad_acc/${a.io}/${a.part}/${a.param}`;
     case 'intervention':
       return `intervene/${a.site}/${lay(a.layer)}/${a.id}/${a.part}`;
     case 'centre':
@@ -73,6 +78,12 @@ export const paramGrad = (param: string, reduction: 'full' | 'sumsq' = 'full'): 
   param,
   reduction,
 });
+export const paramGradAcc = (param: string, part: 'sum' | 'comp', io: 'in' | 'out'): GraphAddress => ({
+  kind: 'param_grad_acc',
+  param,
+  part,
+  io,
+});
 export const hookOut = (hook: string, layer?: number | null, part?: string): GraphAddress => ({
   kind: 'hook',
   hook,
@@ -103,6 +114,13 @@ export function parseAddress(name: string): GraphAddress | null {
     const sumsq = p[p.length - 1] === 'sumsq';
     return paramGrad(p.slice(1, sumsq ? -1 : undefined).join('/'), sumsq ? 'sumsq' : 'full');
   }
+  if (
+    p[0] === 'param_grad_acc' &&
+    p.length >= 4 &&
+    (p[1] === 'in' || p[1] === 'out') &&
+    (p[2] === 'sum' || p[2] === 'comp')
+  )
+    return paramGradAcc(p.slice(3).join('/'), p[2], p[1]);
   if (p[0] === 'intervene' && p.length === 5 && isSite(p[1]))
     return { kind: 'intervention', site: p[1], layer: layerOf(p[2]), id: p[3], part: p[4] };
   if (p[0] === 'centre' && p.length === 3 && isSite(p[1]))

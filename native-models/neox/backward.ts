@@ -26,7 +26,7 @@ import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';
 import type { NeoxConfig } from './config.ts';
-import { addressName, grad, paramGrad, siteKey, type GradReduction } from './address.ts';
+import { addressName, grad, paramGrad, paramGradAcc, siteKey, type GradReduction } from './address.ts';
 import { buildNeoxGraph } from './forward.ts';
 import type { BuildOptions, BuiltGraph } from './forward.ts';
 import { neoxParamSpecs } from './params.ts';
@@ -52,7 +52,12 @@ export interface BackwardOptions {
   metric?: GradMetric;
   sites?: GradSiteSpec[];
   /** Parameter gradients: HF names (default every parameter when `params` is given without names). */
-  params?: { names?: string[]; reductions: ('full' | 'sumsq')[] };
+  /**
+   * Parameter gradients: 'full' (the batch's gradient as an output), 'sumsq' (its squared norm), or
+   * 'sum' (added to a running compensated sum fed as inputs and returned as outputs, which the
+   * engine binds to the same buffers: accumulateGradient below).
+   */
+  params?: { names?: string[]; reductions: ParamGradReduction[] };
 }
 
 export interface GradOutput {
@@ -63,8 +68,39 @@ export interface GradOutput {
   layer?: number | null;
   /** HF parameter name (kind 'param'). */
   param?: string;
-  reduction: GradReduction | 'full' | 'sumsq';
+  reduction: GradReduction | ParamGradReduction;
   shape: Dim[];
+  /** For 'sum': the accumulator's inputs and outputs (sum and compensation), fed and bound in pairs. */
+  accumulator?: { sumIn: string; compIn: string; sumOut: string; compOut: string };
+}
+
+export type ParamGradReduction = 'full' | 'sumsq' | 'sum';
+
+/**
+ * s, c <- the Kahan-compensated sum s + g (Kahan 1965; Higham 2002, "Accuracy and Stability of
+ * Numerical Algorithms", sec. 4.3; docs/METHODS.md "Gradients"): y = g - c, t = s + y,
+ * c' = (t - s) - y, s' = t. The true running sum is s - c to about float32 rounding of the sum,
+ * independent of the number of batches. The outputs are written into the buffers of the inputs
+ * (graph-session.ts bound accumulators), so c' must be computed before s' overwrites s: s' is
+ * recomputed as s - (-y + 0 * c'), which equals t bit for bit (negation is exact, adding +-0 changes
+ * no nonzero value) and depends on c', so ONNX Runtime schedules it last (a second s + y would be
+ * merged with t by common-subexpression elimination).
+ */
+function accumulateGradient(
+  b: GraphBuilder,
+  g: Value,
+  names: { sumIn: string; compIn: string; sumOut: string; compOut: string },
+): void {
+  const shape = g.shape;
+  const s = b.input(names.sumIn, 'float32', shape);
+  const c = b.input(names.compIn, 'float32', shape);
+  const y = b.sub(g, c);
+  const t = b.add(s, y);
+  const [cOut] = b.node('Sub', [b.sub(t, s), y], [{ dtype: 'float32', shape, name: names.compOut }]);
+  b.output(cOut);
+  const after = b.add(b.neg(y), b.mul(cOut, b.scalar(0)));
+  const [sOut] = b.node('Sub', [s, after], [{ dtype: 'float32', shape, name: names.sumOut }]);
+  b.output(sOut);
 }
 
 export interface BuiltBackward extends BuiltGraph {
@@ -229,6 +265,24 @@ export function appendNeoxBackward(
   for (const p of paramNames) {
     const g = grads.get(p) as Value;
     for (const red of opts.params?.reductions ?? []) {
+      if (red === 'sum') {
+        const acc = {
+          sumIn: addressName(paramGradAcc(p, 'sum', 'in')),
+          compIn: addressName(paramGradAcc(p, 'comp', 'in')),
+          sumOut: addressName(paramGradAcc(p, 'sum', 'out')),
+          compOut: addressName(paramGradAcc(p, 'comp', 'out')),
+        };
+        accumulateGradient(b, g, acc);
+        gradOutputs.push({
+          name: acc.sumOut,
+          kind: 'param',
+          param: p,
+          reduction: 'sum',
+          shape: g.shape,
+          accumulator: acc,
+        });
+        continue;
+      }
       const name = addressName(paramGrad(p, red));
       const v = red === 'full' ? g : b.reduceSumSquare(g, undefined, false);
       pending.push([v, name]);
