@@ -16,7 +16,7 @@ import { addressName, grad, paramGradAcc } from '../../native-models/neox/addres
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { sitesOption } from '../options/read.ts';
+import { sitesOption, stringOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
@@ -47,6 +47,16 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo);
 }
 
+/**
+ * Whether the parameter-gradient sum is compensated: the `grad_sum` option, except that a run of
+ * one batch sums nothing (0 + g is exact), so it needs no compensation buffers.
+ */
+function compensated(ctx: RunContext): boolean {
+  const lengths = ctx.sequenceLengths;
+  const oneBatch = lengths !== undefined && ctx.batchSize !== undefined && lengths.length <= ctx.batchSize;
+  return stringOption(ctx, 'grad_sum') === 'compensated' && !oneBatch;
+}
+
 export const grads: Analysis = {
   name: 'grads',
   description: 'Gradient profiles of the summed next-token loss: per site, layer, position and parameter.',
@@ -58,6 +68,13 @@ export const grads: Analysis = {
       default: GRAD_SITES.join(','),
       help: 'the sites whose gradients are profiled (also the sites of profile)',
     },
+    {
+      name: 'grad_sum',
+      type: 'choice',
+      choices: ['compensated', 'float32'],
+      default: 'compensated',
+      help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum) or plain float32 (1 buffer, as PyTorch accumulates .grad)',
+    },
   ],
   gradients(ctx): BackwardOptions {
     return {
@@ -66,7 +83,7 @@ export const grads: Analysis = {
         site,
         reductions: ['token_sumsq', 'seq_sumsq'],
       })),
-      params: { reductions: ['sum'] },
+      params: { reductions: [compensated(ctx) ? 'sum' : 'sum_f32'] },
     };
   },
   start(ctx) {
@@ -75,9 +92,11 @@ export const grads: Analysis = {
     const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
     const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
     const params = neoxParamSpecs(ctx.config);
-    // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts).
+    // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts); no c
+    // buffers (zeros) when the sum is plain.
+    const comp = compensated(ctx);
     const paramSums = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
-    const paramComps = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+    const paramComps = params.map((p) => new Float32Array(comp ? p.shape.reduce((a, b) => a * b, 1) : 0));
     // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
     const acc = {
       targets: 0,
@@ -113,12 +132,16 @@ export const grads: Analysis = {
             data: paramSums[i],
             dims: p.shape,
           },
-          {
-            input: addressName(paramGradAcc(p.name, 'comp', 'in')),
-            output: addressName(paramGradAcc(p.name, 'comp', 'out')),
-            data: paramComps[i],
-            dims: p.shape,
-          },
+          ...(comp
+            ? [
+                {
+                  input: addressName(paramGradAcc(p.name, 'comp', 'in')),
+                  output: addressName(paramGradAcc(p.name, 'comp', 'out')),
+                  data: paramComps[i],
+                  dims: p.shape,
+                },
+              ]
+            : []),
         ]),
       consume(batch, outputs) {
         const { B, T, attentionMask, lossMask } = batch;
@@ -165,7 +188,7 @@ export const grads: Analysis = {
           const sum = paramSums[i];
           const comp = paramComps[i];
           let sq = 0;
-          for (let j = 0; j < sum.length; j++) sq += ((sum[j] - comp[j]) / acc.targets) ** 2;
+          for (let j = 0; j < sum.length; j++) sq += ((sum[j] - (comp[j] ?? 0)) / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
         });

@@ -42,6 +42,8 @@ export interface RunContext {
   prependBos?: boolean;
   /** Each sequence's length in tokens, in dataset order (known before the first batch). */
   sequenceLengths?: readonly number[];
+  /** Sequences per batch of the first pass. */
+  batchSize?: number;
   /** The project the run writes to, for reading earlier results (a mean store, saved vectors). */
   project?: StoreReader & VectorReader;
   /** What the run's model is, for checking that earlier results fit it. */

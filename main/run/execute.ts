@@ -63,7 +63,9 @@ export function buildPassGraph(
         bw.gradOutputs.filter((o) => !o.accumulator).map((o) => o.name),
       ),
       accumulators: bw.gradOutputs.flatMap((o) =>
-        o.accumulator ? [o.accumulator.sumOut, o.accumulator.compOut] : [],
+        o.accumulator
+          ? [o.accumulator.sumOut, ...(o.accumulator.compOut ? [o.accumulator.compOut] : [])]
+          : [],
       ),
     };
   }
@@ -108,10 +110,13 @@ export interface OpenPass {
 /** Builds the pass's graph and opens its session (close it when done). */
 export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> {
   const { built, fetches, accumulators } = buildPassGraph(env.model, spec);
-  const sess: GraphSession = await openGraphSession(built.graph, env.device, env.threads, {
-    names: built.paramInputs ?? [],
-    dict: env.model.weights,
-  });
+  const sess: GraphSession = await openGraphSession(
+    built.graph,
+    env.device,
+    env.threads,
+    { names: built.paramInputs ?? [], dict: env.model.weights },
+    { memArena: !spec.gradients },
+  );
   const ivs = spec.interventions ?? [];
   let closed = false;
   return {

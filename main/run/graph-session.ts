@@ -63,6 +63,7 @@ export async function openGraphSession(
   device: Device,
   threads?: number,
   weights?: { names: readonly string[]; dict: StateDict },
+  opts: { memArena?: boolean } = {},
 ): Promise<GraphSession> {
   const scratch = mkdtempSync(join(tmpdir(), 'pythia-atlas-onnx-'));
   let created: Awaited<ReturnType<typeof createSession>>;
@@ -70,6 +71,7 @@ export async function openGraphSession(
     created = await createSession(modelSource(graph, { externalData: { dir: scratch } }), {
       device,
       threads,
+      memArena: opts.memArena,
     });
   } catch (e) {
     rmSync(scratch, { recursive: true, force: true });

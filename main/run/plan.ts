@@ -98,6 +98,7 @@ export async function planRun(
         seqLen,
         prependBos: req.prependBos ?? false,
         sequenceLengths: lengths,
+        batchSize,
         project,
         identity: {
           model: model.name,

@@ -71,10 +71,22 @@ export interface GradOutput {
   reduction: GradReduction | ParamGradReduction;
   shape: Dim[];
   /** For 'sum': the accumulator's inputs and outputs (sum and compensation), fed and bound in pairs. */
-  accumulator?: { sumIn: string; compIn: string; sumOut: string; compOut: string };
+  accumulator?: AccumulatorNames;
 }
 
-export type ParamGradReduction = 'full' | 'sumsq' | 'sum';
+/**
+ * 'sum': a Kahan-compensated float32 running sum (two buffers); 'sum_f32': a plain float32 running
+ * sum (one buffer, what PyTorch's `.grad +=` does).
+ */
+export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'sum_f32';
+
+export interface AccumulatorNames {
+  sumIn: string;
+  sumOut: string;
+  /** Absent for 'sum_f32'. */
+  compIn?: string;
+  compOut?: string;
+}
 
 /**
  * s, c <- the Kahan-compensated sum s + g (Kahan 1965; Higham 2002, "Accuracy and Stability of
@@ -86,13 +98,15 @@ export type ParamGradReduction = 'full' | 'sumsq' | 'sum';
  * no nonzero value) and depends on c', so ONNX Runtime schedules it last (a second s + y would be
  * merged with t by common-subexpression elimination).
  */
-function accumulateGradient(
-  b: GraphBuilder,
-  g: Value,
-  names: { sumIn: string; compIn: string; sumOut: string; compOut: string },
-): void {
+function accumulateGradient(b: GraphBuilder, g: Value, names: AccumulatorNames): void {
   const shape = g.shape;
   const s = b.input(names.sumIn, 'float32', shape);
+  if (!names.compIn || !names.compOut) {
+    // Plain: s' = s + g, one elementwise node writing where it reads (same index), so in place.
+    const [sOut] = b.node('Add', [s, g], [{ dtype: 'float32', shape, name: names.sumOut }]);
+    b.output(sOut);
+    return;
+  }
   const c = b.input(names.compIn, 'float32', shape);
   const y = b.sub(g, c);
   const t = b.add(s, y);
@@ -265,19 +279,23 @@ export function appendNeoxBackward(
   for (const p of paramNames) {
     const g = grads.get(p) as Value;
     for (const red of opts.params?.reductions ?? []) {
-      if (red === 'sum') {
-        const acc = {
+      if (red === 'sum' || red === 'sum_f32') {
+        const acc: AccumulatorNames = {
           sumIn: addressName(paramGradAcc(p, 'sum', 'in')),
-          compIn: addressName(paramGradAcc(p, 'comp', 'in')),
           sumOut: addressName(paramGradAcc(p, 'sum', 'out')),
-          compOut: addressName(paramGradAcc(p, 'comp', 'out')),
+          ...(red === 'sum'
+            ? {
+                compIn: addressName(paramGradAcc(p, 'comp', 'in')),
+                compOut: addressName(paramGradAcc(p, 'comp', 'out')),
+              }
+            : {}),
         };
         accumulateGradient(b, g, acc);
         gradOutputs.push({
           name: acc.sumOut,
           kind: 'param',
           param: p,
-          reduction: 'sum',
+          reduction: red,
           shape: g.shape,
           accumulator: acc,
         });

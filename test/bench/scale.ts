@@ -57,7 +57,10 @@ function waitForMemory(gb: number): boolean {
 }
 
 /** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout, status. */
-function timed(cmd: string, args: string[]): { s: number; rssMb: number; stdout: string; ok: boolean; err: string } {
+function timed(
+  cmd: string,
+  args: string[],
+): { s: number; rssMb: number; stdout: string; ok: boolean; err: string } {
   const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
