@@ -5,9 +5,10 @@
 // features of g^2) and grad_mean_norm = mean over real tokens of ||g||. Per parameter tensor:
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
-// the graph (a Kahan-compensated float32 running sum bound in place, neox/backward.ts
-// `accumulateGradient`; the norm itself in Float64); site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
-// embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
+// the graph (a float32 running sum bound in place, Kahan-compensated unless `grad_sum=float32`,
+// neox/backward.ts `accumulateGradient`; the norm itself in Float64), so a batch's parameter
+// gradient never crosses into JavaScript; site = the parameter's name inside its layer, layer =
+// its layer (NULL for embed_in, embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
 // each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
 // out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
