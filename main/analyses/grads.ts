@@ -8,12 +8,14 @@
 // the graph (a float32 running sum bound in place, Kahan-compensated unless `grad_sum=float32`,
 // neox/backward.ts `accumulateGradient`; the norm itself in Float64), so a batch's parameter
 // gradient never crosses into JavaScript; site = the parameter's name inside its layer, layer =
-// its layer (NULL for embed_in, embed_out, final_layer_norm). Per-example agreement: cosine and Spearman correlation between
+// its layer (NULL for embed_in, embed_out, final_layer_norm). Per example, from in-graph
+// reductions (neox/per-example.ts): example_param_grad_norm (the norm of the example's whole
+// parameter gradient, dim = its index) and per tensor example_param_grad_norm_mean. Per-example agreement: cosine and Spearman correlation between
 // each example's per-(site, layer) gradient-rms profile and the dataset's, leaving the example
 // out of the dataset profile (docs/METHODS.md "Gradients"); summaries and the examples that disagree
 // most. The backward is the project's own autodiff in the same ONNX graph (neox/backward.ts).
 
-import { addressName, grad, paramGradAcc } from '../../native-models/neox/address.ts';
+import { addressName, grad, paramGrad, paramGradAcc } from '../../native-models/neox/address.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
@@ -84,7 +86,7 @@ export const grads: Analysis = {
         site,
         reductions: ['token_sumsq', 'seq_sumsq'],
       })),
-      params: { reductions: [compensated(ctx) ? 'sum' : 'sum_f32'] },
+      params: { reductions: [compensated(ctx) ? 'sum' : 'sum_f32', 'example_sumsq'] },
     };
   },
   start(ctx) {
@@ -104,8 +106,19 @@ export const grads: Analysis = {
       exampleSumsq: [] as Float64Array[],
       exampleTokens: [] as number[],
       exampleIndex: [] as number[],
+      // Per example: the squared norm of its whole parameter gradient (every tensor together).
+      exampleParamSq: [] as number[],
+      // Per parameter tensor: the sum over examples of the norm of the example's gradient.
+      paramExampleNorm: new Float64Array(params.length),
     };
-    const FIELDS = ['targets', 'exampleSumsq', 'exampleTokens', 'exampleIndex'];
+    const FIELDS = [
+      'targets',
+      'exampleSumsq',
+      'exampleTokens',
+      'exampleIndex',
+      'exampleParamSq',
+      'paramExampleNorm',
+    ];
     return {
       toJSON: () => ({
         acc: snapshot(acc, FIELDS),
@@ -160,6 +173,16 @@ export const grads: Analysis = {
           acc.exampleTokens.push(n);
           acc.exampleIndex.push(batch.sequenceIndex[b]);
         }
+        // Per-example parameter-gradient norms, reduced in the graph (neox/per-example.ts).
+        const exampleSq = new Float64Array(B);
+        params.forEach((p, i) => {
+          const sq = outputs.f32(paramGrad(p.name, 'example_sumsq'));
+          for (let b = 0; b < B; b++) {
+            exampleSq[b] += sq[b];
+            acc.paramExampleNorm[i] += Math.sqrt(Math.max(sq[b], 0));
+          }
+        });
+        for (let b = 0; b < B; b++) acc.exampleParamSq.push(exampleSq[b]);
       },
       finish(): AnalysisResult {
         const metrics: MetricRow[] = [];
@@ -192,7 +215,20 @@ export const grads: Analysis = {
           for (let j = 0; j < sum.length; j++) sq += ((sum[j] - (comp[j] ?? 0)) / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
+          const n = acc.exampleParamSq.length;
+          if (n > 0)
+            metrics.push(
+              metricRow('grads', 'example_param_grad_norm_mean', site, layer, acc.paramExampleNorm[i] / n),
+            );
         });
+        // Each example's whole parameter-gradient norm (of its summed loss); dim = its dataset index.
+        acc.exampleParamSq.forEach((sq, e) =>
+          metrics.push(
+            metricRow('grads', 'example_param_grad_norm', null, null, Math.sqrt(sq), {
+              dim: acc.exampleIndex[e],
+            }),
+          ),
+        );
         metrics.push(...agreementRows());
         return { metrics, tensors: [] };
       },

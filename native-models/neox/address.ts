@@ -7,7 +7,8 @@
 // Names (internal to the engine, stable so stored timings and messages stay readable):
 //   tap/<site>/<layer | g>/<reduction>[/<part>]      a statistic appended at a site (graph/stats.ts)
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
-//   param_grad/<hf name>[/sumsq]                     d metric / d parameter (full, or its norm^2)
+//   param_grad/<hf name>[/sumsq | /example_sumsq]    d metric / d parameter (full, its norm^2, or
+//                                                    each example's norm^2 [B])
 //   param_grad_acc/<in | out>/<sum | comp>/<hf name>  the running (compensated) sum of d metric / d
 //                                                    parameter over batches, fed in and written back
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
@@ -22,7 +23,7 @@ export type GradReduction = 'token_sumsq' | 'seq_sumsq' | 'feature_sum' | 'featu
 export type GraphAddress =
   | { kind: 'tap'; site: Site; layer: number | null; reduction: string; part?: string }
   | { kind: 'grad'; site: Site; layer: number | null; reduction: GradReduction }
-  | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' }
+  | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' | 'example_sumsq' }
   | { kind: 'param_grad_acc'; param: string; part: 'sum' | 'comp'; io: 'in' | 'out' }
   | { kind: 'intervention'; site: Site; layer: number | null; id: string; part: string }
   | { kind: 'centre'; site: Site; layer: number | null }
@@ -40,7 +41,7 @@ export function addressName(a: GraphAddress): string {
     case 'grad':
       return `grad/${a.site}/${lay(a.layer)}/${a.reduction}`;
     case 'param_grad':
-      return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/sumsq`;
+      return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/${a.reduction}`;
     case 'param_grad_acc':
       return `param_grad_acc/${a.io}/${a.part}/${a.param}`;
     case 'intervention':
@@ -73,7 +74,10 @@ export const grad = (site: Site, layer: number | null, reduction: GradReduction)
   layer,
   reduction,
 });
-export const paramGrad = (param: string, reduction: 'full' | 'sumsq' = 'full'): GraphAddress => ({
+export const paramGrad = (
+  param: string,
+  reduction: 'full' | 'sumsq' | 'example_sumsq' = 'full',
+): GraphAddress => ({
   kind: 'param_grad',
   param,
   reduction,
@@ -111,8 +115,9 @@ export function parseAddress(name: string): GraphAddress | null {
     return tap(p[1], layerOf(p[2]), p[3], p[4]);
   }
   if (p[0] === 'param_grad' && p.length >= 2) {
-    const sumsq = p[p.length - 1] === 'sumsq';
-    return paramGrad(p.slice(1, sumsq ? -1 : undefined).join('/'), sumsq ? 'sumsq' : 'full');
+    const last = p[p.length - 1];
+    const red = last === 'sumsq' || last === 'example_sumsq' ? last : 'full';
+    return paramGrad(p.slice(1, red === 'full' ? undefined : -1).join('/'), red);
   }
   if (
     p[0] === 'param_grad_acc' &&

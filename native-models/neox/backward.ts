@@ -30,6 +30,7 @@ import { addressName, grad, paramGrad, paramGradAcc, siteKey, type GradReduction
 import { buildNeoxGraph } from './forward.ts';
 import type { BuildOptions, BuiltGraph } from './forward.ts';
 import { neoxParamSpecs } from './params.ts';
+import { perExampleNorms, planPerExample } from './per-example.ts';
 import { GLOBAL_SITES, siteLayout } from './sites.ts';
 import type { Site } from './sites.ts';
 import type { StateDict } from '../weights/types.ts';
@@ -53,7 +54,8 @@ export interface BackwardOptions {
   sites?: GradSiteSpec[];
   /** Parameter gradients: HF names (default every parameter when `params` is given without names). */
   /**
-   * Parameter gradients: 'full' (the batch's gradient as an output), 'sumsq' (its squared norm), or
+   * Parameter gradients: 'full' (the batch's gradient as an output), 'sumsq' (its squared norm),
+   * 'example_sumsq' (each example's squared norm [B], per-example.ts), or
    * 'sum' (added to a running compensated sum fed as inputs and returned as outputs, which the
    * engine binds to the same buffers: accumulateGradient below).
    */
@@ -78,7 +80,7 @@ export interface GradOutput {
  * 'sum': a Kahan-compensated float32 running sum (two buffers); 'sum_f32': a plain float32 running
  * sum (one buffer, what PyTorch's `.grad +=` does).
  */
-export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'sum_f32';
+export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'sum_f32' | 'example_sumsq';
 
 export interface AccumulatorNames {
   sumIn: string;
@@ -258,8 +260,15 @@ export function appendNeoxBackward(
   const paramNames = opts.params ? (opts.params.names ?? neoxParamSpecs(cfg).map((p) => p.name)) : [];
   for (const n of paramNames)
     if (!known.has(n)) throw new AtlasError(`'${n}' is not a GPT-NeoX parameter name.`);
-  const wrt = [...siteTargets.map((s) => s.value), ...paramNames.map((n) => b.value(n))];
+  // Per-example norms need the cotangents of the nodes that read the parameters (per-example.ts).
+  const plans = opts.params?.reductions.includes('example_sumsq') ? planPerExample(b, y, paramNames) : [];
+  const wrt = [
+    ...siteTargets.map((s) => s.value),
+    ...paramNames.map((n) => b.value(n)),
+    ...plans.map((p) => p.out),
+  ];
   const grads = gradients(b, y, wrt);
+  const perExample = perExampleNorms(b, plans, (v) => grads.get(v.name) as Value, mask);
 
   const gradOutputs: GradOutput[] = [];
   const pending: [Value, string][] = [];
@@ -302,7 +311,12 @@ export function appendNeoxBackward(
         continue;
       }
       const name = addressName(paramGrad(p, red));
-      const v = red === 'full' ? g : b.reduceSumSquare(g, undefined, false);
+      const v =
+        red === 'full'
+          ? g
+          : red === 'example_sumsq'
+            ? (perExample.get(p) as Value)
+            : b.reduceSumSquare(g, undefined, false);
       pending.push([v, name]);
       gradOutputs.push({ name, kind: 'param', param: p, reduction: red, shape: v.shape });
     }
