@@ -7,7 +7,8 @@
 //   resident set size"; seconds = its wall clock, loading, graph building and persisting included),
 //   against test/bench/torch_baseline.py doing the same work (Hugging Face eager, random init of the
 //   same shapes, the same threads: forward, or forward + backward of the summed loss) measured the
-//   same way. The two run one after the other, never at once.
+//   same way. The two run one after the other, never at once. atlas_phases_s: the runner's own
+//   timings (load, build, run, finish) from the run record.
 // - `switch`: the time to move a pass's open session from one checkpoint to another of the same
 //   model (test/bench/switch.ts, in its own process), against reading the weights from disk.
 // Memory: a run that may pass 8 GB waits (up to BENCH_SCALE_WAIT_S, default 900 s) until the machine
@@ -21,6 +22,7 @@ import { freemem } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCatalogue } from '../../native-models/suites.ts';
+import { Project } from '../../main/library/project.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TOKENIZER = join(ROOT, '../shared/data/20B_tokenizer.json');
@@ -124,6 +126,13 @@ try {
         '--threads',
         String(THREADS),
       ]);
+      // The runner's own phases (load, build, run, finish), from the run record.
+      let phases: Record<string, number> | null = null;
+      if (ours.ok) {
+        const proj = Project.open(project);
+        phases = proj.listRuns()[0]?.timings ?? null;
+        proj.close();
+      }
       rmSync(project, { force: true });
       if (big && !waitForMemory(21)) {
         emit({ ...base, skipped: `under 21 GB available for ${WAIT_S} s (before PyTorch)` });
@@ -162,6 +171,7 @@ try {
         atlas_ok: ours.ok,
         ...(ours.ok ? {} : { atlas_error: ours.err }),
         atlas_s: ours.s,
+        atlas_phases_s: phases,
         atlas_peak_rss_mb: ours.rssMb,
         torch_ok: torch.ok,
         torch_s: torch.s,
