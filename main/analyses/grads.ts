@@ -19,7 +19,7 @@ import { addressName, grad, paramGrad, paramGradAcc } from '../../native-models/
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { sitesOption, stringOption } from '../options/read.ts';
+import { booleanOption, sitesOption, stringOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
@@ -78,6 +78,12 @@ export const grads: Analysis = {
       default: 'compensated',
       help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum) or plain float32 (1 buffer, as PyTorch accumulates .grad)',
     },
+    {
+      name: 'example_norms',
+      type: 'boolean',
+      default: true,
+      help: 'per-example parameter-gradient norms (in-graph Gram reductions: T x T per example and linear layer)',
+    },
   ],
   gradients(ctx): BackwardOptions {
     return {
@@ -86,7 +92,12 @@ export const grads: Analysis = {
         site,
         reductions: ['token_sumsq', 'seq_sumsq'],
       })),
-      params: { reductions: [compensated(ctx) ? 'sum' : 'sum_f32', 'example_sumsq'] },
+      params: {
+        reductions: [
+          compensated(ctx) ? 'sum' : 'sum_f32',
+          ...(booleanOption(ctx, 'example_norms') ? (['example_sumsq'] as const) : []),
+        ],
+      },
     };
   },
   start(ctx) {
@@ -98,6 +109,7 @@ export const grads: Analysis = {
     // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts); no c
     // buffers (zeros) when the sum is plain.
     const comp = compensated(ctx);
+    const exampleNorms = booleanOption(ctx, 'example_norms');
     const paramSums = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
     const paramComps = params.map((p) => new Float32Array(comp ? p.shape.reduce((a, b) => a * b, 1) : 0));
     // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
@@ -174,6 +186,7 @@ export const grads: Analysis = {
           acc.exampleIndex.push(batch.sequenceIndex[b]);
         }
         // Per-example parameter-gradient norms, reduced in the graph (neox/per-example.ts).
+        if (!exampleNorms) return;
         const exampleSq = new Float64Array(B);
         params.forEach((p, i) => {
           const sq = outputs.f32(paramGrad(p.name, 'example_sumsq'));
