@@ -57,8 +57,18 @@ function quantile(sorted: number[], q: number): number {
 function compensated(ctx: RunContext): boolean {
   const lengths = ctx.sequenceLengths;
   const oneBatch = lengths !== undefined && ctx.batchSize !== undefined && lengths.length <= ctx.batchSize;
-  return stringOption(ctx, 'grad_sum') === 'compensated' && !oneBatch;
+  if (oneBatch) return false;
+  const choice = stringOption(ctx, 'grad_sum');
+  if (choice !== 'auto') return choice === 'compensated';
+  const count = neoxParamSpecs(ctx.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  return count <= AUTO_COMPENSATED_MAX_PARAMS;
 }
+
+/**
+ * 'auto' compensates up to this many parameters: above it (pythia-1.4b and up) the second buffer
+ * (4 bytes a parameter) would take a 24 GB machine past its memory (README "Scale").
+ */
+const AUTO_COMPENSATED_MAX_PARAMS = 1.2e9;
 
 export const grads: Analysis = {
   name: 'grads',
@@ -74,9 +84,9 @@ export const grads: Analysis = {
     {
       name: 'grad_sum',
       type: 'choice',
-      choices: ['compensated', 'float32'],
-      default: 'compensated',
-      help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum) or plain float32 (1 buffer, as PyTorch accumulates .grad)',
+      choices: ['auto', 'compensated', 'float32'],
+      default: 'auto',
+      help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum), plain float32 (1 buffer, as PyTorch accumulates .grad), or auto: compensated up to 1.2 billion parameters, float32 above (so pythia-1.4b fits in 24 GB)',
     },
     {
       name: 'example_norms',
