@@ -114,6 +114,7 @@ export async function runAnalyses(
     const checkpoints = new Checkpoints(project, runId, runs, req.checkpointEvery);
     await first.run(batches, {
       from,
+      bound: runs.flatMap((r) => r.accumulators?.() ?? []),
       consume: (batch, outputs) => {
         for (const r of runs) r.consume(batch, outputs);
       },

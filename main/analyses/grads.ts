@@ -5,8 +5,13 @@
 // features of g^2) and grad_mean_norm = mean over real tokens of ||g||. Per parameter tensor:
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
-// Float64; site = the parameter's name inside its layer, layer = its layer (NULL for embed_in,
-// embed_out, final_layer_norm). Per-example agreement, of magnitudes: cosine and Spearman
+// the graph (a float32 running sum bound in place, Kahan-compensated unless `grad_sum=float32`,
+// neox/backward.ts `accumulateGradient`; the norm itself in Float64), so a batch's parameter
+// gradient never crosses into JavaScript; site = the parameter's name inside its layer, layer =
+// its layer (NULL for embed_in, embed_out, final_layer_norm). Per example, from in-graph
+// reductions (neox/per-example.ts): example_param_grad_norm (the norm of the example's whole
+// parameter gradient, dim = its index) and per tensor example_param_grad_norm_mean.
+// Per-example agreement, of magnitudes: cosine and Spearman
 // correlation between each example's per-(site, layer) gradient-rms profile and the dataset's,
 // leaving the example out of the dataset profile (`example_rms_profile_*`; these compare how much
 // gradient flows where, not its direction; docs/METHODS.md "Gradients"). Of directions (unless
@@ -17,11 +22,11 @@
 // per example"; the examples that disagree most are listed with their maps. The backward is the
 // project's own autodiff in the same ONNX graph (neox/backward.ts).
 
-import { grad, paramGrad } from '../../native-models/neox/address.ts';
+import { addressName, grad, paramGrad, paramGradAcc } from '../../native-models/neox/address.ts';
 import type { BackwardOptions } from '../../native-models/neox/backward.ts';
 import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
-import { booleanOption, sitesOption } from '../options/read.ts';
+import { booleanOption, sitesOption, stringOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
@@ -65,6 +70,26 @@ function summaryRows(metric: string, values: readonly number[]): MetricRow[] {
   ];
 }
 
+/**
+ * Whether the parameter-gradient sum is compensated: the `grad_sum` option, except that a run of
+ * one batch sums nothing (0 + g is exact), so it needs no compensation buffers.
+ */
+function compensated(ctx: RunContext): boolean {
+  const lengths = ctx.sequenceLengths;
+  const oneBatch = lengths !== undefined && ctx.batchSize !== undefined && lengths.length <= ctx.batchSize;
+  if (oneBatch) return false;
+  const choice = stringOption(ctx, 'grad_sum');
+  if (choice !== 'auto') return choice === 'compensated';
+  const count = neoxParamSpecs(ctx.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  return count <= AUTO_COMPENSATED_MAX_PARAMS;
+}
+
+/**
+ * 'auto' compensates up to this many parameters: above it (pythia-1.4b and up) the second buffer
+ * (4 bytes a parameter) would take a 24 GB machine past its memory (README "Scale").
+ */
+const AUTO_COMPENSATED_MAX_PARAMS = 1.2e9;
+
 export const grads: Analysis = {
   name: 'grads',
   description: 'Gradient profiles of the summed next-token loss: per site, layer, position and parameter.',
@@ -82,6 +107,19 @@ export const grads: Analysis = {
       default: true,
       help: "one more pass: each example's gradient direction against the rest of the dataset's",
     },
+    {
+      name: 'grad_sum',
+      type: 'choice',
+      choices: ['auto', 'compensated', 'float32'],
+      default: 'auto',
+      help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum), plain float32 (1 buffer, as PyTorch accumulates .grad), or auto: compensated up to 1.2 billion parameters, float32 above (so pythia-1.4b fits in 24 GB)',
+    },
+    {
+      name: 'example_norms',
+      type: 'boolean',
+      default: true,
+      help: 'per-example parameter-gradient norms (in-graph Gram reductions: T x T per example and linear layer)',
+    },
   ],
   gradients(ctx): BackwardOptions {
     return {
@@ -92,7 +130,12 @@ export const grads: Analysis = {
           ? ['token_sumsq', 'seq_sumsq', 'feature_sum']
           : ['token_sumsq', 'seq_sumsq'],
       })),
-      params: { reductions: ['full'] },
+      params: {
+        reductions: [
+          compensated(ctx) ? 'sum' : 'sum_f32',
+          ...(booleanOption(ctx, 'example_norms') ? (['example_sumsq'] as const) : []),
+        ],
+      },
     };
   },
   start(ctx) {
@@ -101,15 +144,31 @@ export const grads: Analysis = {
     const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
     const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
     const params = neoxParamSpecs(ctx.config);
-    const paramSums = params.map((p) => new Float64Array(p.shape.reduce((a, b) => a * b, 1)));
+    // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts); no c
+    // buffers (zeros) when the sum is plain.
+    const comp = compensated(ctx);
+    const exampleNorms = booleanOption(ctx, 'example_norms');
+    const paramSums = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+    const paramComps = params.map((p) => new Float32Array(comp ? p.shape.reduce((a, b) => a * b, 1) : 0));
     // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
     const acc = {
       targets: 0,
       exampleSumsq: [] as Float64Array[],
       exampleTokens: [] as number[],
       exampleIndex: [] as number[],
+      // Per example: the squared norm of its whole parameter gradient (every tensor together).
+      exampleParamSq: [] as number[],
+      // Per parameter tensor: the sum over examples of the norm of the example's gradient.
+      paramExampleNorm: new Float64Array(params.length),
     };
-    const FIELDS = ['targets', 'exampleSumsq', 'exampleTokens', 'exampleIndex'];
+    const FIELDS = [
+      'targets',
+      'exampleSumsq',
+      'exampleTokens',
+      'exampleIndex',
+      'exampleParamSq',
+      'paramExampleNorm',
+    ];
     const withDirection = booleanOption(ctx, 'grads_direction');
     const direction = new DirectionAgreement(keys.map(({ site }) => featureSize(ctx, site)));
     return {
@@ -118,14 +177,41 @@ export const grads: Analysis = {
         pos: pos.map((p) => p.toJSON()),
         paramSums,
         direction: direction.toJSON(),
+        paramComps,
       }),
       fromJSON(state) {
-        const s = state as { acc: unknown; pos: unknown[]; paramSums: Float64Array[]; direction: unknown };
+        const s = state as {
+          acc: unknown;
+          pos: unknown[];
+          paramSums: Float32Array[];
+          paramComps: Float32Array[];
+          direction: unknown;
+        };
         restore(acc, s.acc, FIELDS);
         direction.fromJSON(s.direction);
         s.pos.forEach((p, i) => pos[i].fromJSON(p));
         s.paramSums.forEach((p, i) => paramSums[i].set(p));
+        s.paramComps.forEach((p, i) => paramComps[i].set(p));
       },
+      accumulators: () =>
+        params.flatMap((p, i) => [
+          {
+            input: addressName(paramGradAcc(p.name, 'sum', 'in')),
+            output: addressName(paramGradAcc(p.name, 'sum', 'out')),
+            data: paramSums[i],
+            dims: p.shape,
+          },
+          ...(comp
+            ? [
+                {
+                  input: addressName(paramGradAcc(p.name, 'comp', 'in')),
+                  output: addressName(paramGradAcc(p.name, 'comp', 'out')),
+                  data: paramComps[i],
+                  dims: p.shape,
+                },
+              ]
+            : []),
+        ]),
       consume(batch, outputs) {
         const { B, T, attentionMask, lossMask } = batch;
         for (let i = 0; i < B * T; i++) acc.targets += lossMask[i];
@@ -143,11 +229,17 @@ export const grads: Analysis = {
           acc.exampleTokens.push(n);
           acc.exampleIndex.push(batch.sequenceIndex[b]);
         }
+        // Per-example parameter-gradient norms, reduced in the graph (neox/per-example.ts).
+        if (!exampleNorms) return;
+        const exampleSq = new Float64Array(B);
         params.forEach((p, i) => {
-          const g = outputs.f32(paramGrad(p.name));
-          const sum = paramSums[i];
-          for (let j = 0; j < g.length; j++) sum[j] += g[j];
+          const sq = outputs.f32(paramGrad(p.name, 'example_sumsq'));
+          for (let b = 0; b < B; b++) {
+            exampleSq[b] += sq[b];
+            acc.paramExampleNorm[i] += Math.sqrt(Math.max(sq[b], 0));
+          }
         });
+        for (let b = 0; b < B; b++) acc.exampleParamSq.push(exampleSq[b]);
       },
       passes() {
         return withDirection ? [directionPass(keys, direction)] : [];
@@ -179,11 +271,25 @@ export const grads: Analysis = {
           );
         params.forEach((p, i) => {
           const sum = paramSums[i];
+          const comp = paramComps[i];
           let sq = 0;
-          for (let j = 0; j < sum.length; j++) sq += (sum[j] / acc.targets) ** 2;
+          for (let j = 0; j < sum.length; j++) sq += ((sum[j] - (comp[j] ?? 0)) / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
+          const n = acc.exampleParamSq.length;
+          if (n > 0)
+            metrics.push(
+              metricRow('grads', 'example_param_grad_norm_mean', site, layer, acc.paramExampleNorm[i] / n),
+            );
         });
+        // Each example's whole parameter-gradient norm (of its summed loss); dim = its dataset index.
+        acc.exampleParamSq.forEach((sq, e) =>
+          metrics.push(
+            metricRow('grads', 'example_param_grad_norm', null, null, Math.sqrt(sq), {
+              dim: acc.exampleIndex[e],
+            }),
+          ),
+        );
         metrics.push(...agreementRows());
         if (withDirection && direction.N >= 2) {
           const d = directionRows(keys, sites, L, direction, WORST);

@@ -42,6 +42,8 @@ export interface RunContext {
   prependBos?: boolean;
   /** Each sequence's length in tokens, in dataset order (known before the first batch). */
   sequenceLengths?: readonly number[];
+  /** Sequences per batch of the first pass. */
+  batchSize?: number;
   /** The project the run writes to, for reading earlier results (a mean store, saved vectors). */
   project?: StoreReader & VectorReader;
   /** What the run's model is, for checking that earlier results fit it. */
@@ -142,9 +144,22 @@ export interface ExtraPass {
   consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
 }
 
+/**
+ * A running sum the first pass's graph updates in place every batch (main/run/graph-session.ts):
+ * `data` is fed as the graph input `input` and bound as the pre-allocated output `output`.
+ */
+export interface Accumulator {
+  input: string;
+  output: string;
+  data: Float32Array;
+  dims: readonly number[];
+}
+
 /** A running analysis: what it consumes, and its state for resuming an interrupted run. */
 export interface AnalysisRun {
   consume(batch: BatchView, outputs: GraphOutputs): void;
+  /** Buffers the graph accumulates into (optional; the same arrays for the whole run). */
+  accumulators?(): Accumulator[];
   /** Further passes this analysis needs, given what the first pass found (optional). */
   passes?(): ExtraPass[];
   finish(): AnalysisResult;

@@ -2,6 +2,8 @@
 // and loss outputs, with the backward appended when it asks for gradients), open one ONNX Runtime
 // session, and run the batches through it: the one batch loop the first pass and every extra pass
 // share (progress, cancel, intervention and centring feeds, outputs read by address).
+// The parameters are graph inputs fed from the loaded checkpoint (graph-session.ts: weights held
+// once, one session for every checkpoint of the architecture: `setWeights`).
 
 import { addressName, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../../native-models/neox/backward.ts';
@@ -21,7 +23,9 @@ import type { Device } from '../../native-models/runtime/session.ts';
 import type { BatchView, GraphOutputs } from '../analyses/types.ts';
 import type { Batch } from '../data/batches.ts';
 import type { LoadedModel } from '../load-model.ts';
-import { abortError, openGraphSession, type GraphSession } from './graph-session.ts';
+import { checkNeoxWeights } from '../../native-models/neox/params.ts';
+import type { StateDict } from '../../native-models/weights/types.ts';
+import { abortError, openGraphSession, type BoundAccumulator, type GraphSession } from './graph-session.ts';
 import { graphOutputs } from './outputs.ts';
 
 /** What a pass's graph carries. */
@@ -44,8 +48,13 @@ export interface PassEnv {
 }
 
 /** The pass's graph and every output name its readers may fetch. */
-export function buildPassGraph(model: LoadedModel, spec: PassSpec): { built: BuiltGraph; fetches: string[] } {
+export function buildPassGraph(
+  model: LoadedModel,
+  spec: PassSpec,
+): { built: BuiltGraph; fetches: string[]; accumulators: string[] } {
+  checkNeoxWeights(model.config, model.weights);
   const forward = {
+    weights: 'inputs' as const,
     taps: [...(spec.taps ?? [])],
     hooks: [...(spec.hooks ?? [])],
     interventions: [...(spec.interventions ?? [])],
@@ -57,12 +66,17 @@ export function buildPassGraph(model: LoadedModel, spec: PassSpec): { built: Bui
       built: bw,
       fetches: fetchesOf(
         bw,
-        bw.gradOutputs.map((o) => o.name),
+        bw.gradOutputs.filter((o) => !o.accumulator).map((o) => o.name),
+      ),
+      accumulators: bw.gradOutputs.flatMap((o) =>
+        o.accumulator
+          ? [o.accumulator.sumOut, ...(o.accumulator.compOut ? [o.accumulator.compOut] : [])]
+          : [],
       ),
     };
   }
   const built = buildNeoxGraph(model.config, model.weights, forward);
-  return { built, fetches: fetchesOf(built, []) };
+  return { built, fetches: fetchesOf(built, []), accumulators: [] };
 }
 
 function fetchesOf(built: BuiltGraph, grads: string[]): string[] {
@@ -89,22 +103,36 @@ export interface OpenPass {
       view?: (b: Batch) => BatchView;
       consume(batch: BatchView, outputs: GraphOutputs, variant: number): void;
       after?(batchesDone: number, batch: Batch, variant: number): void | Promise<void>;
+      /** Running sums the graph updates in place each batch (graph-session.ts). */
+      bound?: readonly BoundAccumulator[];
     },
   ): Promise<void>;
+  /** Moves the open session to another checkpoint of the same architecture (no rebuild). */
+  setWeights(weights: StateDict): void;
   /** Releases the session (idempotent). */
   close(): Promise<void>;
 }
 
 /** Builds the pass's graph and opens its session (close it when done). */
 export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> {
-  const { built, fetches } = buildPassGraph(env.model, spec);
-  const sess: GraphSession = await openGraphSession(built.graph, env.device, env.threads);
+  const { built, fetches, accumulators } = buildPassGraph(env.model, spec);
+  const sess: GraphSession = await openGraphSession(
+    built.graph,
+    env.device,
+    env.threads,
+    { names: built.paramInputs ?? [], dict: env.model.weights },
+    { memArena: !spec.gradients },
+  );
   const ivs = spec.interventions ?? [];
   let closed = false;
   return {
     executionProvider: sess.executionProvider,
     async run(batches, o) {
       const variants = o.variants ?? 1;
+      const bound = new Set((o.bound ?? []).map((a) => a.output));
+      const unbound = accumulators.filter((a) => !bound.has(a));
+      if (unbound.length > 0)
+        throw new Error(`the pass's accumulator ${unbound[0]} is not bound to a buffer`);
       for (let variant = 0; variant < variants; variant++) {
         for (let i = o.from ?? 0; i < batches.length; i++) {
           if (env.signal?.aborted) throw abortError();
@@ -115,11 +143,15 @@ export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> 
             ...centreFeeds(spec.centre, built.centreInputs ?? [], view, variant),
             ...(spec.feeds?.(view, variant) ?? {}),
           };
-          const out = await sess.run(batch, fetches, feeds);
+          const out = await sess.run(batch, fetches, feeds, o.bound);
           o.consume(view, graphOutputs(out), variant);
           await o.after?.(i + 1, batch, variant);
         }
       }
+    },
+    setWeights(weights) {
+      checkNeoxWeights(env.model.config, weights);
+      sess.setWeights(weights);
     },
     async close() {
       if (closed) return;

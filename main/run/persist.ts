@@ -48,8 +48,10 @@ export function collectResults(
   const tensors: TensorRow[] = [];
   const tables: Record<string, unknown[]> = {};
   for (const r of results) {
-    metrics.push(...r.metrics);
-    tensors.push(...r.tensors);
+    // A loop, not push(...rows): a 24-layer model at 512 positions yields more rows than a call's
+    // arguments may hold (RangeError: Maximum call stack size exceeded).
+    for (const m of r.metrics) metrics.push(m);
+    for (const t of r.tensors) tensors.push(t);
     for (const [name, rows] of Object.entries(r.tables ?? {}))
       tables[name] = [...(tables[name] ?? []), ...(rows as Iterable<unknown>)];
   }

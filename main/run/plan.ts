@@ -119,6 +119,7 @@ export async function planRun(
         seqLen,
         prependBos: req.prependBos ?? false,
         sequenceLengths: lengths,
+        batchSize,
         project,
         ...(datasetFile ? { dataset: datasetFile } : {}),
         identity: {

@@ -7,7 +7,10 @@
 // Names (internal to the engine, stable so stored timings and messages stay readable):
 //   tap/<site>/<layer | g>/<reduction>[/<part>]      a statistic appended at a site (graph/stats.ts)
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
-//   param_grad/<hf name>[/sumsq]                     d metric / d parameter (full, or its norm^2)
+//   param_grad/<hf name>[/sumsq | /example_sumsq]    d metric / d parameter (full, its norm^2, or
+//                                                    each example's norm^2 [B])
+//   param_grad_acc/<in | out>/<sum | comp>/<hf name>  the running (compensated) sum of d metric / d
+//                                                    parameter over batches, fed in and written back
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
 //   centre/<site>/<layer | g>                        the mean a read-only centring subtracts (centre.ts)
 //   hook/<hook>[/<layer>][/<part>]                   an output of a custom read-only subgraph
@@ -21,7 +24,8 @@ export type GradReduction =
 export type GraphAddress =
   | { kind: 'tap'; site: Site; layer: number | null; reduction: string; part?: string }
   | { kind: 'grad'; site: Site; layer: number | null; reduction: GradReduction }
-  | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' }
+  | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' | 'example_sumsq' }
+  | { kind: 'param_grad_acc'; param: string; part: 'sum' | 'comp'; io: 'in' | 'out' }
   | { kind: 'intervention'; site: Site; layer: number | null; id: string; part: string }
   | { kind: 'centre'; site: Site; layer: number | null }
   | { kind: 'hook'; hook: string; layer?: number | null; part?: string }
@@ -38,7 +42,9 @@ export function addressName(a: GraphAddress): string {
     case 'grad':
       return `grad/${a.site}/${lay(a.layer)}/${a.reduction}`;
     case 'param_grad':
-      return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/sumsq`;
+      return a.reduction === 'full' ? `param_grad/${a.param}` : `param_grad/${a.param}/${a.reduction}`;
+    case 'param_grad_acc':
+      return `param_grad_acc/${a.io}/${a.part}/${a.param}`;
     case 'intervention':
       return `intervene/${a.site}/${lay(a.layer)}/${a.id}/${a.part}`;
     case 'centre':
@@ -69,10 +75,19 @@ export const grad = (site: Site, layer: number | null, reduction: GradReduction)
   layer,
   reduction,
 });
-export const paramGrad = (param: string, reduction: 'full' | 'sumsq' = 'full'): GraphAddress => ({
+export const paramGrad = (
+  param: string,
+  reduction: 'full' | 'sumsq' | 'example_sumsq' = 'full',
+): GraphAddress => ({
   kind: 'param_grad',
   param,
   reduction,
+});
+export const paramGradAcc = (param: string, part: 'sum' | 'comp', io: 'in' | 'out'): GraphAddress => ({
+  kind: 'param_grad_acc',
+  param,
+  part,
+  io,
 });
 export const hookOut = (hook: string, layer?: number | null, part?: string): GraphAddress => ({
   kind: 'hook',
@@ -101,9 +116,17 @@ export function parseAddress(name: string): GraphAddress | null {
     return tap(p[1], layerOf(p[2]), p[3], p[4]);
   }
   if (p[0] === 'param_grad' && p.length >= 2) {
-    const sumsq = p[p.length - 1] === 'sumsq';
-    return paramGrad(p.slice(1, sumsq ? -1 : undefined).join('/'), sumsq ? 'sumsq' : 'full');
+    const last = p[p.length - 1];
+    const red = last === 'sumsq' || last === 'example_sumsq' ? last : 'full';
+    return paramGrad(p.slice(1, red === 'full' ? undefined : -1).join('/'), red);
   }
+  if (
+    p[0] === 'param_grad_acc' &&
+    p.length >= 4 &&
+    (p[1] === 'in' || p[1] === 'out') &&
+    (p[2] === 'sum' || p[2] === 'comp')
+  )
+    return paramGradAcc(p.slice(3).join('/'), p[2], p[1]);
   if (p[0] === 'intervene' && p.length === 5 && isSite(p[1]))
     return { kind: 'intervention', site: p[1], layer: layerOf(p[2]), id: p[3], part: p[4] };
   if (p[0] === 'centre' && p.length === 3 && isSite(p[1]))

@@ -29,10 +29,19 @@ import type { Dim } from '../graph/dims.ts';
 import { GraphBuilder } from '../graph/ir.ts';
 import type { Graph, Value } from '../graph/ir.ts';
 import type { NeoxConfig } from './config.ts';
-import { addressName, grad, paramGrad, siteKey, type GradReduction, type GraphAddress } from './address.ts';
+import {
+  addressName,
+  grad,
+  paramGrad,
+  paramGradAcc,
+  siteKey,
+  type GradReduction,
+  type GraphAddress,
+} from './address.ts';
 import { buildNeoxGraph } from './forward.ts';
 import type { BuildOptions, BuiltGraph } from './forward.ts';
 import { neoxParamSpecs } from './params.ts';
+import { perExampleNorms, planPerExample } from './per-example.ts';
 import { GLOBAL_SITES, siteLayout } from './sites.ts';
 import type { Site } from './sites.ts';
 import type { StateDict } from '../weights/types.ts';
@@ -81,7 +90,13 @@ export interface BackwardOptions {
   hooks?: GradHook[];
   sites?: GradSiteSpec[];
   /** Parameter gradients: HF names (default every parameter when `params` is given without names). */
-  params?: { names?: string[]; reductions: ('full' | 'sumsq')[] };
+  /**
+   * Parameter gradients: 'full' (the batch's gradient as an output), 'sumsq' (its squared norm),
+   * 'example_sumsq' (each example's squared norm [B], per-example.ts), or
+   * 'sum' (added to a running compensated sum fed as inputs and returned as outputs, which the
+   * engine binds to the same buffers: accumulateGradient below).
+   */
+  params?: { names?: string[]; reductions: ParamGradReduction[] };
 }
 
 export interface GradOutput {
@@ -92,8 +107,53 @@ export interface GradOutput {
   layer?: number | null;
   /** HF parameter name (kind 'param'). */
   param?: string;
-  reduction: GradReduction | 'full' | 'sumsq';
+  reduction: GradReduction | ParamGradReduction;
   shape: Dim[];
+  /** For 'sum': the accumulator's inputs and outputs (sum and compensation), fed and bound in pairs. */
+  accumulator?: AccumulatorNames;
+}
+
+/**
+ * 'sum': a Kahan-compensated float32 running sum (two buffers); 'sum_f32': a plain float32 running
+ * sum (one buffer, what PyTorch's `.grad +=` does).
+ */
+export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'sum_f32' | 'example_sumsq';
+
+export interface AccumulatorNames {
+  sumIn: string;
+  sumOut: string;
+  /** Absent for 'sum_f32'. */
+  compIn?: string;
+  compOut?: string;
+}
+
+/**
+ * s, c <- the Kahan-compensated sum s + g (Kahan 1965; Higham 2002, "Accuracy and Stability of
+ * Numerical Algorithms", sec. 4.3; docs/METHODS.md "Gradients"): y = g - c, t = s + y,
+ * c' = (t - s) - y, s' = t. The true running sum is s - c to about float32 rounding of the sum,
+ * independent of the number of batches. The outputs are written into the buffers of the inputs
+ * (graph-session.ts bound accumulators), so c' must be computed before s' overwrites s: s' is
+ * recomputed as s - (-y + 0 * c'), which equals t bit for bit (negation is exact, adding +-0 changes
+ * no nonzero value) and depends on c', so ONNX Runtime schedules it last (a second s + y would be
+ * merged with t by common-subexpression elimination).
+ */
+function accumulateGradient(b: GraphBuilder, g: Value, names: AccumulatorNames): void {
+  const shape = g.shape;
+  const s = b.input(names.sumIn, 'float32', shape);
+  if (!names.compIn || !names.compOut) {
+    // Plain: s' = s + g, one elementwise node writing where it reads (same index), so in place.
+    const [sOut] = b.node('Add', [s, g], [{ dtype: 'float32', shape, name: names.sumOut }]);
+    b.output(sOut);
+    return;
+  }
+  const c = b.input(names.compIn, 'float32', shape);
+  const y = b.sub(g, c);
+  const t = b.add(s, y);
+  const [cOut] = b.node('Sub', [b.sub(t, s), y], [{ dtype: 'float32', shape, name: names.compOut }]);
+  b.output(cOut);
+  const after = b.add(b.neg(y), b.mul(cOut, b.scalar(0)));
+  const [sOut] = b.node('Sub', [s, after], [{ dtype: 'float32', shape, name: names.sumOut }]);
+  b.output(sOut);
 }
 
 export interface BuiltBackward extends BuiltGraph {
@@ -244,8 +304,16 @@ export function appendNeoxBackward(
   for (const n of paramNames)
     if (!known.has(n)) throw new AtlasError(`'${n}' is not a GPT-NeoX parameter name.`);
   const hookWrt = (opts.hooks ?? []).flatMap((h) => h.wrt.map((w) => site(w.site, w.layer)));
-  const wrt = [...siteTargets.map((s) => s.value), ...hookWrt, ...paramNames.map((n) => b.value(n))];
+  // Per-example norms need the cotangents of the nodes that read the parameters (per-example.ts).
+  const plans = opts.params?.reductions.includes('example_sumsq') ? planPerExample(b, y, paramNames) : [];
+  const wrt = [
+    ...siteTargets.map((s) => s.value),
+    ...hookWrt,
+    ...paramNames.map((n) => b.value(n)),
+    ...plans.map((p) => p.out),
+  ];
   const grads = gradients(b, y, wrt);
+  const perExample = perExampleNorms(b, plans, (v) => grads.get(v.name) as Value, mask);
   const gradHookOutputs: string[] = [];
   for (const h of opts.hooks ?? []) {
     const allowed = new Set(h.wrt.map((w) => siteKey(w.site, w.layer)));
@@ -290,8 +358,35 @@ export function appendNeoxBackward(
   for (const p of paramNames) {
     const g = grads.get(p) as Value;
     for (const red of opts.params?.reductions ?? []) {
+      if (red === 'sum' || red === 'sum_f32') {
+        const acc: AccumulatorNames = {
+          sumIn: addressName(paramGradAcc(p, 'sum', 'in')),
+          sumOut: addressName(paramGradAcc(p, 'sum', 'out')),
+          ...(red === 'sum'
+            ? {
+                compIn: addressName(paramGradAcc(p, 'comp', 'in')),
+                compOut: addressName(paramGradAcc(p, 'comp', 'out')),
+              }
+            : {}),
+        };
+        accumulateGradient(b, g, acc);
+        gradOutputs.push({
+          name: acc.sumOut,
+          kind: 'param',
+          param: p,
+          reduction: red,
+          shape: g.shape,
+          accumulator: acc,
+        });
+        continue;
+      }
       const name = addressName(paramGrad(p, red));
-      const v = red === 'full' ? g : b.reduceSumSquare(g, undefined, false);
+      const v =
+        red === 'full'
+          ? g
+          : red === 'example_sumsq'
+            ? (perExample.get(p) as Value)
+            : b.reduceSumSquare(g, undefined, false);
       pending.push([v, name]);
       gradOutputs.push({ name, kind: 'param', param: p, reduction: red, shape: v.shape });
     }

@@ -13,6 +13,10 @@ export interface SessionRequest {
   device: Device;
   /** intraOpNumThreads (default: ONNX Runtime's choice, all physical cores). */
   threads?: number;
+  /** Let ONNX Runtime's worker threads spin while waiting for work (default false). */
+  spin?: boolean;
+  /** ONNX Runtime's CPU memory arena (default on; off for graphs with a backward). */
+  memArena?: boolean;
   /** ONNX Runtime log severity: 0 verbose .. 4 fatal (default 3, errors only). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
@@ -38,6 +42,16 @@ function sessionOptions(device: Device, req: SessionRequest): ort.InferenceSessi
   // batch lengths seen. Without it, peak memory stays flat in the number of sequences
   // (test/bench/memory.ts).
   opts.enableMemPattern = false;
+  // The CPU arena keeps every block it ever grew (in power-of-two steps) for the session's life.
+  // A forward + backward holds many large, short-lived tensors (parameter gradients, the
+  // transposes of weights): without the arena they go back to the system when freed, which cut
+  // the peak RSS of `profile,grads` on pythia-410m from 10.4 to 8.4 GB (README "Scale").
+  if (req.memArena === false) opts.enableCpuMemArena = false;
+  // Worker threads sleep between parallel sections instead of spinning (issue 14). On a machine
+  // with other work (a desktop; the shared 2-vCPU bench machine at load 7-16) spinning threads
+  // steal the cores the other thread of the same run needs: the pythia-70m forward (1 x 512) ran
+  // in 0.74x the time without spinning, interleaved A/B, median of 6 (README "Scale").
+  opts.extra = { session: { 'intra_op.allow_spinning': req.spin ? '1' : '0' } };
   if (req.threads !== undefined) {
     if (!Number.isInteger(req.threads) || req.threads < 0)
       throw new Error(`threads must be a non-negative integer, got ${req.threads}`);

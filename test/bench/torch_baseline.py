@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """PyTorch (Hugging Face, eager) baseline for `npm run bench`: the same weights, shapes and threads.
 
-Reads a model directory written by the bench (config.json + model.safetensors), runs the plain
-forward (or forward + backward of the summed next-token loss) on random token batches, and prints
-one JSON object: {"mode", "seconds": median seconds per batch, "reps"}. Only the benchmark uses
-it; the app and the tests never run Python.
+Reads a model directory written by the bench (config.json + model.safetensors), or with
+--random-config builds the model from a JSON config with transformers' random init (the scale
+bench: the same shapes without writing 5.6 GB of weights), runs the plain forward (or forward +
+backward of the summed next-token loss) on random token batches, and prints one JSON object:
+{"mode", "seconds": median seconds per batch, "reps", "load_s", "peak_rss_mb"} (peak RSS from
+getrusage, the figure /usr/bin/time -v reports). Only the benchmarks use it; the app and the tests
+never run Python.
 """
 
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -19,7 +23,8 @@ from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--model-dir")
+    ap.add_argument("--random-config", help="a config.json's contents; random weights, no file")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
@@ -27,7 +32,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    cfg = json.load(open(f"{a.model_dir}/config.json"))
+    t_load = time.perf_counter()
+    cfg = json.loads(a.random_config) if a.random_config else json.load(open(f"{a.model_dir}/config.json"))
     config = GPTNeoXConfig(
         vocab_size=cfg["vocab_size"],
         hidden_size=cfg["hidden_size"],
@@ -40,9 +46,12 @@ def main() -> None:
         rope_parameters={"rope_type": "default", "rope_theta": cfg["rotary_emb_base"], "partial_rotary_factor": cfg["rotary_pct"]},
     )
     model = GPTNeoXForCausalLM._from_config(config, attn_implementation="eager").float()
-    state = load_file(f"{a.model_dir}/model.safetensors")
-    state = {("lm_head.weight" if k == "embed_out.weight" else k): v for k, v in state.items()}
-    model.load_state_dict(state, strict=False)
+    if not a.random_config:
+        state = load_file(f"{a.model_dir}/model.safetensors")
+        state = {("lm_head.weight" if k == "embed_out.weight" else k): v for k, v in state.items()}
+        model.load_state_dict(state, strict=False)
+        del state
+    load_s = time.perf_counter() - t_load
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(2, 50000, (a.batch, a.seq), generator=gen)
     times = []
@@ -59,9 +68,20 @@ def main() -> None:
                 logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="sum"
             )
             loss.backward()
-        if rep > 0:
+        if rep > 0 or a.reps == 0:
             times.append(time.perf_counter() - t0)
-    print(json.dumps({"mode": a.mode, "seconds": statistics.median(times), "reps": a.reps}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "mode": a.mode,
+                "seconds": statistics.median(times),
+                "reps": a.reps,
+                "load_s": load_s,
+                "peak_rss_mb": round(peak),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

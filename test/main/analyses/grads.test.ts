@@ -79,6 +79,18 @@ describe('grads', () => {
     const worst = rows7.filter((r) => r.metric === 'disagreeing_example_rms_profile_cosine');
     expect(worst.length).toBe(7);
     expect(new Set(worst.map((r) => r.dim)).size).toBe(7);
+    // Per-example parameter-gradient norms (in-graph Gram reductions) do not depend on the batch:
+    // in batches of 7 they equal each example run alone (batches of 1, where the batch's gradient
+    // is the example's).
+    const ex = (rows: typeof rows7) =>
+      new Map(rows.filter((r) => r.metric === 'example_param_grad_norm').map((r) => [r.dim, r.value]));
+    const ex7 = ex(rows7);
+    const ex1 = ex(rows1);
+    expect(ex7.size).toBe(7);
+    for (const [d, v] of ex1) {
+      expect(v).toBeGreaterThan(0);
+      expect(rel(ex7.get(d)!, v), `example ${d}`).toBeLessThan(1e-4);
+    }
     expect(rows7.some((r) => r.metric.startsWith('shape:') && r.site === 'resid_post')).toBe(true);
   });
 
