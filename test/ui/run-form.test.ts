@@ -334,7 +334,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
         await field('Sequences').fill('40');
         await field('Sequence length').fill('64');
         await field('Batch').fill('1');
-        await page().getByRole('checkbox', { name: 'grads' }).check();
+        await page().getByRole('checkbox', { name: 'grads', exact: true }).check();
       });
       await page().getByRole('button', { name: 'Run analyses' }).click();
       const job = page().getByTestId('run-job').first();
@@ -358,7 +358,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
           .filter({ hasText: 'complete' })
           .waitFor();
       }
-      await page().getByRole('checkbox', { name: 'grads' }).uncheck();
+      await page().getByRole('checkbox', { name: 'grads', exact: true }).uncheck();
       await page().getByRole('button', { name: 'Clear finished' }).click();
       await page().getByTestId('run-job').first().waitFor({ state: 'detached' });
     });

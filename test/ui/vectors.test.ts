@@ -368,7 +368,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await p.getByLabel('Checkpoints', { exact: true }).fill('');
       await p.locator('select[name="dataset"]').selectOption({ label: 'sad.txt' });
       await p.getByLabel('Sequence length', { exact: true }).fill('32');
-      await p.getByLabel('Tokenizer (for local models without one)').fill(TOKENIZER);
+      await p.getByLabel('Tokenizer (for models without one)').fill(TOKENIZER);
       await p.getByRole('checkbox', { name: 'profile' }).waitFor();
       for (const box of await p
         .locator('fieldset:has(legend:text-is("Analyses")) input[type="checkbox"]')

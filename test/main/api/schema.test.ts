@@ -70,6 +70,7 @@ const GOOD: Record<string, unknown> = {
   tensors: { runId: 1 },
   tensor: { runId: 1, name: 'profile/x/resid_post' },
   massiveEntries: { runId: 1, limit: 10 },
+  massiveGroups: { runId: 1, sort: 'count', desc: true, offset: 0, limit: 50 },
   shapeDescriptors: { runId: 1 },
   timelines: { datasetId: 1 },
   compare: { analysis: 'grads', metric: 'grad_rms', site: 'mlp_out', models: ['micro-m'], step: 512 },
