@@ -20,7 +20,8 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM);
  * alone can take many seconds (Playwright's own default of 30 s made the timeline spec flaky).
  */
 export const UI_HANG_MS = 240_000;
-vi.setConfig({ testTimeout: UI_HANG_MS, hookTimeout: UI_HANG_MS });
+// Only under vitest: the benches and scripts (bench:editor, figure-shots) use this harness too.
+if (process.env.VITEST) vi.setConfig({ testTimeout: UI_HANG_MS, hookTimeout: UI_HANG_MS });
 
 export const NO_CHROMIUM_REASON = `${CHROMIUM} is not installed (apt-get install chromium); browser-mode UI specs skipped`;
 
