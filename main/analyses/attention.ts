@@ -17,6 +17,7 @@ import type { GraphHook } from '../../native-models/neox/forward.ts';
 import { attentionStatsHook } from '../../native-models/neox/hooks/attention-stats.ts';
 import { numberOption } from '../options/read.ts';
 import type { Analysis, AnalysisResult, GraphOutputs, MetricRow, TensorRow } from './types.ts';
+import { tokenTextTensors } from '../data/token-text.ts';
 import { metricRow } from '../library/metric-row.ts';
 
 /** The logits hook's outputs: `hook/softmax/<part>`. */
@@ -163,6 +164,7 @@ export const attention: Analysis = {
         tensors.push({ name: 'attention/logits_recovered', shape, data: recovered });
         tensors.push({ name: 'attention/norm_contrib', shape, data: contrib });
         tensors.push({ name: 'attention/tokens', shape: [T], data: Int32Array.from(ids) });
+        tensors.push(...tokenTextTensors('attention/token', ctx.tokenizer, ids));
 
         const top = outputs.get(clr('top_values'));
         const K = top.dims[1];

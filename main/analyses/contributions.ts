@@ -25,12 +25,12 @@ import { hookOut } from '../../native-models/neox/address.ts';
 import { DEFAULT_BLOCK } from '../../native-models/neox/hooks/attention-stats.ts';
 import { contributionStatsHook, distanceEdges } from '../../native-models/neox/hooks/contribution-stats.ts';
 import { CONTRIB_CLASSES, contribClassTable } from '../data/contribution-classes.ts';
-import { safeTokenText } from '../data/token-classes.ts';
 import { metricRow } from '../library/metric-row.ts';
 import { booleanOption, numberOption, stringOption } from '../options/read.ts';
 import { ContribStats } from '../stats/contrib-stats.ts';
 import { repeatedRandomTokens, repeatedWordRuns, repeatPass, RepeatTally } from './contributions-passes.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
+import { tokenTextTensors } from '../data/token-text.ts';
 
 function maxTokens(ctx: RunContext): number {
   return ctx.seqLen ?? ctx.config.maxPositions;
@@ -247,17 +247,10 @@ export const contributions: Analysis = {
         if (example) {
           const ex = example as { ids: number[]; attn: Float32Array; norm: Float32Array };
           const n = ex.ids.length;
-          const enc = new TextEncoder();
-          const texts = ex.ids.map((id) => enc.encode(safeTokenText(ctx.tokenizer, id)));
-          const offsets = new Int32Array(n + 1);
-          texts.forEach((t, i) => (offsets[i + 1] = offsets[i] + t.length));
-          const bytes = new Uint8Array(offsets[n]);
-          texts.forEach((t, i) => bytes.set(t, offsets[i]));
           tensors.push({ name: 'contributions/example_recv_norm', shape: [L, H, n], data: ex.norm });
           tensors.push({ name: 'contributions/example_recv_attn', shape: [L, H, n], data: ex.attn });
           tensors.push({ name: 'contributions/example_tokens', shape: [n], data: Int32Array.from(ex.ids) });
-          tensors.push({ name: 'contributions/example_text', shape: [bytes.length], data: bytes });
-          tensors.push({ name: 'contributions/example_text_offsets', shape: [n + 1], data: offsets });
+          tensors.push(...tokenTextTensors('contributions/example', ctx.tokenizer, ex.ids));
           row('example', null, exampleIndex);
         }
         return { metrics, tensors };

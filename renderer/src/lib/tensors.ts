@@ -60,7 +60,22 @@ export function tensorAnalyses(tensors: readonly TensorInfo[]): string[] {
   return [...new Set(tensors.map((t) => t.name.split('/')[0]))];
 }
 
-/** Axis labels for token positions: "position (#id)". */
-export function tokenLabels(ids: ArrayLike<number>): string[] {
-  return Array.from(ids, (id, i) => `${i} (#${id})`);
+/**
+ * Axis labels for token positions: `position "text"` where the run stored the tokens' text
+ * (main/data/token-text.ts), else `position (#id)`. The text is quoted (JSON) so spaces and
+ * newlines show; echarts draws labels as text, never as HTML.
+ */
+export function tokenLabels(ids: ArrayLike<number>, texts?: readonly string[] | null): string[] {
+  return Array.from(ids, (id, i) =>
+    texts && texts.length === ids.length ? `${i} ${JSON.stringify(texts[i])}` : `${i} (#${id})`,
+  );
+}
+
+/** The token texts of `<prefix>_text` [bytes] and `<prefix>_text_offsets` [n + 1] (main/data/token-text.ts). */
+export function decodeTokenTexts(bytes: ArrayLike<number>, offsets: ArrayLike<number>): string[] {
+  const all = Uint8Array.from(bytes);
+  const dec = new TextDecoder();
+  return Array.from({ length: Math.max(0, offsets.length - 1) }, (_, i) =>
+    dec.decode(all.subarray(offsets[i], offsets[i + 1])),
+  );
 }

@@ -16,8 +16,11 @@ import { runAnalyses } from '../../../main/runner.ts';
 import { fileSource, withSource } from '../../../native-models/weights/byte-source.ts';
 import { readSafetensors } from '../../../native-models/weights/safetensors.ts';
 import type { StateDict } from '../../../native-models/weights/types.ts';
+import { loadTokenizer } from '../../../native-models/tokenizer/tokenizer.ts';
+import type { TextTokenizer } from '../../../native-models/tokenizer/types.ts';
 
 const SINK = join(import.meta.dirname, '../../fixtures/data/planted-sink');
+let tokenizer: TextTokenizer;
 const dir = mkdtempSync(join(tmpdir(), 'atlas-attention-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -25,6 +28,7 @@ let ref: StateDict;
 let project: Project;
 let runId: number;
 beforeAll(async () => {
+  tokenizer = await loadTokenizer(join(SINK, 'tokenizer.json'));
   ref = await withSource(fileSource(join(SINK, 'expected.safetensors')), (s) => readSafetensors(s));
   project = Project.create(join(dir, 'a.pythia-atlas'));
   const out = await runAnalyses(project, {
@@ -52,6 +56,14 @@ describe('attention: past the softmax', () => {
     const ids = data('ids');
     const T = ids.length;
     expect(Array.from(stored('attention/tokens').data as Int32Array)).toEqual(Array.from(ids));
+    // Each token's display text, for the heatmap's axis labels, as the tokenizer gives it.
+    const bytes = stored('attention/token_text').data as Uint8Array;
+    const offsets = stored('attention/token_text_offsets').data as Int32Array;
+    expect(offsets.length).toBe(T + 1);
+    const dec = new TextDecoder();
+    expect(
+      Array.from({ length: T }, (_, i) => dec.decode(bytes.subarray(offsets[i], offsets[i + 1]))),
+    ).toEqual(Array.from(ids, (id) => tokenizer.tokenText(Number(id))));
     const pattern = stored('attention/pattern');
     expect(pattern.shape).toEqual(ref.get('pattern')!.shape);
     const A = pattern.data as Float32Array;

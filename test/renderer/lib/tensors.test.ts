@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   clampView,
+  decodeTokenTexts,
   sliceGrid,
   tensorAnalyses,
   tensorsOf,
@@ -39,5 +40,24 @@ describe('tensor views', () => {
     expect(tensorsOf('attention', all).map((x) => x.name)).toEqual(['attention/pattern']);
     expect(tensorAnalyses(all)).toEqual(['attention', 'profile', 'attentionx']);
     expect(tokenLabels([510, 7])).toEqual(['0 (#510)', '1 (#7)']);
+  });
+
+  it('decode stored token texts (multi-byte, empty, newline) and label positions with them', () => {
+    const texts = [' the', '', 'é\n', '<script>', '日本'];
+    const enc = new TextEncoder();
+    const parts = texts.map((t) => enc.encode(t));
+    const offsets = [0];
+    for (const p of parts) offsets.push(offsets[offsets.length - 1] + p.length);
+    const bytes = parts.flatMap((p) => Array.from(p));
+    expect(decodeTokenTexts(bytes, offsets)).toEqual(texts);
+    expect(tokenLabels([1, 2, 3, 4, 5], texts)).toEqual([
+      '0 " the"',
+      '1 ""',
+      '2 "é\\n"',
+      '3 "<script>"',
+      '4 "日本"',
+    ]);
+    // Texts of another length than the ids are not trusted: ids instead.
+    expect(tokenLabels([1, 2], texts)).toEqual(['0 (#1)', '1 (#2)']);
   });
 });
