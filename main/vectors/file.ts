@@ -138,9 +138,16 @@ export async function readVectorBytes(bytes: Uint8Array, label: string): Promise
   };
 }
 
-/** The recipe an imported vector is saved with: the file's, wrapped so its origin is kept. */
+/**
+ * The recipe an imported vector is saved with: the file's, wrapped so its origin is kept, and the
+ * editor's apply settings it carries (as exported) kept where the editor reads them, so the CLI's
+ * and the app's imports both reopen a vector as it was saved.
+ */
 export function importedRecipe(f: VectorFile, path: string): unknown {
+  const editor =
+    typeof f.recipe === 'object' && f.recipe !== null ? (f.recipe as { editor?: unknown }).editor : undefined;
   return {
+    ...(editor === undefined ? {} : { editor }),
     format: RECIPE_FORMAT,
     site: f.site,
     layer: f.layer,

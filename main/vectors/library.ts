@@ -131,6 +131,7 @@ export function saveVector(project: Project, args: SaveVectorArgs): VectorInfo {
           referenceNorm: null,
         };
   if (args.apply) stored.editor = args.apply;
+  else checkApply(base.editor); // one carried in the recipe (an imported file's)
   const existing = project.listVectors().filter((v) => v.name === name);
   if (existing.length > 0 && !args.overwrite) throw new ExistsError(`The vector '${name}'`);
   const tx = project.database.transaction(() => {
@@ -180,12 +181,9 @@ export async function importVectorBytes(
   const f = await readVectorBytes(args.bytes, label);
   const name = args.name ?? f.name;
   if (name === '') throw new AtlasError('The vector file names no vector; give a name.');
-  // The editor's settings travel in the exported recipe; an imported vector reopens with them.
-  const apply = view(f.recipe).editor;
   return saveVector(project, {
     name,
     vector: { site: f.site as VectorSite, layer: f.layer, data: f.data, recipe: importedRecipe(f, label) },
-    ...(apply ? { apply } : {}),
     overwrite: args.overwrite,
   });
 }
