@@ -103,3 +103,25 @@ export function apiAll<M extends Method>(
     fetch: () => Promise.all(argsList.map((a) => queryCache.fetch(api(method, a, { quiet: true })))),
   };
 }
+
+/** One query for the checkpoint schedules of `models` (null for none): read with `schedulesByModel`. */
+export function schedulesQuery(models: readonly string[]): QuerySpec<number[][]> | null {
+  return models.length > 0
+    ? apiAll(
+        'checkpoints',
+        models.map((model) => ({ model })),
+      )
+    : null;
+}
+
+/** Each model's schedule from `schedulesQuery(models)`'s answer (same order); {} before it lands. */
+export function schedulesByModel(
+  models: readonly string[],
+  data: readonly number[][] | undefined,
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  models.forEach((m, i) => {
+    if (data?.[i]) out[m] = data[i];
+  });
+  return out;
+}
