@@ -87,6 +87,11 @@ export class TapStats {
     return this.once('headReal4', () => this.b.greater(this.headMask4, this.b.scalar(0)));
   }
 
+  /** |x|, written once per tap value and shared by the reductions that read it. */
+  private absOf(x: Value): Value {
+    return this.once(`abs|${x.name}`, () => this.b.abs(x));
+  }
+
   /** Shape of a token output: [B, T] for 'tokens', [B, H, T] for 'heads'. */
   private tokenOut(x: Value, layout: TapLayout, perToken: Value): Value {
     const b = this.b;
@@ -116,9 +121,12 @@ export class TapStats {
       case 'token_sumsq':
         return [{ part: '', value: this.tokenOut(x, layout, b.reduceSum(b.mul(x, x), [-1], false)) }];
       case 'token_sumabs':
-        return [{ part: '', value: this.tokenOut(x, layout, b.reduceSum(b.abs(x), [-1], false)) }];
+        return [{ part: '', value: this.tokenOut(x, layout, b.reduceSum(this.absOf(x), [-1], false)) }];
       case 'token_absmax': {
-        // max(max a, -min a) reads x twice but writes no full-size |x|.
+        // With |x| already written for token_sumabs (the profile asks for both), one read of it;
+        // otherwise max(max a, -min a): two reads of x but no full-size |x| written.
+        const abs = this.memo.get(`abs|${x.name}`);
+        if (abs) return [{ part: '', value: this.tokenOut(x, layout, b.reduceMax(abs, [-1], false)) }];
         const hi = b.reduceMax(x, [-1], false);
         const lo = b.reduceMin(x, [-1], false);
         return [{ part: '', value: this.tokenOut(x, layout, b.max(hi, b.neg(lo))) }];

@@ -14,6 +14,8 @@ import { buildNeoxGraph } from '../../native-models/neox/forward.ts';
 import { randomNeoxWeights } from '../../native-models/neox/random.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
 import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.ts';
+import { GRAD_SITES } from '../../main/analyses/grads.ts';
+import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
 const B = Number(process.argv[3] ?? 8);
@@ -26,11 +28,20 @@ if (!entry) throw new Error(`unknown model ${NAME}`);
 const cfg = entry.config;
 const weights = randomNeoxWeights(cfg, 0);
 const taps = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS }));
-const built = buildNeoxGraph(cfg, weights, {
+const forward = {
   taps: process.env.BENCH_NO_TAPS ? [] : taps,
   outputs: { loss: true, logits: false },
-  weights: 'inputs',
-});
+  weights: 'inputs' as const,
+};
+// BENCH_GRADS=1: the forward + backward of `profile,grads` as test/bench/run.ts builds it.
+const grads = process.env.BENCH_GRADS === '1';
+const built = grads
+  ? buildNeoxGradientGraph(cfg, weights, {
+      sites: GRAD_SITES.map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
+      params: { reductions: ['full'] },
+      forward,
+    })
+  : buildNeoxGraph(cfg, weights, forward);
 const session = await ort.InferenceSession.create(serializeModel(built.graph), {
   executionProviders: ['cpu'],
   graphOptimizationLevel: 'all',
@@ -50,7 +61,11 @@ for (const name of built.paramInputs ?? []) {
   const t = weights.get(name)!;
   feeds[name] = new ort.Tensor('float32', t.data, t.shape);
 }
-const fetches = ['token_loss', ...built.outputs.map((o) => o.name)];
+const fetches = [
+  'token_loss',
+  ...built.outputs.map((o) => o.name),
+  ...('gradOutputs' in built ? built.gradOutputs.map((o) => o.name) : []),
+];
 for (let r = 0; r <= REPS; r++) await session.run(feeds, fetches);
 session.endProfiling();
 await session.release();
