@@ -359,3 +359,16 @@ export function rowStats(grid: Grid): { max: number[]; mean: number[] } {
   });
   return { max, mean };
 }
+
+/**
+ * The shortest decimal that a float32 value was rounded from (0.30000001192092896 -> 0.3): a value
+ * read through a Grid (Float32Array) as the number it was stored as, where it had 7 digits or fewer.
+ */
+export function float32Decimal(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(v.toPrecision(p));
+    if (Math.fround(d) === Math.fround(v)) return d;
+  }
+  return v;
+}

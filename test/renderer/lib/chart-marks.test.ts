@@ -1,10 +1,17 @@
 // Thresholds drawn on charts: a heatmap's legend mark sits at the value's height on the colour bar
 // (higher values higher up, the ends at the bar's ends) with its label, a line chart's dashed
 // markLine at the value; drawnMarks reads both from the option as given and in echarts' getOption
-// shape; rowStats against a brute force with missing cells.
+// shape; rowStats against a brute force with missing cells; float32Decimal gives back the decimal a
+// float32 was rounded from.
 
 import { describe, expect, it } from 'vitest';
-import { drawnMarks, heatmapOption, lineOption, rowStats } from '../../../renderer/src/lib/charts.ts';
+import {
+  drawnMarks,
+  float32Decimal,
+  heatmapOption,
+  lineOption,
+  rowStats,
+} from '../../../renderer/src/lib/charts.ts';
 import type { Grid } from '../../../preload/api.ts';
 
 const grid = (rows: number, cols: number, f: (r: number, c: number) => number): Grid => {
@@ -88,5 +95,12 @@ describe('threshold marks', () => {
     }
     expect(s.max[3]).toBeNaN();
     expect(s.mean[3]).toBeNaN();
+  });
+
+  it('reads a float32 back as the decimal it was stored as', () => {
+    for (const v of [0.3, 0.45, 0.1, 0.25, 1, 0, 0.0123, 0.1234567, 123.5, -0.7])
+      expect(float32Decimal(new Float32Array([v])[0]), String(v)).toBe(v);
+    expect(Math.fround(float32Decimal(Math.fround(Math.PI)))).toBe(Math.fround(Math.PI));
+    expect(float32Decimal(NaN)).toBeNaN();
   });
 });
