@@ -2,7 +2,7 @@
 // sink-score panel carries, the mark on its heatmap's colour legend and the dashed line of its
 // per-layer chart (read from the option echarts holds, Chart's data-marks) all equal the run's
 // stored `sink_eps` row, read from the project file with better-sqlite3, and change with a run of
-// another eps. Massive: a raised |a| threshold, then a raised ratio, give a table equal to a brute
+// another eps; the raw and centred maps of dataset influence carry the same mark. Massive: a raised |a| threshold, then a raised ratio, give a table equal to a brute
 // force over the stored entries (ratio tested against the layer's stored median, as the panel
 // says); bad values show an error and no table; a value below the run's own offers the run form,
 // which opens set up with the lower thresholds. No console errors.
@@ -86,6 +86,11 @@ function writeProject(path: string): void {
       for (let l = 0; l < LAYERS; l++)
         for (let h = 0; h < HEADS; h++)
           metrics.push(row('sinks', 'sink_score', (l + h) / 8, { layer: l, head: h }));
+      // Step 1000 also subtracted a mean store: raw and centred scores side by side.
+      if (massive)
+        for (let l = 0; l < LAYERS; l++)
+          for (let h = 0; h < HEADS; h++)
+            metrics.push(row('sinks', 'centred_sink_score', (l + h) / 16, { layer: l, head: h }));
       if (massive) {
         metrics.push(row('massive', 'threshold', 100), row('massive', 'ratio', RATIO));
         for (let l = 0; l < LAYERS; l++)
@@ -179,7 +184,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
           name: new RegExp(`^Heatmap of sinks sink_score, layer by head, run ${id}:`),
         });
         await expect(heat.getAttribute('aria-label')).resolves.toMatch(
-          /fixed colour scale 0 to 1; eps = [\d.]+ marked/,
+          new RegExp(`; eps = ${eps} marked on the scale; fixed colour scale 0 to 1$`),
         );
         expect(await marksAt(heat, eps)).toEqual([{ on: 'legend', value: eps, label }]);
         const line = panel.getByRole('img', {
@@ -190,6 +195,19 @@ describe.skipIf(!HAVE_CHROMIUM)(
           .getByTestId('sink-eps')
           .filter({ hasText: `Threshold eps = ${eps}:` })
           .waitFor();
+      }
+      // The raw and centred maps of the run that subtracted a mean store carry the same mark.
+      await pickRun(s.page, 1000);
+      const eps = storedEps(runId(1000));
+      const influence = s.page.locator(`[data-testid="dataset-influence"][data-eps="${eps}"]`);
+      await influence.waitFor();
+      for (const side of ['raw', 'centred']) {
+        const map = influence.getByRole('img', {
+          name: new RegExp(
+            `^Heatmap of sinks sink_score, ${side}, .*eps = ${eps} marked, colour scale 0 to 1$`,
+          ),
+        });
+        expect(await marksAt(map, eps)).toEqual([{ on: 'legend', value: eps, label: `eps = ${eps}` }]);
       }
       // The two runs were written with different eps, and each chart followed its own.
       expect(seen[0]).not.toBe(seen[1]);
