@@ -174,6 +174,13 @@ describe.skipIf(!HAVE_CHROMIUM)(
         const id = runId(step);
         const eps = storedEps(id);
         seen.push(eps);
+        const above = (
+          db
+            .prepare(
+              "SELECT COUNT(*) AS n FROM metrics WHERE run_id = ? AND metric = 'sink_score' AND analysis = 'sinks' AND value > ?",
+            )
+            .get(id, eps) as { n: number }
+        ).n;
         await pickRun(s.page, step);
         await s.page.getByRole('tab', { name: 'sinks', exact: true }).click();
         const panel = s.page.locator(`[data-metric="sinks/sink_score/"][data-eps="${eps}"]`);
@@ -193,7 +200,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
         expect(await marksAt(line, eps)).toEqual([{ on: 'y', value: eps, label }]);
         await panel
           .getByTestId('sink-eps')
-          .filter({ hasText: `Threshold eps = ${eps}:` })
+          .filter({ hasText: `Threshold eps = ${eps}: ${above} of ${LAYERS * HEADS} heads` })
           .waitFor();
       }
       // The raw and centred maps of the run that subtracted a mean store carry the same mark.
