@@ -622,11 +622,22 @@ export interface MassiveGroupsArgs {
   offset?: number;
   /** Default 50. */
   limit?: number;
+  /** Only entries with |a| above this (the panel's filter; stored entries all passed the run's own). */
+  minAbs?: number;
+  /**
+   * Only entries with |a| >= this x the median |a| of their layer (the stored `median` row, averaged
+   * over sequences: per-sequence medians are not stored). No-op at or below the run's own ratio.
+   */
+  minRatio?: number;
 }
 
 export interface MassiveGroups {
-  /** Stored entries, all counted. */
+  /** Entries passing the filter (every stored entry without one), all counted. */
   entries: number;
+  /** Stored entries of the run. */
+  stored: number;
+  /** Entries kept by a ratio filter although their layer has no stored median to test them by. */
+  unchecked: number;
   /** Groups in all (the page is groups[offset .. offset + limit)). */
   total: number;
   offset: number;

@@ -252,6 +252,8 @@ export const SCHEMAS: Record<Method, Schema> = {
     desc: opt(bool()),
     offset: opt(num({ int: true, min: 0, max: 10_000_000 })),
     limit: opt(num({ int: true, min: 1, max: 10_000 })),
+    minAbs: opt(num({ min: 0 })),
+    minRatio: opt(num({ min: 0 })),
   }),
   shapeDescriptors: obj({ runId: id() }),
   timelines: obj({ model: opt(str({ min: 1, max: 4096 })), datasetId: opt(id()) }),

@@ -3,7 +3,11 @@
 // stored entry, not a first page), its largest |a| and mean |a|, and in how many sequences it
 // occurs; sorted by any column and paged, with the totals, so a table can say it shows rows k..m of
 // n and later layers are never cut off by an insertion order. Also the top entry of each layer
-// (its token and dim), the annotation of the top-|a| per layer chart.
+// (its token and dim), the annotation of the top-|a| per layer chart. Optionally only the entries
+// above a raised threshold (`minAbs`) or ratio (`minRatio`); every count is then over the entries
+// that pass. The engine tested each entry against its own sequence's median, which is not stored,
+// so a raised ratio is tested against the layer's stored `median` row (the mean over sequences);
+// at or below the run's own ratio every stored entry already passed and the ratio is not re-tested.
 
 import type { Project } from '../library/project.ts';
 import type { MassiveGroup, MassiveGroups, MassiveGroupsArgs } from '../../preload/api.ts';
@@ -19,7 +23,30 @@ const KEYS: Record<NonNullable<MassiveGroupsArgs['sort']>, (g: MassiveGroup) => 
 };
 
 export function massiveGroups(project: Project, a: MassiveGroupsArgs): MassiveGroups {
-  const entries = project.massiveEntries(a.runId);
+  const stored = project.massiveEntries(a.runId);
+  const rows = project.metrics({ runIds: [a.runId], analysis: 'massive' });
+  const scalars = rows.filter((r) => r.layer === null);
+  const scalar = (m: string) => scalars.find((r) => r.metric === m)?.value ?? null;
+  const threshold = scalar('threshold');
+  const ratio = scalar('ratio');
+  const medians = new Map(
+    rows
+      .filter((r) => r.metric === 'median' && r.layer !== null)
+      .map((r) => [`${r.site}|${r.layer}`, r.value]),
+  );
+  const testRatio = a.minRatio !== undefined && (ratio === null || a.minRatio > ratio);
+  let unchecked = 0;
+  const entries = stored.filter((e) => {
+    const abs = Math.abs(e.value);
+    if (a.minAbs !== undefined && !(abs > a.minAbs)) return false;
+    if (!testRatio) return true;
+    const median = medians.get(`${e.site}|${e.layer}`);
+    if (median === undefined || median === null || !Number.isFinite(median)) {
+      unchecked += 1;
+      return true;
+    }
+    return abs >= a.minRatio! * median;
+  });
   const by = new Map<string, MassiveGroup & { seqs: Set<number>; sumAbs: number }>();
   const top = new Map<string, MassiveGroup>();
   for (const e of entries) {
@@ -75,18 +102,18 @@ export function massiveGroups(project: Project, a: MassiveGroupsArgs): MassiveGr
       dir * c || x.layer - y.layer || x.dim - y.dim || x.tokenId - y.tokenId || x.site.localeCompare(y.site)
     );
   });
-  const scalars = project.metrics({ runIds: [a.runId], analysis: 'massive' }).filter((r) => r.layer === null);
-  const scalar = (m: string) => scalars.find((r) => r.metric === m)?.value ?? null;
   const offset = Math.max(0, a.offset ?? 0);
   const limit = a.limit ?? 50;
   return {
     entries: entries.length,
+    stored: stored.length,
+    unchecked,
     total: groups.length,
     offset,
     groups: groups.slice(offset, offset + limit),
     topByLayer: [...top.values()].sort((x, y) => x.site.localeCompare(y.site) || x.layer - y.layer),
-    threshold: scalar('threshold'),
-    ratio: scalar('ratio'),
+    threshold,
+    ratio,
     truncated: (scalar('truncated') ?? 0) > 0,
   };
 }

@@ -1,7 +1,9 @@
 // Chart options as pure functions of query results (Grid, series): the views pass them to the one
 // Chart component. Keeping them pure keeps state out of charts and makes them testable without a
 // browser. Heatmaps are drawn layer (rows, bottom to top) x position/head/step (columns), their cells
-// painted as an image (raster.ts) inside echarts' axes.
+// painted as an image (raster.ts) inside echarts' axes. A threshold (a sink head's eps) is marked
+// on a heatmap's colour legend and as a dashed line on line charts; `drawnMarks` reads both back
+// from the option echarts holds, so the Chart can say on the page which thresholds it drew.
 
 import type { DepthSeries, Grid } from '../../../preload/api.ts';
 import type { Box, Raster } from './raster.ts';
@@ -30,6 +32,14 @@ export interface HeatmapLabels {
   valueName?: string;
   /** A fixed colour range (side-by-side maps share one; sink scores are 0..1); else the grid's. */
   range?: { min: number; max: number };
+  /** A value marked on the colour legend with its label (a sink score's eps). */
+  threshold?: ChartMark;
+}
+
+/** A threshold drawn on a chart: its value and the label written beside it. */
+export interface ChartMark {
+  value: number;
+  label: string;
 }
 
 /** The colour range of a grid: its finite min and max (0..1 when empty; widened when constant). */
@@ -47,6 +57,64 @@ export function valueRange(grid: Grid): { min: number; max: number } {
 
 /** The plot area of heatmaps, in CSS pixels (the raster is painted to exactly this box). */
 export const HEATMAP_BOX: Box = { left: 56, right: 84, top: 12, bottom: 44 };
+
+/** The colour legend's bar: its size and offsets in CSS pixels (from the right and the top). */
+const LEGEND = { width: 14, height: 140, right: 4 };
+/** With a marked threshold the bar is placed at a fixed top, so the mark's pixel row is known. */
+const LEGEND_TOP = HEATMAP_BOX.top + 16;
+
+/**
+ * The colour legend with `mark` drawn on it: the bar at a fixed place, its end values and a line
+ * with its label at the mark's height (echarts' own end texts would shift the bar by their size).
+ */
+function markedLegend(
+  min: number,
+  max: number,
+  mark: ChartMark,
+): { visualMap: Record<string, unknown>; graphic: Record<string, unknown>[] } {
+  const t = Math.max(0, Math.min(1, (mark.value - min) / (max - min || 1)));
+  const y = LEGEND_TOP + (1 - t) * LEGEND.height;
+  const text = (s: string, top: number, right: number, id: string) => ({
+    type: 'text',
+    id,
+    right,
+    top,
+    z: 100,
+    silent: true,
+    style: { text: s, fontSize: 11, fill: '#54555a' },
+  });
+  return {
+    visualMap: {
+      type: 'continuous',
+      min,
+      max,
+      calculable: false,
+      realtime: false,
+      right: LEGEND.right,
+      top: LEGEND_TOP,
+      padding: 0,
+      itemHeight: LEGEND.height,
+      itemWidth: LEGEND.width,
+      inRange: { color: VIRIDIS },
+    },
+    graphic: [
+      text(formatValue(max), LEGEND_TOP - 15, LEGEND.right, 'legend-max'),
+      text(formatValue(min), LEGEND_TOP + LEGEND.height + 3, LEGEND.right, 'legend-min'),
+      {
+        type: 'line',
+        id: 'legend-mark',
+        info: { value: mark.value, label: mark.label },
+        right: LEGEND.right - 3,
+        top: y - 1,
+        z: 100,
+        silent: true,
+        shape: { x1: 0, y1: 0, x2: LEGEND.width + 6, y2: 0 },
+        style: { stroke: '#e4572e', lineWidth: 2 },
+      },
+      text(mark.label, y - 7, LEGEND.right + LEGEND.width + 6, 'legend-mark-label'),
+    ],
+  };
+}
 
 export interface Heatmap {
   option: Record<string, unknown>;
@@ -73,6 +141,7 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
       data: [{ xAxis: labels.markColumn }],
     };
   }
+  const marked = labels.threshold ? markedLegend(min, max, labels.threshold) : null;
   const option = {
     animation: false,
     grid: { ...box },
@@ -93,19 +162,20 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
       data: labels.yLabels ?? grid.rows.map(String),
       axisTick: { show: false },
     },
-    visualMap: {
+    visualMap: marked?.visualMap ?? {
       type: 'continuous',
       min,
       max,
       calculable: false,
       realtime: false,
-      right: 4,
+      right: LEGEND.right,
       top: 'middle',
-      itemHeight: 140,
-      itemWidth: 14,
+      itemHeight: LEGEND.height,
+      itemWidth: LEGEND.width,
       text: [formatValue(max), formatValue(min)],
       inRange: { color: VIRIDIS },
     },
+    ...(marked ? { graphic: marked.graphic } : {}),
     series: [series],
   };
   return { option, raster: { grid, min, max, palette: VIRIDIS, box } };
@@ -164,8 +234,8 @@ export function lineOption(
     markX?: number;
     /** Integer x values (layers, positions): no ticks between them. */
     xInteger?: boolean;
-    /** A horizontal reference line (a chance baseline), with its label. */
-    markY?: { value: number; label: string };
+    /** A horizontal reference line (a chance baseline, a threshold), dashed, with its label. */
+    markY?: ChartMark;
     /** Fixed y range (bounded metrics). */
     yRange?: { min: number; max: number };
   },
@@ -211,6 +281,32 @@ export function lineOption(
   };
 }
 
+/**
+ * The thresholds an echarts option draws: horizontal markLines (`on: 'y'`) and marks on the colour
+ * legend (`on: 'legend'`), each with its label. Reads the option as given to echarts (graphic a
+ * list of elements) or as echarts returns it from getOption (graphic a list of {elements}).
+ */
+export function drawnMarks(option: Record<string, unknown>): (ChartMark & { on: 'y' | 'legend' })[] {
+  const out: (ChartMark & { on: 'y' | 'legend' })[] = [];
+  const list = (v: unknown): Record<string, unknown>[] =>
+    Array.isArray(v) ? (v as Record<string, unknown>[]) : v && typeof v === 'object' ? [v as never] : [];
+  for (const s of list(option.series)) {
+    const ml = s.markLine as { data?: unknown } | undefined;
+    for (const d of list(ml?.data)) {
+      if (typeof d.yAxis !== 'number') continue;
+      const label = (d.label as { formatter?: unknown } | undefined)?.formatter;
+      out.push({ on: 'y', value: d.yAxis, label: typeof label === 'string' ? label : '' });
+    }
+  }
+  const graphics = list(option.graphic).flatMap((g) => (Array.isArray(g.elements) ? list(g.elements) : [g]));
+  for (const g of graphics) {
+    const info = g.info as Partial<ChartMark> | undefined;
+    if (g.id === 'legend-mark' && typeof info?.value === 'number')
+      out.push({ on: 'legend', value: info.value, label: String(info.label ?? '') });
+  }
+  return out;
+}
+
 /** Small multiples across sizes share one axis of relative depth. */
 export function depthOption(series: DepthSeries[], yName: string): Record<string, unknown> {
   return lineOption(
@@ -240,4 +336,39 @@ export function gridSummary(grid: Grid): { mean: number; min: number; max: numbe
     if (v > max) max = v;
   }
   return { mean: n ? sum / n : NaN, min, max, n };
+}
+
+/** Per row of a grid (a layer), the largest and the mean of its finite values (NaN when none). */
+export function rowStats(grid: Grid): { max: number[]; mean: number[] } {
+  const nc = grid.cols.length;
+  const max: number[] = [];
+  const mean: number[] = [];
+  grid.rows.forEach((_, r) => {
+    let m = -Infinity;
+    let sum = 0;
+    let n = 0;
+    for (let c = 0; c < nc; c++) {
+      const v = grid.values[r * nc + c];
+      if (!Number.isFinite(v)) continue;
+      if (v > m) m = v;
+      sum += v;
+      n++;
+    }
+    max.push(n ? m : NaN);
+    mean.push(n ? sum / n : NaN);
+  });
+  return { max, mean };
+}
+
+/**
+ * The shortest decimal that a float32 value was rounded from (0.30000001192092896 -> 0.3): a value
+ * read through a Grid (Float32Array) as the number it was stored as, where it had 7 digits or fewer.
+ */
+export function float32Decimal(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(v.toPrecision(p));
+    if (Math.fround(d) === Math.fround(v)) return d;
+  }
+  return v;
 }

@@ -3,7 +3,8 @@
 // before anything is queued, and the one QueueRunsArgs the form sends (so the engine refuses or
 // queues all of it at once).
 
-import type { Device, OptionValue, QueueRunsArgs } from '../../../preload/api.ts';
+import type { Device, OptionValue, QueueRunsArgs, RunInfo } from '../../../preload/api.ts';
+import type { RunForm } from './stores.ts';
 
 export const splitList = (s: string): string[] =>
   s
@@ -76,5 +77,29 @@ export function queueArgs(f: FormSettings): QueueRunsArgs {
     ...(f.device !== null ? { device: f.device } : {}),
     ...(f.prependBos !== null ? { prependBos: f.prependBos } : {}),
     ...(Object.keys(f.options).length > 0 ? { options: f.options } : {}),
+  };
+}
+
+/**
+ * The Runs form set up to run `analysis` again on `run`'s model, checkpoint and dataset with
+ * `options` (a panel's "run again with these thresholds"); the form's other settings are kept.
+ * `fromSelection` is the Models view's selection now, so the form does not replace the models.
+ */
+export function rerunForm(
+  form: RunForm,
+  run: Pick<RunInfo, 'model' | 'revision' | 'datasetId'>,
+  analysis: string,
+  options: Record<string, string>,
+  fromSelection: string,
+): RunForm {
+  return {
+    ...form,
+    fromSelection,
+    modelsText: run.model,
+    revisionsText: run.revision ?? '',
+    perModel: {},
+    datasetId: run.datasetId ?? form.datasetId,
+    picked: [analysis],
+    options: { ...form.options, ...options },
   };
 }

@@ -1,7 +1,9 @@
 // Massive entries grouped by (site, layer, dim, token): against a brute force over random entries,
 // every group's count, distinct sequences, max |a| (with its sign) and mean |a| are exact, the
 // pages put together are the whole sorted list, sorting by each column orders it, and the top entry
-// of each layer is the layer's largest |a|; the run's thresholds come back with it.
+// of each layer is the layer's largest |a|; the run's thresholds come back with it. Filtered by a
+// raised threshold and ratio, the groups equal a brute force over the entries that pass (the ratio
+// tested against the layer's stored median; entries of a layer without one kept and counted).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +38,11 @@ describe('massiveGroups', () => {
       value: (rnd() < 0.5 ? -1 : 1) * (100 + rnd() * 900),
     };
   });
+  // Layer medians (mean over sequences); resid_post's layer 5 has none.
+  const MEDIANS = [
+    ...[0, 1, 2, 3, 4].map((l) => ({ site: 'resid_post', layer: l, median: 0.4 + 0.1 * l })),
+    ...[0, 1, 2, 3, 4, 5].map((l) => ({ site: 'mlp_out', layer: l, median: 0.5 })),
+  ];
   const runId = project.beginRun({
     model: 'micro-s',
     revision: 'step8',
@@ -53,6 +60,7 @@ describe('massiveGroups', () => {
       metrics: [
         metricRow('massive', 'threshold', null, null, 100),
         metricRow('massive', 'ratio', null, null, 50),
+        ...MEDIANS.map((m) => metricRow('massive', 'median', m.site, m.layer, m.median)),
       ],
       massiveEntries: entries,
     },
@@ -128,5 +136,54 @@ describe('massiveGroups', () => {
       );
       expect(t.maxAbs).toBeCloseTo(best, 9);
     }
+  });
+
+  it('filters by a raised threshold and ratio, with every count over the entries that pass', () => {
+    const median = (e: (typeof entries)[number]) =>
+      MEDIANS.find((m) => m.site === e.site && m.layer === e.layer)?.median;
+    for (const [minAbs, minRatio] of [
+      [400, undefined],
+      [undefined, 1200],
+      [650, 900],
+      [100, 50],
+    ] as const) {
+      const pass = entries.filter((e) => {
+        const abs = Math.abs(e.value);
+        if (minAbs !== undefined && !(abs > minAbs)) return false;
+        if (minRatio === undefined || minRatio <= 50) return true; // every stored entry passed 50x
+        const m = median(e);
+        return m === undefined || abs >= minRatio * m;
+      });
+      const r = massiveGroups(project, {
+        runId,
+        limit: 10_000,
+        ...(minAbs !== undefined ? { minAbs } : {}),
+        ...(minRatio !== undefined ? { minRatio } : {}),
+      });
+      const what = `${minAbs} ${minRatio}`;
+      expect(r.stored, what).toBe(entries.length);
+      expect(r.entries, what).toBe(pass.length);
+      expect(pass.length, what).toBeLessThanOrEqual(entries.length);
+      expect(r.unchecked, what).toBe(
+        minRatio !== undefined && minRatio > 50 ? pass.filter((e) => median(e) === undefined).length : 0,
+      );
+      const want = new Map<string, number>();
+      for (const e of pass) {
+        const k = `${e.site}|${e.layer}|${e.dim}|${e.tokenId}`;
+        want.set(k, (want.get(k) ?? 0) + 1);
+      }
+      expect(r.total, what).toBe(want.size);
+      for (const g of r.groups) expect(g.count, `${what} ${keyOf(g)}`).toBe(want.get(keyOf(g)));
+      for (const t of r.topByLayer) {
+        const best = Math.max(
+          ...pass.filter((e) => e.site === t.site && e.layer === t.layer).map((e) => Math.abs(e.value)),
+        );
+        expect(t.maxAbs).toBeCloseTo(best, 9);
+      }
+    }
+    // The filters cut something and leave something.
+    const some = massiveGroups(project, { runId, minAbs: 650, minRatio: 900 }).entries;
+    expect(some).toBeGreaterThan(0);
+    expect(some).toBeLessThan(entries.length);
   });
 });
