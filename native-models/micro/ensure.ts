@@ -41,6 +41,8 @@ export interface EnsureOptions {
   sizes?: string[];
   /** ONNX Runtime threads for training (default: every core). */
   threads?: number;
+  /** How the trainer's worker threads wait (train.ts; default 'auto': the faster of spin and sleep). */
+  spin?: boolean | 'auto';
   onProgress?: (p: EnsureProgress) => void;
   signal?: AbortSignal;
   /** The recipe (default MICRO_RECIPE); tests pass a smaller one. */
@@ -55,6 +57,8 @@ export interface EnsuredModel {
   seconds: number;
   /** Mean loss of the final checkpoint on the batch after its last update. */
   finalLoss: number;
+  /** Updates trained now with spinning worker threads (0 when found in the cache). */
+  spinningUpdates: number;
   /** <cache>/micro/<name>. */
   dir: string;
 }
@@ -90,6 +94,7 @@ export async function ensureMicroSuite(opts: EnsureOptions = {}): Promise<Ensure
       outDir: dir,
       seed: size.initSeed,
       threads: opts.threads,
+      spin: opts.spin,
       dataKey: data.dataKey,
       signal: opts.signal,
       onProgress: (p) =>
@@ -105,6 +110,7 @@ export async function ensureMicroSuite(opts: EnsureOptions = {}): Promise<Ensure
       trained: result.trained,
       seconds: result.seconds,
       finalLoss: result.finalLoss,
+      spinningUpdates: result.spinningUpdates,
       dir,
     });
     report({

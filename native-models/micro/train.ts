@@ -11,6 +11,8 @@
 // (train-state.ts); an interrupted run resumes from its last checkpoint and ends with the same
 // bits as an uninterrupted one on the same machine and ONNX Runtime thread count (the CPU's kernels
 // and the thread count fix the order of floating-point sums; the count is recorded, not enforced).
+// Whether the worker threads spin or sleep between kernels does not enter the arithmetic, only the
+// speed: the trainer times both kinds of session as it goes and runs on the faster (wait-policy.ts).
 // A model whose run is complete is not trained again; one trained under another signature
 // (config, recipe, data, seed, checkpoints, tokenizer) is replaced.
 //
@@ -35,6 +37,7 @@ import { AdamW, NEOX_ADAMW, clipCoefficient, globalGradNorm, learningRate } from
 import type { LrSchedule } from './optimizer.ts';
 import { LOSS, LOSS_WEIGHT, TARGETS, buildTrainingGraph } from './train-graph.ts';
 import { loadTrainState, saveTrainState } from './train-state.ts';
+import { WaitPolicy, type WaitArm } from './wait-policy.ts';
 
 /** Bump when the trainer's arithmetic changes, so cached models are retrained. */
 export const TRAINER_VERSION = 1;
@@ -90,6 +93,11 @@ export interface TrainOptions {
   seed: number;
   /** ONNX Runtime intra-op threads (default: every core). Part of the run's determinism. */
   threads?: number;
+  /**
+   * How ONNX Runtime's worker threads wait (wait-policy.ts): true spins, false sleeps, 'auto'
+   * (default) times both as it trains and runs on the faster. Speed only, not in the signature.
+   */
+  spin?: boolean | 'auto';
   /** Identifies the training data (e.g. a hash of the corpus options and tokenizer); part of the signature. */
   dataKey?: string;
   onProgress?: (p: TrainProgress) => void;
@@ -128,6 +136,8 @@ export interface TrainResult {
   seconds: number;
   finalLoss: number;
   record: TrainingRecord;
+  /** Updates of this call that ran with spinning worker threads (0 when reused). */
+  spinningUpdates: number;
 }
 
 export const TRAINING_RECORD = 'training.json';
@@ -279,6 +289,7 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
       seconds: existing.seconds,
       finalLoss: existing.finalLoss,
       record: existing,
+      spinningUpdates: 0,
     };
   }
   if (existing && existing.signature !== signature) await rm(o.outDir, { recursive: true, force: true });
@@ -312,7 +323,23 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
   const seconds = () => priorSeconds + (performance.now() - started) / 1000;
 
   const graph = buildTrainingGraph(o.config);
-  const { session } = await createSession(graph.bytes, { device: 'cpu', threads });
+  // One session per way of waiting, both when the trainer picks as it goes (a single thread has no
+  // workers to wait).
+  const spin = o.spin ?? 'auto';
+  const waits: WaitArm[] = spin === 'auto' ? (threads === 1 ? [0] : [0, 1]) : [spin ? 1 : 0];
+  const policy = waits.length === 2 ? new WaitPolicy() : null;
+  const sessions = new Map<WaitArm, ort.InferenceSession>();
+  let spinningUpdates = 0;
+  const runStep = async (feeds: Record<string, ort.Tensor>, fetches: string[]) => {
+    const arm = policy?.next() ?? waits[0];
+    const session = sessions.get(arm);
+    if (!session) throw new Error(`no training session for wait ${arm}`);
+    const t = performance.now();
+    const out = await session.run(feeds, fetches);
+    policy?.record(arm, performance.now() - t);
+    if (arm === 1) spinningUpdates++;
+    return out;
+  };
   const paramFeeds = (): Record<string, ort.Tensor> => {
     const f: Record<string, ort.Tensor> = {};
     for (const name of graph.paramNames) {
@@ -334,11 +361,13 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
   };
 
   try {
+    for (const w of waits)
+      sessions.set(w, (await createSession(graph.bytes, { device: 'cpu', threads, spin: w === 1 })).session);
     const first = adam.step;
     if (first === 0) await save(0);
     for (let s = first; s < total; s++) {
       if (o.signal?.aborted) throw abortError();
-      const out = await session.run({ ...batchFeeds(o.dataOrder, s), ...paramFeeds() }, graph.fetches);
+      const out = await runStep({ ...batchFeeds(o.dataOrder, s), ...paramFeeds() }, graph.fetches);
       const loss = (out[LOSS].data as Float32Array)[0];
       const grads = new Map<string, Float32Array>();
       graph.paramNames.forEach((name, i) => grads.set(name, out[graph.fetches[i + 1]].data as Float32Array));
@@ -361,13 +390,13 @@ export async function trainMicroModel(o: TrainOptions): Promise<TrainResult> {
       });
     }
     // The final checkpoint's loss: batch `total` on the final weights (a forward with gradients unused).
-    const out = await session.run({ ...batchFeeds(o.dataOrder, total), ...paramFeeds() }, [LOSS]);
+    const out = await runStep({ ...batchFeeds(o.dataOrder, total), ...paramFeeds() }, [LOSS]);
     const finalLoss = (out[LOSS].data as Float32Array)[0];
     const record = buildRecord(o, signature, threads, checkpoints, history, seconds(), finalLoss);
     await writeRecord(o.outDir, record);
     await rm(stateDir, { recursive: true, force: true });
-    return { name: o.name, trained: true, seconds: record.seconds, finalLoss, record };
+    return { name: o.name, trained: true, seconds: record.seconds, finalLoss, record, spinningUpdates };
   } finally {
-    await session.release();
+    for (const session of sessions.values()) await session.release();
   }
 }

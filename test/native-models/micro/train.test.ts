@@ -171,6 +171,25 @@ describe('trainMicroModel', () => {
     expect(resumed.record.checkpoints).toEqual(first.record.checkpoints);
   });
 
+  it('ends with the same weights whether the two worker threads spin, sleep or switch between both', async () => {
+    // The wait policy (wait-policy.ts) only chooses how workers wait: the arithmetic is the same.
+    const two = { ...base, threads: 2 };
+    const sleep = await trainMicroModel({ ...two, spin: false, outDir: dir('t-sleep') });
+    const spin = await trainMicroModel({ ...two, spin: true, outDir: dir('t-spin') });
+    const auto = await trainMicroModel({ ...two, outDir: dir('t-auto') });
+    expect(sleep.spinningUpdates).toBe(0);
+    expect(spin.spinningUpdates).toBe(base.recipe.steps + 1); // every update and the final loss
+    // 'auto' probes both kinds at the start of its window.
+    expect(auto.spinningUpdates).toBeGreaterThanOrEqual(2);
+    expect(auto.spinningUpdates).toBeLessThanOrEqual(base.recipe.steps + 1 - 2);
+    for (const step of CHECKPOINTS) {
+      const ref = await fingerprintOf(stepDir(dir('t-sleep'), step));
+      expect(await fingerprintOf(stepDir(dir('t-spin'), step))).toBe(ref);
+      expect(await fingerprintOf(stepDir(dir('t-auto'), step))).toBe(ref);
+    }
+    expect(auto.record.checkpoints).toEqual(sleep.record.checkpoints);
+  });
+
   it('reuses a complete model without training', async () => {
     let calls = 0;
     const again = await trainMicroModel({ ...base, outDir: dir('a'), onProgress: () => calls++ });
