@@ -80,7 +80,7 @@ export const demoCommand: Command = {
     const trainSecs = secs(tTrain);
     for (const m of suite.models) {
       process.stdout.write(
-        `  ${m.name}: ${m.trained ? `trained in ${m.seconds.toFixed(1)} s (${m.spinningUpdates} updates with spinning workers)` : 'cached'}, final training loss ${m.finalLoss.toFixed(3)}\n`,
+        `  ${m.name}: ${m.trained ? `trained in ${m.seconds.toFixed(1)} s` : 'cached'}, final training loss ${m.finalLoss.toFixed(3)}\n`,
       );
     }
 

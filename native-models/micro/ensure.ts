@@ -41,8 +41,6 @@ export interface EnsureOptions {
   sizes?: string[];
   /** ONNX Runtime threads for training (default: every core). */
   threads?: number;
-  /** How the trainer's worker threads wait (train.ts; default 'auto': the faster of spin and sleep). */
-  spin?: boolean | 'auto';
   onProgress?: (p: EnsureProgress) => void;
   signal?: AbortSignal;
   /** The recipe (default MICRO_RECIPE); tests pass a smaller one. */
@@ -57,8 +55,6 @@ export interface EnsuredModel {
   seconds: number;
   /** Mean loss of the final checkpoint on the batch after its last update. */
   finalLoss: number;
-  /** Updates trained now with spinning worker threads (0 when found in the cache). */
-  spinningUpdates: number;
   /** <cache>/micro/<name>. */
   dir: string;
 }
@@ -94,7 +90,6 @@ export async function ensureMicroSuite(opts: EnsureOptions = {}): Promise<Ensure
       outDir: dir,
       seed: size.initSeed,
       threads: opts.threads,
-      spin: opts.spin,
       dataKey: data.dataKey,
       signal: opts.signal,
       onProgress: (p) =>
@@ -110,7 +105,6 @@ export async function ensureMicroSuite(opts: EnsureOptions = {}): Promise<Ensure
       trained: result.trained,
       seconds: result.seconds,
       finalLoss: result.finalLoss,
-      spinningUpdates: result.spinningUpdates,
       dir,
     });
     report({
