@@ -91,7 +91,10 @@ export interface TrainOptions {
   /** The model's directory, <cache>/micro/<name>. */
   outDir: string;
   seed: number;
-  /** ONNX Runtime intra-op threads (default: every core). Part of the run's determinism. */
+  /**
+   * Threads (default: every core): data-parallel workers with one ONNX Runtime thread each, or one
+   * session's intra-op threads (dataParallel false). Part of the run's determinism.
+   */
   threads?: number;
   /**
    * With threads > 1: split each batch's rows between that many single-threaded workers
