@@ -9,14 +9,17 @@
 //
 // A session is found again by its graph's encoded bytes (sha256) with the device, thread count and
 // arena setting, so two passes share one only when they would have built the same session; a pass
-// whose graph holds its weights (no parameter inputs) is never pooled. Closing a pooled session
-// puts it back; the pool keeps at most `maxIdle` idle ones (the least recently used go first) and
-// releases them all on close().
+// whose graph holds its weights (no parameter inputs), or whose model's weights pass maxWeightBytes,
+// is never pooled. Closing a pooled session puts it back; the pool keeps at most `maxIdle` idle ones
+// (the least recently used go first) and releases them all on close(). Memory: every idle session
+// keeps its arena, so the pool holds the sum of its passes' peaks (the demo's analyses of micro-l:
+// peak RSS 653 MiB with the pool).
 
 import { createHash } from 'node:crypto';
 import type { Graph } from '../../native-models/graph/ir.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
+import type { StateDict } from '../../native-models/weights/types.ts';
 import { openGraphSession, type GraphSession } from './graph-session.ts';
 
 /** The sessions a pass opens: openGraphSession's signature. */
@@ -24,20 +27,23 @@ export type SessionOpener = typeof openGraphSession;
 
 export class SessionPool {
   private readonly maxIdle: number;
+  private readonly maxWeightBytes: number;
   /** Idle sessions by key, oldest first (a Map keeps insertion order). */
   private readonly idle = new Map<string, GraphSession[]>();
   private closed = false;
   /** Sessions this pool opened, and the times an idle one served a pass instead. */
   readonly counts = { opened: 0, reused: 0 };
 
-  constructor(o: { maxIdle?: number } = {}) {
+  constructor(o: { maxIdle?: number; maxWeightBytes?: number } = {}) {
     this.maxIdle = o.maxIdle ?? 8;
+    this.maxWeightBytes = o.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES;
   }
 
   /** openGraphSession through the pool: an idle session of the same graph moved to `weights`, or a new one. */
   readonly open: SessionOpener = async (graph, device, threads, weights, opts = {}) => {
     if (this.closed) throw new Error('the session pool is closed');
-    if (!weights) return openGraphSession(graph, device, threads, weights, opts);
+    if (!weights || weightBytes(weights.names, weights.dict) > this.maxWeightBytes)
+      return openGraphSession(graph, device, threads, weights, opts);
     const key = sessionKey(graph, device, threads, opts.memArena);
     const waiting = this.idle.get(key);
     const found = waiting?.pop();
@@ -97,6 +103,20 @@ export class SessionPool {
       await victim.close();
     }
   }
+}
+
+/**
+ * Sessions of models with more weights than this (256 MiB: pythia-70m and up) are not kept: each
+ * idle session holds its own memory arena, so keeping a large model's passes would hold the sum of
+ * their peaks where one pass at a time holds the largest (README "Scale"), for a saving that is
+ * small next to such a model's passes.
+ */
+export const DEFAULT_MAX_WEIGHT_BYTES = 256 * 1024 * 1024;
+
+function weightBytes(names: readonly string[], dict: StateDict): number {
+  let n = 0;
+  for (const name of names) n += dict.get(name)?.data.byteLength ?? 0;
+  return n;
 }
 
 function sessionKey(graph: Graph, device: Device, threads: number | undefined, memArena?: boolean): string {

@@ -145,5 +145,15 @@ describe('session pool', () => {
     await other.close();
     expect(pool.idleCount).toBe(0);
     await expect(pool.open(g1.graph, 'cpu', 1, weightsOf(g1))).rejects.toThrow(/closed/);
+
+    // A model over maxWeightBytes gets its own session each time, released when closed.
+    const small = new SessionPool({ maxWeightBytes: 1024 });
+    for (let k = 0; k < 2; k++) {
+      const s = await small.open(g1.graph, 'cpu', 1, weightsOf(g1));
+      await s.close();
+    }
+    expect(small.counts).toEqual({ opened: 0, reused: 0 });
+    expect(small.idleCount).toBe(0);
+    await small.close();
   });
 });
