@@ -19,13 +19,14 @@
 // micro-m 84.4 s, micro-l 179.3 s, a cold demo 6 min 20 s). Since then two single-threaded workers
 // each take half of every batch (train-shards.ts) and the demo's analyses reuse one session per
 // pass across checkpoints (main/run/session-pool.ts): on that Xeon, at load average 1.5-2.5 (the
-// demo's own two threads, little else), two cold demos took 277 and 296 s wall (micro-s 21.8 / 22.1
-// s, micro-m 59.9 / 68.0 s, micro-l 146.8 / 155.7 s, the 45 analysis runs 47.2 / 49.4 s). Why 16 rather than 4: induction heads
-// (Olsson et al. 2022) need tokens. At batch 4 (0.5M tokens) no size formed them, even with a third
+// demo's own two threads, little else), two cold demos took 277 and 296 s wall (micro-s 21.8 and
+// 22.1 s, micro-m 59.9 and 68.0 s, micro-l 146.8 and 155.7 s, the 45 analysis runs 47.2 and 49.4 s).
+// Why 16 rather than 4: induction heads (Olsson et al. 2022) need tokens. At batch 4 (0.5M tokens) no size formed them, even with a third
 // of the text in repeated runs; at batch 16, with most segments runs shown 2-8 times (corpus.ts),
 // all do: induction_score (behaviour analysis) at step 1024 is ~0.6 (micro-s), ~0.87 (micro-m) and
 // ~0.93 nats (micro-l), rising from ~0 at step 128 (trainer version 2, data-parallel shards: 0.62,
-// 0.86, 0.92 at step 1024, 0.03, 0.07, 0.11 at step 128). IOI does not form in this budget (accuracy ~0.5).
+// 0.86, 0.92 at step 1024, 0.03, 0.07, 0.11 at step 128). IOI does not form in this budget
+// (accuracy ~0.5).
 // Heads are 32 wide as in pythia-14m, so rotary (25%) gets 8 dimensions per head. config.json
 // (hub Pythia keys) and the rest of a checkpoint directory are written by checkpoint.ts; the
 // optimiser and learning-rate schedule live in optimizer.ts, the training loop in train.ts.
