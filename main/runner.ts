@@ -18,6 +18,7 @@ import { abortError } from './run/graph-session.ts';
 import { runExtraPass } from './run/passes.ts';
 import { mergeGradients, mergeTaps, planRun } from './run/plan.ts';
 import { Checkpoints, checkFinite, collectResults, openRunRecord } from './run/persist.ts';
+import type { SessionPool } from './run/session-pool.ts';
 
 export interface RunRequest {
   model: string;
@@ -60,7 +61,12 @@ export interface RunOutcome {
 export async function runAnalyses(
   project: Project,
   req: RunRequest,
-  opts: { onProgress?: (p: RunProgress) => void; signal?: AbortSignal } = {},
+  opts: {
+    onProgress?: (p: RunProgress) => void;
+    signal?: AbortSignal;
+    /** Sessions to reuse across runs of one architecture (run/session-pool.ts); the caller closes it. */
+    sessions?: SessionPool;
+  } = {},
 ): Promise<RunOutcome> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
@@ -87,7 +93,13 @@ export async function runAnalyses(
 
   const tBuild = performance.now();
   opts.onProgress?.({ phase: 'build', done: 0, total: 1, message: 'building the ONNX graph' });
-  const env = { model, device: plan.device, threads: req.threads, signal: opts.signal };
+  const env = {
+    model,
+    device: plan.device,
+    threads: req.threads,
+    signal: opts.signal,
+    sessions: opts.sessions,
+  };
   const first = await openPass(env, {
     taps: mergeTaps(analyses.flatMap((a) => a.taps?.(contextOf(a)) ?? [])),
     hooks: analyses.flatMap((a) => a.hooks?.(contextOf(a)) ?? []),

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { runAnalyses } from '../runner.ts';
+import { SessionPool } from '../run/session-pool.ts';
 import { buildMicroData } from '../../native-models/micro/build.ts';
 import { ensureMicroSuite } from '../../native-models/micro/ensure.ts';
 import { atlasCacheDir, MICRO_CONTEXT, microSuiteModels } from '../../native-models/micro/suite.ts';
@@ -97,25 +98,35 @@ export const demoCommand: Command = {
     const analyses = [...DEMO_ANALYSES];
     let made = 0;
     let reused = 0;
+    let opened = 0;
+    let pooled = 0;
     try {
       for (const model of microSuiteModels()) {
-        for (const step of model.steps) {
-          const out = await runAnalyses(
-            project,
-            {
-              model: model.name,
-              revision: `step${step}`,
-              dataset: { path: dataset, field: 'text' },
-              analyses,
-              n,
-              seqLen: MICRO_CONTEXT,
-              batchSize: 8,
-              threads,
-            },
-            { onProgress: progressPrinter(`${model.name}@step${step}`) },
-          );
-          if (out.reused) reused++;
-          else made++;
+        // One set of sessions per size, moved from checkpoint to checkpoint (run/session-pool.ts).
+        const sessions = new SessionPool();
+        try {
+          for (const step of model.steps) {
+            const out = await runAnalyses(
+              project,
+              {
+                model: model.name,
+                revision: `step${step}`,
+                dataset: { path: dataset, field: 'text' },
+                analyses,
+                n,
+                seqLen: MICRO_CONTEXT,
+                batchSize: 8,
+                threads,
+              },
+              { onProgress: progressPrinter(`${model.name}@step${step}`), sessions },
+            );
+            if (out.reused) reused++;
+            else made++;
+          }
+        } finally {
+          opened += sessions.counts.opened;
+          pooled += sessions.counts.reused;
+          await sessions.close();
         }
       }
     } finally {
@@ -125,7 +136,7 @@ export const demoCommand: Command = {
     process.stdout.write(
       `\nSample project: ${projectPath}\n` +
         `  analyses: ${analyses.join(', ')} over ${microSuiteModels().length} sizes x ${microSuiteModels()[0].steps.length} checkpoints ` +
-        `(${made} runs made, ${reused} reused)\n` +
+        `(${made} runs made, ${reused} reused; ${opened} sessions opened, ${pooled} passes on a session moved to their checkpoint)\n` +
         `  time: training ${trainSecs} s, analyses ${runSecs} s, total ${secs(t0)} s\n\n` +
         `Open it with the desktop app (npm start, where Electron is installed), or in a browser:\n` +
         `  npx pythia-atlas serve --project ${projectPath}\n`,

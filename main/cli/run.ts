@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { runAnalyses, type RunRequest } from '../runner.ts';
+import { SessionPool } from '../run/session-pool.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
@@ -103,6 +104,8 @@ export const runCommand: Command = {
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
+    // The revisions share the architecture: each pass's session is opened once (run/session-pool.ts).
+    const sessions = new SessionPool();
     try {
       for (const revision of revisions.length > 0 ? revisions : [undefined]) {
         const label = `${model}${revision ? `@${revision}` : ''}`;
@@ -112,7 +115,7 @@ export const runCommand: Command = {
             runAnalyses(
               project,
               { ...base, revision },
-              { onProgress: progressPrinter(label), signal: controller.signal },
+              { onProgress: progressPrinter(label), signal: controller.signal, sessions },
             ),
           (e) => process.stderr.write(`pythia-atlas: ${e.message} Waiting for it to finish...\n`),
           controller.signal,
@@ -124,6 +127,7 @@ export const runCommand: Command = {
         );
       }
     } finally {
+      await sessions.close();
       process.off('SIGINT', onSigint);
       stopWarnings();
       project.close();

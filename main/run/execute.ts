@@ -3,7 +3,8 @@
 // session, and run the batches through it: the one batch loop the first pass and every extra pass
 // share (progress, cancel, intervention and centring feeds, outputs read by address).
 // The parameters are graph inputs fed from the loaded checkpoint (graph-session.ts: weights held
-// once, one session for every checkpoint of the architecture: `setWeights`).
+// once, one session for every checkpoint of the architecture: `setWeights`; a SessionPool in the
+// env keeps sessions open between runs and moves them to each run's checkpoint, session-pool.ts).
 
 import { addressName, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../../native-models/neox/backward.ts';
@@ -27,6 +28,7 @@ import { checkNeoxWeights } from '../../native-models/neox/params.ts';
 import type { StateDict } from '../../native-models/weights/types.ts';
 import { abortError, openGraphSession, type BoundAccumulator, type GraphSession } from './graph-session.ts';
 import { graphOutputs } from './outputs.ts';
+import type { SessionPool } from './session-pool.ts';
 
 /** What a pass's graph carries. */
 export interface PassSpec {
@@ -45,6 +47,8 @@ export interface PassEnv {
   device: Device;
   threads?: number;
   signal?: AbortSignal;
+  /** Sessions kept between passes and runs (session-pool.ts); without it each pass opens its own. */
+  sessions?: SessionPool;
 }
 
 /** The pass's graph and every output name its readers may fetch. */
@@ -116,7 +120,8 @@ export interface OpenPass {
 /** Builds the pass's graph and opens its session (close it when done). */
 export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> {
   const { built, fetches, accumulators } = buildPassGraph(env.model, spec);
-  const sess: GraphSession = await openGraphSession(
+  const open = env.sessions?.open ?? openGraphSession;
+  const sess: GraphSession = await open(
     built.graph,
     env.device,
     env.threads,

@@ -148,11 +148,19 @@ export class AdamW {
       }
       const keep = decays(p.shape) ? 1 - lr * weightDecay : 1;
       const w = p.data;
-      for (let i = 0; i < w.length; i++) {
+      // The moments are read back as stored (float32, Math.fround), as torch's buffers are; keeping
+      // them in locals saves the reloads the engine must do when m, v and w might share memory.
+      const c1 = 1 - beta1;
+      const c2 = 1 - beta2;
+      const n = w.length;
+      for (let i = 0; i < n; i++) {
         const gi = g[i] * gradScale;
-        m[i] = m[i] + (1 - beta1) * (gi - m[i]);
-        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-        w[i] = w[i] * keep - (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+        const m0 = m[i];
+        const mi = Math.fround(m0 + c1 * (gi - m0));
+        const vi = Math.fround(beta2 * v[i] + c2 * gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] * keep - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
       }
     }
     this.state.step = t;

@@ -12,13 +12,21 @@
 // costs about 6 FLOPs per parameter a token passes through (non-embedding + unembedding) plus
 // attention (12 T d per layer, forward and backward): with 2.1M tokens per model that is ~2.4
 // TFLOP (micro-s), ~8 TFLOP (micro-m) and ~19 TFLOP (micro-l) (microTrainingFlops). Larger batches
-// are cheap on the ONNX trainer (4x the tokens for ~2.7x the time): measured here (2 shared cores),
-// batch 4 -> 16 costs micro-s 6.5 -> 18-25 s and micro-l 44 -> ~118 s, and the cold demo takes ~250 s in all
-// (training ~205 s, analyses ~45 s); batch 4 took 121 s. Why 16 rather than 4: induction heads
-// (Olsson et al. 2022) need tokens. At batch 4 (0.5M tokens) no size formed them, even with a third
+// are cheap on the ONNX trainer (4x the tokens for ~2.7x the time): measured when batch 16 was
+// chosen (2 shared cores), batch 4 -> 16 cost micro-s 6.5 -> 18-25 s and micro-l 44 -> ~118 s, a cold
+// demo ~250 s (training ~205 s, analyses ~45 s); batch 4 took 121 s. On the 2-vCPU Intel Xeon a step
+// is slower (issue 15: one session with two sleeping intra-op threads trained micro-s 30.1 s,
+// micro-m 84.4 s, micro-l 179.3 s, a cold demo 6 min 20 s). Since then two single-threaded workers
+// each take half of every batch (train-shards.ts) and the demo's analyses reuse one session per
+// pass across checkpoints (main/run/session-pool.ts): on that Xeon, at load average 1.5-2.5 (the
+// demo's own two threads, little else), two cold demos took 277 and 296 s wall (micro-s 21.8 and
+// 22.1 s, micro-m 59.9 and 68.0 s, micro-l 146.8 and 155.7 s, the 45 analysis runs 47.2 and 49.4 s).
+// Why 16 rather than 4: induction heads (Olsson et al. 2022) need tokens. At batch 4 (0.5M tokens) no size formed them, even with a third
 // of the text in repeated runs; at batch 16, with most segments runs shown 2-8 times (corpus.ts),
 // all do: induction_score (behaviour analysis) at step 1024 is ~0.6 (micro-s), ~0.87 (micro-m) and
-// ~0.93 nats (micro-l), rising from ~0 at step 128. IOI does not form in this budget (accuracy ~0.5).
+// ~0.93 nats (micro-l), rising from ~0 at step 128 (trainer version 2, data-parallel shards: 0.62,
+// 0.86, 0.92 at step 1024, 0.03, 0.07, 0.11 at step 128). IOI does not form in this budget
+// (accuracy ~0.5).
 // Heads are 32 wide as in pythia-14m, so rotary (25%) gets 8 dimensions per head. config.json
 // (hub Pythia keys) and the rest of a checkpoint directory are written by checkpoint.ts; the
 // optimiser and learning-rate schedule live in optimizer.ts, the training loop in train.ts.

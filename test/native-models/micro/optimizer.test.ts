@@ -98,6 +98,47 @@ describe('AdamW vs torch.optim.AdamW', () => {
     expect(params.get('b')!.data[0]).toBeCloseTo(p, 6);
   });
 
+  it('stores the bits of the plain float32-buffer formulation, update after update', () => {
+    // torch's AdamW step written directly on Float32Array buffers (each store rounds, each read
+    // sees the rounded value), with decay on the matrix only.
+    const n = 257;
+    const rand = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + k) * 0.05);
+    const params: StateDict = new Map([
+      ['w', { shape: [1, n], data: rand(1) }],
+      ['b', { shape: [n], data: rand(2) }],
+    ]);
+    const ref = new Map([...params].map(([k, t]) => [k, { ...t, data: t.data.slice() }]));
+    const mRef = new Map([...params.keys()].map((k) => [k, new Float32Array(n)]));
+    const vRef = new Map([...params.keys()].map((k) => [k, new Float32Array(n)]));
+    const opt = new AdamW(params);
+    const { beta1, beta2, eps, weightDecay } = NEOX_ADAMW;
+    for (let t = 1; t <= 6; t++) {
+      const grads = new Map([
+        ['w', rand(10 + t)],
+        ['b', rand(20 + t)],
+      ]);
+      const lr = 1e-3 * t;
+      const scale = 0.5 + t / 10;
+      opt.update(params, grads, lr, scale);
+      for (const [k, p] of ref) {
+        const g = grads.get(k)!;
+        const m = mRef.get(k)!;
+        const v = vRef.get(k)!;
+        const keep = k === 'w' ? 1 - lr * weightDecay : 1;
+        for (let i = 0; i < n; i++) {
+          const gi = g[i] * scale;
+          m[i] = m[i] + (1 - beta1) * (gi - m[i]);
+          v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+          const step = lr / (1 - beta1 ** t);
+          p.data[i] = p.data[i] * keep - (step * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(1 - beta2 ** t) + eps);
+        }
+        expect(params.get(k)!.data).toEqual(p.data);
+        expect(opt.stateDict.expAvg.get(k)).toEqual(m);
+        expect(opt.stateDict.expAvgSq.get(k)).toEqual(v);
+      }
+    }
+  });
+
   it('applies gradScale to the gradient before the moments', () => {
     const make = (): StateDict => new Map([['w', { shape: [2, 1], data: Float32Array.from([0.3, -0.1]) }]]);
     const a = make();

@@ -17,6 +17,7 @@ import { DataOrder, packDocuments } from '../../../native-models/micro/data-orde
 import { toTokenizerJson } from '../../../native-models/micro/tokenizer-json.ts';
 import { buildTrainingGraph, gradOutputName } from '../../../native-models/micro/train-graph.ts';
 import { stepDir, trainMicroModel } from '../../../native-models/micro/train.ts';
+import { shardRows } from '../../../native-models/micro/train-shards.ts';
 import type { TrainOptions, TrainingRecord } from '../../../native-models/micro/train.ts';
 import type { NeoxConfig } from '../../../native-models/neox/config.ts';
 import { parseNeoxConfig } from '../../../native-models/neox/config-parse.ts';
@@ -171,6 +172,42 @@ describe('trainMicroModel', () => {
     expect(resumed.record.checkpoints).toEqual(first.record.checkpoints);
   });
 
+  it('splits batches between two workers: bit-reproducible, resumable, and the one-thread run to rounding', async () => {
+    const two = { ...base, threads: 2 };
+    const a = await trainMicroModel({ ...two, outDir: dir('t2-a') });
+    const b = await trainMicroModel({ ...two, outDir: dir('t2-b') });
+    expect(a.ranOn).toBe('shards');
+    // Interrupted after update 11, resumed from checkpoint 8.
+    const controller = new AbortController();
+    await expect(
+      trainMicroModel({
+        ...two,
+        outDir: dir('t2-r'),
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.step === 11) controller.abort();
+        },
+      }),
+    ).rejects.toThrow(/cancelled/);
+    await trainMicroModel({ ...two, outDir: dir('t2-r') });
+    for (const step of CHECKPOINTS) {
+      const ref = await fingerprintOf(stepDir(dir('t2-a'), step));
+      expect(await fingerprintOf(stepDir(dir('t2-b'), step))).toBe(ref);
+      expect(await fingerprintOf(stepDir(dir('t2-r'), step))).toBe(ref);
+    }
+    expect(b.record.checkpoints).toEqual(a.record.checkpoints);
+    // The shards' summed gradient is the whole batch's up to float32 rounding: the losses follow
+    // the single-session run closely (the weights differ in their last bits only, at first).
+    const one = first.record.checkpoints;
+    a.record.checkpoints.forEach((c, i) => {
+      expect(Math.abs(c.loss - one[i].loss) / one[i].loss, `step ${c.step}`).toBeLessThan(1e-3);
+    });
+    expect(a.record.checkpoints[0].loss).toBeCloseTo(one[0].loss, 5);
+    expect(await fingerprintOf(stepDir(dir('t2-a'), 24))).not.toBe(
+      await fingerprintOf(stepDir(dir('a'), 24)),
+    );
+  });
+
   it('reuses a complete model without training', async () => {
     let calls = 0;
     const again = await trainMicroModel({ ...base, outDir: dir('a'), onProgress: () => calls++ });
@@ -251,5 +288,23 @@ describe('training graph gradients', () => {
         );
       }
     }
+  });
+});
+
+describe('shardRows', () => {
+  it('splits rows as evenly as possible, in order, without empty shards', () => {
+    expect(shardRows(16, 2)).toEqual([
+      [0, 8],
+      [8, 16],
+    ]);
+    expect(shardRows(5, 3)).toEqual([
+      [0, 1],
+      [1, 3],
+      [3, 5],
+    ]);
+    expect(shardRows(2, 4)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
   });
 });
