@@ -35,13 +35,14 @@ const forward = {
 };
 // BENCH_GRADS=1: the forward + backward of `profile,grads` as test/bench/run.ts builds it.
 const grads = process.env.BENCH_GRADS === '1';
-const built = grads
+const backward = grads
   ? buildNeoxGradientGraph(cfg, weights, {
       sites: GRAD_SITES.map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
       params: { reductions: ['full'] },
       forward,
     })
-  : buildNeoxGraph(cfg, weights, forward);
+  : null;
+const built = backward ?? buildNeoxGraph(cfg, weights, forward);
 const session = await ort.InferenceSession.create(serializeModel(built.graph), {
   executionProviders: ['cpu'],
   graphOptimizationLevel: 'all',
@@ -64,7 +65,7 @@ for (const name of built.paramInputs ?? []) {
 const fetches = [
   'token_loss',
   ...built.outputs.map((o) => o.name),
-  ...('gradOutputs' in built ? built.gradOutputs.map((o) => o.name) : []),
+  ...(backward ? backward.gradOutputs.map((o) => o.name) : []),
 ];
 for (let r = 0; r <= REPS; r++) await session.run(feeds, fetches);
 session.endProfiling();
