@@ -34,11 +34,14 @@ export function massiveGroups(project: Project, a: MassiveGroupsArgs): MassiveGr
       .filter((r) => r.metric === 'median' && r.layer !== null)
       .map((r) => [`${r.site}|${r.layer}`, r.value]),
   );
+  // At or below the run's own thresholds nothing is re-tested: every stored entry passed them in
+  // the engine (re-testing a stored float32 |a| against a decimal threshold could drop a tie).
+  const testAbs = a.minAbs !== undefined && (threshold === null || a.minAbs > threshold);
   const testRatio = a.minRatio !== undefined && (ratio === null || a.minRatio > ratio);
   let unchecked = 0;
   const entries = stored.filter((e) => {
     const abs = Math.abs(e.value);
-    if (a.minAbs !== undefined && !(abs > a.minAbs)) return false;
+    if (testAbs && !(abs > a.minAbs!)) return false;
     if (!testRatio) return true;
     const median = medians.get(`${e.site}|${e.layer}`);
     if (median === undefined || median === null || !Number.isFinite(median)) {

@@ -149,7 +149,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const count = s.page.getByTestId('massive-count');
       expect(((await count.textContent()) ?? '').replace(/\s+/g, ' ')).toMatch(
         new RegExp(
-          `^\\s*${entries} entries in ${groups} groups of \\(layer, dim, token\\); showing 1-50 of ${groups}, by count descending`,
+          `^\\s*${entries} of ${entries} stored entries pass, in ${groups} groups of \\(layer, dim, token\\); showing 1-50 of ${groups}, by count descending`,
         ),
       );
       // True counts: the largest group count is 5, and each row's count is the planted one.

@@ -47,7 +47,8 @@ export function runThresholds(stored: { threshold: number | null; ratio: number 
 }
 
 /**
- * The `massiveGroups` arguments of a filter: the threshold (exact: each entry's |a| is stored), and
+ * The `massiveGroups` arguments of a filter: the threshold where stricter than the run's (exact:
+ * each entry's |a| is stored; at or below it every stored entry passed), and
  * the ratio only where it is stricter than the run's own (it is tested against the layer's mean
  * median, since per-sequence medians are not stored; at or below the run's, every entry passed).
  */
@@ -55,7 +56,10 @@ export function filterArgs(
   f: MassiveFilter,
   run: MassiveFilter,
 ): Pick<MassiveGroupsArgs, 'minAbs' | 'minRatio'> {
-  return { minAbs: f.minAbs, ...(f.minRatio > run.minRatio ? { minRatio: f.minRatio } : {}) };
+  return {
+    ...(f.minAbs > run.minAbs ? { minAbs: f.minAbs } : {}),
+    ...(f.minRatio > run.minRatio ? { minRatio: f.minRatio } : {}),
+  };
 }
 
 /** Whether the filter asks for entries the run never stored (below either of its thresholds). */

@@ -42,10 +42,11 @@ describe('massive filter', () => {
     ]);
   });
 
-  it('sends the ratio only above the run own and says when a value is below the run', () => {
+  it('sends each threshold only above the run own and says when a value is below the run', () => {
     const run = runThresholds({ threshold: 100, ratio: 50 });
     expect(runThresholds({ threshold: null, ratio: null })).toEqual({ minAbs: 100, minRatio: 1000 });
-    expect(filterArgs({ minAbs: 100, minRatio: 50 }, run)).toEqual({ minAbs: 100 });
+    expect(filterArgs({ minAbs: 100, minRatio: 50 }, run)).toEqual({});
+    expect(filterArgs({ minAbs: 150, minRatio: 50 }, run)).toEqual({ minAbs: 150 });
     expect(filterArgs({ minAbs: 300, minRatio: 80 }, run)).toEqual({ minAbs: 300, minRatio: 80 });
     expect(belowRun({ minAbs: 100, minRatio: 50 }, run)).toBe(false);
     expect(belowRun({ minAbs: 99, minRatio: 50 }, run)).toBe(true);
