@@ -181,7 +181,9 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await heatmapAt(s.page, 143000);
     });
 
-    it('plays through the checkpoints', async () => {
+    // ATLAS_UI_REPEATS=9 npx vitest run: this spec 10 times in a row under the full suite's load
+    // (issue 15: it once timed out there and passed alone); no repeats by default.
+    it('plays through the checkpoints', { repeats: Number(process.env.ATLAS_UI_REPEATS ?? 0) }, async () => {
       const slider = s.page.getByRole('slider', { name: 'Checkpoint' });
       await slider.focus();
       await s.page.keyboard.press('Home');
