@@ -17,16 +17,9 @@ import { buildNeoxGraph } from '../../../native-models/neox/forward.ts';
 import { SessionPool } from '../../../main/run/session-pool.ts';
 import { buildMicroData } from '../../../native-models/micro/build.ts';
 import { ensureMicroSuite } from '../../../native-models/micro/ensure.ts';
-import { MICRO_RECIPE, microCheckpointDir, type MicroRecipe } from '../../../native-models/micro/suite.ts';
+import { microCheckpointDir } from '../../../native-models/micro/suite.ts';
+import { TINY_RECIPE as RECIPE } from '../sweep/micro-fixture.ts';
 
-const RECIPE: MicroRecipe = {
-  ...MICRO_RECIPE,
-  corpus: { seed: 7, nDocs: 200, heldOutFraction: 0.1 },
-  tokenizer: { vocabSize: 512, digitPairs: true },
-  data: { seed: 8, seqLen: 32, batchSize: 4 },
-  steps: 32,
-  checkpointInterval: 16,
-};
 const REVISIONS = ['step0', 'step32', 'step4'];
 
 /** Every metric and tensor of a run, keyed so two projects' runs compare as plain values. */
