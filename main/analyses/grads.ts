@@ -5,8 +5,8 @@
 // features of g^2) and grad_mean_norm = mean over real tokens of ||g||. Per parameter tensor:
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
-// the graph (a float32 running sum bound in place, Kahan-compensated unless `grad_sum=float32`,
-// neox/backward.ts `accumulateGradient`; the norm itself in Float64), so a batch's parameter
+// the graph (a float32 running sum bound in place, neox/backward.ts `accumulateGradient`, folded
+// into float64 every 8 batches unless `grad_sum=float32`, stats/blocked-sum.ts; the norm in Float64), so a batch's parameter
 // gradient never crosses into JavaScript; site = the parameter's name inside its layer, layer =
 // its layer (NULL for embed_in, embed_out, final_layer_norm). Per example, from in-graph
 // reductions (neox/per-example.ts): example_param_grad_norm (the norm of the example's whole
@@ -28,6 +28,7 @@ import { neoxParamSpecs } from '../../native-models/neox/params.ts';
 import type { Site } from '../../native-models/neox/sites.ts';
 import { booleanOption, sitesOption, stringOption } from '../options/read.ts';
 import { PositionStats } from '../stats/position-stats.ts';
+import { BlockedSum, type BlockedSumState } from '../stats/blocked-sum.ts';
 import { restore, snapshot } from '../stats/state.ts';
 import { shapeRows } from './shape-rows.ts';
 import type { Analysis, AnalysisResult, MetricRow, RunContext, TensorRow } from './types.ts';
@@ -71,15 +72,17 @@ function summaryRows(metric: string, values: readonly number[]): MetricRow[] {
 }
 
 /**
- * Whether the parameter-gradient sum is compensated: the `grad_sum` option, except that a run of
- * one batch sums nothing (0 + g is exact), so it needs no compensation buffers.
+ * Whether the parameter-gradient sum is folded into float64 (stats/blocked-sum.ts): the
+ * `grad_sum` option ('compensated', its name while it was a Kahan-compensated float32 pair in the
+ * graph, is read as float64), except that a run of one batch sums nothing (0 + g is exact), so
+ * its float32 buffer is the sum.
  */
-function compensated(ctx: RunContext): boolean {
+function wideSum(ctx: RunContext): boolean {
   const lengths = ctx.sequenceLengths;
   const oneBatch = lengths !== undefined && ctx.batchSize !== undefined && lengths.length <= ctx.batchSize;
   if (oneBatch) return false;
   const choice = stringOption(ctx, 'grad_sum');
-  if (choice !== 'auto') return choice === 'compensated';
+  if (choice !== 'auto') return choice === 'float64' || choice === 'compensated';
   const count = neoxParamSpecs(ctx.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   return count <= AUTO_COMPENSATED_MAX_PARAMS;
 }
@@ -110,9 +113,9 @@ export const grads: Analysis = {
     {
       name: 'grad_sum',
       type: 'choice',
-      choices: ['auto', 'compensated', 'float32'],
+      choices: ['auto', 'float64', 'float32', 'compensated'],
       default: 'auto',
-      help: 'how the graph sums parameter gradients over batches: Kahan-compensated (2 float32 buffers, about float32 rounding of the sum), plain float32 (1 buffer, as PyTorch accumulates .grad), or auto: compensated up to 1.2 billion parameters, float32 above (so pythia-1.4b fits in 24 GB)',
+      help: 'how parameter gradients are summed over batches: float64 (a float32 sum in the graph folded into float64 every 8 batches; 12 bytes a parameter), plain float32 (4 bytes, as PyTorch accumulates .grad), or auto: float64 up to 1.2 billion parameters, float32 above (so pythia-1.4b fits in 24 GB); compensated is the earlier name of float64',
     },
     {
       name: 'example_norms',
@@ -131,10 +134,7 @@ export const grads: Analysis = {
           : ['token_sumsq', 'seq_sumsq'],
       })),
       params: {
-        reductions: [
-          compensated(ctx) ? 'sum' : 'sum_f32',
-          ...(booleanOption(ctx, 'example_norms') ? (['example_sumsq'] as const) : []),
-        ],
+        reductions: ['sum', ...(booleanOption(ctx, 'example_norms') ? (['example_sumsq'] as const) : [])],
       },
     };
   },
@@ -144,12 +144,12 @@ export const grads: Analysis = {
     const keys = sites.flatMap((site) => Array.from({ length: L }, (_, layer) => ({ site, layer })));
     const pos = keys.map(({ site }) => new PositionStats(ctx.config.maxPositions, featureSize(ctx, site)));
     const params = neoxParamSpecs(ctx.config);
-    // The overall gradient, summed in the graph: s - c is the compensated sum (backward.ts); no c
-    // buffers (zeros) when the sum is plain.
-    const comp = compensated(ctx);
+    // The overall gradient: summed in the graph into float32 buffers, folded here into float64.
+    const paramSum = new BlockedSum(
+      params.map((p) => p.shape.reduce((a, b) => a * b, 1)),
+      wideSum(ctx),
+    );
     const exampleNorms = booleanOption(ctx, 'example_norms');
-    const paramSums = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
-    const paramComps = params.map((p) => new Float32Array(comp ? p.shape.reduce((a, b) => a * b, 1) : 0));
     // Targets counted; per example: sum of squares per (site, layer) key, its tokens and index.
     const acc = {
       targets: 0,
@@ -175,44 +175,30 @@ export const grads: Analysis = {
       toJSON: () => ({
         acc: snapshot(acc, FIELDS),
         pos: pos.map((p) => p.toJSON()),
-        paramSums,
+        paramSum: paramSum.toJSON(),
         direction: direction.toJSON(),
-        paramComps,
       }),
       fromJSON(state) {
         const s = state as {
           acc: unknown;
           pos: unknown[];
-          paramSums: Float32Array[];
-          paramComps: Float32Array[];
+          paramSum: BlockedSumState;
           direction: unknown;
         };
         restore(acc, s.acc, FIELDS);
         direction.fromJSON(s.direction);
         s.pos.forEach((p, i) => pos[i].fromJSON(p));
-        s.paramSums.forEach((p, i) => paramSums[i].set(p));
-        s.paramComps.forEach((p, i) => paramComps[i].set(p));
+        paramSum.fromJSON(s.paramSum);
       },
       accumulators: () =>
-        params.flatMap((p, i) => [
-          {
-            input: addressName(paramGradAcc(p.name, 'sum', 'in')),
-            output: addressName(paramGradAcc(p.name, 'sum', 'out')),
-            data: paramSums[i],
-            dims: p.shape,
-          },
-          ...(comp
-            ? [
-                {
-                  input: addressName(paramGradAcc(p.name, 'comp', 'in')),
-                  output: addressName(paramGradAcc(p.name, 'comp', 'out')),
-                  data: paramComps[i],
-                  dims: p.shape,
-                },
-              ]
-            : []),
-        ]),
+        params.map((p, i) => ({
+          input: addressName(paramGradAcc(p.name, 'sum', 'in')),
+          output: addressName(paramGradAcc(p.name, 'sum', 'out')),
+          data: paramSum.partial[i],
+          dims: p.shape,
+        })),
       consume(batch, outputs) {
+        paramSum.added(); // the graph has added this batch's gradient into paramSum.partial
         const { B, T, attentionMask, lossMask } = batch;
         for (let i = 0; i < B * T; i++) acc.targets += lossMask[i];
         const rows = Array.from({ length: B }, () => new Float64Array(keys.length));
@@ -270,10 +256,9 @@ export const grads: Analysis = {
             ),
           );
         params.forEach((p, i) => {
-          const sum = paramSums[i];
-          const comp = paramComps[i];
+          const sum = paramSum.sum(i);
           let sq = 0;
-          for (let j = 0; j < sum.length; j++) sq += ((sum[j] - (comp[j] ?? 0)) / acc.targets) ** 2;
+          for (let j = 0; j < sum.length; j++) sq += (sum[j] / acc.targets) ** 2;
           const { site, layer } = paramSiteLayer(p.name);
           metrics.push(metricRow('grads', 'param_grad_norm', site, layer, Math.sqrt(sq)));
           const n = acc.exampleParamSq.length;

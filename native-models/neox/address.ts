@@ -9,7 +9,7 @@
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
 //   param_grad/<hf name>[/sumsq | /example_sumsq]    d metric / d parameter (full, its norm^2, or
 //                                                    each example's norm^2 [B])
-//   param_grad_acc/<in | out>/<sum | comp>/<hf name>  the running (compensated) sum of d metric / d
+//   param_grad_acc/<in | out>/sum/<hf name>          the running (float64 or float32) sum of d metric / d
 //                                                    parameter over batches, fed in and written back
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
 //   centre/<site>/<layer | g>                        the mean a read-only centring subtracts (centre.ts)
@@ -25,7 +25,7 @@ export type GraphAddress =
   | { kind: 'tap'; site: Site; layer: number | null; reduction: string; part?: string }
   | { kind: 'grad'; site: Site; layer: number | null; reduction: GradReduction }
   | { kind: 'param_grad'; param: string; reduction: 'full' | 'sumsq' | 'example_sumsq' }
-  | { kind: 'param_grad_acc'; param: string; part: 'sum' | 'comp'; io: 'in' | 'out' }
+  | { kind: 'param_grad_acc'; param: string; part: 'sum'; io: 'in' | 'out' }
   | { kind: 'intervention'; site: Site; layer: number | null; id: string; part: string }
   | { kind: 'centre'; site: Site; layer: number | null }
   | { kind: 'hook'; hook: string; layer?: number | null; part?: string }
@@ -83,7 +83,7 @@ export const paramGrad = (
   param,
   reduction,
 });
-export const paramGradAcc = (param: string, part: 'sum' | 'comp', io: 'in' | 'out'): GraphAddress => ({
+export const paramGradAcc = (param: string, part: 'sum', io: 'in' | 'out'): GraphAddress => ({
   kind: 'param_grad_acc',
   param,
   part,
@@ -124,7 +124,7 @@ export function parseAddress(name: string): GraphAddress | null {
     p[0] === 'param_grad_acc' &&
     p.length >= 4 &&
     (p[1] === 'in' || p[1] === 'out') &&
-    (p[2] === 'sum' || p[2] === 'comp')
+    p[2] === 'sum'
   )
     return paramGradAcc(p.slice(3).join('/'), p[2], p[1]);
   if (p[0] === 'intervene' && p.length === 5 && isSite(p[1]))

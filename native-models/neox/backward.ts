@@ -93,8 +93,8 @@ export interface BackwardOptions {
   /**
    * Parameter gradients: 'full' (the batch's gradient as an output), 'sumsq' (its squared norm),
    * 'example_sumsq' (each example's squared norm [B], per-example.ts), or
-   * 'sum' (added to a running compensated sum fed as inputs and returned as outputs, which the
-   * engine binds to the same buffers: accumulateGradient below).
+   * 'sum' (added to a running float32 sum fed as an input and returned as an output, which the
+   * engine binds to the same buffer: accumulateGradient below).
    */
   params?: { names?: string[]; reductions: ParamGradReduction[] };
 }
@@ -109,50 +109,33 @@ export interface GradOutput {
   param?: string;
   reduction: GradReduction | ParamGradReduction;
   shape: Dim[];
-  /** For 'sum': the accumulator's inputs and outputs (sum and compensation), fed and bound in pairs. */
+  /** For 'sum': the accumulator's input and output, fed and bound to one buffer. */
   accumulator?: AccumulatorNames;
 }
 
-/**
- * 'sum': a Kahan-compensated float32 running sum (two buffers); 'sum_f32': a plain float32 running
- * sum (one buffer, what PyTorch's `.grad +=` does).
- */
-export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'sum_f32' | 'example_sumsq';
+/** 'sum': a float32 running sum over batches (4 bytes a parameter, as PyTorch's `.grad +=`). */
+export type ParamGradReduction = 'full' | 'sumsq' | 'sum' | 'example_sumsq';
 
 export interface AccumulatorNames {
   sumIn: string;
   sumOut: string;
-  /** Absent for 'sum_f32'. */
-  compIn?: string;
-  compOut?: string;
 }
 
 /**
- * s, c <- the Kahan-compensated sum s + g (Kahan 1965; Higham 2002, "Accuracy and Stability of
- * Numerical Algorithms", sec. 4.3; docs/METHODS.md "Gradients"): y = g - c, t = s + y,
- * c' = (t - s) - y, s' = t. The true running sum is s - c to about float32 rounding of the sum,
- * independent of the number of batches. The outputs are written into the buffers of the inputs
- * (graph-session.ts bound accumulators), so c' must be computed before s' overwrites s: s' is
- * recomputed as s - (-y + 0 * c'), which equals t bit for bit (negation is exact, adding +-0 changes
- * no nonzero value) and depends on c', so ONNX Runtime schedules it last (a second s + y would be
- * merged with t by common-subexpression elimination).
+ * s <- s + g over batches, in the graph, into a float32 buffer the engine binds as both the input
+ * and the output (graph-session.ts bound accumulators): one elementwise node writing the index it
+ * reads, so ONNX Runtime runs it in place. How many batches a float32 buffer sums before it is
+ * folded into a wider one is the caller's (main/stats/blocked-sum.ts: float64 every 8 batches).
+ * A Kahan-compensated pair in the graph was measured and dropped (README "Speed"): keeping its
+ * update order in place took eight elementwise passes over every parameter a batch, 0.7 s of a
+ * 4 s pythia-70m batch on 2 cores; widening to float64 in the graph (Cast + Add) cost the same.
  */
 function accumulateGradient(b: GraphBuilder, g: Value, names: AccumulatorNames): void {
-  const shape = g.shape;
-  const s = b.input(names.sumIn, 'float32', shape);
-  if (!names.compIn || !names.compOut) {
-    // Plain: s' = s + g, one elementwise node writing where it reads (same index), so in place.
-    const [sOut] = b.node('Add', [s, g], [{ dtype: 'float32', shape, name: names.sumOut }]);
-    b.output(sOut);
-    return;
-  }
-  const c = b.input(names.compIn, 'float32', shape);
-  const y = b.sub(g, c);
-  const t = b.add(s, y);
-  const [cOut] = b.node('Sub', [b.sub(t, s), y], [{ dtype: 'float32', shape, name: names.compOut }]);
-  b.output(cOut);
-  const after = b.add(b.neg(y), b.mul(cOut, b.scalar(0)));
-  const [sOut] = b.node('Sub', [s, after], [{ dtype: 'float32', shape, name: names.sumOut }]);
+  const [sOut] = b.node(
+    'Add',
+    [b.input(names.sumIn, 'float32', g.shape), g],
+    [{ dtype: 'float32', shape: g.shape, name: names.sumOut }],
+  );
   b.output(sOut);
 }
 
@@ -358,16 +341,10 @@ export function appendNeoxBackward(
   for (const p of paramNames) {
     const g = grads.get(p) as Value;
     for (const red of opts.params?.reductions ?? []) {
-      if (red === 'sum' || red === 'sum_f32') {
+      if (red === 'sum') {
         const acc: AccumulatorNames = {
           sumIn: addressName(paramGradAcc(p, 'sum', 'in')),
           sumOut: addressName(paramGradAcc(p, 'sum', 'out')),
-          ...(red === 'sum'
-            ? {
-                compIn: addressName(paramGradAcc(p, 'comp', 'in')),
-                compOut: addressName(paramGradAcc(p, 'comp', 'out')),
-              }
-            : {}),
         };
         accumulateGradient(b, g, acc);
         gradOutputs.push({

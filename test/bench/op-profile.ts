@@ -102,6 +102,17 @@ for (const [op, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
     `${JSON.stringify({ case: 'op-profile', model: `random:${entry.name}`, B, T, op, ms_per_run: o.us / REPS / 1000, share: o.us / total, nodes: o.nodes.size })}\n`,
   );
 }
+// BENCH_NODES=Gemm: also one line per node of that operator type (its name and time per run).
+const perNode = process.env.BENCH_NODES;
+if (perNode) {
+  const byNode = new Map<string, number>();
+  nodeEvents
+    .slice(perRun)
+    .filter((e) => e.args?.op_name === perNode)
+    .forEach((e) => byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur));
+  for (const [node, us] of [...byNode].sort((a, b) => b[1] - a[1]))
+    process.stdout.write(`${JSON.stringify({ case: 'op-profile-node', op: perNode, node, ms_per_run: us / REPS / 1000 })}\n`);
+}
 process.stdout.write(
   `${JSON.stringify({ case: 'op-profile-total', model: `random:${entry.name}`, B, T, kernels_ms_per_run: total / REPS / 1000, run_ms: wall })}\n`,
 );
