@@ -84,14 +84,15 @@ function wideSum(ctx: RunContext): boolean {
   const choice = stringOption(ctx, 'grad_sum');
   if (choice !== 'auto') return choice === 'float64' || choice === 'compensated';
   const count = neoxParamSpecs(ctx.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-  return count <= AUTO_COMPENSATED_MAX_PARAMS;
+  return count <= AUTO_WIDE_MAX_PARAMS;
 }
 
 /**
- * 'auto' compensates up to this many parameters: above it (pythia-1.4b and up) the second buffer
- * (4 bytes a parameter) would take a 24 GB machine past its memory (README "Scale").
+ * 'auto' folds into float64 up to this many parameters: the float64 total and the float32 buffer
+ * take 12 bytes a parameter beside the weights' 4, 6.5 GB at pythia-410m; at pythia-1b (1.0
+ * billion) they would take 12 GB and with the backward's activations pass a 24 GB machine.
  */
-const AUTO_COMPENSATED_MAX_PARAMS = 1.2e9;
+const AUTO_WIDE_MAX_PARAMS = 0.5e9;
 
 export const grads: Analysis = {
   name: 'grads',
@@ -115,7 +116,7 @@ export const grads: Analysis = {
       type: 'choice',
       choices: ['auto', 'float64', 'float32', 'compensated'],
       default: 'auto',
-      help: 'how parameter gradients are summed over batches: float64 (a float32 sum in the graph folded into float64 every 8 batches; 12 bytes a parameter), plain float32 (4 bytes, as PyTorch accumulates .grad), or auto: float64 up to 1.2 billion parameters, float32 above (so pythia-1.4b fits in 24 GB); compensated is the earlier name of float64',
+      help: 'how parameter gradients are summed over batches: float64 (a float32 sum in the graph folded into float64 every 8 batches; 12 bytes a parameter), plain float32 (4 bytes, as PyTorch accumulates .grad), or auto: float64 up to 0.5 billion parameters (pythia-410m), float32 above (so pythia-1b and 1.4b fit in 24 GB); compensated is the earlier name of float64',
     },
     {
       name: 'example_norms',
