@@ -88,11 +88,12 @@ function wideSum(ctx: RunContext): boolean {
 }
 
 /**
- * 'auto' folds into float64 up to this many parameters: the float64 total and the float32 buffer
- * take 12 bytes a parameter beside the weights' 4, 6.5 GB at pythia-410m; at pythia-1b (1.0
- * billion) they would take 12 GB and with the backward's activations pass a 24 GB machine.
+ * 'auto' folds into float64 up to this many parameters (pythia-160m and below): the float64 total
+ * and the float32 buffer take 12 bytes a parameter beside the weights' 4, and a run's checkpoint
+ * holds both, which past pythia-160m (1.9 GB) outgrows what one structured-clone buffer takes
+ * (410m: 4.9 GB; stats/state.ts). Above it the float32 sum alone, as PyTorch's `.grad`.
  */
-const AUTO_WIDE_MAX_PARAMS = 0.5e9;
+const AUTO_WIDE_MAX_PARAMS = 0.2e9;
 
 export const grads: Analysis = {
   name: 'grads',
@@ -116,7 +117,7 @@ export const grads: Analysis = {
       type: 'choice',
       choices: ['auto', 'float64', 'float32', 'compensated'],
       default: 'auto',
-      help: 'how parameter gradients are summed over batches: float64 (a float32 sum in the graph folded into float64 every 8 batches; 12 bytes a parameter), plain float32 (4 bytes, as PyTorch accumulates .grad), or auto: float64 up to 0.5 billion parameters (pythia-410m), float32 above (so pythia-1b and 1.4b fit in 24 GB); compensated is the earlier name of float64',
+      help: 'how parameter gradients are summed over batches: float64 (a float32 sum in the graph folded into float64 every 8 batches; 12 bytes a parameter), plain float32 (4 bytes, as PyTorch accumulates .grad), or auto: float64 up to 0.2 billion parameters (pythia-160m), float32 above; compensated is the earlier name of float64',
     },
     {
       name: 'example_norms',

@@ -2,7 +2,10 @@
 // (stats/state.ts, encoded with the structured-clone format, which executes nothing when read),
 // written in one transaction, so a run interrupted by a crash, a kill or a cancel resumes from
 // there when the same configuration is run again. A run's checkpoint is deleted in the transaction
-// that marks it complete (runs.ts writeResults).
+// that marks it complete (runs.ts writeResults). SQLite binds no value over 1 GB (SQLITE_MAX_LENGTH)
+// and the state of a `grads` run holds the overall parameter gradient (12 bytes a parameter: 1.9 GB
+// at pythia-160m), so the state is stored in parts of at most CHECKPOINT_PART_BYTES: the first in
+// run_checkpoints.state, the rest in run_checkpoint_parts (deleted with their checkpoint).
 
 import type Database from 'better-sqlite3';
 import type { StoredRun } from './rows.ts';
@@ -17,13 +20,22 @@ export interface RunCheckpoint {
   updated: string;
 }
 
+/** The largest part of a checkpoint's state in one SQLite value (under SQLite's 1 GB limit). */
+export const CHECKPOINT_PART_BYTES = 256 * 2 ** 20;
+
 /** Replaces the run's checkpoint (the run must not be complete). */
 export function saveCheckpoint(
   db: Database.Database,
   runId: number,
   batchesDone: number,
   state: Uint8Array,
+  partBytes = CHECKPOINT_PART_BYTES,
 ): void {
+  const parts: Buffer[] = [];
+  for (let at = 0; at === 0 || at < state.byteLength; at += partBytes) {
+    const end = Math.min(at + partBytes, state.byteLength);
+    parts.push(Buffer.from(state.buffer, state.byteOffset + at, end - at));
+  }
   db.transaction(() => {
     const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as
       { status: string } | undefined;
@@ -33,12 +45,10 @@ export function saveCheckpoint(
       `INSERT INTO run_checkpoints (run_id, batches_done, state, updated) VALUES (?, ?, ?, ?)
        ON CONFLICT(run_id) DO UPDATE SET batches_done = excluded.batches_done, state = excluded.state,
          updated = excluded.updated`,
-    ).run(
-      runId,
-      batchesDone,
-      Buffer.from(state.buffer, state.byteOffset, state.byteLength),
-      new Date().toISOString(),
-    );
+    ).run(runId, batchesDone, parts[0], new Date().toISOString());
+    db.prepare('DELETE FROM run_checkpoint_parts WHERE run_id = ?').run(runId);
+    const insert = db.prepare('INSERT INTO run_checkpoint_parts (run_id, part, data) VALUES (?, ?, ?)');
+    parts.slice(1).forEach((data, i) => insert.run(runId, i + 1, data));
   })();
 }
 
@@ -46,9 +56,12 @@ export function loadCheckpoint(db: Database.Database, runId: number): RunCheckpo
   const row = db
     .prepare('SELECT run_id, batches_done, state, updated FROM run_checkpoints WHERE run_id = ?')
     .get(runId) as { run_id: number; batches_done: number; state: Buffer; updated: string } | undefined;
-  return row
-    ? { runId: row.run_id, batchesDone: row.batches_done, state: row.state, updated: row.updated }
-    : null;
+  if (!row) return null;
+  const rest = db
+    .prepare('SELECT data FROM run_checkpoint_parts WHERE run_id = ? ORDER BY part')
+    .all(runId) as { data: Buffer }[];
+  const state = rest.length === 0 ? row.state : Buffer.concat([row.state, ...rest.map((r) => r.data)]);
+  return { runId: row.run_id, batchesDone: row.batches_done, state, updated: row.updated };
 }
 
 /** The newest unfinished run (interrupted, failed or cancelled) of a configuration that has a checkpoint. */

@@ -127,6 +127,15 @@ export const MIGRATIONS: readonly string[] = [
   RUN_OWNER_MIGRATION,
   // 4: where merged runs came from (migration-run-sources.ts).
   RUN_SOURCES_MIGRATION,
+  // 5: a checkpoint's state past SQLite's 1 GB value limit, in parts (checkpoints.ts).
+  `
+  CREATE TABLE run_checkpoint_parts (
+    run_id INTEGER NOT NULL REFERENCES run_checkpoints(run_id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, part)
+  );
+  `,
 ];
 
 /** The schema version this code writes and reads. */
