@@ -184,13 +184,18 @@ export const grads: Analysis = {
         const s = state as {
           acc: unknown;
           pos: unknown[];
-          paramSum: BlockedSumState;
+          paramSum?: BlockedSumState;
+          /** A checkpoint of an earlier version: a float32 sum and its Kahan compensation. */
+          paramSums?: Float32Array[];
+          paramComps?: Float32Array[];
           direction: unknown;
         };
         restore(acc, s.acc, FIELDS);
         direction.fromJSON(s.direction);
         s.pos.forEach((p, i) => pos[i].fromJSON(p));
-        paramSum.fromJSON(s.paramSum);
+        if (s.paramSum) paramSum.fromJSON(s.paramSum);
+        else if (s.paramSums) paramSum.fromKahan(s.paramSums, s.paramComps ?? []);
+        else throw new Error('grads: the checkpoint has no parameter-gradient sum');
       },
       accumulators: () =>
         params.map((p, i) => ({

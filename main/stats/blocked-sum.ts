@@ -80,4 +80,20 @@ export class BlockedSum {
     }
     this.pending = s.pending;
   }
+
+  /**
+   * Restores the state of a checkpoint written before the blocked sum: a float32 sum s and its
+   * Kahan compensation c per tensor (the sum is s - c; c absent or empty when it was plain).
+   */
+  fromKahan(sums: readonly Float32Array[], comps: readonly Float32Array[]): void {
+    if (sums.length !== this.partial.length) throw new Error('BlockedSum: the state has other tensors');
+    sums.forEach((s, i) => {
+      const c = comps[i];
+      const wide = this.total?.[i];
+      const target = wide ?? this.partial[i];
+      for (let j = 0; j < s.length; j++) target[j] = c && c.length ? s[j] - c[j] : s[j];
+      if (wide) this.partial[i].fill(0);
+    });
+    this.pending = 0;
+  }
 }

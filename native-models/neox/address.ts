@@ -9,7 +9,7 @@
 //   grad/<site>/<layer | g>/<reduction>              a reduction of d metric / d site
 //   param_grad/<hf name>[/sumsq | /example_sumsq]    d metric / d parameter (full, its norm^2, or
 //                                                    each example's norm^2 [B])
-//   param_grad_acc/<in | out>/sum/<hf name>          the running (float64 or float32) sum of d metric / d
+//   param_grad_acc/<in | out>/sum/<hf name>          the running float32 sum of d metric / d
 //                                                    parameter over batches, fed in and written back
 //   intervene/<site>/<layer | g>/<id>/<part>         an input of the intervention `id` at a site
 //   centre/<site>/<layer | g>                        the mean a read-only centring subtracts (centre.ts)
@@ -120,12 +120,7 @@ export function parseAddress(name: string): GraphAddress | null {
     const red = last === 'sumsq' || last === 'example_sumsq' ? last : 'full';
     return paramGrad(p.slice(1, red === 'full' ? undefined : -1).join('/'), red);
   }
-  if (
-    p[0] === 'param_grad_acc' &&
-    p.length >= 4 &&
-    (p[1] === 'in' || p[1] === 'out') &&
-    p[2] === 'sum'
-  )
+  if (p[0] === 'param_grad_acc' && p.length >= 4 && (p[1] === 'in' || p[1] === 'out') && p[2] === 'sum')
     return paramGradAcc(p.slice(3).join('/'), p[2], p[1]);
   if (p[0] === 'intervene' && p.length === 5 && isSite(p[1]))
     return { kind: 'intervention', site: p[1], layer: layerOf(p[2]), id: p[3], part: p[4] };

@@ -5,16 +5,19 @@
 // Products (W [out, in] as Hugging Face stores it, x [tokens, in], g the gradient of the output):
 //   forward y = x W^T (transB), the weight gradient dW = g^T x (transA), the input gradient
 //   dx = g W, for the four projections of a layer and the unembedding. The weights are graph
-//   inputs, as the runner feeds them; the output goes into one pre-allocated tensor, so no
-//   allocation or copy into JavaScript is timed. Medians of BENCH_REPS after a warm-up.
+//   inputs, as the runner feeds them. ONNX Runtime's time is the Gemm kernel's own, from its
+//   profiler (a session.run also copies a large output into JavaScript, which a graph does not);
+//   PyTorch's is torch.mm into a pre-allocated output. Medians of BENCH_REPS after a warm-up.
 // Usage: node bin/run-ts.js test/bench/gemm-kernels.ts [model]   (BENCH_PYTHON for PyTorch)
 
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { GraphBuilder } from '../../native-models/graph/ir.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
-import { createSession } from '../../native-models/runtime/session.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
 const TOKENS = Number(process.env.BENCH_BATCH ?? 8) * Number(process.env.BENCH_SEQ ?? 256);
@@ -47,8 +50,10 @@ const products: Product[] = layers.flatMap(([name, out, inn]) =>
 /** [rows, cols] of the two operands and the result, and the Gemm's transposes. */
 function shapes(p: Product): { a: number[]; b: number[]; y: number[]; transA: boolean; transB: boolean } {
   const N = TOKENS;
-  if (p.kind === 'forward') return { a: [N, p.inn], b: [p.out, p.inn], y: [N, p.out], transA: false, transB: true };
-  if (p.kind === 'dW') return { a: [N, p.out], b: [N, p.inn], y: [p.out, p.inn], transA: true, transB: false };
+  if (p.kind === 'forward')
+    return { a: [N, p.inn], b: [p.out, p.inn], y: [N, p.out], transA: false, transB: true };
+  if (p.kind === 'dW')
+    return { a: [N, p.out], b: [N, p.inn], y: [p.out, p.inn], transA: true, transB: false };
   return { a: [N, p.out], b: [p.out, p.inn], y: [N, p.inn], transA: false, transB: false };
 }
 
@@ -64,19 +69,38 @@ async function ortMs(p: Product): Promise<number> {
   const A = b.input('a', 'float32', s.a);
   const Bv = b.input('b', 'float32', s.b);
   b.output(b.gemm(A, Bv, null, { transA: s.transA, transB: s.transB }), 'y');
-  const sess = await createSession(serializeModel(b.graph), { device: 'cpu', threads: THREADS });
+  const prefix = join(tmpdir(), `atlas-gemm-${process.pid}-${p.name}-${p.kind}`);
+  const session = await ort.InferenceSession.create(serializeModel(b.graph), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    enableMemPattern: false,
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    extra: { session: { 'intra_op.allow_spinning': '0' } }, // as the engine's sessions (session.ts)
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
   const feeds = {
     a: new ort.Tensor('float32', fill(s.a[0] * s.a[1], 1), s.a),
     b: new ort.Tensor('float32', fill(s.b[0] * s.b[1], 2), s.b),
   };
-  const y = new ort.Tensor('float32', new Float32Array(s.y[0] * s.y[1]), s.y);
-  const times: number[] = [];
-  for (let r = 0; r <= REPS; r++) {
-    const t0 = performance.now();
-    await sess.session.run(feeds, { y });
-    if (r > 0) times.push(performance.now() - t0);
-  }
-  await sess.session.release();
+  for (let r = 0; r <= REPS; r++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const base = prefix.split('/').pop()!;
+  const file = readdirSync(tmpdir()).find((f) => f.startsWith(base) && f.endsWith('.json'));
+  if (!file) throw new Error('ONNX Runtime wrote no profile');
+  const events = JSON.parse(readFileSync(join(tmpdir(), file), 'utf8')) as {
+    cat: string;
+    name: string;
+    dur: number;
+    args?: { op_name?: string };
+  }[];
+  rmSync(join(tmpdir(), file), { force: true });
+  const times = events
+    .filter((e) => e.cat === 'Node' && e.args?.op_name === 'Gemm' && e.name.endsWith('_kernel_time'))
+    .slice(1) // the warm-up
+    .map((e) => e.dur / 1000);
   return times.sort((x, z) => x - z)[Math.floor(times.length / 2)];
 }
 

@@ -111,7 +111,9 @@ if (perNode) {
     .filter((e) => e.args?.op_name === perNode)
     .forEach((e) => byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur));
   for (const [node, us] of [...byNode].sort((a, b) => b[1] - a[1]))
-    process.stdout.write(`${JSON.stringify({ case: 'op-profile-node', op: perNode, node, ms_per_run: us / REPS / 1000 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ case: 'op-profile-node', op: perNode, node, ms_per_run: us / REPS / 1000 })}\n`,
+    );
 }
 process.stdout.write(
   `${JSON.stringify({ case: 'op-profile-total', model: `random:${entry.name}`, B, T, kernels_ms_per_run: total / REPS / 1000, run_ms: wall })}\n`,

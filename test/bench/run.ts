@@ -9,6 +9,10 @@
 //   forward+backward;
 // - memory: peak RSS of the runner's profile pass over N and 4N sequences (flat in N).
 // Shapes: random:pythia-70m (and pythia-160m with BENCH_MODELS), batch 8 x 256, CPU, 2 threads.
+// Every graph is built as the runner builds it: the weights are graph inputs, fed from the
+// checkpoint's arrays each run (not initializers, which ONNX Runtime would pre-pack), and the
+// session keeps or drops the CPU arena as the runner does (main/run/execute.ts useCpuArena). What
+// a whole batch of the runner costs, its analyses included, is test/bench/runner.ts.
 // Times are medians of BENCH_REPS runs after one warm-up. Not part of `npm test`.
 
 import { spawnSync } from 'node:child_process';
@@ -26,6 +30,9 @@ import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.t
 import { GRAD_SITES } from '../../main/analyses/grads.ts';
 import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
 import type { NeoxConfig } from '../../native-models/neox/config.ts';
+import type { StateDict } from '../../native-models/weights/types.ts';
+import type { Graph } from '../../native-models/graph/ir.ts';
+import { useCpuArena } from '../../main/run/execute.ts';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const B = Number(process.env.BENCH_BATCH ?? 8);
@@ -56,16 +63,33 @@ function feeds(cfg: NeoxConfig, seed: number): Record<string, ort.Tensor> {
   };
 }
 
+/** The parameter feeds, as the runner gives them: tensors over the checkpoint's own arrays. */
+function weightFeeds(names: readonly string[], weights: StateDict): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    names.map((n) => {
+      const t = weights.get(n)!;
+      return [n, new ort.Tensor('float32', t.data, t.shape)];
+    }),
+  );
+}
+
 async function timeGraph(
-  bytes: Uint8Array,
+  built: { graph: Graph; paramInputs?: string[] },
   cfg: NeoxConfig,
+  weights: StateDict,
   fetches: string[],
   extra: Record<string, ort.Tensor> = {},
+  gradients = false,
 ): Promise<number> {
-  const s = await createSession(bytes, { device: 'cpu', threads: THREADS });
+  const s = await createSession(serializeModel(built.graph), {
+    device: 'cpu',
+    threads: THREADS,
+    memArena: useCpuArena(weights, gradients),
+  });
+  const params = weightFeeds(built.paramInputs ?? [], weights);
   const times: number[] = [];
   for (let r = 0; r <= REPS; r++) {
-    const f = { ...feeds(cfg, r), ...extra };
+    const f = { ...feeds(cfg, r), ...params, ...extra };
     const t0 = performance.now();
     await s.session.run(f, fetches);
     if (r > 0) times.push((performance.now() - t0) / 1000);
@@ -109,12 +133,14 @@ for (const name of MODELS) {
 
   // The graph the runner builds: the loss outputs, no logits output.
   const lossMask = { loss_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]) };
-  const plain = buildNeoxGraph(cfg, weights, { outputs: { loss: true, logits: false } });
-  const plainS = await timeGraph(serializeModel(plain.graph), cfg, ['token_loss'], lossMask);
-  const prof = buildNeoxGraph(cfg, weights, { taps: profileTaps, outputs: { loss: true, logits: false } });
+  const asRunner = { outputs: { loss: true, logits: false }, weights: 'inputs' as const };
+  const plain = buildNeoxGraph(cfg, weights, asRunner);
+  const plainS = await timeGraph(plain, cfg, weights, ['token_loss'], lossMask);
+  const prof = buildNeoxGraph(cfg, weights, { ...asRunner, taps: profileTaps });
   const profS = await timeGraph(
-    serializeModel(prof.graph),
+    prof,
     cfg,
+    weights,
     ['token_loss', ...prof.outputs.map((o) => o.name)],
     lossMask,
   );
@@ -171,24 +197,28 @@ for (const name of MODELS) {
     // Forward + backward. Fetch what each pass needs: the plain one every parameter gradient.
     const plainBw = buildNeoxGradientGraph(cfg, weights, {
       params: { reductions: ['full'] },
-      forward: { outputs: { loss: true, logits: false } },
+      forward: asRunner,
     });
     const plainBwS = await timeGraph(
-      serializeModel(plainBw.graph),
+      plainBw,
       cfg,
+      weights,
       plainBw.gradOutputs.map((o) => o.name),
       lossMask,
+      true,
     );
     const fullBw = buildNeoxGradientGraph(cfg, weights, {
       sites: GRAD_SITES.map((site) => ({ site, reductions: ['token_sumsq', 'seq_sumsq'] })),
       params: { reductions: ['full'] },
-      forward: { taps: profileTaps, outputs: { loss: true, logits: false } },
+      forward: { ...asRunner, taps: profileTaps },
     });
     const fullBwS = await timeGraph(
-      serializeModel(fullBw.graph),
+      fullBw,
       cfg,
+      weights,
       [...fullBw.outputs.map((o) => o.name), ...fullBw.gradOutputs.map((o) => o.name), 'token_loss'],
       lossMask,
+      true,
     );
     emit({
       case: 'profile+grads',

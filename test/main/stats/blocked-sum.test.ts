@@ -80,6 +80,19 @@ describe('BlockedSum', () => {
     expect(Array.from(resumed.sum(0))).toEqual(Array.from(whole.sum(0)));
   });
 
+  it('takes over a Kahan pair of an earlier checkpoint as its sum s - c', () => {
+    const s = Float32Array.from([1, 2.5, -3]);
+    const c = Float32Array.from([2 ** -30, 0, -(2 ** -28)]);
+    const wide = new BlockedSum([3], true);
+    wide.fromKahan([s], [c]);
+    expect(Array.from(wide.sum(0))).toEqual([1 - 2 ** -30, 2.5, -3 + 2 ** -28]);
+    feed(wide, [Float32Array.from([1, 1, 1])]);
+    expect(Array.from(wide.sum(0))).toEqual([2 - 2 ** -30, 3.5, -2 + 2 ** -28]);
+    const plain = new BlockedSum([3], false);
+    plain.fromKahan([s], []);
+    expect(Array.from(plain.sum(0))).toEqual([1, 2.5, -3]);
+  });
+
   it('refuses a state of another shape or width, and a bad block', () => {
     const wide = new BlockedSum([4], true);
     expect(() => wide.fromJSON(new BlockedSum([4, 2], true).toJSON())).toThrow(/other tensors/);
