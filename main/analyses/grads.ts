@@ -89,9 +89,9 @@ function wideSum(ctx: RunContext): boolean {
 
 /**
  * 'auto' folds into float64 up to this many parameters (pythia-160m and below): the float64 total
- * and the float32 buffer take 12 bytes a parameter beside the weights' 4, and a run's checkpoint
- * holds both, which past pythia-160m (1.9 GB) outgrows what one structured-clone buffer takes
- * (410m: 4.9 GB; stats/state.ts). Above it the float32 sum alone, as PyTorch's `.grad`.
+ * and the float32 buffer take 12 bytes a parameter beside the weights' 4 (6.5 GB more at
+ * pythia-410m, 16.8 GB at 1.4b), and every checkpoint of the run writes them. Above it the
+ * float32 sum alone, as PyTorch's `.grad`; `grad_sum=float64` forces the wide sum.
  */
 const AUTO_WIDE_MAX_PARAMS = 0.2e9;
 

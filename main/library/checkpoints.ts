@@ -3,9 +3,10 @@
 // written in one transaction, so a run interrupted by a crash, a kill or a cancel resumes from
 // there when the same configuration is run again. A run's checkpoint is deleted in the transaction
 // that marks it complete (runs.ts writeResults). SQLite binds no value over 1 GB (SQLITE_MAX_LENGTH)
-// and the state of a `grads` run holds the overall parameter gradient (12 bytes a parameter: 1.9 GB
-// at pythia-160m), so the state is stored in parts of at most CHECKPOINT_PART_BYTES: the first in
-// run_checkpoints.state, the rest in run_checkpoint_parts (deleted with their checkpoint).
+// and the state of a `grads` run holds the overall parameter gradient (1.9 GB at pythia-160m, 5.6
+// GB at 1.4b), so the state (byte chunks, stats/state.ts) is stored in parts of at most
+// CHECKPOINT_PART_BYTES: the first in run_checkpoints.state, the rest in run_checkpoint_parts
+// (deleted with their checkpoint), and read back as the list of parts, never one buffer.
 
 import type Database from 'better-sqlite3';
 import type { StoredRun } from './rows.ts';
@@ -16,8 +17,35 @@ import { currentOwner } from './run-owner.ts';
 export interface RunCheckpoint {
   runId: number;
   batchesDone: number;
-  state: Buffer;
+  /** The state's bytes in the parts they were stored in (stats/state.ts decodes them as a stream). */
+  state: Buffer[];
   updated: string;
+}
+
+/** Byte chunks cut and packed into parts of at most `partBytes` (large chunks are cut as views). */
+function packParts(chunks: readonly Uint8Array[], partBytes: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let pending: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    parts.push(
+      pending.length === 1
+        ? Buffer.from(pending[0].buffer, pending[0].byteOffset, pending[0].byteLength)
+        : Buffer.concat(pending),
+    );
+    pending = [];
+    size = 0;
+  };
+  for (const c of chunks)
+    for (let at = 0; at < c.byteLength;) {
+      const n = Math.min(partBytes - size, c.byteLength - at);
+      pending.push(c.subarray(at, at + n));
+      size += n;
+      at += n;
+      if (size === partBytes) flush();
+    }
+  if (size > 0 || parts.length === 0) flush();
+  return parts;
 }
 
 /** The largest part of a checkpoint's state in one SQLite value (under SQLite's 1 GB limit). */
@@ -28,14 +56,10 @@ export function saveCheckpoint(
   db: Database.Database,
   runId: number,
   batchesDone: number,
-  state: Uint8Array,
+  state: Uint8Array | readonly Uint8Array[],
   partBytes = CHECKPOINT_PART_BYTES,
 ): void {
-  const parts: Buffer[] = [];
-  for (let at = 0; at === 0 || at < state.byteLength; at += partBytes) {
-    const end = Math.min(at + partBytes, state.byteLength);
-    parts.push(Buffer.from(state.buffer, state.byteOffset + at, end - at));
-  }
+  const parts = packParts(state instanceof Uint8Array ? [state] : state, partBytes);
   db.transaction(() => {
     const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as
       { status: string } | undefined;
@@ -60,7 +84,7 @@ export function loadCheckpoint(db: Database.Database, runId: number): RunCheckpo
   const rest = db
     .prepare('SELECT data FROM run_checkpoint_parts WHERE run_id = ? ORDER BY part')
     .all(runId) as { data: Buffer }[];
-  const state = rest.length === 0 ? row.state : Buffer.concat([row.state, ...rest.map((r) => r.data)]);
+  const state = [row.state, ...rest.map((r) => r.data)];
   return { runId: row.run_id, batchesDone: row.batches_done, state, updated: row.updated };
 }
 

@@ -171,7 +171,7 @@ export class Project {
   }
   /** Marks runs left 'running' by a process that died as failed; returns their ids. */
   /** Persists an unfinished run's state after `batchesDone` batches (checkpoints.ts). */
-  saveCheckpoint(runId: number, batchesDone: number, state: Uint8Array): void {
+  saveCheckpoint(runId: number, batchesDone: number, state: Uint8Array | readonly Uint8Array[]): void {
     saveCheckpoint(this.database, runId, batchesDone, state);
   }
   checkpoint(runId: number): RunCheckpoint | null {

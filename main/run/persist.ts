@@ -24,9 +24,9 @@ export function saveCheckpoint(
   batchesDone: number,
   runs: readonly AnalysisRun[],
 ): number {
-  const bytes = encodeState({ version: 1, states: runs.map((r) => r.toJSON!()) });
-  project.saveCheckpoint(runId, batchesDone, bytes);
-  return bytes.byteLength;
+  const chunks = encodeState({ version: 1, states: runs.map((r) => r.toJSON!()) });
+  project.saveCheckpoint(runId, batchesDone, chunks);
+  return chunks.reduce((n, c) => n + c.byteLength, 0);
 }
 
 /** Restores the analyses' states from the run's checkpoint; returns the batches it covers (0: none). */

@@ -36,10 +36,159 @@ export function restore(obj: object, state: State, fields: readonly string[]): v
   }
 }
 
-export function encodeState(state: State): Buffer {
-  return serialize(state);
+// Encoding. One structured-clone buffer holds at most 4 GiB (Node's Buffer limit) and a `grads`
+// state holds the parameter-gradient sums (5.6 GB of float32 at pythia-1.4b), so typed arrays of
+// BLOB_MIN_BYTES or more travel beside the structured clone, not inside it: the encoding is a list
+// of byte chunks, MAGIC, the clone's length (u64 LE), the clone (with each large array replaced
+// by a { [BLOB]: index } stub), then each large array's bytes as views of the array itself (no
+// copy). The storage cuts the chunks as it likes (library/checkpoints.ts); decoding reads them
+// as one stream. A state saved before this encoding (a bare structured clone) still decodes.
+
+const MAGIC = Buffer.from('ATLSTAT2');
+const BLOB = '__atlas_state_blob__';
+/** Typed arrays at least this large go beside the structured clone (a smaller one stays inside). */
+export const BLOB_MIN_BYTES = 16 * 2 ** 20;
+
+type Typed =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array
+  | BigInt64Array
+  | BigUint64Array;
+const TYPES: Record<string, new (n: number) => Typed> = {
+  Float64Array,
+  Float32Array,
+  Int32Array,
+  Uint32Array,
+  Int16Array,
+  Uint16Array,
+  Int8Array,
+  Uint8Array,
+  BigInt64Array,
+  BigUint64Array,
+};
+
+interface BlobStub {
+  [BLOB]: number;
+  type: string;
+  length: number;
 }
 
-export function decodeState(bytes: Uint8Array): State {
-  return deserialize(bytes);
+/** A copy of the state's structure with its large typed arrays replaced by stubs (collected). */
+function stubbed(v: unknown, blobs: Typed[]): unknown {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    const t = v as Typed;
+    if (t.byteLength < BLOB_MIN_BYTES || !(t.constructor.name in TYPES)) return v;
+    blobs.push(t);
+    return { [BLOB]: blobs.length - 1, type: t.constructor.name, length: t.length } satisfies BlobStub;
+  }
+  if (Array.isArray(v)) return v.map((x) => stubbed(x, blobs));
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, stubbed(x, blobs)]));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stubbed(x, blobs)]));
+  return v;
+}
+
+function isStub(v: unknown): v is BlobStub {
+  return !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && BLOB in v;
+}
+
+function filled(v: unknown, blobs: Typed[]): unknown {
+  if (isStub(v)) {
+    const b = blobs[v[BLOB]];
+    if (!b) throw new Error('decodeState: a blob is missing');
+    return b;
+  }
+  if (Array.isArray(v)) return v.map((x) => filled(x, blobs));
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, filled(x, blobs)]));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, filled(x, blobs)]));
+  return v;
+}
+
+/** Views of an array's bytes of at most 1 GiB each (a Uint8Array holds under 4 GiB in Node 20). */
+function byteViews(t: Typed): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  for (let at = 0; at < t.byteLength; at += VIEW_MAX_BYTES)
+    views.push(new Uint8Array(t.buffer, t.byteOffset + at, Math.min(VIEW_MAX_BYTES, t.byteLength - at)));
+  return views;
+}
+const VIEW_MAX_BYTES = 2 ** 30;
+
+/** The state as byte chunks (the large arrays' chunks are views of the arrays themselves). */
+export function encodeState(state: State): Uint8Array[] {
+  const blobs: Typed[] = [];
+  const head = serialize(stubbed(state, blobs));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.byteLength));
+  return [MAGIC, len, head, ...blobs.flatMap(byteViews)];
+}
+
+/** Reads chunks as one stream of bytes. */
+class Reader {
+  private i = 0;
+  private at = 0;
+  constructor(private readonly chunks: readonly Uint8Array[]) {}
+  /** Copies the next `into.byteLength` bytes into `into`. */
+  fill(into: Uint8Array): void {
+    let done = 0;
+    while (done < into.byteLength) {
+      const c = this.chunks[this.i];
+      if (!c) throw new Error('decodeState: the state is cut short');
+      const n = Math.min(c.byteLength - this.at, into.byteLength - done);
+      into.set(c.subarray(this.at, this.at + n), done);
+      done += n;
+      this.at += n;
+      if (this.at === c.byteLength) {
+        this.i++;
+        this.at = 0;
+      }
+    }
+  }
+  atEnd(): boolean {
+    while (this.chunks[this.i] && this.at === this.chunks[this.i].byteLength) {
+      this.i++;
+      this.at = 0;
+    }
+    return this.i >= this.chunks.length;
+  }
+}
+
+export function decodeState(bytes: Uint8Array | readonly Uint8Array[]): State {
+  const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
+  const r = new Reader(chunks);
+  const magic = new Uint8Array(MAGIC.byteLength);
+  const first = chunks[0];
+  if (!first || first.byteLength < MAGIC.byteLength || !MAGIC.equals(first.subarray(0, MAGIC.byteLength)))
+    return deserialize(Buffer.concat(chunks)); // a bare structured clone (before this encoding)
+  r.fill(magic);
+  const len = Buffer.alloc(8);
+  r.fill(len);
+  const head = Buffer.alloc(Number(len.readBigUInt64LE()));
+  r.fill(head);
+  const blobs: Typed[] = [];
+  const stubs: BlobStub[] = [];
+  const collect = (v: unknown): void => {
+    if (isStub(v)) stubs.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v instanceof Map) [...v.values()].forEach(collect);
+    else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+      Object.values(v).forEach(collect);
+  };
+  const skeleton = deserialize(head) as unknown;
+  collect(skeleton);
+  for (const s of [...stubs].sort((a, b) => a[BLOB] - b[BLOB])) {
+    const Ctor = TYPES[s.type];
+    if (!Ctor) throw new Error(`decodeState: unknown array type ${s.type}`);
+    const t = new Ctor(s.length);
+    for (const view of byteViews(t)) r.fill(view);
+    blobs[s[BLOB]] = t;
+  }
+  if (!r.atEnd()) throw new Error('decodeState: bytes left over after the state');
+  return filled(skeleton, blobs);
 }
