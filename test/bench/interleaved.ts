@@ -6,8 +6,7 @@
 // Usage: node bin/run-ts.js test/bench/interleaved.ts [models, default pythia-70m,pythia-160m]
 // Env: BENCH_BATCH (8), BENCH_SEQ (256), BENCH_THREADS (2), BENCH_ROUNDS (3), BENCH_PYTHON.
 
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { torchBaseline } from './torch-baseline.ts';
 import * as ort from 'onnxruntime-node';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { buildNeoxGraph } from '../../native-models/neox/forward.ts';
@@ -49,43 +48,19 @@ for (const name of MODELS) {
   }
   const fetches = ['token_loss', ...built.outputs.map((o) => o.name)];
   await session.run(feeds, fetches); // warm-up
-  const torchCfg = JSON.stringify({
-    vocab_size: cfg.vocabSize,
-    hidden_size: cfg.hiddenSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.intermediateSize,
-    max_position_embeddings: cfg.maxPositions,
-    rotary_emb_base: cfg.rotaryBase,
-    rotary_pct: cfg.rotaryPct,
-  });
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = performance.now();
     await session.run(feeds, fetches);
     ours.push((performance.now() - t0) / 1000);
-    const p = spawnSync(
+    const p = torchBaseline(
       PYTHON,
-      [
-        join(import.meta.dirname, 'torch_baseline.py'),
-        '--random-config',
-        torchCfg,
-        '--batch',
-        String(B),
-        '--seq',
-        String(T),
-        '--threads',
-        String(THREADS),
-        '--mode',
-        'forward',
-        '--reps',
-        '1',
-      ],
-      { encoding: 'utf8' },
+      { config: cfg },
+      { batch: B, seq: T, threads: THREADS, mode: 'forward', reps: 1 },
     );
-    if (p.status !== 0) throw new Error(`torch_baseline.py failed: ${p.stderr.slice(-500)}`);
-    theirs.push((JSON.parse(p.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds);
+    if (typeof p === 'string') throw new Error(`torch_baseline.py failed: ${p}`);
+    theirs.push(p.seconds);
   }
   await session.release();
   process.stdout.write(

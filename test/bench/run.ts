@@ -15,7 +15,6 @@
 // a whole batch of the runner costs, its analyses included, is test/bench/runner.ts.
 // Times are medians of BENCH_REPS runs after one warm-up. Not part of `npm test`.
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +32,7 @@ import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { StateDict } from '../../native-models/weights/types.ts';
 import type { Graph } from '../../native-models/graph/ir.ts';
 import { useCpuArena } from '../../main/run/execute.ts';
+import { torchBaseline, torchConfig } from './torch-baseline.ts';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const B = Number(process.env.BENCH_BATCH ?? 8);
@@ -98,28 +98,13 @@ async function timeGraph(
   return median(times);
 }
 
-function torchBaseline(dir: string, mode: 'forward' | 'backward'): number | null {
-  const r = spawnSync(
+function torchSeconds(dir: string, mode: 'forward' | 'backward'): number | null {
+  const r = torchBaseline(
     PYTHON,
-    [
-      join(import.meta.dirname, 'torch_baseline.py'),
-      '--model-dir',
-      dir,
-      '--batch',
-      String(B),
-      '--seq',
-      String(T),
-      '--threads',
-      String(THREADS),
-      '--mode',
-      mode,
-      '--reps',
-      String(REPS),
-    ],
-    { encoding: 'utf8' },
+    { modelDir: dir },
+    { batch: B, seq: T, threads: THREADS, mode, reps: REPS },
   );
-  if (r.status !== 0) return null;
-  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds;
+  return typeof r === 'string' ? null : r.seconds;
 }
 
 const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS }));
@@ -156,20 +141,8 @@ for (const name of MODELS) {
   const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
   try {
     await writeSafetensors(join(dir, 'model.safetensors'), weights);
-    writeFileSync(
-      join(dir, 'config.json'),
-      JSON.stringify({
-        vocab_size: cfg.vocabSize,
-        hidden_size: cfg.hiddenSize,
-        num_hidden_layers: cfg.numLayers,
-        num_attention_heads: cfg.numHeads,
-        intermediate_size: cfg.intermediateSize,
-        max_position_embeddings: cfg.maxPositions,
-        rotary_emb_base: cfg.rotaryBase,
-        rotary_pct: cfg.rotaryPct,
-      }),
-    );
-    const torchS = torchBaseline(dir, 'forward');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(torchConfig(cfg)));
+    const torchS = torchSeconds(dir, 'forward');
     if (torchS === null)
       emit({
         case: 'profile-vs-torch',
@@ -228,7 +201,7 @@ for (const name of MODELS) {
       baseline_s: plainBwS,
       ratio: fullBwS / plainBwS,
     });
-    const torchBw = torchBaseline(dir, 'backward');
+    const torchBw = torchSeconds(dir, 'backward');
     if (torchBw === null)
       emit({
         case: 'profile+grads-vs-torch',

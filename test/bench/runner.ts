@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { Project } from '../../main/library/project.ts';
+import { torchBaseline } from './torch-baseline.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const DATA = join(ROOT, '../shared/data');
@@ -106,38 +107,9 @@ function runPhase(dir: string, data: string, model: string, c: Case, batches: nu
 }
 
 function torchSeconds(model: string, mode: 'forward' | 'backward'): number | null {
-  const cfg = buildCatalogue().find(model)!.config;
-  const config = {
-    vocab_size: cfg.vocabSize,
-    hidden_size: cfg.hiddenSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.intermediateSize,
-    max_position_embeddings: cfg.maxPositions,
-    rotary_emb_base: cfg.rotaryBase,
-    rotary_pct: cfg.rotaryPct,
-  };
-  const r = spawnSync(
-    PYTHON,
-    [
-      join(import.meta.dirname, 'torch_baseline.py'),
-      '--random-config',
-      JSON.stringify(config),
-      '--batch',
-      String(B),
-      '--seq',
-      String(T),
-      '--threads',
-      String(THREADS),
-      '--mode',
-      mode,
-      '--reps',
-      String(REPS),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) return null;
-  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds;
+  const config = buildCatalogue().find(model)!.config;
+  const r = torchBaseline(PYTHON, { config }, { batch: B, seq: T, threads: THREADS, mode, reps: REPS });
+  return typeof r === 'string' ? null : r.seconds;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-runner-'));

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { Project } from '../../main/library/project.ts';
+import { parseTorchBaseline, torchBaselineArgs } from './torch-baseline.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TOKENIZER = join(ROOT, '../shared/data/20B_tokenizer.json');
@@ -138,34 +139,14 @@ try {
         emit({ ...base, skipped: `under 21 GB available for ${WAIT_S} s (before PyTorch)` });
         continue;
       }
-      const torchCfg = {
-        vocab_size: cfg.vocabSize,
-        hidden_size: cfg.hiddenSize,
-        num_hidden_layers: cfg.numLayers,
-        num_attention_heads: cfg.numHeads,
-        intermediate_size: cfg.intermediateSize,
-        max_position_embeddings: cfg.maxPositions,
-        rotary_emb_base: cfg.rotaryBase,
-        rotary_pct: cfg.rotaryPct,
-      };
-      const torch = timed(PYTHON, [
-        join(import.meta.dirname, 'torch_baseline.py'),
-        '--random-config',
-        JSON.stringify(torchCfg),
-        '--batch',
-        '1',
-        '--seq',
-        String(SEQ),
-        '--threads',
-        String(THREADS),
-        '--mode',
-        grads ? 'backward' : 'forward',
-        '--reps',
-        '0',
-      ]);
-      const torchJson = torch.ok
-        ? (JSON.parse(torch.stdout.trim().split('\n').pop()!) as { seconds: number; load_s: number })
-        : null;
+      const torch = timed(
+        PYTHON,
+        torchBaselineArgs(
+          { config: cfg },
+          { batch: 1, seq: SEQ, threads: THREADS, mode: grads ? 'backward' : 'forward', reps: 0 },
+        ),
+      );
+      const torchJson = torch.ok ? parseTorchBaseline(torch.stdout) : null;
       emit({
         ...base,
         atlas_ok: ours.ok,
