@@ -84,19 +84,7 @@ function markedLegend(
     style: { text: s, fontSize: 11, fill: '#54555a' },
   });
   return {
-    visualMap: {
-      type: 'continuous',
-      min,
-      max,
-      calculable: false,
-      realtime: false,
-      right: LEGEND.right,
-      top: LEGEND_TOP,
-      padding: 0,
-      itemHeight: LEGEND.height,
-      itemWidth: LEGEND.width,
-      inRange: { color: VIRIDIS },
-    },
+    visualMap: viridisLegend(min, max, { top: LEGEND_TOP, padding: 0 }),
     graphic: [
       text(formatValue(max), LEGEND_TOP - 15, LEGEND.right, 'legend-max'),
       text(formatValue(min), LEGEND_TOP + LEGEND.height + 3, LEGEND.right, 'legend-min'),
@@ -113,6 +101,25 @@ function markedLegend(
       },
       text(mark.label, y - 7, LEGEND.right + LEGEND.width + 6, 'legend-mark-label'),
     ],
+  };
+}
+
+/**
+ * The continuous viridis colour bar of a heatmap at the right: `place` puts it in the middle with
+ * echarts' own end labels, or (markedLegend) at a fixed top with the labels drawn beside it.
+ */
+function viridisLegend(min: number, max: number, place: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'continuous',
+    min,
+    max,
+    calculable: false,
+    realtime: false,
+    right: LEGEND.right,
+    itemHeight: LEGEND.height,
+    itemWidth: LEGEND.width,
+    inRange: { color: VIRIDIS },
+    ...place,
   };
 }
 
@@ -162,19 +169,9 @@ export function heatmapOption(grid: Grid, labels: HeatmapLabels): Heatmap {
       data: labels.yLabels ?? grid.rows.map(String),
       axisTick: { show: false },
     },
-    visualMap: marked?.visualMap ?? {
-      type: 'continuous',
-      min,
-      max,
-      calculable: false,
-      realtime: false,
-      right: LEGEND.right,
-      top: 'middle',
-      itemHeight: LEGEND.height,
-      itemWidth: LEGEND.width,
-      text: [formatValue(max), formatValue(min)],
-      inRange: { color: VIRIDIS },
-    },
+    visualMap:
+      marked?.visualMap ??
+      viridisLegend(min, max, { top: 'middle', text: [formatValue(max), formatValue(min)] }),
     ...(marked ? { graphic: marked.graphic } : {}),
     series: [series],
   };
