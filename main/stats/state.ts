@@ -79,36 +79,21 @@ interface BlobStub {
   length: number;
 }
 
-/** A copy of the state's structure with its large typed arrays replaced by stubs (collected). */
-function stubbed(v: unknown, blobs: Typed[]): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-    const t = v as Typed;
-    if (t.byteLength < BLOB_MIN_BYTES || !(t.constructor.name in TYPES)) return v;
-    blobs.push(t);
-    return { [BLOB]: blobs.length - 1, type: t.constructor.name, length: t.length } satisfies BlobStub;
-  }
-  if (Array.isArray(v)) return v.map((x) => stubbed(x, blobs));
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, stubbed(x, blobs)]));
-  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stubbed(x, blobs)]));
-  return v;
-}
-
 function isStub(v: unknown): v is BlobStub {
   return !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && BLOB in v;
 }
 
-function filled(v: unknown, blobs: Typed[]): unknown {
-  if (isStub(v)) {
-    const b = blobs[v[BLOB]];
-    if (!b) throw new Error('decodeState: a blob is missing');
-    return b;
-  }
-  if (Array.isArray(v)) return v.map((x) => filled(x, blobs));
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, filled(x, blobs)]));
-  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, filled(x, blobs)]));
-  return v;
+/**
+ * A copy of a state's structure (arrays, Maps, plain objects) with `leaf` applied to every other
+ * value, a stub included. Encoding and decoding walk in the same order, so the stubs come back in
+ * the order their arrays were written.
+ */
+function mapState(v: unknown, leaf: (x: unknown) => unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => mapState(x, leaf));
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, mapState(x, leaf)]));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && !isStub(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapState(x, leaf)]));
+  return leaf(v);
 }
 
 /** Views of an array's bytes of at most 1 GiB each (a Uint8Array holds under 4 GiB in Node 20). */
@@ -123,7 +108,14 @@ const VIEW_MAX_BYTES = 2 ** 30;
 /** The state as byte chunks (the large arrays' chunks are views of the arrays themselves). */
 export function encodeState(state: State): Uint8Array[] {
   const blobs: Typed[] = [];
-  const head = serialize(stubbed(state, blobs));
+  const skeleton = mapState(state, (v) => {
+    if (!ArrayBuffer.isView(v) || v instanceof DataView) return v;
+    const t = v as Typed;
+    if (t.byteLength < BLOB_MIN_BYTES || !(t.constructor.name in TYPES)) return v;
+    blobs.push(t);
+    return { [BLOB]: blobs.length - 1, type: t.constructor.name, length: t.length } satisfies BlobStub;
+  });
+  const head = serialize(skeleton);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(head.byteLength));
   return [MAGIC, len, head, ...blobs.flatMap(byteViews)];
@@ -171,24 +163,16 @@ export function decodeState(bytes: Uint8Array | readonly Uint8Array[]): State {
   r.fill(len);
   const head = Buffer.alloc(Number(len.readBigUInt64LE()));
   r.fill(head);
-  const blobs: Typed[] = [];
-  const stubs: BlobStub[] = [];
-  const collect = (v: unknown): void => {
-    if (isStub(v)) stubs.push(v);
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v instanceof Map) [...v.values()].forEach(collect);
-    else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-      Object.values(v).forEach(collect);
-  };
-  const skeleton = deserialize(head) as unknown;
-  collect(skeleton);
-  for (const s of [...stubs].sort((a, b) => a[BLOB] - b[BLOB])) {
-    const Ctor = TYPES[s.type];
-    if (!Ctor) throw new Error(`decodeState: unknown array type ${s.type}`);
-    const t = new Ctor(s.length);
+  let next = 0;
+  const state = mapState(deserialize(head), (v) => {
+    if (!isStub(v)) return v;
+    if (v[BLOB] !== next++) throw new Error('decodeState: the arrays are out of order');
+    const Ctor = TYPES[v.type];
+    if (!Ctor) throw new Error(`decodeState: unknown array type ${v.type}`);
+    const t = new Ctor(v.length);
     for (const view of byteViews(t)) r.fill(view);
-    blobs[s[BLOB]] = t;
-  }
+    return t;
+  });
   if (!r.atEnd()) throw new Error('decodeState: bytes left over after the state');
-  return filled(skeleton, blobs);
+  return state;
 }
