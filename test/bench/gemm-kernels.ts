@@ -11,13 +11,11 @@
 // Usage: node bin/run-ts.js test/bench/gemm-kernels.ts [model]   (BENCH_PYTHON for PyTorch)
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { GraphBuilder } from '../../native-models/graph/ir.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
+import { profileRuns } from './ort-profile.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
 const TOKENS = Number(process.env.BENCH_BATCH ?? 8) * Number(process.env.BENCH_SEQ ?? 256);
@@ -69,34 +67,16 @@ async function ortMs(p: Product): Promise<number> {
   const A = b.input('a', 'float32', s.a);
   const Bv = b.input('b', 'float32', s.b);
   b.output(b.gemm(A, Bv, null, { transA: s.transA, transB: s.transB }), 'y');
-  const prefix = join(tmpdir(), `atlas-gemm-${process.pid}-${p.name}-${p.kind}`);
-  const session = await ort.InferenceSession.create(serializeModel(b.graph), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    enableMemPattern: false,
-    intraOpNumThreads: THREADS,
-    interOpNumThreads: 1,
-    extra: { session: { 'intra_op.allow_spinning': '0' } }, // as the engine's sessions (session.ts)
-    enableProfiling: true,
-    profileFilePrefix: prefix,
-  });
   const feeds = {
     a: new ort.Tensor('float32', fill(s.a[0] * s.a[1], 1), s.a),
     b: new ort.Tensor('float32', fill(s.b[0] * s.b[1], 2), s.b),
   };
-  for (let r = 0; r <= REPS; r++) await session.run(feeds);
-  session.endProfiling();
-  await session.release();
-  const base = prefix.split('/').pop()!;
-  const file = readdirSync(tmpdir()).find((f) => f.startsWith(base) && f.endsWith('.json'));
-  if (!file) throw new Error('ONNX Runtime wrote no profile');
-  const events = JSON.parse(readFileSync(join(tmpdir(), file), 'utf8')) as {
-    cat: string;
-    name: string;
-    dur: number;
-    args?: { op_name?: string };
-  }[];
-  rmSync(join(tmpdir(), file), { force: true });
+  const events = await profileRuns(
+    serializeModel(b.graph),
+    { threads: THREADS, sleepingThreads: true }, // as the engine's sessions (session.ts)
+    REPS + 1,
+    (session) => session.run(feeds),
+  );
   const times = events
     .filter((e) => e.cat === 'Node' && e.args?.op_name === 'Gemm' && e.name.endsWith('_kernel_time'))
     .slice(1) // the warm-up

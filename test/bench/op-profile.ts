@@ -6,8 +6,6 @@
 // sorted by time, then a line with the total. Usage:
 //   node bin/run-ts.js test/bench/op-profile.ts [model] [B] [T]    (default pythia-70m 8 256; 2 threads)
 
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { buildNeoxGraph } from '../../native-models/neox/forward.ts';
@@ -15,6 +13,7 @@ import { randomNeoxWeights } from '../../native-models/neox/random.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
 import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.ts';
 import { GRAD_SITES } from '../../main/analyses/grads.ts';
+import { profileRuns } from './ort-profile.ts';
 import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
@@ -43,15 +42,6 @@ const backward = grads
     })
   : null;
 const built = backward ?? buildNeoxGraph(cfg, weights, forward);
-const session = await ort.InferenceSession.create(serializeModel(built.graph), {
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  enableMemPattern: false,
-  intraOpNumThreads: THREADS,
-  interOpNumThreads: 1,
-  enableProfiling: true,
-  profileFilePrefix: join(process.cwd(), `atlas-op-profile-${process.pid}`),
-});
 const ids = new BigInt64Array(B * T).map((_, i) => BigInt(2 + ((i * 7919) % 50000)));
 const feeds: Record<string, ort.Tensor> = {
   input_ids: new ort.Tensor('int64', ids, [B, T]),
@@ -67,22 +57,9 @@ const fetches = [
   ...built.outputs.map((o) => o.name),
   ...(backward ? backward.gradOutputs.map((o) => o.name) : []),
 ];
-for (let r = 0; r <= REPS; r++) await session.run(feeds, fetches);
-session.endProfiling();
-await session.release();
-const prefix = `atlas-op-profile-${process.pid}`;
-const found = readdirSync(process.cwd()).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
-if (!found) throw new Error('ONNX Runtime wrote no profile');
-const file = join(process.cwd(), found);
-
-interface Event {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
-const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
-rmSync(file, { force: true });
+const events = await profileRuns(serializeModel(built.graph), { threads: THREADS }, REPS + 1, (s) =>
+  s.run(feeds, fetches),
+);
 const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
 // The warm-up is the first model_run: drop the node events that fall in it by counting runs.
 const byOp = new Map<string, { us: number; nodes: Set<string> }>();
