@@ -13,7 +13,7 @@ import type { Project } from './library/project.ts';
 import type { LoadedModel } from './load-model.ts';
 import type { Device } from '../native-models/runtime/session.ts';
 import type { OptionValue } from '../preload/api.ts';
-import { openPass } from './run/execute.ts';
+import { openPass, type PackWeights } from './run/execute.ts';
 import { abortError } from './run/graph-session.ts';
 import { runExtraPass } from './run/passes.ts';
 import { mergeGradients, mergeTaps, planRun } from './run/plan.ts';
@@ -30,6 +30,8 @@ export interface RunRequest {
   batchSize?: number;
   device?: Device;
   threads?: number;
+  /** Weights packed into the graph for a long CPU pass (run/execute.ts packWeights); default 'auto'. */
+  packWeights?: PackWeights;
   prependBos?: boolean;
   tokenizer?: string;
   lossOn?: 'all' | 'response';
@@ -99,8 +101,15 @@ export async function runAnalyses(
     threads: req.threads,
     signal: opts.signal,
     sessions: opts.sessions,
+    packWeights: req.packWeights,
   };
+  const batches = makeBatches(sequences, {
+    batchSize: plan.batchSize,
+    padId: model.tokenizer.padId,
+    lossOn: plan.lossOn,
+  });
   const first = await openPass(env, {
+    batches: batches.length,
     taps: mergeTaps(analyses.flatMap((a) => a.taps?.(contextOf(a)) ?? [])),
     hooks: analyses.flatMap((a) => a.hooks?.(contextOf(a)) ?? []),
     // One `subtract` option serves every analysis of a run, so their centres agree: the first fills.
@@ -113,11 +122,6 @@ export async function runAnalyses(
   const { runId, from } = openRunRecord(project, plan, req, first.executionProvider, runs);
   try {
     const tRun = performance.now();
-    const batches = makeBatches(sequences, {
-      batchSize: plan.batchSize,
-      padId: model.tokenizer.padId,
-      lossOn: plan.lossOn,
-    });
     const total = sequences.reduce((s, q) => s + q.ids.length, 0);
     const tokensIn = (k: number) =>
       batches.slice(0, k).reduce((s, b) => s + b.lengths.reduce((a, l) => a + l, 0), 0);

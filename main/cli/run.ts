@@ -7,6 +7,7 @@ import { AtlasError } from '../errors.ts';
 import { Project } from '../library/project.ts';
 import { runAnalyses, type RunRequest } from '../runner.ts';
 import { SessionPool } from '../run/session-pool.ts';
+import type { PackWeights } from '../run/execute.ts';
 import type { Device } from '../../native-models/runtime/session.ts';
 import { intOption, listOption, parse, required } from './args.ts';
 import type { Command } from './commands.ts';
@@ -19,9 +20,12 @@ const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PA
                         [--threads N] [--prepend-bos] [--tokenizer PATH] [--loss-on all|response] [--sites s1,s2]
                         [--option key=value ...]   (analysis options, e.g. sink_eps=0.3 massive_threshold=100;
                                                     \`pythia-atlas models\` lists them)
-                        [--checkpoint-every B]     (persist the run's state every B batches; default by time)`;
+                        [--checkpoint-every B]     (persist the run's state every B batches; default by time)
+                        [--pack-weights auto|on|off] (weights pre-packed in the graph: faster batches, slower
+                                                    start; auto: CPU passes of 8+ batches up to pythia-160m)`;
 
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml', 'webgpu'];
+const PACK_CHOICES: readonly PackWeights[] = ['auto', 'on', 'off'];
 
 /**
  * `--option key=value` (repeatable): analysis options such as massive_threshold=50. Values stay
@@ -65,6 +69,7 @@ export const runCommand: Command = {
         option: { type: 'string', multiple: true },
         seed: { type: 'string' },
         'checkpoint-every': { type: 'string' },
+        'pack-weights': { type: 'string', default: 'auto' },
       },
       USAGE,
     );
@@ -81,6 +86,9 @@ export const runCommand: Command = {
     const lossOn = values['loss-on'];
     if (lossOn !== 'all' && lossOn !== 'response')
       throw new AtlasError(`--loss-on must be 'all' or 'response'.`);
+    const packWeights = values['pack-weights'] as PackWeights;
+    if (!PACK_CHOICES.includes(packWeights))
+      throw new AtlasError(`--pack-weights must be one of ${PACK_CHOICES.join(', ')}, not '${packWeights}'.`);
     if (!existsSync(dataset)) throw new AtlasError(`The dataset file '${dataset}' does not exist.`);
     const revisions = listOption(values.revision);
     const base: Omit<RunRequest, 'revision'> = {
@@ -92,6 +100,7 @@ export const runCommand: Command = {
       batchSize: intOption(values['batch-size'], 'batch-size'),
       device,
       threads: intOption(values.threads, 'threads'),
+      packWeights,
       prependBos: values['prepend-bos'] ?? false,
       tokenizer: values.tokenizer,
       lossOn,

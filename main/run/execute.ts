@@ -4,7 +4,8 @@
 // share (progress, cancel, intervention and centring feeds, outputs read by address).
 // The parameters are graph inputs fed from the loaded checkpoint (graph-session.ts: weights held
 // once, one session for every checkpoint of the architecture: `setWeights`; a SessionPool in the
-// env keeps sessions open between runs and moves them to each run's checkpoint, session-pool.ts).
+// env keeps sessions open between runs and moves them to each run's checkpoint, session-pool.ts),
+// except where a long CPU pass over one checkpoint gains more from packed weights (packWeights).
 
 import { addressName, TOKEN_LOSS } from '../../native-models/neox/address.ts';
 import { buildNeoxGradientGraph, type BackwardOptions } from '../../native-models/neox/backward.ts';
@@ -38,6 +39,8 @@ export interface PassSpec {
   /** Fills the means that centred taps and hooks subtract (neox/centre.ts), when any reads them. */
   centre?: Centre;
   gradients?: BackwardOptions | null;
+  /** The batches (times variants) the pass will run: the 'auto' choice of packWeights reads it. */
+  batches?: number;
   /** Further graph inputs per batch, by name (ExtraPass.feeds). */
   feeds?(batch: BatchView, variant: number): Record<string, FeedTensor>;
 }
@@ -49,16 +52,49 @@ export interface PassEnv {
   signal?: AbortSignal;
   /** Sessions kept between passes and runs (session-pool.ts); without it each pass opens its own. */
   sessions?: SessionPool;
+  /** Weights inside the graph, pre-packed by ONNX Runtime (packWeights); default 'auto'. */
+  packWeights?: PackWeights;
 }
+
+export type PackWeights = 'auto' | 'on' | 'off';
+
+/**
+ * Whether a pass builds its graph with the weights inside it (initializers) instead of as inputs.
+ * ONNX Runtime's CPU Gemm packs a constant weight into its kernel's panel layout once, when the
+ * session is created; a weight fed as an input is packed again inside every Gemm of every batch.
+ * Measured on 2 cores (Intel Xeon, 8 x 256, test/bench/runner.ts, README "Speed"): the forward's
+ * Gemm time falls by 12% (pythia-160m) and a batch of `profile` by 8-10%, of `profile,grads` by
+ * 4-6%, but the session takes longer to open (pythia-70m 0.6 against 0.1 s, pythia-160m 1.7
+ * against 0.4 s; with a backward 1.3 against 0.4 s and 3.4 against 1.3 s) and cannot move to
+ * another checkpoint. So 'auto' packs only on the CPU, for a pass of at least PACK_MIN_BATCHES
+ * batches whose session would not be pooled anyway (session-pool.ts keeps sessions of small
+ * models to move them between checkpoints), up to PACK_MAX_WEIGHT_BYTES of weights: ONNX Runtime
+ * then holds the packed copies beside the checkpoint's arrays (ARCHITECTURE.md "Where the bytes
+ * live"), which pythia-410m and up cannot afford on a 24 GB machine.
+ */
+export function packWeights(env: PassEnv, spec: PassSpec): boolean {
+  const mode = env.packWeights ?? 'auto';
+  if (mode !== 'auto') return mode === 'on';
+  if (env.device !== 'cpu' || (spec.batches ?? 0) < PACK_MIN_BATCHES) return false;
+  let bytes = 0;
+  for (const t of env.model.weights.values()) bytes += t.data.byteLength;
+  return bytes <= PACK_MAX_WEIGHT_BYTES && !(env.sessions?.keeps(bytes) ?? false);
+}
+
+/** The batches after which packing's slower session start is paid back (~6 at 8 x 256). */
+export const PACK_MIN_BATCHES = 8;
+/** 1 GiB of weights, as for the arena: pythia-160m and below. */
+export const PACK_MAX_WEIGHT_BYTES = 2 ** 30;
 
 /** The pass's graph and every output name its readers may fetch. */
 export function buildPassGraph(
   model: LoadedModel,
   spec: PassSpec,
+  packed = false,
 ): { built: BuiltGraph; fetches: string[]; accumulators: string[] } {
   checkNeoxWeights(model.config, model.weights);
   const forward = {
-    weights: 'inputs' as const,
+    weights: packed ? ('initializers' as const) : ('inputs' as const),
     taps: [...(spec.taps ?? [])],
     hooks: [...(spec.hooks ?? [])],
     interventions: [...(spec.interventions ?? [])],
@@ -109,6 +145,8 @@ export interface OpenPass {
   ): Promise<void>;
   /** Moves the open session to another checkpoint of the same architecture (no rebuild). */
   setWeights(weights: StateDict): void;
+  /** Whether the graph holds its (pre-packed) weights: then setWeights throws. */
+  packed: boolean;
   /** Releases the session (idempotent). */
   close(): Promise<void>;
 }
@@ -135,13 +173,15 @@ export const ARENA_MAX_WEIGHT_BYTES = 2 ** 30;
 
 /** Builds the pass's graph and opens its session (close it when done). */
 export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> {
-  const { built, fetches, accumulators } = buildPassGraph(env.model, spec);
-  const open = env.sessions?.open ?? openGraphSession;
+  const packed = packWeights(env, spec);
+  const { built, fetches, accumulators } = buildPassGraph(env.model, spec, packed);
+  // A packed graph holds its weights, which the pool never keeps (it moves sessions by weights).
+  const open = (!packed && env.sessions?.open) || openGraphSession;
   const sess: GraphSession = await open(
     built.graph,
     env.device,
     env.threads,
-    { names: built.paramInputs ?? [], dict: env.model.weights },
+    packed ? undefined : { names: built.paramInputs ?? [], dict: env.model.weights },
     { memArena: useCpuArena(env.model.weights, !!spec.gradients) },
   );
   const ivs = spec.interventions ?? [];
@@ -170,7 +210,12 @@ export async function openPass(env: PassEnv, spec: PassSpec): Promise<OpenPass> 
         }
       }
     },
+    packed,
     setWeights(weights) {
+      if (packed)
+        throw new Error(
+          'this pass holds its weights packed in the graph: open a new pass for another checkpoint',
+        );
       checkNeoxWeights(env.model.config, weights);
       sess.setWeights(weights);
     },

@@ -29,15 +29,15 @@ export async function runExtraPass(pass: ExtraPass, env: ExtraPassEnv): Promise<
     return pass.maxTokens === undefined ? q : { ...q, ids: q.ids.slice(0, pass.maxTokens) };
   });
   if (seqs.some((q) => q.ids.length === 0)) throw new Error(`pass ${pass.label}: an empty sequence`);
-  const open = await openPass(env, pass);
+  const made = makeBatches(seqs, {
+    batchSize: pass.batchSize ?? env.batchSize,
+    padId: env.model.tokenizer.padId,
+    lossOn: pass.inputs ? 'all' : env.lossOn,
+  });
+  const batches = pass.paired ? made.map(stackTwice) : made;
+  const variants = pass.variants ?? 1;
+  const open = await openPass(env, { ...pass, batches: variants * batches.length });
   try {
-    const made = makeBatches(seqs, {
-      batchSize: pass.batchSize ?? env.batchSize,
-      padId: env.model.tokenizer.padId,
-      lossOn: pass.inputs ? 'all' : env.lossOn,
-    });
-    const batches = pass.paired ? made.map(stackTwice) : made;
-    const variants = pass.variants ?? 1;
     const total = variants * batches.length;
     let done = 0;
     await open.run(batches, {

@@ -42,7 +42,7 @@ export class SessionPool {
   /** openGraphSession through the pool: an idle session of the same graph moved to `weights`, or a new one. */
   readonly open: SessionOpener = async (graph, device, threads, weights, opts = {}) => {
     if (this.closed) throw new Error('the session pool is closed');
-    if (!weights || weightBytes(weights.names, weights.dict) > this.maxWeightBytes)
+    if (!weights || !this.keeps(weightBytes(weights.names, weights.dict)))
       return openGraphSession(graph, device, threads, weights, opts);
     const key = sessionKey(graph, device, threads, opts.memArena);
     const waiting = this.idle.get(key);
@@ -73,6 +73,11 @@ export class SessionPool {
       },
     };
   };
+
+  /** Whether a pass over a model with this many bytes of weights would be kept (see open). */
+  keeps(weightBytes: number): boolean {
+    return weightBytes <= this.maxWeightBytes;
+  }
 
   /** Idle sessions held now. */
   get idleCount(): number {

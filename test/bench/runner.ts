@@ -8,13 +8,15 @@
 // persisting drop out and everything a steady batch pays stays in: the pass's graph as the runner
 // builds it (weights fed as inputs, the taps, the in-graph gradient sum, per-example norms), the
 // session options it chooses (CPU arena) and the
-// analyses' JavaScript. Cases: `profile`; `profile,grads` with `grads_direction=false` (one forward
+// analyses' JavaScript; each case with the weights fed as inputs (`--pack-weights off`) and
+// pre-packed in the graph (`on`, run/execute.ts packWeights), whose slower session start is
+// `build_s` (the long run's graph build and session open). Cases: `profile`; `profile,grads` with `grads_direction=false` (one forward
 // and backward a batch, PyTorch's work: forward + backward of the summed loss), and with the
 // defaults (a second forward and backward a batch for the gradient directions). Baselines:
 // test/bench/torch_baseline.py (Hugging Face, eager, random weights of the same shapes, a median
 // of BENCH_REPS batches after a warm-up). Sequences: Shakespeare paragraphs of at least T tokens,
 // batch 8 x 256 (BENCH_BATCH, BENCH_SEQ). Env: BENCH_MODELS (default pythia-70m), BENCH_THREADS
-// (2), BENCH_PYTHON (python3), BENCH_RUNNER_CASES. Not part of `npm test`.
+// (2), BENCH_PYTHON (python3), BENCH_RUNNER_CASES, BENCH_PACK (off,on). Not part of `npm test`.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,7 @@ const CASES: Record<string, Case> = {
   'profile+grads-defaults': { analyses: 'profile,grads', options: [], torch: 'backward' },
 };
 const CHOSEN = (process.env.BENCH_RUNNER_CASES ?? Object.keys(CASES).join(',')).split(',');
+const PACKS = (process.env.BENCH_PACK ?? 'off,on').split(',');
 
 function emit(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -64,8 +67,18 @@ function dataset(dir: string): string {
   return path;
 }
 
-/** The run phase and extra passes of one CLI run over `batches` batches (seconds, its record). */
-function runPhase(dir: string, data: string, model: string, c: Case, batches: number): number {
+/**
+ * The run phase and extra passes of one CLI run over `batches` batches, and its graph build and
+ * session open (seconds, its record).
+ */
+function runPhase(
+  dir: string,
+  data: string,
+  model: string,
+  c: Case,
+  batches: number,
+  pack: string,
+): { phase: number; build: number } {
   const project = join(dir, `bench-${batches}.pythia-atlas`);
   rmSync(project, { force: true });
   const args = [
@@ -91,6 +104,8 @@ function runPhase(dir: string, data: string, model: string, c: Case, batches: nu
     String(B),
     '--threads',
     String(THREADS),
+    '--pack-weights',
+    pack,
     ...c.options.flatMap((o) => ['--option', o]),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -101,9 +116,10 @@ function runPhase(dir: string, data: string, model: string, c: Case, batches: nu
   rmSync(project, { force: true });
   if (!timings?.run) throw new Error('the run record has no run timing');
   // The first pass, and the extra passes after it (the gradient directions: `pass:<label>`).
-  return Object.entries(timings)
+  const phase = Object.entries(timings)
     .filter(([k]) => k === 'run' || k.startsWith('pass:'))
     .reduce((sum, [, v]) => sum + v, 0);
+  return { phase, build: timings.build ?? NaN };
 }
 
 function torchSeconds(model: string, mode: 'forward' | 'backward'): number | null {
@@ -121,31 +137,38 @@ try {
       const c = CASES[key];
       if (!c) throw new Error(`unknown case ${key} (cases: ${Object.keys(CASES).join(', ')})`);
       const model = `random:${name}`;
-      let short = Infinity;
-      let long = Infinity;
-      for (let t = 0; t < TRIES; t++) {
-        short = Math.min(short, runPhase(dir, data, model, c, SHORT));
-        long = Math.min(long, runPhase(dir, data, model, c, LONG));
+      for (const pack of PACKS) {
+        let short = Infinity;
+        let long = Infinity;
+        let build = Infinity;
+        for (let t = 0; t < TRIES; t++) {
+          short = Math.min(short, runPhase(dir, data, model, c, SHORT, pack).phase);
+          const l = runPhase(dir, data, model, c, LONG, pack);
+          long = Math.min(long, l.phase);
+          build = Math.min(build, l.build);
+        }
+        const perBatch = (long - short) / (LONG - SHORT);
+        if (!(c.torch in torch)) torch[c.torch] = torchSeconds(name, c.torch);
+        const base = torch[c.torch] ?? null;
+        emit({
+          case: 'runner',
+          model,
+          analyses: c.analyses,
+          options: c.options,
+          pack,
+          tokens: B * T,
+          threads: THREADS,
+          atlas_s: perBatch,
+          build_s: build,
+          ...(base === null
+            ? { skipped_baseline: `${PYTHON} with torch and transformers not available` }
+            : {
+                baseline: c.torch === 'forward' ? 'torch-eager-forward' : 'torch-eager-forward-backward',
+                baseline_s: base,
+                ratio: perBatch / base,
+              }),
+        });
       }
-      const perBatch = (long - short) / (LONG - SHORT);
-      if (!(c.torch in torch)) torch[c.torch] = torchSeconds(name, c.torch);
-      const base = torch[c.torch] ?? null;
-      emit({
-        case: 'runner',
-        model,
-        analyses: c.analyses,
-        options: c.options,
-        tokens: B * T,
-        threads: THREADS,
-        atlas_s: perBatch,
-        ...(base === null
-          ? { skipped_baseline: `${PYTHON} with torch and transformers not available` }
-          : {
-              baseline: c.torch === 'forward' ? 'torch-eager-forward' : 'torch-eager-forward-backward',
-              baseline_s: base,
-              ratio: perBatch / base,
-            }),
-      });
     }
   }
 } finally {
