@@ -22,7 +22,7 @@ const USAGE = `usage: pythia-atlas run --model M [--revision R ...] --dataset PA
                                                     \`pythia-atlas models\` lists them)
                         [--checkpoint-every B]     (persist the run's state every B batches; default by time)
                         [--pack-weights auto|on|off] (weights pre-packed in the graph: faster batches, slower
-                                                    start; auto: CPU passes of 8+ batches up to pythia-160m)`;
+                                                    start; auto: CPU passes of 16+ batches up to pythia-160m)`;
 
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'dml', 'webgpu'];
 const PACK_CHOICES: readonly PackWeights[] = ['auto', 'on', 'off'];

@@ -61,16 +61,18 @@ export type PackWeights = 'auto' | 'on' | 'off';
 /**
  * Whether a pass builds its graph with the weights inside it (initializers) instead of as inputs.
  * ONNX Runtime's CPU Gemm packs a constant weight into its kernel's panel layout once, when the
- * session is created; a weight fed as an input is packed again inside every Gemm of every batch.
- * Measured on 2 cores (Intel Xeon, 8 x 256, test/bench/runner.ts, README "Speed"): the forward's
- * Gemm time falls by 12% (pythia-160m) and a batch of `profile` by 8-10%, of `profile,grads` by
- * 4-6%, but the session takes longer to open (pythia-70m 0.6 against 0.1 s, pythia-160m 1.7
- * against 0.4 s; with a backward 1.3 against 0.4 s and 3.4 against 1.3 s) and cannot move to
- * another checkpoint. So 'auto' packs only on the CPU, for a pass of at least PACK_MIN_BATCHES
- * batches whose session would not be pooled anyway (session-pool.ts keeps sessions of small
- * models to move them between checkpoints), up to PACK_MAX_WEIGHT_BYTES of weights: ONNX Runtime
- * then holds the packed copies beside the checkpoint's arrays (ARCHITECTURE.md "Where the bytes
- * live"), which pythia-410m and up cannot afford on a 24 GB machine.
+ * session opens; a weight fed as an input is packed again inside every Gemm of every batch. What
+ * a batch of 8 x 256 costs in the runner (2-vCPU Intel Xeon, test/bench/runner.ts, README
+ * "Speed"): `profile` pythia-70m 1.04 -> 0.92 s, pythia-160m 2.67 -> 2.33 s (-12%);
+ * `profile,grads` 3.87 -> 3.71 s and 9.29 -> 8.89 s (-4%). What it costs: the session opens
+ * later (pythia-160m `profile` 0.35 -> 2.4 s, with a backward 1.8 -> 4.1 s: the weights written as
+ * external data, read back and packed; graph-session.ts), ONNX Runtime holds the packed copies
+ * beside the checkpoint's arrays (peak RSS of an 8-batch pythia-160m run: `profile` 2.3 -> 2.9 GB,
+ * `profile,grads` 7.6 -> 8.7 GB; ARCHITECTURE.md), and the session cannot move to another
+ * checkpoint. So 'auto' packs only on the CPU, for a pass of at least PACK_MIN_BATCHES batches
+ * whose session no pool would keep (session-pool.ts keeps small models' sessions to move them
+ * between checkpoints), up to PACK_MAX_WEIGHT_BYTES of weights, past which the memory matters
+ * more (pythia-410m and up on a 24 GB machine).
  */
 export function packWeights(env: PassEnv, spec: PassSpec): boolean {
   const mode = env.packWeights ?? 'auto';
@@ -81,8 +83,8 @@ export function packWeights(env: PassEnv, spec: PassSpec): boolean {
   return bytes <= PACK_MAX_WEIGHT_BYTES && !(env.sessions?.keeps(bytes) ?? false);
 }
 
-/** The batches after which packing's slower session start is paid back (~6 at 8 x 256). */
-export const PACK_MIN_BATCHES = 8;
+/** Packing's later start is paid back after ~6 batches of 8 x 256; from 16 it gains over half. */
+export const PACK_MIN_BATCHES = 16;
 /** 1 GiB of weights, as for the arena: pythia-160m and below. */
 export const PACK_MAX_WEIGHT_BYTES = 2 ** 30;
 
