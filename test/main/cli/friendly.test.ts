@@ -1,6 +1,7 @@
 // Ordinary mistakes through the real CLI get one line and exit 1, never "This is a bug" (exit 70):
 // a project in a missing folder, a read-only project file, a folder the user cannot write, /proc
-// paths, a revision on a random model, a damaged project; and a refused upload leaves no file.
+// paths, a revision on a random model, an unknown --pack-weights, a damaged project; and a
+// refused upload leaves no file.
 // Permission cases run the CLI as 'nobody' when the tests run as root (root ignores modes).
 
 import { spawnSync } from 'node:child_process';
@@ -119,6 +120,15 @@ describe('friendly failures', () => {
       cli(run(join(tmp, 'r.pythia-atlas'), ['--revision', 'step7'])),
       /random:pythia-14m has no revisions \(its weights are random\); drop --revision step7/,
     );
+  });
+
+  it('an unknown --pack-weights choice, before any project is made', () => {
+    const project = join(tmp, 'pack.pythia-atlas');
+    expectOneLine(
+      cli(run(project, ['--pack-weights', 'yes'])),
+      /--pack-weights must be one of auto, on, off, not 'yes'/,
+    );
+    expect(existsSync(project)).toBe(false);
   });
 
   it('a project with damaged b-tree pages: one sentence', () => {
