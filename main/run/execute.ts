@@ -63,8 +63,8 @@ export type PackWeights = 'auto' | 'on' | 'off';
  * ONNX Runtime's CPU Gemm packs a constant weight into its kernel's panel layout once, when the
  * session opens; a weight fed as an input is packed again inside every Gemm of every batch. What
  * a batch of 8 x 256 costs in the runner (2-vCPU Intel Xeon, test/bench/runner.ts, README
- * "Speed"): `profile` pythia-70m 1.04 -> 0.92 s, pythia-160m 2.67 -> 2.33 s (-12%);
- * `profile,grads` 3.87 -> 3.71 s and 9.29 -> 8.89 s (-4%). What it costs: the session opens
+ * "Speed"): `profile` pythia-70m 0.99 -> 0.91 s, pythia-160m 2.67 -> 2.33 s (-8%, -13%);
+ * `profile,grads` 3.56 -> 3.29 s and 9.29 -> 8.89 s (-8%, -4%). What it costs: the session opens
  * later (pythia-160m `profile` 0.35 -> 2.4 s, with a backward 1.8 -> 4.1 s: the weights written as
  * external data, read back and packed; graph-session.ts), ONNX Runtime holds the packed copies
  * beside the checkpoint's arrays (peak RSS of an 8-batch pythia-160m run: `profile` 2.3 -> 2.9 GB,
