@@ -1,7 +1,8 @@
 // Where the CPU forward's time goes, per operator type, from ONNX Runtime's own profiler
 // (SessionOptions.enableProfiling: a Chrome-trace JSON with one "Node" event per kernel run).
-// Builds the runner's `profile` graph (weights as inputs, the profile taps, the loss) for one
-// model, runs it REPS times after a warm-up and prints one JSON line per operator type:
+// Builds the runner's `profile` graph (weights as inputs, or inside with
+// BENCH_WEIGHTS=initializers; the profile taps, the loss) for one model, runs it REPS times after
+// a warm-up and prints one JSON line per operator type:
 //   { case: 'op-profile', model, op, ms_per_run, share, nodes }
 // sorted by time, then a line with the total. Usage:
 //   node bin/run-ts.js test/bench/op-profile.ts [model] [B] [T]    (default pythia-70m 8 256; 2 threads)
@@ -30,7 +31,8 @@ const taps = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS
 const forward = {
   taps: process.env.BENCH_NO_TAPS ? [] : taps,
   outputs: { loss: true, logits: false },
-  weights: 'inputs' as const,
+  // BENCH_WEIGHTS=initializers: the weights inside the graph, pre-packed (a packed pass, execute.ts).
+  weights: process.env.BENCH_WEIGHTS === 'initializers' ? ('initializers' as const) : ('inputs' as const),
 };
 // BENCH_GRADS=1: the forward + backward of `profile,grads` as test/bench/run.ts builds it.
 const grads = process.env.BENCH_GRADS === '1';
