@@ -1,7 +1,10 @@
 // Memory flat in the number of sequences: the runner's profile pass on random:pythia-70m over the
-// Alpaca sample with N and 4N sequences, each in a fresh process; prints peak RSS for both as JSON
-// lines { case, model, sequences, tokens, seconds, peak_rss_mb }. Part of `npm run bench`.
-// Usage: node bin/run-ts.js test/bench/memory.ts [N]   (a child is `... memory.ts --child N`)
+// Alpaca sample with N and 4N sequences, each in a fresh process, with the weights fed and packed
+// (`packWeights` off and on, so that the two counts never differ in that: 'auto' would pack 16
+// batches and more); prints peak RSS as JSON lines
+// { case, model, pack, sequences, tokens, seconds, peak_rss_mb }. Part of `npm run bench`.
+// Usage: node bin/run-ts.js test/bench/memory.ts [N]   (a child is `... memory.ts --child N PACK`)
+// Env: BENCH_PACK (off,on), BENCH_MEMORY_MODEL.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +18,7 @@ const MODEL = process.env.BENCH_MEMORY_MODEL ?? 'random:pythia-70m';
 
 if (process.argv[2] === '--child') {
   const n = Number(process.argv[3]);
+  const pack = process.argv[4] === 'on' ? 'on' : 'off';
   // The bench child is a composition root: it installs the model catalogue the runner resolves with.
   const { installCatalogue } = await import('../../native-models/hub/catalogue.ts');
   const { buildCatalogue } = await import('../../native-models/suites.ts');
@@ -33,24 +37,26 @@ if (process.argv[2] === '--child') {
     seqLen: 256,
     batchSize: 8,
     threads: 2,
+    packWeights: pack,
   });
   project.close();
   rmSync(dir, { recursive: true, force: true });
   const peak = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
-    `${JSON.stringify({ case: 'memory', model: MODEL, sequences: out.sequences, tokens: out.tokens, seconds: (performance.now() - t0) / 1000, peak_rss_mb: Math.round(peak) })}\n`,
+    `${JSON.stringify({ case: 'memory', model: MODEL, pack, sequences: out.sequences, tokens: out.tokens, seconds: (performance.now() - t0) / 1000, peak_rss_mb: Math.round(peak) })}\n`,
   );
 } else {
   const n = Number(process.argv[2] ?? 16);
-  for (const count of [n, 4 * n]) {
-    const r = spawnSync(
-      process.execPath,
-      [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', String(count)],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    process.stdout.write(r.stdout);
-  }
+  for (const pack of (process.env.BENCH_PACK ?? 'off,on').split(','))
+    for (const count of [n, 4 * n]) {
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin/run-ts.js'), import.meta.filename, '--child', String(count), pack],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      process.stdout.write(r.stdout);
+    }
 }
