@@ -3,22 +3,18 @@
 
 import { describe, expect, it } from 'vitest';
 import { ARENA_MAX_WEIGHT_BYTES, useCpuArena } from '../../../main/run/execute.ts';
-import type { StateDict } from '../../../native-models/weights/types.ts';
-
-function weightsOf(...bytes: number[]): StateDict {
-  return new Map(
-    bytes.map((n, i) => [`w${i}`, { shape: [n / 4], data: { byteLength: n } as Float32Array }]),
-  ) as StateDict;
-}
+import { plantedWeights } from './planted.ts';
 
 describe('useCpuArena', () => {
   it('keeps the arena for a forward whatever the size', () => {
-    expect(useCpuArena(weightsOf(ARENA_MAX_WEIGHT_BYTES, ARENA_MAX_WEIGHT_BYTES), false)).toBe(true);
+    expect(useCpuArena(plantedWeights(ARENA_MAX_WEIGHT_BYTES, ARENA_MAX_WEIGHT_BYTES), false)).toBe(true);
   });
   it('keeps it with a backward up to the limit, summed over tensors, and drops it above', () => {
-    expect(useCpuArena(weightsOf(ARENA_MAX_WEIGHT_BYTES / 2, ARENA_MAX_WEIGHT_BYTES / 2), true)).toBe(true);
-    expect(useCpuArena(weightsOf(ARENA_MAX_WEIGHT_BYTES / 2, ARENA_MAX_WEIGHT_BYTES / 2 + 4), true)).toBe(
-      false,
+    expect(useCpuArena(plantedWeights(ARENA_MAX_WEIGHT_BYTES / 2, ARENA_MAX_WEIGHT_BYTES / 2), true)).toBe(
+      true,
     );
+    expect(
+      useCpuArena(plantedWeights(ARENA_MAX_WEIGHT_BYTES / 2, ARENA_MAX_WEIGHT_BYTES / 2 + 4), true),
+    ).toBe(false);
   });
 });

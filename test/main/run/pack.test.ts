@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { paramGrad, tap, TOKEN_LOSS } from '../../../native-models/neox/address.ts';
 import { neoxParamSpecs } from '../../../native-models/neox/params.ts';
-import type { StateDict } from '../../../native-models/weights/types.ts';
 import type { GraphOutputs } from '../../../main/analyses/types.ts';
-import type { Batch } from '../../../main/data/batches.ts';
 import { Project } from '../../../main/library/project.ts';
 import { loadModel, type LoadedModel } from '../../../main/load-model.ts';
 import { runAnalyses } from '../../../main/runner.ts';
@@ -25,17 +23,15 @@ import {
   type PassSpec,
 } from '../../../main/run/execute.ts';
 import { SessionPool } from '../../../main/run/session-pool.ts';
+import type { Batch } from '../../../main/data/batches.ts';
+import { plantedBatch, plantedWeights } from './planted.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data/tiny-pipeline');
 const dir = mkdtempSync(join(tmpdir(), 'atlas-pack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function weightsOf(bytes: number): StateDict {
-  return new Map([['w', { shape: [bytes / 4], data: { byteLength: bytes } as Float32Array }]]) as StateDict;
-}
-
 describe('packWeights', () => {
-  const model = (bytes: number) => ({ weights: weightsOf(bytes) }) as LoadedModel;
+  const model = (bytes: number) => ({ weights: plantedWeights(bytes) }) as LoadedModel;
   const env = (o: Partial<PassEnv> & { bytes?: number } = {}): PassEnv => ({
     model: model(o.bytes ?? 300 * 2 ** 20),
     device: 'cpu',
@@ -60,29 +56,6 @@ describe('packWeights', () => {
     expect(packWeights(env({ packWeights: 'off' }), long)).toBe(false);
   });
 });
-
-function batchOf(seed: number, B: number, T: number, vocab: number): Batch {
-  let x = seed;
-  const ids = new BigInt64Array(B * T);
-  for (let i = 0; i < ids.length; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    ids[i] = BigInt(x % vocab);
-  }
-  const mask = new Float32Array(B * T).fill(1);
-  for (let t = T - 3; t < T; t++) mask[(B - 1) * T + t] = 0; // a shorter last row
-  const loss = new Float32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) loss[b * T + t] = mask[b * T + t + 1];
-  return {
-    inputIds: ids,
-    attentionMask: mask,
-    lossMask: loss,
-    lengths: Array.from({ length: B }, (_, b) => (b === B - 1 ? T - 3 : T)),
-    responseStarts: new Array<number>(B).fill(0),
-    T,
-    B,
-    sequenceIndex: Array.from({ length: B }, (_, b) => b),
-  };
-}
 
 /** Every output of one batch through a pass, packed or fed. */
 async function outputs(model: LoadedModel, pack: 'on' | 'off', batch: Batch) {
@@ -113,7 +86,7 @@ async function outputs(model: LoadedModel, pack: 'on' | 'off', batch: Batch) {
 describe('a packed pass', () => {
   it('gives the taps, loss and parameter gradients of a pass fed its weights', async () => {
     const model = await loadModel(FIX);
-    const batch = batchOf(5, 3, 11, model.config.vocabSize);
+    const batch = plantedBatch(5, 3, 11, model.config.vocabSize, 3);
     const fed = await outputs(model, 'off', batch);
     const packed = await outputs(model, 'on', batch);
     expect([...packed.keys()].sort()).toEqual([...fed.keys()].sort());

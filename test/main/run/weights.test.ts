@@ -27,34 +27,11 @@ import { loadModel, type LoadedModel } from '../../../main/load-model.ts';
 import { buildPassGraph, openPass } from '../../../main/run/execute.ts';
 import { openGraphSession } from '../../../main/run/graph-session.ts';
 import type { Batch } from '../../../main/data/batches.ts';
+import { plantedBatch } from './planted.ts';
 import { BlockedSum } from '../../../main/stats/blocked-sum.ts';
 import type { GraphOutputs } from '../../../main/analyses/types.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/data/tiny-pipeline');
-
-function batchOf(seed: number, B: number, T: number, vocab: number): Batch {
-  let x = seed;
-  const ids = new BigInt64Array(B * T);
-  for (let i = 0; i < ids.length; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    ids[i] = BigInt(x % vocab);
-  }
-  const mask = new Float32Array(B * T).fill(1);
-  // The last row is two tokens shorter (padding must not enter anything).
-  for (let t = T - 2; t < T; t++) mask[(B - 1) * T + t] = 0;
-  const loss = new Float32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) loss[b * T + t] = mask[b * T + t + 1];
-  return {
-    inputIds: ids,
-    attentionMask: mask,
-    lossMask: loss,
-    lengths: Array.from({ length: B }, (_, b) => (b === B - 1 ? T - 2 : T)),
-    responseStarts: new Array<number>(B).fill(0),
-    T,
-    B,
-    sequenceIndex: Array.from({ length: B }, (_, b) => b),
-  };
-}
 
 const TAPS = [
   { site: 'resid_post' as const, reductions: [{ kind: 'token_sumsq' as const }] },
@@ -81,7 +58,7 @@ describe('weights as graph inputs', () => {
   it('one pass moved to another checkpoint gives the numbers of a pass built for it', async () => {
     const a = await loadModel(FIX);
     const b: LoadedModel = { ...a, weights: randomNeoxWeights(a.config, 7) };
-    const batch = batchOf(3, 2, 9, a.config.vocabSize);
+    const batch = plantedBatch(3, 2, 9, a.config.vocabSize, 2);
 
     const pass = await openPass({ model: a, device: 'cpu', threads: 1 }, { taps: TAPS });
     const seen: Map<string, Float32Array>[] = [];
@@ -172,7 +149,7 @@ describe('weights as graph inputs', () => {
       );
       for (let k = 0; k < 20; k++) {
         sess.setWeights(k % 2 === 1 && k >= 8 ? flipped : model.weights);
-        const out = await sess.run(batchOf(11 + k, 3, 7, cfg.vocabSize), fetches, {}, bound);
+        const out = await sess.run(plantedBatch(11 + k, 3, 7, cfg.vocabSize, 2), fetches, {}, bound);
         sum.added();
         specs.forEach((p, i) => {
           const g = out.get(addressName(paramGrad(p.name)))!.data as Float32Array;
