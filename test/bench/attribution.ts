@@ -25,10 +25,10 @@ import { installCatalogue } from '../../native-models/hub/catalogue.ts';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { rng } from '../main/stats/helpers.ts';
 import type { ExtraPass } from '../../main/analyses/types.ts';
+import { THREADS } from './common.ts';
 
 const PAIRS = 32;
 const T = 64;
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const REAL_PAIRS = Number(process.env.BENCH_REAL_PAIRS ?? 2);
 const TOKENIZER = resolve(import.meta.dirname, '../../../shared/data/20B_tokenizer.json');
 

@@ -21,6 +21,7 @@ import { dtw, dtwPath } from '../../main/align/dtw.ts';
 import { COST_NAMES, type CostName, type Trajectory } from '../../main/align/trajectory.ts';
 import { rng } from '../main/stats/helpers.ts';
 import { smoothTemplate, warpedCopy } from '../main/align/synthetic.ts';
+import { emit, median } from './common.ts';
 
 const T = 128;
 const D = 512;
@@ -31,10 +32,6 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
 function cpuModel(): string {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -43,11 +40,6 @@ function cpuModel(): string {
     // not Linux
   }
   return cpus()[0]?.model ?? 'unknown';
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** ms per call of f, median of REPS runs after three warm-ups. */

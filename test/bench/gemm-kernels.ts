@@ -15,13 +15,12 @@ import * as ort from 'onnxruntime-node';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { GraphBuilder } from '../../native-models/graph/ir.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
+import { B, PYTHON, T, THREADS } from './common.ts';
 import { profileRuns } from './ort-profile.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
-const TOKENS = Number(process.env.BENCH_BATCH ?? 8) * Number(process.env.BENCH_SEQ ?? 256);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const TOKENS = B * T;
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 
 const cfg = buildCatalogue().find(NAME)?.config;
 if (!cfg) throw new Error(`unknown model ${NAME}`);

@@ -14,15 +14,10 @@ import { randomNeoxWeights } from '../../native-models/neox/random.ts';
 import { serializeModel } from '../../native-models/graph/onnx.ts';
 import { createSession } from '../../native-models/runtime/session.ts';
 import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.ts';
+import { B, median, PYTHON, T, THREADS } from './common.ts';
 
 const MODELS = (process.argv[2] ?? 'pythia-70m,pythia-160m').split(',');
-const B = Number(process.env.BENCH_BATCH ?? 8);
-const T = Number(process.env.BENCH_SEQ ?? 256);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const name of MODELS) {
   const entry = buildCatalogue().find(name);

@@ -34,23 +34,12 @@ import { createSession } from '../../native-models/runtime/session.ts';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import type { TextTokenizer } from '../../native-models/tokenizer/types.ts';
 import type { OptionValue } from '../../preload/api.ts';
+import { B, emit, median, T, THREADS } from './common.ts';
 
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const B = Number(process.env.BENCH_BATCH ?? 8);
-const T = Number(process.env.BENCH_SEQ ?? 256);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const MODEL = process.env.BENCH_MODEL ?? 'pythia-70m';
 
 const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown';
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Batch r: random ids, every row full length (as test/bench/run.ts). */
 function batch(cfg: NeoxConfig, r: number): BatchView {

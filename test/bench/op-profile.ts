@@ -16,12 +16,12 @@ import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.t
 import { GRAD_SITES } from '../../main/analyses/grads.ts';
 import { profileRuns } from './ort-profile.ts';
 import { buildNeoxGradientGraph } from '../../native-models/neox/backward.ts';
+import { THREADS } from './common.ts';
 
 const NAME = process.argv[2] ?? 'pythia-70m';
 const B = Number(process.argv[3] ?? 8);
 const T = Number(process.argv[4] ?? 256);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 
 const entry = buildCatalogue().find(NAME);
 if (!entry) throw new Error(`unknown model ${NAME}`);

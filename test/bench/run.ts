@@ -37,23 +37,9 @@ import type { StateDict } from '../../native-models/weights/types.ts';
 import type { Graph } from '../../native-models/graph/ir.ts';
 import { useCpuArena } from '../../main/run/execute.ts';
 import { torchBaseline, torchConfig } from './torch-baseline.ts';
+import { B, emit, median, MODELS, PYTHON, REPS, T, THREADS } from './common.ts';
 
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const B = Number(process.env.BENCH_BATCH ?? 8);
-const T = Number(process.env.BENCH_SEQ ?? 256);
-const REPS = Number(process.env.BENCH_REPS ?? 3);
-const MODELS = (process.env.BENCH_MODELS ?? 'pythia-70m').split(',');
-const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 const FORMS = (process.env.BENCH_WEIGHTS ?? 'inputs,packed').split(',') as ('inputs' | 'packed')[];
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function feeds(cfg: NeoxConfig, seed: number): Record<string, ort.Tensor> {
   let x = seed;

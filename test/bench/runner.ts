@@ -25,15 +25,10 @@ import { join } from 'node:path';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { Project } from '../../main/library/project.ts';
 import { torchBaseline } from './torch-baseline.ts';
+import { B, emit, MODELS, PYTHON, REPS, T, THREADS } from './common.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const DATA = join(ROOT, '../shared/data');
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const B = Number(process.env.BENCH_BATCH ?? 8);
-const T = Number(process.env.BENCH_SEQ ?? 256);
-const REPS = Number(process.env.BENCH_REPS ?? 3);
-const MODELS = (process.env.BENCH_MODELS ?? 'pythia-70m').split(',');
-const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 const SHORT = 2;
 const LONG = 6;
 const TRIES = Number(process.env.BENCH_RUNNER_TRIES ?? 2);
@@ -50,10 +45,6 @@ const CASES: Record<string, Case> = {
 };
 const CHOSEN = (process.env.BENCH_RUNNER_CASES ?? Object.keys(CASES).join(',')).split(',');
 const PACKS = (process.env.BENCH_PACK ?? 'off,on').split(',');
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
 
 /** LONG x B paragraphs of 3 T words each (well over T tokens), as JSON lines. */
 function dataset(dir: string): string {

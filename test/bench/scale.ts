@@ -24,19 +24,14 @@ import { join } from 'node:path';
 import { buildCatalogue } from '../../native-models/suites.ts';
 import { Project } from '../../main/library/project.ts';
 import { parseTorchBaseline, torchBaselineArgs } from './torch-baseline.ts';
+import { emit, PYTHON, THREADS } from './common.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TOKENIZER = join(ROOT, '../shared/data/20B_tokenizer.json');
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const SEQ = Number(process.env.BENCH_SEQ ?? 512);
 const MODELS = (process.env.BENCH_SCALE_MODELS ?? 'pythia-410m,pythia-1.4b').split(',');
 const CASES = (process.env.BENCH_SCALE_CASES ?? 'profile,profile+grads').split(',');
-const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 const WAIT_S = Number(process.env.BENCH_SCALE_WAIT_S ?? 900);
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
 
 /** MemAvailable in GB (freemem() counts page cache as used, which is not what a new process gets). */
 function availableGb(): number {

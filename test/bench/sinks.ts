@@ -11,12 +11,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { THREADS } from './common.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TOKENIZER = join(ROOT, '../shared/data/20B_tokenizer.json');
 const MODEL = process.env.BENCH_SINKS_MODEL ?? 'pythia-160m';
 const T = Number(process.env.BENCH_SEQ ?? 2048);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const REPS = Number(process.env.BENCH_REPS ?? 1);
 
 interface ChildResult {

@@ -27,9 +27,9 @@ import { PROFILE_REDUCTIONS, PROFILE_SITES } from '../../main/analyses/profile.t
 import { openPass } from '../../main/run/execute.ts';
 import type { LoadedModel } from '../../main/load-model.ts';
 import type { Batch } from '../../main/data/batches.ts';
+import { THREADS } from './common.ts';
 
 const NAME = process.argv[2] ?? 'pythia-410m';
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const T = Number(process.env.BENCH_SEQ ?? 128);
 
 const entry = buildCatalogue().find(NAME);

@@ -21,6 +21,7 @@ import { buildCatalogue } from '../../native-models/suites.ts';
 import { microSteps } from '../../native-models/micro/suite.ts';
 import { Project } from '../../main/library/project.ts';
 import { VectorService } from '../../main/services/vectors.ts';
+import { emit } from './common.ts';
 
 installCatalogue(buildCatalogue());
 
@@ -35,10 +36,6 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 const RUNS = Number(arg('runs', '20'));
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
 
 function cpuModel(): string {
   try {
