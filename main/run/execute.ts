@@ -78,9 +78,15 @@ export function packWeights(env: PassEnv, spec: PassSpec): boolean {
   const mode = env.packWeights ?? 'auto';
   if (mode !== 'auto') return mode === 'on';
   if (env.device !== 'cpu' || (spec.batches ?? 0) < PACK_MIN_BATCHES) return false;
-  let bytes = 0;
-  for (const t of env.model.weights.values()) bytes += t.data.byteLength;
+  const bytes = weightBytes(env.model.weights);
   return bytes <= PACK_MAX_WEIGHT_BYTES && !(env.sessions?.keeps(bytes) ?? false);
+}
+
+/** The bytes of a checkpoint's tensors, which the arena and packing choices are sized by. */
+export function weightBytes(weights: StateDict): number {
+  let bytes = 0;
+  for (const t of weights.values()) bytes += t.data.byteLength;
+  return bytes;
 }
 
 /** Packing's later start is paid back after ~6 batches of 8 x 256; from 16 it gains over half. */
@@ -164,10 +170,7 @@ export interface OpenPass {
  * (README "Speed").
  */
 export function useCpuArena(weights: StateDict, gradients: boolean): boolean {
-  if (!gradients) return true;
-  let bytes = 0;
-  for (const t of weights.values()) bytes += t.data.byteLength;
-  return bytes <= ARENA_MAX_WEIGHT_BYTES;
+  return !gradients || weightBytes(weights) <= ARENA_MAX_WEIGHT_BYTES;
 }
 
 /** 1 GiB of weights: pythia-160m (0.65 GB) and below keep the arena with a backward, 410m not. */
