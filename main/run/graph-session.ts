@@ -52,7 +52,7 @@ export interface GraphSession {
 }
 
 /** The parameter feeds: views of the checkpoint's arrays, no copies. */
-function weightFeeds(names: readonly string[], weights: StateDict): Record<string, ort.Tensor> {
+export function weightFeeds(names: readonly string[], weights: StateDict): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const name of names) {
     const t = weights.get(name);

@@ -3,7 +3,8 @@
 // - profile: the forward with every `profile` reduction vs the plain forward of the same graph;
 // - profile-vs-torch: the same profile pass vs PyTorch's plain forward (Hugging Face, eager) on the
 //   same weights, shapes and threads, through test/bench/torch_baseline.py where python3 with
-//   torch is available (skipped otherwise, with a line saying so);
+//   torch is available (skipped otherwise, with a line saying so), measured once per model for
+//   both graph forms;
 // - profile+grads: forward with the profile taps + the backward with the `grads` reductions vs the
 //   plain forward+backward (loss gradient w.r.t. every parameter) of the same model, and vs PyTorch's
 //   forward+backward;
@@ -36,6 +37,7 @@ import type { NeoxConfig } from '../../native-models/neox/config.ts';
 import type { StateDict } from '../../native-models/weights/types.ts';
 import type { Graph } from '../../native-models/graph/ir.ts';
 import { useCpuArena } from '../../main/run/execute.ts';
+import { weightFeeds } from '../../main/run/graph-session.ts';
 import { torchBaseline, torchConfig } from './torch-baseline.ts';
 import { B, emit, median, MODELS, PYTHON, REPS, T, THREADS } from './common.ts';
 
@@ -52,16 +54,6 @@ function feeds(cfg: NeoxConfig, seed: number): Record<string, ort.Tensor> {
     input_ids: new ort.Tensor('int64', ids, [B, T]),
     attention_mask: new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T]),
   };
-}
-
-/** The parameter feeds, as the runner gives them: tensors over the checkpoint's own arrays. */
-function weightFeeds(names: readonly string[], weights: StateDict): Record<string, ort.Tensor> {
-  return Object.fromEntries(
-    names.map((n) => {
-      const t = weights.get(n)!;
-      return [n, new ort.Tensor('float32', t.data, t.shape)];
-    }),
-  );
 }
 
 /** One session of a graph, timed run by run. */
@@ -122,11 +114,24 @@ function torchSeconds(dir: string, mode: 'forward' | 'backward'): number | null 
 const profileTaps: TapSpec[] = PROFILE_SITES.map((site) => ({ site, reductions: PROFILE_REDUCTIONS }));
 
 for (const name of MODELS) {
+  const entry = buildCatalogue().find(name);
+  if (!entry) throw new Error(`unknown model ${name}`);
+  const cfg = entry.config;
+  const weights = randomNeoxWeights(cfg, 0);
+
+  // PyTorch on the same weights, once per model for both graph forms.
+  const torch: Record<'forward' | 'backward', number | null> = { forward: null, backward: null };
+  const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
+  try {
+    await writeSafetensors(join(dir, 'model.safetensors'), weights);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(torchConfig(cfg)));
+    torch.forward = torchSeconds(dir, 'forward');
+    torch.backward = torchSeconds(dir, 'backward');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
   for (const form of FORMS) {
-    const entry = buildCatalogue().find(name);
-    if (!entry) throw new Error(`unknown model ${name}`);
-    const cfg = entry.config;
-    const weights = randomNeoxWeights(cfg, 0);
     const base = {
       model: `random:${entry.name}`,
       weights: form,
@@ -193,43 +198,36 @@ for (const name of MODELS) {
       ratio: fullBwS / plainBwS,
     });
 
-    const dir = mkdtempSync(join(tmpdir(), 'atlas-bench-'));
-    try {
-      await writeSafetensors(join(dir, 'model.safetensors'), weights);
-      writeFileSync(join(dir, 'config.json'), JSON.stringify(torchConfig(cfg)));
-      for (const [mode, atlasS, plainAtlasS, what] of [
-        ['forward', profS, plainS, 'profile'],
-        ['backward', fullBwS, plainBwS, 'profile+grads'],
-      ] as const) {
-        const torchS = torchSeconds(dir, mode);
-        const baseline = mode === 'forward' ? 'torch-eager-forward' : 'torch-eager-forward-backward';
-        if (torchS === null) {
-          emit({
-            case: `${what}-vs-torch`,
-            ...base,
-            skipped: `${PYTHON} with torch and transformers not available`,
-          });
-          continue;
-        }
+    for (const [mode, atlasS, plainAtlasS, what] of [
+      ['forward', profS, plainS, 'profile'],
+      ['backward', fullBwS, plainBwS, 'profile+grads'],
+    ] as const) {
+      const torchS = torch[mode];
+      const baseline = mode === 'forward' ? 'torch-eager-forward' : 'torch-eager-forward-backward';
+      if (torchS === null) {
         emit({
           case: `${what}-vs-torch`,
           ...base,
-          atlas_s: atlasS,
-          baseline,
-          baseline_s: torchS,
-          ratio: atlasS / torchS,
+          skipped: `${PYTHON} with torch and transformers not available`,
         });
-        emit({
-          case: `plain-${mode}-vs-torch`,
-          ...base,
-          atlas_s: plainAtlasS,
-          baseline,
-          baseline_s: torchS,
-          ratio: plainAtlasS / torchS,
-        });
+        continue;
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      emit({
+        case: `${what}-vs-torch`,
+        ...base,
+        atlas_s: atlasS,
+        baseline,
+        baseline_s: torchS,
+        ratio: atlasS / torchS,
+      });
+      emit({
+        case: `plain-${mode}-vs-torch`,
+        ...base,
+        atlas_s: plainAtlasS,
+        baseline,
+        baseline_s: torchS,
+        ratio: plainAtlasS / torchS,
+      });
     }
   }
 }
