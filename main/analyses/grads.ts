@@ -6,9 +6,9 @@
 // param_grad_norm, the norm of the overall gradient = the token-weighted mean gradient over the
 // dataset (sum over batches of the summed-loss gradient / number of targets), accumulated in
 // the graph (a float32 running sum bound in place, neox/backward.ts `accumulateGradient`, folded
-// into float64 every 8 batches unless `grad_sum=float32`, stats/blocked-sum.ts; the norm in Float64), so a batch's parameter
-// gradient never crosses into JavaScript; site = the parameter's name inside its layer, layer =
-// its layer (NULL for embed_in, embed_out, final_layer_norm). Per example, from in-graph
+// into float64 every 8 batches unless `grad_sum=float32`, stats/blocked-sum.ts; the norm in
+// Float64), so a batch's parameter gradient never crosses into JavaScript; site = the
+// parameter's name inside its layer, layer = its layer (NULL for embed_in, embed_out, final_layer_norm). Per example, from in-graph
 // reductions (neox/per-example.ts): example_param_grad_norm (the norm of the example's whole
 // parameter gradient, dim = its index) and per tensor example_param_grad_norm_mean.
 // Per-example agreement, of magnitudes: cosine and Spearman

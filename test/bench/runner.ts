@@ -6,13 +6,12 @@
 // fastest of BENCH_RUNNER_TRIES runs (default 2, short and long alternating: other work on a shared
 // machine only ever adds time). So the session's first batch, loading, graph building and
 // persisting drop out and everything a steady batch pays stays in: the pass's graph as the runner
-// builds it (weights fed as inputs, the taps, the in-graph gradient sum, per-example norms), the
-// session options it chooses (CPU arena) and the
-// analyses' JavaScript; each case with the weights fed as inputs (`--pack-weights off`) and
-// pre-packed in the graph (`on`, run/execute.ts packWeights), whose slower session start is
-// `build_s` (the long run's graph build and session open). Cases: `profile`; `profile,grads` with `grads_direction=false` (one forward
-// and backward a batch, PyTorch's work: forward + backward of the summed loss), and with the
-// defaults (a second forward and backward a batch for the gradient directions). Baselines:
+// builds it (the taps, the in-graph gradient sum, per-example norms), the session options it
+// chooses (CPU arena) and the analyses' JavaScript; each case with the weights fed as inputs
+// (`--pack-weights off`) and pre-packed in the graph (`on`, run/execute.ts packWeights), whose
+// slower session start is `build_s` (the long run's graph build and session open). Cases:
+// `profile`; `profile,grads` with `grads_direction=false` (one forward and backward a batch,
+// PyTorch's work: forward + backward of the summed loss), and with the defaults (a second forward and backward a batch for the gradient directions). Baselines:
 // test/bench/torch_baseline.py (Hugging Face, eager, random weights of the same shapes, a median
 // of BENCH_REPS batches after a warm-up). Sequences: Shakespeare paragraphs of at least T tokens,
 // batch 8 x 256 (BENCH_BATCH, BENCH_SEQ). Env: BENCH_MODELS (default pythia-70m), BENCH_THREADS
